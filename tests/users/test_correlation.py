@@ -1,0 +1,73 @@
+"""Every call settles exactly once, and the ledger identity holds at every step."""
+
+from __future__ import annotations
+
+from users.correlation import CallLedger, PendingCalls
+
+
+def assert_identity(ledger: CallLedger, pending: PendingCalls) -> None:
+    assert ledger.sent == ledger.ok + ledger.failed + ledger.timeout + ledger.lost + len(pending)
+    assert ledger.in_flight == len(pending)
+
+
+def test_out_of_order_results_settle_the_right_calls() -> None:
+    ledger = CallLedger()
+    pending = PendingCalls(ledger)
+    for i, t in enumerate((0.0, 0.1, 0.2)):
+        pending.add(str(i), "echo", t)
+    call = pending.resolve("2", ok=True)
+    assert call is not None and call.sent_at == 0.2
+    assert pending.resolve("0", ok=False) is not None
+    assert (ledger.ok, ledger.failed, len(pending)) == (1, 1, 1)
+    assert pending.oldest_sent_at() == 0.1
+    assert_identity(ledger, pending)
+
+
+def test_expire_takes_only_overdue_calls_oldest_first() -> None:
+    ledger = CallLedger()
+    pending = PendingCalls(ledger)
+    for i, t in enumerate((1.0, 2.0, 3.0, 4.0)):
+        pending.add(str(i), "sleep", t)
+    expired = pending.expire(now=7.0, timeout=5.0)  # cutoff 2.0: sent at 1.0 and 2.0
+    assert [c.request_id for c in expired] == ["0", "1"]
+    assert ledger.timeout == 2
+    assert pending.expire(now=7.5, timeout=5.0) == []
+    assert_identity(ledger, pending)
+
+
+def test_late_and_unknown_answers_are_counted_apart_and_settle_nothing() -> None:
+    ledger = CallLedger()
+    pending = PendingCalls(ledger)
+    pending.add("a", "echo", 0.0)
+    pending.expire(now=10.0, timeout=1.0)
+    assert pending.resolve("a", ok=True) is None
+    assert pending.resolve("zzz", ok=True) is None
+    assert pending.resolve("a", ok=True) is None  # a second late answer is no longer recognised
+    assert (ledger.late_results, ledger.unknown_results) == (1, 2)
+    assert (ledger.ok, ledger.timeout) == (0, 1)
+    assert_identity(ledger, pending)
+
+
+def test_lose_all_settles_everything_left() -> None:
+    ledger = CallLedger()
+    pending = PendingCalls(ledger)
+    for i in range(5):
+        pending.add(str(i), "echo", float(i))
+    pending.resolve("1", ok=True)
+    lost = pending.lose_all()
+    assert sorted(c.request_id for c in lost) == ["0", "2", "3", "4"]
+    assert (ledger.lost, len(pending)) == (4, 0)
+    assert_identity(ledger, pending)
+    assert ledger.as_dict()["in_flight"] == 0
+
+
+def test_timed_out_memory_is_bounded() -> None:
+    ledger = CallLedger()
+    pending = PendingCalls(ledger)
+    pending.timed_out._capacity = 3
+    for i in range(5):
+        pending.add(str(i), "echo", 0.0)
+    pending.expire(now=10.0, timeout=1.0)
+    assert pending.resolve("0", ok=True) is None  # forgotten: counted as unknown
+    assert pending.resolve("4", ok=True) is None  # remembered: late
+    assert (ledger.unknown_results, ledger.late_results) == (1, 1)

@@ -1,0 +1,147 @@
+"""The hand-written frame codec agrees with websocket-client's ABNF implementation."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from websocket._abnf import ABNF, frame_buffer
+
+from users.frames import (
+    OP_BINARY,
+    OP_CLOSE,
+    OP_CONTINUATION,
+    OP_PING,
+    OP_TEXT,
+    Frame,
+    FrameDecoder,
+    FrameError,
+    encode_close,
+    encode_frame,
+    encode_text_frames,
+    mask,
+    parse_close_payload,
+)
+
+LENGTH_CLASSES = [0, 1, 125, 126, 127, 65535, 65536, 100_000]
+
+
+def server_frame(payload: bytes, opcode: int = OP_TEXT, fin: int = 1) -> bytes:
+    """An unmasked frame as a server sends it, built by the library."""
+    return ABNF(fin, 0, 0, 0, opcode, 0, payload).format()
+
+
+def library_decode(wire: bytes) -> list[ABNF]:
+    """Frames decoded by websocket-client's frame_buffer from `wire`."""
+    view = memoryview(wire)
+    pos = 0
+
+    def recv(n: int) -> bytes:
+        nonlocal pos
+        chunk = bytes(view[pos : pos + n])
+        pos += n
+        return chunk
+
+    buffer = frame_buffer(recv, skip_utf8_validation=True)
+    frames = []
+    while pos < len(wire):
+        frames.append(buffer.recv_frame())
+    return frames
+
+
+@pytest.mark.parametrize("length", LENGTH_CLASSES)
+def test_encoded_frame_decodes_in_library(length: int) -> None:
+    payload = bytes(random.Random(length).getrandbits(8) for _ in range(length))
+    (frame,) = library_decode(encode_frame(payload, OP_BINARY))
+    assert frame.mask_value == 1
+    assert frame.opcode == OP_BINARY
+    assert frame.fin == 1
+    assert frame.data == payload
+
+
+def test_mask_matches_library() -> None:
+    rng = random.Random(7)
+    for n in (0, 1, 3, 4, 5, 127, 1000):
+        data = bytes(rng.getrandbits(8) for _ in range(n))
+        key = bytes(rng.getrandbits(8) for _ in range(4))
+        assert mask(data, key) == ABNF.mask(key, data)
+
+
+def test_batch_encoding_is_frames_in_order_with_distinct_keys() -> None:
+    payloads = [b"a", b"bb" * 100, b"", b"x" * 70000]
+    frames = library_decode(encode_text_frames(payloads))
+    assert [f.data for f in frames] == payloads
+    same = encode_text_frames([b"same payload"] * 4)
+    masked_bodies = {same[i * 18 + 6 : i * 18 + 18] for i in range(4)}  # 2-byte header + 4-byte key + 12
+    assert len(masked_bodies) == 4
+
+
+@pytest.mark.parametrize("length", LENGTH_CLASSES)
+def test_decodes_library_frames_of_every_length_class(length: int) -> None:
+    payload = b"p" * length
+    assert FrameDecoder().feed(server_frame(payload)) == [Frame(OP_TEXT, payload)]
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7, 4096])
+def test_decodes_stream_split_anywhere(chunk: int) -> None:
+    payloads = [b"x" * n for n in (5, 126, 300, 65536, 0)]
+    wire = b"".join(server_frame(p) for p in payloads)
+    decoder = FrameDecoder()
+    got: list[Frame] = []
+    for i in range(0, len(wire), chunk):
+        got.extend(decoder.feed(wire[i : i + chunk]))
+    assert [f.payload for f in got] == payloads
+    assert decoder.buffered == 0
+
+
+def test_fragmented_message_with_control_frames_in_between() -> None:
+    wire = (
+        server_frame(b"hel", OP_TEXT, fin=0)
+        + server_frame(b"ping!", OP_PING)
+        + server_frame(b"lo ", OP_CONTINUATION, fin=0)
+        + server_frame(b"world", OP_CONTINUATION, fin=1)
+        + server_frame(b"next", OP_TEXT)
+    )
+    assert FrameDecoder().feed(wire) == [
+        Frame(OP_PING, b"ping!"),
+        Frame(OP_TEXT, b"hello world"),
+        Frame(OP_TEXT, b"next"),
+    ]
+
+
+def test_close_frame_round_trip() -> None:
+    (frame,) = library_decode(encode_close(1001, "bye"))
+    assert frame.opcode == OP_CLOSE
+    assert parse_close_payload(frame.data) == (1001, "bye")
+    assert parse_close_payload(b"") == (1005, "")
+    decoded = FrameDecoder().feed(server_frame(b"\x03\xe8done", OP_CLOSE))
+    assert decoded == [Frame(OP_CLOSE, b"\x03\xe8done")]
+
+
+@pytest.mark.parametrize(
+    ("wire", "close_code"),
+    [
+        (bytes([0x81, 0x81, 1, 2, 3, 4, 0]), 1002),  # masked server frame
+        (bytes([0xC1, 0x00]), 1002),  # RSV1 without extension
+        (bytes([0x83, 0x00]), 1002),  # reserved opcode
+        (bytes([0x80, 0x00]), 1002),  # continuation with nothing to continue
+        (bytes([0x09, 0x00]), 1002),  # fragmented ping
+        (bytes([0x89, 126, 0, 126]) + b"x" * 126, 1002),  # control frame too long
+        (bytes([0x01, 0x01]) + b"a" + bytes([0x81, 0x01]) + b"b", 1002),  # text inside fragmented text
+    ],
+)
+def test_framing_violations_name_their_close_code(wire: bytes, close_code: int) -> None:
+    with pytest.raises(FrameError) as info:
+        FrameDecoder().feed(wire)
+    assert info.value.close_code == close_code
+
+
+def test_size_limit_applies_to_frames_and_to_joined_fragments() -> None:
+    with pytest.raises(FrameError) as single:
+        FrameDecoder(max_message_bytes=100).feed(server_frame(b"x" * 101))
+    assert single.value.close_code == 1009
+    decoder = FrameDecoder(max_message_bytes=100)
+    decoder.feed(server_frame(b"x" * 60, OP_TEXT, fin=0))
+    with pytest.raises(FrameError) as joined:
+        decoder.feed(server_frame(b"x" * 60, OP_CONTINUATION, fin=1))
+    assert joined.value.close_code == 1009

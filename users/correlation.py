@@ -1,0 +1,135 @@
+"""Pure request_id bookkeeping: calls in flight, timeouts, and the sent = ok + failed + timeout + lost ledger."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(slots=True)
+class PendingCall:
+    """A call sent and not yet settled; `waiter` is whatever a blocking caller waits on."""
+
+    request_id: str
+    tool: str
+    sent_at: float
+    waiter: Any = None
+
+
+@dataclass
+class CallLedger:
+    """Counts of calls by outcome; `in_flight` closes the identity at every moment."""
+
+    sent: int = 0
+    ok: int = 0
+    failed: int = 0
+    timeout: int = 0
+    lost: int = 0
+    late_results: int = 0
+    unknown_results: int = 0
+
+    @property
+    def settled(self) -> int:
+        """Calls with a final outcome."""
+        return self.ok + self.failed + self.timeout + self.lost
+
+    @property
+    def in_flight(self) -> int:
+        """Calls sent and not yet settled."""
+        return self.sent - self.settled
+
+    def as_dict(self) -> dict[str, int]:
+        """Every count, `in_flight` included, for logs and metrics files."""
+        return {
+            "sent": self.sent,
+            "ok": self.ok,
+            "failed": self.failed,
+            "timeout": self.timeout,
+            "lost": self.lost,
+            "in_flight": self.in_flight,
+            "late_results": self.late_results,
+            "unknown_results": self.unknown_results,
+        }
+
+
+class RecentIds:
+    """A bounded memory of request ids that timed out, so a late answer is told from an unknown one."""
+
+    __slots__ = ("_ids", "_capacity")
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._capacity = capacity
+
+    def add(self, request_id: str) -> None:
+        """Remember `request_id`, forgetting the oldest beyond capacity."""
+        self._ids[request_id] = None
+        if len(self._ids) > self._capacity:
+            self._ids.popitem(last=False)
+
+    def take(self, request_id: str) -> bool:
+        """True (and forget it) when `request_id` was remembered."""
+        return self._ids.pop(request_id, False) is None
+
+
+@dataclass
+class PendingCalls:
+    """Calls in flight on one connection, oldest first, settled exactly once into `ledger`."""
+
+    ledger: CallLedger
+    timed_out: RecentIds = field(default_factory=RecentIds)
+    _calls: dict[str, PendingCall] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self._calls)
+
+    def add(self, request_id: str, tool: str, sent_at: float, waiter: Any = None) -> PendingCall:
+        """Record a call just sent."""
+        call = PendingCall(request_id, tool, sent_at, waiter)
+        self._calls[request_id] = call
+        self.ledger.sent += 1
+        return call
+
+    def resolve(self, request_id: str, ok: bool) -> PendingCall | None:
+        """Settle the call answered with `request_id`; None for a late or unknown answer (counted)."""
+        call = self._calls.pop(request_id, None)
+        if call is None:
+            if self.timed_out.take(request_id):
+                self.ledger.late_results += 1
+            else:
+                self.ledger.unknown_results += 1
+            return None
+        if ok:
+            self.ledger.ok += 1
+        else:
+            self.ledger.failed += 1
+        return call
+
+    def oldest_sent_at(self) -> float | None:
+        """Send time of the oldest call in flight, or None."""
+        for call in self._calls.values():
+            return call.sent_at
+        return None
+
+    def expire(self, now: float, timeout: float) -> list[PendingCall]:
+        """Settle as timed out every call sent at or before `now - timeout`, oldest first."""
+        expired: list[PendingCall] = []
+        cutoff = now - timeout
+        calls = self._calls
+        for request_id, call in calls.items():
+            if call.sent_at > cutoff:
+                break
+            expired.append(call)
+        for call in expired:
+            del calls[call.request_id]
+            self.timed_out.add(call.request_id)
+        self.ledger.timeout += len(expired)
+        return expired
+
+    def lose_all(self) -> list[PendingCall]:
+        """Settle every call in flight as lost with its connection."""
+        lost = list(self._calls.values())
+        self._calls.clear()
+        self.ledger.lost += len(lost)
+        return lost

@@ -1,0 +1,178 @@
+"""Pure RFC 6455 frame codec for the client hot path: masked encoding, buffered decoding."""
+
+from __future__ import annotations
+
+import os
+import struct
+from dataclasses import dataclass
+
+OP_CONTINUATION = 0x0
+OP_TEXT = 0x1
+OP_BINARY = 0x2
+OP_CLOSE = 0x8
+OP_PING = 0x9
+OP_PONG = 0xA
+
+CLOSE_NORMAL = 1000
+CLOSE_PROTOCOL_ERROR = 1002
+CLOSE_MESSAGE_TOO_BIG = 1009
+CLOSE_NO_STATUS = 1005
+
+_PACK_SHORT = struct.Struct("!BBH").pack
+_PACK_LONG = struct.Struct("!BBQ").pack
+_UNPACK_SHORT = struct.Struct("!H").unpack_from
+_UNPACK_LONG = struct.Struct("!Q").unpack_from
+
+
+class FrameError(Exception):
+    """The peer broke RFC 6455 framing; `close_code` is the code to close with."""
+
+    def __init__(self, close_code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.close_code = close_code
+        self.reason = reason
+
+
+def mask(payload: bytes, key: bytes) -> bytes:
+    """XOR `payload` with the repeating 4-byte `key` (RFC 6455 section 5.3)."""
+    n = len(payload)
+    if n == 0:
+        return b""
+    stream = (key * ((n >> 2) + 1))[:n]
+    return (int.from_bytes(payload, "little") ^ int.from_bytes(stream, "little")).to_bytes(n, "little")
+
+
+def encode_frame(payload: bytes, opcode: int = OP_TEXT, *, fin: bool = True, key: bytes | None = None) -> bytes:
+    """One client frame (always masked, as RFC 6455 requires of clients)."""
+    n = len(payload)
+    first = (0x80 if fin else 0) | opcode
+    if n < 126:
+        header = bytes((first, 0x80 | n))
+    elif n < 0x10000:
+        header = _PACK_SHORT(first, 0x80 | 126, n)
+    else:
+        header = _PACK_LONG(first, 0x80 | 127, n)
+    if key is None:
+        key = os.urandom(4)
+    return header + key + mask(payload, key)
+
+
+def encode_text_frames(payloads: list[bytes]) -> bytes:
+    """Many text frames joined for one write, with one random read for all mask keys."""
+    keys = os.urandom(4 * len(payloads))
+    return b"".join(encode_frame(p, OP_TEXT, key=keys[4 * i : 4 * i + 4]) for i, p in enumerate(payloads))
+
+
+def encode_close(code: int = CLOSE_NORMAL, reason: str = "") -> bytes:
+    """A client close frame carrying `code` and a short `reason`."""
+    return encode_frame(struct.pack("!H", code) + reason.encode()[:123], OP_CLOSE)
+
+
+def parse_close_payload(payload: bytes) -> tuple[int, str]:
+    """(code, reason) of a close frame's payload; 1005 when it carries no code."""
+    if len(payload) < 2:
+        return CLOSE_NO_STATUS, ""
+    return _UNPACK_SHORT(payload)[0], payload[2:].decode("utf-8", "replace")
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """A decoded message (text/binary, fragments joined) or a control frame."""
+
+    opcode: int
+    payload: bytes
+
+
+class FrameDecoder:
+    """Turns bytes read from a server into whole messages and control frames.
+
+    Feed it whatever `recv` returned; it keeps partial frames between calls,
+    joins fragmented messages and enforces the message size limit.
+    """
+
+    __slots__ = ("_buffer", "_fragments", "_fragment_opcode", "_fragment_size", "max_message_bytes")
+
+    def __init__(self, max_message_bytes: int = 16 * 1024 * 1024) -> None:
+        self._buffer = bytearray()
+        self._fragments: list[bytes] = []
+        self._fragment_opcode = 0
+        self._fragment_size = 0
+        self.max_message_bytes = max_message_bytes
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held that do not yet make a whole frame."""
+        return len(self._buffer)
+
+    def feed(self, data: bytes) -> list[Frame]:
+        """Decode every complete frame now available; raise FrameError on a framing violation."""
+        buf = self._buffer
+        buf += data
+        out: list[Frame] = []
+        pos = 0
+        end = len(buf)
+        limit = self.max_message_bytes
+        while end - pos >= 2:
+            first = buf[pos]
+            second = buf[pos + 1]
+            if first & 0x70:
+                raise FrameError(CLOSE_PROTOCOL_ERROR, "reserved bits set without a negotiated extension")
+            if second & 0x80:
+                raise FrameError(CLOSE_PROTOCOL_ERROR, "server frames must not be masked")
+            length = second & 0x7F
+            header = 2
+            if length == 126:
+                if end - pos < 4:
+                    break
+                length = _UNPACK_SHORT(buf, pos + 2)[0]
+                header = 4
+            elif length == 127:
+                if end - pos < 10:
+                    break
+                length = _UNPACK_LONG(buf, pos + 2)[0]
+                header = 10
+            if length > limit:
+                raise FrameError(CLOSE_MESSAGE_TOO_BIG, f"frame of {length} bytes over the {limit}-byte limit")
+            stop = pos + header + length
+            if stop > end:
+                break
+            payload = bytes(buf[pos + header : stop])
+            pos = stop
+            opcode = first & 0x0F
+            fin = first & 0x80
+            if opcode >= 0x8:
+                if not fin or length > 125:
+                    raise FrameError(CLOSE_PROTOCOL_ERROR, "control frames must be whole and at most 125 bytes")
+                out.append(Frame(opcode, payload))
+            elif opcode == OP_CONTINUATION:
+                out.extend(self._continue(payload, fin))
+            elif opcode in (OP_TEXT, OP_BINARY):
+                if self._fragment_opcode:
+                    raise FrameError(CLOSE_PROTOCOL_ERROR, "new message started inside a fragmented one")
+                if fin:
+                    out.append(Frame(opcode, payload))
+                else:
+                    self._fragment_opcode = opcode
+                    self._fragments = [payload]
+                    self._fragment_size = length
+            else:
+                raise FrameError(CLOSE_PROTOCOL_ERROR, f"unknown opcode {opcode:#x}")
+        del buf[:pos]
+        return out
+
+    def _continue(self, payload: bytes, fin: int) -> list[Frame]:
+        if not self._fragment_opcode:
+            raise FrameError(CLOSE_PROTOCOL_ERROR, "continuation frame without a message to continue")
+        self._fragment_size += len(payload)
+        if self._fragment_size > self.max_message_bytes:
+            raise FrameError(
+                CLOSE_MESSAGE_TOO_BIG, f"fragmented message over the {self.max_message_bytes}-byte limit"
+            )
+        self._fragments.append(payload)
+        if not fin:
+            return []
+        message = Frame(self._fragment_opcode, b"".join(self._fragments))
+        self._fragments = []
+        self._fragment_opcode = 0
+        self._fragment_size = 0
+        return [message]
