@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+LATE_RESULT = "late_result"
+UNKNOWN_REQUEST_ID = "unknown_request_id"
+
+
 @dataclass(slots=True)
 class PendingCall:
     """A call sent and not yet settled; `waiter` is whatever a blocking caller waits on."""
@@ -91,15 +95,16 @@ class PendingCalls:
         self.ledger.sent += 1
         return call
 
-    def resolve(self, request_id: str, ok: bool) -> PendingCall | None:
-        """Settle the call answered with `request_id`; None for a late or unknown answer (counted)."""
+    def resolve(self, request_id: str, ok: bool) -> PendingCall | str:
+        """Settle the call answered with `request_id`; for an answer that settles nothing, the
+        counted reason: `late_result` (its call already timed out) or `unknown_request_id`."""
         call = self._calls.pop(request_id, None)
         if call is None:
             if self.timed_out.take(request_id):
                 self.ledger.late_results += 1
-            else:
-                self.ledger.unknown_results += 1
-            return None
+                return LATE_RESULT
+            self.ledger.unknown_results += 1
+            return UNKNOWN_REQUEST_ID
         if ok:
             self.ledger.ok += 1
         else:

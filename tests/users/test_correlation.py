@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from users.correlation import CallLedger, PendingCalls
+from users.correlation import LATE_RESULT, UNKNOWN_REQUEST_ID, CallLedger, PendingCall, PendingCalls
 
 
 def assert_identity(ledger: CallLedger, pending: PendingCalls) -> None:
@@ -16,8 +16,8 @@ def test_out_of_order_results_settle_the_right_calls() -> None:
     for i, t in enumerate((0.0, 0.1, 0.2)):
         pending.add(str(i), "echo", t)
     call = pending.resolve("2", ok=True)
-    assert call is not None and call.sent_at == 0.2
-    assert pending.resolve("0", ok=False) is not None
+    assert isinstance(call, PendingCall) and call.sent_at == 0.2
+    assert isinstance(pending.resolve("0", ok=False), PendingCall)
     assert (ledger.ok, ledger.failed, len(pending)) == (1, 1, 1)
     assert pending.oldest_sent_at() == 0.1
     assert_identity(ledger, pending)
@@ -40,9 +40,9 @@ def test_late_and_unknown_answers_are_counted_apart_and_settle_nothing() -> None
     pending = PendingCalls(ledger)
     pending.add("a", "echo", 0.0)
     pending.expire(now=10.0, timeout=1.0)
-    assert pending.resolve("a", ok=True) is None
-    assert pending.resolve("zzz", ok=True) is None
-    assert pending.resolve("a", ok=True) is None  # a second late answer is no longer recognised
+    assert pending.resolve("a", ok=True) == LATE_RESULT
+    assert pending.resolve("zzz", ok=True) == UNKNOWN_REQUEST_ID
+    assert pending.resolve("a", ok=True) == UNKNOWN_REQUEST_ID  # a second late answer is no longer recognised
     assert (ledger.late_results, ledger.unknown_results) == (1, 2)
     assert (ledger.ok, ledger.timeout) == (0, 1)
     assert_identity(ledger, pending)
@@ -68,6 +68,6 @@ def test_timed_out_memory_is_bounded() -> None:
     for i in range(5):
         pending.add(str(i), "echo", 0.0)
     pending.expire(now=10.0, timeout=1.0)
-    assert pending.resolve("0", ok=True) is None  # forgotten: counted as unknown
-    assert pending.resolve("4", ok=True) is None  # remembered: late
+    assert pending.resolve("0", ok=True) == UNKNOWN_REQUEST_ID  # forgotten
+    assert pending.resolve("4", ok=True) == LATE_RESULT  # remembered
     assert (ledger.unknown_results, ledger.late_results) == (1, 1)

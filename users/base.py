@@ -1,0 +1,194 @@
+"""The Locust User classes: one WebSocket connection each, hello on start, tool calls kept in flight."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import random
+import ssl
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import gevent
+from locust import User, constant, task
+from locust.env import Environment
+
+from users.auth import TokenSource
+from users.backoff import backoff_delay
+from users.client import ClientSettings, ToolClient
+from users.errors import ConnectionLost, WsFailure
+from users.metrics import WsCounters
+from users.options import DEFAULTS, check_options, token_source
+from users.protocol import DEFAULT_DIALECT, Dialect
+from users.tool_mix import ToolMix
+
+logger = logging.getLogger(__name__)
+
+def counters_for(environment: Environment) -> WsCounters:
+    """The process-wide WebSocket counters of `environment`, created on first use."""
+    counters = getattr(environment, "ws_counters", None)
+    if counters is None:
+        counters = WsCounters()
+        environment.ws_counters = counters  # type: ignore[attr-defined]
+    return counters
+
+
+def _token_source_for(environment: Environment, options: argparse.Namespace) -> TokenSource:
+    """One token source per process, so tokens are minted once, not per connection."""
+    key = (options.jwt_secret, options.token, options.jwt_subject, options.jwt_scope, options.jwt_ttl, options.jwt_audience)
+    cached = getattr(environment, "ws_token_source", None)
+    if cached is None or cached[0] != key:
+        cached = (key, token_source(options))
+        environment.ws_token_source = cached  # type: ignore[attr-defined]
+    return cached[1]
+
+
+def _sslopt(options: argparse.Namespace) -> dict[str, Any]:
+    if options.insecure:
+        if not getattr(_sslopt, "warned", False):
+            logger.warning("--insecure: TLS certificates are NOT verified for this run")
+            _sslopt.warned = True  # type: ignore[attr-defined]
+        return {"cert_reqs": ssl.CERT_NONE, "check_hostname": False}
+    if options.ca_file:
+        return {"ca_certs": options.ca_file}
+    return {}
+
+
+class ToolCallUser(User):
+    """A user holding one WebSocket connection that keeps `in_flight` `call_tool` requests outstanding.
+
+    `on_start` connects and sends hello (events `connect` and `hello`); the
+    task then keeps `in_flight` calls outstanding, drawn from the `tools` mix,
+    each reported as `call_tool:<tool>` when its result, timeout or loss
+    settles it. A dropped connection is reopened with capped, jittered
+    exponential backoff. On stop, calls in flight are drained (up to the call
+    timeout) before the connection closes, so no call goes uncounted.
+
+    Subclass it to change the attributes below, or write your own tasks with
+    `self.client.call(...)`. Command-line options given explicitly override
+    these attributes.
+    """
+
+    host = "ws://localhost:8079/"
+    wait_time = constant(0)
+
+    tools: str = DEFAULTS["tools"]
+    """Weighted tool mix, `NAME[:WEIGHT][=JSON-ARGS]` comma-separated (option --tools)."""
+    in_flight: int = DEFAULTS["in_flight"]
+    """Calls outstanding per connection; 1 is a closed loop (option --in-flight)."""
+    call_timeout: float = DEFAULTS["call_timeout"]
+    """Seconds before a call without result is a `timeout` failure (option --call-timeout)."""
+    connect_timeout: float = DEFAULTS["connect_timeout"]
+    """Seconds allowed for TCP, TLS and the WebSocket handshake (option --connect-timeout)."""
+    hello_timeout: float = DEFAULTS["hello_timeout"]
+    """Seconds to wait for hello_ok (option --hello-timeout)."""
+    session_prefix: str = DEFAULTS["session_prefix"]
+    """Prefix of each connection's session_id (option --session-prefix)."""
+    dialect: Dialect = DEFAULT_DIALECT
+    """Field names and op values of the server's protocol."""
+    headers: Sequence[str] = ()
+    """Extra handshake headers, `Name: value` each."""
+    subprotocols: Sequence[str] = ()
+    """WebSocket subprotocols offered in the handshake."""
+    reconnect_base_s: float = 0.1
+    """First reconnect backoff ceiling, doubled per failed attempt."""
+    reconnect_cap_s: float = 5.0
+    """Largest reconnect backoff."""
+    max_message_bytes: int = 16 * 1024 * 1024
+    """Largest server message accepted before closing with 1009."""
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        options = environment.parsed_options
+        if options is not None:
+            check_options(options)
+            self._apply_options(options)
+            self._tokens: TokenSource | None = _token_source_for(environment, options)
+            sslopt = _sslopt(options)
+        else:
+            self._tokens = None
+            sslopt = {}
+        self.counters = counters_for(environment)
+        self.settings = ClientSettings(
+            connect_timeout_s=self.connect_timeout,
+            hello_timeout_s=self.hello_timeout,
+            call_timeout_s=self.call_timeout,
+            max_message_bytes=self.max_message_bytes,
+            headers=tuple(self.headers),
+            subprotocols=tuple(self.subprotocols),
+            sslopt=sslopt,
+            dialect=self.dialect,
+        )
+        self.mix = ToolMix.from_spec(self.tools, self.dialect)
+        self.client: ToolClient | None = None
+        self._failed_attempts = 0
+        self._was_connected = False
+        self._rng = random.Random()
+
+    def _apply_options(self, options: argparse.Namespace) -> None:
+        """Options that differ from the shared defaults win over (sub)class attributes."""
+        for name, default in DEFAULTS.items():
+            value = getattr(options, name, None)
+            if value is not None and value != default:
+                setattr(self, name, value)
+
+    # ------------------------------------------------------------ lifecycle
+    def on_start(self) -> None:
+        """Connect and hello; a failure is reported and retried by the task with backoff."""
+        self.open_connection()
+
+    def on_stop(self) -> None:
+        """Drain calls in flight (bounded by the call timeout), then close the connection."""
+        client = self.client
+        if client is not None:
+            client.drain()
+            client.close()
+
+    @task
+    def call_tools(self) -> None:
+        """Keep `in_flight` calls outstanding; reopen the connection when it is gone."""
+        client = self.client
+        if client is None or not client.connected:
+            self._reopen_with_backoff()
+            return
+        try:
+            client.keep_in_flight(self.in_flight, self.mix.pick)
+        except ConnectionLost:
+            pass  # its calls were reported as connection_lost; the next run of this task reconnects
+
+    # -------------------------------------------------------------- helpers
+    def open_connection(self) -> bool:
+        """Open a connection and send hello; True on success. Failures are already reported as events."""
+        if self._tokens is None:
+            raise RuntimeError("ToolCallUser needs Locust's parsed options (--jwt-secret or --token)")
+        client = ToolClient(
+            self.host,
+            fire=self.environment.events.request.fire,
+            counters=self.counters,
+            settings=self.settings,
+        )
+        try:
+            client.connect()
+            client.hello(self._session_id(), self._tokens.token_for(time.time()))
+        except WsFailure:
+            self.client = None
+            self._failed_attempts += 1
+            return False
+        if self._was_connected:
+            self.counters.reconnects += 1
+        self._was_connected = True
+        self._failed_attempts = 0
+        self.client = client
+        return True
+
+    def _reopen_with_backoff(self) -> None:
+        delay = backoff_delay(self._failed_attempts, self.reconnect_base_s, self.reconnect_cap_s, self._rng)
+        if delay:
+            gevent.sleep(delay)
+        self.open_connection()
+
+    def _session_id(self) -> str:
+        return f"{self.session_prefix}-{uuid.uuid4().hex[:16]}"
+

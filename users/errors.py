@@ -1,0 +1,64 @@
+"""Failures the users report to Locust; each repr is a short, bounded code Locust groups failures by."""
+
+from __future__ import annotations
+
+
+class WsFailure(Exception):
+    """Base of every failure this package reports; `code` is what the failures table shows."""
+
+    def __init__(self, code: str, detail: str = "") -> None:
+        super().__init__(f"{code}: {detail}" if detail else code)
+        self.code = code
+        self.detail = detail
+
+    def __repr__(self) -> str:
+        return self.code if not self.detail else f"{self.code}: {self.detail}"
+
+
+class ConnectFailed(WsFailure):
+    """TCP, TLS or WebSocket handshake failed; `detail` names the cause (never the URL's query or a token)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("connect_failed", detail)
+
+
+class HelloRefused(WsFailure):
+    """The server answered hello with an error code (e.g. token_expired) or closed instead."""
+
+
+class CallFailed(WsFailure):
+    """The server answered a call with ok:false; `code` is its error code."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+
+
+class CallTimeout(WsFailure):
+    """No result within the call timeout."""
+
+    def __init__(self) -> None:
+        super().__init__("timeout")
+
+
+class ConnectionLost(WsFailure):
+    """The connection ended while the call was in flight; `detail` says how (close code, reset)."""
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__("connection_lost")
+        self.how = detail
+
+
+class ServerProtocolError(WsFailure):
+    """The server sent something the protocol does not allow (bad JSON, binary frame, unknown request_id...)."""
+
+
+def describe_os_error(exc: BaseException) -> str:
+    """A short, secret-free description of a connection error."""
+    name = type(exc).__name__
+    reason = getattr(exc, "strerror", None) or getattr(exc, "reason", None)
+    if isinstance(reason, str) and reason:
+        return f"{name}: {reason}"
+    status = getattr(exc, "status_code", None)
+    if status:
+        return f"{name}: HTTP {status}"
+    return name

@@ -1,0 +1,140 @@
+"""Command-line options of the WebSocket users (each with a LOCUST_* env var; shown in the web UI unless secret)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from users.auth import HS256Minter, StaticToken, TokenSource
+from users.tool_mix import ToolMixError, parse_tool_spec
+
+
+DEFAULTS: dict[str, Any] = {
+    "tools": "echo",
+    "in_flight": 1,
+    "call_timeout": 10.0,
+    "connect_timeout": 10.0,
+    "hello_timeout": 10.0,
+    "session_prefix": "locust",
+}
+"""Defaults shared by the options and ToolCallUser's attributes; an option differing from them overrides the attribute."""
+
+
+class OptionError(ValueError):
+    """An option value that cannot work; the message names the option."""
+
+
+def add_user_arguments(parser: Any) -> None:
+    """Register the options on Locust's parser (`events.init_command_line_parser` listener)."""
+    group = parser  # Locust's own parser: its groups would not take include_in_web_ui / is_secret
+    group.add_argument(
+        "--jwt-secret",
+        env_var="LOCUST_JWT_SECRET",
+        default=None,
+        include_in_web_ui=False,
+        help="HS256 secret to mint a JWT per user for hello. Prefer the env var: argv is visible to other local "
+        "users. Never shown in the web UI, logs or reports.",
+    )
+    group.add_argument(
+        "--token",
+        env_var="LOCUST_TOKEN",
+        default=None,
+        include_in_web_ui=False,
+        help="A ready-made JWT sent as is in hello (instead of --jwt-secret). Never shown in the web UI.",
+    )
+    group.add_argument("--jwt-subject", env_var="LOCUST_JWT_SUBJECT", default="locust", help="`sub` claim of minted tokens.")
+    group.add_argument(
+        "--jwt-scope",
+        env_var="LOCUST_JWT_SCOPE",
+        default="tools:*",
+        help="`scope` claim of minted tokens: comma-separated tool names, or tools:* for all.",
+    )
+    group.add_argument(
+        "--jwt-ttl", env_var="LOCUST_JWT_TTL", type=float, default=3600.0, help="Lifetime of minted tokens, seconds."
+    )
+    group.add_argument(
+        "--jwt-audience", env_var="LOCUST_JWT_AUDIENCE", default="", help="`aud` claim of minted tokens (empty: none)."
+    )
+    group.add_argument(
+        "--session-prefix",
+        env_var="LOCUST_SESSION_PREFIX",
+        default=DEFAULTS["session_prefix"],
+        help="Prefix of each connection's hello session_id (a unique suffix is added).",
+    )
+    group.add_argument(
+        "--tools",
+        env_var="LOCUST_TOOLS",
+        default=DEFAULTS["tools"],
+        help='Weighted tool mix: NAME[:WEIGHT][=JSON-ARGS], comma-separated, e.g. echo:8,sleep:1={"ms":5}.',
+    )
+    group.add_argument(
+        "--in-flight",
+        env_var="LOCUST_IN_FLIGHT",
+        type=int,
+        default=DEFAULTS["in_flight"],
+        help="Calls kept outstanding per connection: 1 is a closed loop, more pipelines on one connection.",
+    )
+    group.add_argument(
+        "--call-timeout",
+        env_var="LOCUST_CALL_TIMEOUT",
+        type=float,
+        default=DEFAULTS["call_timeout"],
+        help="Seconds without a result before a call is a 'timeout' failure (also the drain limit at stop).",
+    )
+    group.add_argument(
+        "--connect-timeout",
+        env_var="LOCUST_CONNECT_TIMEOUT",
+        type=float,
+        default=DEFAULTS["connect_timeout"],
+        help="Seconds for TCP + TLS + WebSocket handshake.",
+    )
+    group.add_argument(
+        "--hello-timeout",
+        env_var="LOCUST_HELLO_TIMEOUT",
+        type=float,
+        default=DEFAULTS["hello_timeout"], help="Seconds to wait for hello_ok."
+    )
+    group.add_argument(
+        "--ca-file", env_var="LOCUST_CA_FILE", default="", help="PEM file of CAs to trust for wss:// (private CA)."
+    )
+    group.add_argument(
+        "--insecure",
+        env_var="LOCUST_INSECURE",
+        action="store_true",
+        default=False,
+        help="wss:// without certificate verification (warns). Never for production endpoints.",
+    )
+
+
+def check_options(options: argparse.Namespace) -> None:
+    """Raise OptionError naming the first option whose value cannot work."""
+    if not getattr(options, "jwt_secret", None) and not getattr(options, "token", None):
+        raise OptionError("set --jwt-secret (LOCUST_JWT_SECRET) or --token (LOCUST_TOKEN): hello needs a JWT")
+    if options.jwt_secret and options.token:
+        raise OptionError("--jwt-secret and --token exclude each other: give one")
+    if options.in_flight < 1:
+        raise OptionError(f"--in-flight must be at least 1, got {options.in_flight}")
+    for name in ("call_timeout", "connect_timeout", "hello_timeout", "jwt_ttl"):
+        value = getattr(options, name)
+        if not value > 0:
+            raise OptionError(f"--{name.replace('_', '-')} must be a positive number of seconds, got {value}")
+    try:
+        parse_tool_spec(options.tools)
+    except ToolMixError as exc:
+        raise OptionError(str(exc)) from None
+    if options.ca_file and options.insecure:
+        raise OptionError("--ca-file and --insecure exclude each other")
+
+
+def token_source(options: argparse.Namespace) -> TokenSource:
+    """The token source the options describe (assumes `check_options` passed)."""
+    if options.token:
+        return StaticToken(options.token)
+    scope = tuple(s.strip() for s in options.jwt_scope.split(",") if s.strip())
+    return HS256Minter(
+        options.jwt_secret,
+        subject=options.jwt_subject,
+        scope=scope,
+        ttl_s=options.jwt_ttl,
+        audience=options.jwt_audience or None,
+    )

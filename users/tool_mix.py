@@ -1,0 +1,94 @@
+"""Pure parsing of `--tools` specs (`echo:8,sleep:1={"ms":5}`) into a weighted mix of call templates."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from dataclasses import dataclass
+
+from users.protocol import DEFAULT_DIALECT, CallTemplate, Dialect
+
+_NAME = re.compile(r"[A-Za-z0-9_.\-/]+")
+_WEIGHT = re.compile(r"\d+")
+
+
+class ToolMixError(ValueError):
+    """A `--tools` spec that cannot be parsed; the message points at the position."""
+
+
+@dataclass(frozen=True)
+class ToolEntry:
+    """One tool of the mix: its name, relative weight and fixed arguments."""
+
+    name: str
+    weight: int
+    arguments: object
+
+
+def parse_tool_spec(spec: str) -> list[ToolEntry]:
+    """Parse `NAME[:WEIGHT][=JSON]` entries separated by commas; weight defaults to 1, arguments to {}."""
+    entries: list[ToolEntry] = []
+    pos = 0
+    text = spec.strip()
+    if not text:
+        raise ToolMixError("--tools is empty: name at least one tool, e.g. 'echo'")
+    decoder = json.JSONDecoder()
+    while True:
+        name_match = _NAME.match(text, pos)
+        if not name_match:
+            raise ToolMixError(f"--tools: expected a tool name at position {pos} of {spec!r}")
+        name = name_match.group()
+        pos = name_match.end()
+        weight = 1
+        if text.startswith(":", pos):
+            weight_match = _WEIGHT.match(text, pos + 1)
+            if not weight_match:
+                raise ToolMixError(f"--tools: expected a whole-number weight after '{name}:' in {spec!r}")
+            weight = int(weight_match.group())
+            pos = weight_match.end()
+        arguments: object = {}
+        if text.startswith("=", pos):
+            try:
+                arguments, pos = decoder.raw_decode(text, pos + 1)
+            except json.JSONDecodeError as exc:
+                raise ToolMixError(f"--tools: arguments of '{name}' are not valid JSON: {exc.msg}") from None
+        entries.append(ToolEntry(name, weight, arguments))
+        while pos < len(text) and text[pos] == " ":
+            pos += 1
+        if pos == len(text):
+            break
+        if text[pos] != ",":
+            raise ToolMixError(f"--tools: expected ',' at position {pos} of {spec!r}")
+        pos += 1
+        while pos < len(text) and text[pos] == " ":
+            pos += 1
+    if sum(e.weight for e in entries) <= 0:
+        raise ToolMixError(f"--tools: weights of {spec!r} add up to zero")
+    return entries
+
+
+class ToolMix:
+    """Picks call templates by weight; a single tool needs no random draw."""
+
+    def __init__(self, entries: list[ToolEntry], dialect: Dialect = DEFAULT_DIALECT, rng: random.Random | None = None):
+        live = [e for e in entries if e.weight > 0]
+        self.entries = live
+        self.templates = [CallTemplate(e.name, e.arguments, dialect) for e in live]
+        self._cum_weights: list[int] = []
+        total = 0
+        for e in live:
+            total += e.weight
+            self._cum_weights.append(total)
+        self._rng = rng or random.Random()
+
+    @classmethod
+    def from_spec(cls, spec: str, dialect: Dialect = DEFAULT_DIALECT, rng: random.Random | None = None) -> ToolMix:
+        """Parse and build in one step."""
+        return cls(parse_tool_spec(spec), dialect, rng)
+
+    def pick(self, count: int) -> list[CallTemplate]:
+        """`count` templates drawn by weight."""
+        if len(self.templates) == 1:
+            return self.templates * count
+        return self._rng.choices(self.templates, cum_weights=self._cum_weights, k=count)
