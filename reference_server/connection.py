@@ -1,0 +1,449 @@
+"""One WebSocket connection: message reassembly, hello, call dispatch, in-flight work, pushes, close."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from orjson import JSONEncodeError
+from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
+
+from .auth import AuthError, Verifier
+from .counters import Counters
+from .messages import (
+    BadMessage,
+    InvalidUtf8,
+    decode,
+    describe_op,
+    error,
+    event,
+    hello_ok,
+    parse_call,
+    parse_hello,
+    parse_list_tools,
+    tool_error,
+    tool_ok,
+    tools_list,
+)
+from .push import Hub, Stream
+from .ratelimit import TokenBucket
+from .tools import PENDING, Tool, ToolError
+
+log = logging.getLogger("reference_server")
+
+TEXT = WSMsgType.TEXT
+BINARY = WSMsgType.BINARY
+CONTINUATION = WSMsgType.CONTINUATION
+CLOSE = WSMsgType.CLOSE
+#: How long to wait for the peer's CLOSE after sending ours before dropping the socket.
+CLOSE_REPLY_TIMEOUT_S = 1.0
+#: Close codes that may not be echoed on the wire.
+_UNSENDABLE_CODES = frozenset({0, 1005, 1006, 1015})
+
+
+@dataclass(eq=False)
+class ServerContext:
+    """State shared by every connection of one server process."""
+
+    loop: asyncio.AbstractEventLoop
+    counters: Counters
+    verifier: Verifier
+    tools: dict[str, Tool]
+    hub: Hub
+    server_info: dict[str, str]
+    hello_timeout_s: float
+    max_message_bytes: int
+    rate_limit: float | None = None
+    tool_timeout_s: float | None = None
+    connections: set[Connection] = field(default_factory=set)
+    shutting_down: bool = False
+    tool_names: list[str] = field(init=False)
+    tool_descriptions: list[dict[str, str]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tool_names = list(self.tools)
+        self.tool_descriptions = [{"name": t.name, "description": t.description} for t in self.tools.values()]
+
+
+class Connection(WSListener):
+    """Per-connection protocol state; picows calls ``on_ws_*`` for every event.
+
+    Implements the tools' ``Session`` (answer_after, answer_with, subscribe,
+    broadcast) and the hub's ``Subscriber`` (push_event).
+    """
+
+    __slots__ = (
+        "_ctx", "_counters", "_loop", "_tools", "_transport", "_ready", "_closing", "_scope",
+        "_inflight", "_frag", "_frag_text", "_limiter", "_hello_timer", "_close_timer",
+        "_streams", "_seqs",
+    )
+
+    def __init__(self, ctx: ServerContext) -> None:
+        self._ctx = ctx
+        self._counters = ctx.counters
+        self._loop = ctx.loop
+        self._tools = ctx.tools
+        self._transport: WSTransport | None = None
+        self._ready = False
+        self._closing = False
+        self._scope: frozenset[str] | None = frozenset()
+        self._inflight: dict[str, asyncio.TimerHandle | asyncio.Task[None]] = {}
+        self._frag: bytearray | None = None
+        self._frag_text = False
+        self._limiter: TokenBucket | None = None
+        self._hello_timer: asyncio.TimerHandle | None = None
+        self._close_timer: asyncio.TimerHandle | None = None
+        self._streams: set[Stream] = set()
+        self._seqs: dict[str, int] = {}
+
+    # ---- picows callbacks -------------------------------------------------------------
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        self._transport = transport
+        ctx = self._ctx
+        ctx.connections.add(self)
+        self._counters.connections_opened += 1
+        if ctx.shutting_down:
+            self.close(WSCloseCode.GOING_AWAY, "server shutting down")
+            return
+        self._hello_timer = self._loop.call_later(ctx.hello_timeout_s, self._on_hello_timeout)
+        if ctx.rate_limit is not None:
+            self._limiter = TokenBucket(ctx.rate_limit, self._loop.time())
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        try:
+            if frame.msg_type is TEXT and frame.fin and self._frag is None and not self._closing:
+                self._counters.bytes_in += frame.payload_size
+                self._on_text(frame.get_payload_as_memoryview())
+            else:
+                self._on_other_frame(frame)
+        except Exception:
+            log.exception("internal error while handling a frame; closing the connection with 1011")
+            self.close(WSCloseCode.INTERNAL_ERROR, "internal error")
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        self._counters.connections_closed += 1
+        self._ctx.connections.discard(self)
+        self._closing = True
+        self._stop_work()
+        if self._close_timer is not None:
+            self._close_timer.cancel()
+            self._close_timer = None
+
+    def pause_writing(self) -> None:
+        """Writes beyond the high-water mark are buffered; nothing to do."""
+
+    def resume_writing(self) -> None:
+        """See pause_writing."""
+
+    # ---- frames -------------------------------------------------------------------------
+
+    def _on_other_frame(self, frame: WSFrame) -> None:
+        mtype = frame.msg_type
+        if mtype is CLOSE:
+            self._on_close_frame(frame)
+            return
+        if self._closing:
+            return
+        if mtype is CONTINUATION:
+            buf = self._frag
+            if buf is None:
+                self.close(WSCloseCode.PROTOCOL_ERROR, "continuation frame without a message")
+                return
+            if len(buf) + frame.payload_size > self._ctx.max_message_bytes:
+                self._frag = None
+                self.close(WSCloseCode.MESSAGE_TOO_BIG, "message too big")
+                return
+            if self._frag_text:
+                self._counters.bytes_in += frame.payload_size
+            buf += frame.get_payload_as_memoryview()
+            if frame.fin:
+                self._frag = None
+                if self._frag_text:
+                    self._on_text(buf)
+                else:
+                    self._on_binary()
+            return
+        if mtype is TEXT or mtype is BINARY:
+            if self._frag is not None:
+                self.close(WSCloseCode.PROTOCOL_ERROR, "new message inside a fragmented message")
+                return
+            if not frame.fin:
+                self._frag = bytearray(frame.get_payload_as_memoryview())
+                self._frag_text = mtype is TEXT
+                if self._frag_text:
+                    self._counters.bytes_in += frame.payload_size
+                return
+            self._on_binary()
+        # PING is answered by picows (auto pong); PONG needs nothing.
+
+    def _on_close_frame(self, frame: WSFrame) -> None:
+        transport = self._transport
+        assert transport is not None
+        if not self._closing:
+            self._closing = True
+            self._stop_work()
+            code = frame.get_close_code()
+            transport.send_close(WSCloseCode.OK if int(code) in _UNSENDABLE_CODES else code)
+        transport.disconnect()
+
+    def _on_binary(self) -> None:
+        if not self._ready:
+            self._refuse_hello("hello_required", "send hello first")
+            return
+        self._counters.bad_messages += 1
+        self._send(error("bad_message", "binary frames are not part of the protocol"))
+
+    # ---- messages -----------------------------------------------------------------------
+
+    def _on_text(self, data: memoryview | bytearray) -> None:
+        try:
+            msg = decode(data)
+        except BadMessage as exc:
+            if self._ready:
+                self._bad_message(exc)
+            else:
+                self._refuse_hello("hello_required", "send hello first")
+            return
+        except InvalidUtf8:
+            self._counters.bad_messages += 1
+            self.close(WSCloseCode.INVALID_TEXT, "invalid UTF-8")
+            return
+        if type(msg) is dict:
+            op = msg.get("op")
+            if self._ready:
+                if op == "call_tool":
+                    self._on_call(msg)
+                elif op == "list_tools":
+                    self._on_list_tools(msg)
+                elif op == "hello":
+                    self._bad_message(BadMessage("hello was already accepted on this connection"))
+                else:
+                    self._bad_message(BadMessage(describe_op(msg)))
+                return
+            if op == "hello":
+                self._on_hello(msg)
+                return
+        if self._ready:
+            self._bad_message(BadMessage(describe_op(msg)))
+        else:
+            self._refuse_hello("hello_required", "send hello first")
+
+    def _on_call(self, msg: dict[str, Any]) -> None:
+        counters = self._counters
+        try:
+            request_id, name, args = parse_call(msg)
+        except BadMessage as exc:
+            self._bad_message(exc)
+            return
+        counters.calls_received += 1
+        if self._limiter is not None and not self._limiter.take(self._loop.time()):
+            self._result_error(request_id, "rate_limited", "too many calls on this connection")
+            return
+        if request_id in self._inflight:
+            self._result_error(request_id, "duplicate_request_id", "request_id is already in flight")
+            return
+        tool = self._tools.get(name)
+        if tool is None:
+            self._result_error(request_id, "unknown_tool", "no such tool")
+            return
+        scope = self._scope
+        if scope is not None and name not in scope:
+            self._result_error(request_id, "forbidden", "tool is outside the token's scope")
+            return
+        try:
+            result = tool.run(self, request_id, args)
+        except ToolError as exc:
+            self._result_error(request_id, exc.code, exc.message)
+            return
+        except Exception:
+            log.exception("tool %s failed", name)
+            self._result_error(request_id, "tool_failed", "tool raised an internal error")
+            return
+        if result is not PENDING:
+            self._result_ok(request_id, result)
+
+    def _on_list_tools(self, msg: dict[str, Any]) -> None:
+        try:
+            request_id = parse_list_tools(msg)
+        except BadMessage as exc:
+            self._bad_message(exc)
+            return
+        self._send(tools_list(request_id, self._ctx.tool_descriptions))
+
+    def _on_hello(self, msg: dict[str, Any]) -> None:
+        try:
+            session_id, token = parse_hello(msg)
+        except BadMessage as exc:
+            self._counters.bad_messages += 1
+            self._refuse_hello("bad_message", exc.reason)
+            return
+        try:
+            grant = self._ctx.verifier.verify(token, time.time())
+        except AuthError as exc:
+            self._refuse_hello(exc.code, exc.message)
+            return
+        self._cancel_hello_timer()
+        self._ready = True
+        self._scope = grant.scope
+        self._counters.hello_ok += 1
+        self._send(hello_ok(session_id, self._ctx.server_info, self._ctx.tool_names))
+
+    def _on_hello_timeout(self) -> None:
+        self._hello_timer = None
+        if not self._ready and not self._closing:
+            self._refuse_hello("hello_required", f"no hello within {self._ctx.hello_timeout_s:g} s")
+
+    def _refuse_hello(self, code: str, message: str) -> None:
+        self._counters.refuse_hello(code)
+        self._send(error(code, message))
+        self.close(WSCloseCode.POLICY_VIOLATION, code)
+
+    def _bad_message(self, exc: BadMessage) -> None:
+        self._counters.bad_messages += 1
+        if exc.request_id is None:
+            self._send(error("bad_message", exc.reason))
+        else:
+            self._counters.calls_received += 1
+            self._result_error(exc.request_id, "bad_message", exc.reason)
+
+    # ---- answers ------------------------------------------------------------------------
+
+    def _send(self, data: bytes) -> None:
+        transport = self._transport
+        if transport is not None and not self._closing:
+            transport.send(TEXT, data)
+            self._counters.bytes_out += len(data)
+
+    def _result_ok(self, request_id: str, result: Any) -> None:
+        try:
+            data = tool_ok(request_id, result)
+        except JSONEncodeError:
+            self._result_error(request_id, "tool_failed", "result cannot be encoded as JSON")
+            return
+        self._counters.results_ok += 1
+        self._send(data)
+
+    def _result_error(self, request_id: str, code: str, message: str) -> None:
+        self._counters.result_error(code)
+        self._send(tool_error(request_id, code, message))
+
+    # ---- tools.Session --------------------------------------------------------------------
+
+    def answer_after(self, request_id: str, delay_s: float, result: Any) -> None:
+        timeout = self._ctx.tool_timeout_s
+        if timeout is not None and delay_s > timeout:
+            handle = self._loop.call_later(timeout, self._answer_timeout, request_id)
+        else:
+            handle = self._loop.call_later(delay_s, self._answer_later, request_id, result)
+        self._inflight[request_id] = handle
+
+    def answer_with(self, request_id: str, work: Coroutine[Any, Any, Any]) -> None:
+        self._inflight[request_id] = self._loop.create_task(self._run_work(request_id, work))
+
+    def subscribe(self, topic: str, rate: float, count: int) -> None:
+        if topic not in self._seqs:
+            self._seqs[topic] = 0
+            self._ctx.hub.add(topic, self)
+        if count > 0:
+            stream = Stream(self._loop, self, topic, rate, count, self._streams.discard)
+            self._streams.add(stream)
+            stream.start()
+
+    def broadcast(self, topic: str, data: Any) -> int:
+        return self._ctx.hub.broadcast(topic, data)
+
+    def push_event(self, topic: str, data: Any) -> bool:
+        """Send the next event on ``topic`` (seq from 1, no gaps per connection and topic)."""
+        if self._closing:
+            return False
+        seq = self._seqs.get(topic, 0) + 1
+        try:
+            payload = event(topic, seq, time.time_ns(), data)
+        except JSONEncodeError:
+            return False
+        self._seqs[topic] = seq
+        self._counters.pushes_sent += 1
+        self._send(payload)
+        return True
+
+    def _answer_later(self, request_id: str, result: Any) -> None:
+        self._inflight.pop(request_id, None)
+        self._result_ok(request_id, result)
+
+    def _answer_timeout(self, request_id: str) -> None:
+        self._inflight.pop(request_id, None)
+        self._result_error(request_id, "timeout", f"tool ran longer than {self._ctx.tool_timeout_s:g} s")
+
+    async def _run_work(self, request_id: str, work: Coroutine[Any, Any, Any]) -> None:
+        timeout = self._ctx.tool_timeout_s
+        try:
+            if timeout is None:
+                result = await work
+            else:
+                async with asyncio.timeout(timeout):
+                    result = await work
+        except TimeoutError:
+            self._inflight.pop(request_id, None)
+            self._result_error(request_id, "timeout", f"tool ran longer than {timeout:g} s")
+            return
+        except ToolError as exc:
+            self._inflight.pop(request_id, None)
+            self._result_error(request_id, exc.code, exc.message)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("tool work for a call failed")
+            self._inflight.pop(request_id, None)
+            self._result_error(request_id, "tool_failed", "tool raised an internal error")
+            return
+        self._inflight.pop(request_id, None)
+        self._result_ok(request_id, result)
+
+    # ---- lifecycle ----------------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        """True while calls on this connection are still waiting for their answer."""
+        return bool(self._inflight)
+
+    def stop_streams(self) -> None:
+        """Stop every push stream (used when the server starts shutting down)."""
+        for stream in self._streams:
+            stream.cancel()
+        self._streams.clear()
+
+    def close(self, code: WSCloseCode, reason: str) -> None:
+        """Drop pending work, send CLOSE, and disconnect once the peer answers (or soon)."""
+        transport = self._transport
+        if self._closing or transport is None:
+            return
+        self._closing = True
+        self._stop_work()
+        transport.send_close(code, reason.encode())
+        self._close_timer = self._loop.call_later(CLOSE_REPLY_TIMEOUT_S, transport.disconnect)
+
+    def abort(self) -> None:
+        """Drop the socket now."""
+        if self._transport is not None:
+            self._transport.disconnect(graceful=False)
+
+    def _cancel_hello_timer(self) -> None:
+        if self._hello_timer is not None:
+            self._hello_timer.cancel()
+            self._hello_timer = None
+
+    def _stop_work(self) -> None:
+        self._cancel_hello_timer()
+        if self._inflight:
+            for handle in self._inflight.values():
+                handle.cancel()
+            self._inflight.clear()
+        self.stop_streams()
+        if self._seqs:
+            self._ctx.hub.remove(self, list(self._seqs))

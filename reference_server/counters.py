@@ -1,0 +1,109 @@
+"""Per-process server counters, their JSON form, and summing snapshots across workers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+#: Plain integer counters, in the order they appear in the JSON form.
+INT_FIELDS: tuple[str, ...] = (
+    "connections_opened",
+    "connections_closed",
+    "hello_ok",
+    "calls_received",
+    "results_ok",
+    "bad_messages",
+    "pushes_sent",
+    "bytes_in",
+    "bytes_out",
+)
+#: Counters broken down by protocol error code (objects: code -> count).
+CODE_FIELDS: tuple[str, ...] = ("hello_refused", "results_error")
+#: Every key of a stats snapshot, in JSON order.
+STATS_KEYS: tuple[str, ...] = (
+    "connections_opened",
+    "connections_closed",
+    "hello_ok",
+    "hello_refused",
+    "calls_received",
+    "results_ok",
+    "results_error",
+    "bad_messages",
+    "pushes_sent",
+    "bytes_in",
+    "bytes_out",
+)
+
+
+class Counters:
+    """What one server process has done so far; plain attributes so the hot path stays cheap.
+
+    Semantics (kept exact so a load test can compare them to its own counts):
+
+    - ``connections_opened`` / ``connections_closed``: WebSocket connections whose
+      opening handshake completed / that have since disconnected (for any reason).
+    - ``hello_ok``: hellos accepted. ``hello_refused``: code -> count of hellos (or
+      pre-hello messages and hello timeouts) answered with an ``error`` and close 1008.
+    - ``calls_received``: ``call_tool`` messages carrying a usable string ``request_id``
+      (including malformed ones, which are answered ``bad_message``). Each gets exactly
+      one ``tool_result``, counted in ``results_ok`` or ``results_error[code]``, unless
+      its connection ends first.
+    - ``bad_messages``: messages answered with code ``bad_message`` (as an ``error`` op
+      or as a ``tool_result``), plus binary messages.
+    - ``pushes_sent``: ``event`` messages sent (stream and broadcast).
+    - ``bytes_in`` / ``bytes_out``: application payload bytes of WebSocket *text*
+      frames (continuation frames of a text message included) received / sent. Not
+      counted: frame headers, control frames (ping, pong, close), binary frames and the
+      HTTP upgrade handshake.
+    """
+
+    __slots__ = INT_FIELDS + CODE_FIELDS
+
+    def __init__(self) -> None:
+        self.connections_opened = 0
+        self.connections_closed = 0
+        self.hello_ok = 0
+        self.calls_received = 0
+        self.results_ok = 0
+        self.bad_messages = 0
+        self.pushes_sent = 0
+        self.bytes_in = 0
+        self.bytes_out = 0
+        self.hello_refused: dict[str, int] = {}
+        self.results_error: dict[str, int] = {}
+
+    def refuse_hello(self, code: str) -> None:
+        """Count one refused hello with ``code``."""
+        self.hello_refused[code] = self.hello_refused.get(code, 0) + 1
+
+    def result_error(self, code: str) -> None:
+        """Count one ``tool_result`` with ``ok: false`` and ``code``."""
+        self.results_error[code] = self.results_error.get(code, 0) + 1
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready snapshot (copies, so later increments do not show through)."""
+        out: dict[str, Any] = {}
+        for key in STATS_KEYS:
+            value = getattr(self, key)
+            out[key] = dict(value) if isinstance(value, dict) else value
+        return out
+
+
+def empty_stats() -> dict[str, Any]:
+    """A snapshot with every counter at zero."""
+    return Counters().to_dict()
+
+
+def sum_stats(snapshots: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Sum snapshots key by key (per-code objects are summed code by code)."""
+    total = empty_stats()
+    for snap in snapshots:
+        for key in INT_FIELDS:
+            total[key] += int(snap.get(key, 0))
+        for key in CODE_FIELDS:
+            bucket = total[key]
+            for code, count in snap.get(key, {}).items():
+                bucket[code] = bucket.get(code, 0) + int(count)
+    for key in CODE_FIELDS:
+        total[key] = dict(sorted(total[key].items()))
+    return total
