@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+_EPSILON = 1e-9
+
 
 class TokenBucket:
     """Allows ``rate`` calls per second on average with bursts of up to ``capacity``.
@@ -25,7 +27,7 @@ class TokenBucket:
         if elapsed > 0:
             self.tokens = min(self.capacity, self.tokens + elapsed * self.rate)
             self.last = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
+        if self.tokens >= 1.0 - _EPSILON:  # tolerate float rounding in elapsed * rate
+            self.tokens = max(0.0, self.tokens - 1.0)
             return True
         return False

@@ -1,0 +1,64 @@
+"""Fixtures for the reference server suite: shared servers on loopback and token minting."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import websocket
+
+from tests.support.reference_server import RunningServer, start_reference_server
+from tests.support.ws import connect, hello, mint_token
+
+Mint = Callable[..., str]
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[RunningServer]:
+    """One default server shared by the tests that do not read exact counters."""
+    with start_reference_server() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def limits_server() -> Iterator[RunningServer]:
+    """A server with short hello/tool timeouts, a rate limit and a 4 KiB message limit."""
+    with start_reference_server(
+        "--hello-timeout", "0.3", "--tool-timeout", "0.2", "--rate-limit", "20", "--max-message-bytes", "4096"
+    ) as running:
+        yield running
+
+
+def minter(server: RunningServer) -> Mint:
+    """mint(**claims) -> an HS256 token for ``server`` issued now (see tests.support.ws.mint_token)."""
+
+    def mint(**claims: Any) -> str:
+        return mint_token(server.jwt_secret, now=time.time(), **claims)
+
+    return mint
+
+
+@pytest.fixture
+def mint(server: RunningServer) -> Mint:
+    """Tokens for the shared default server."""
+    return minter(server)
+
+
+@pytest.fixture
+def session(server: RunningServer, mint: Mint) -> Iterator[websocket.WebSocket]:
+    """A connection to the default server that has said hello with scope tools:*."""
+    ws = connect(server.url)
+    assert hello(ws, mint())["op"] == "hello_ok"
+    yield ws
+    ws.close()
+
+
+@pytest.fixture
+def limits_session(limits_server: RunningServer) -> Iterator[websocket.WebSocket]:
+    """A connection to the limits server that has said hello with scope tools:*."""
+    ws = connect(limits_server.url)
+    assert hello(ws, minter(limits_server)())["op"] == "hello_ok"
+    yield ws
+    ws.close()

@@ -1,0 +1,38 @@
+"""Counters: JSON shape and exact summing across workers."""
+
+from reference_server.counters import STATS_KEYS, Counters, empty_stats, sum_stats
+
+
+def test_snapshot_has_every_key_in_order_and_starts_at_zero() -> None:
+    snap = Counters().to_dict()
+    assert tuple(snap) == STATS_KEYS
+    assert snap == empty_stats()
+    assert snap["hello_refused"] == {} and snap["results_error"] == {}
+
+
+def test_snapshot_is_a_copy() -> None:
+    counters = Counters()
+    counters.result_error("timeout")
+    snap = counters.to_dict()
+    counters.result_error("timeout")
+    counters.results_ok += 1
+    assert snap["results_error"] == {"timeout": 1} and snap["results_ok"] == 0
+
+
+def test_sum_adds_plain_counters_and_per_code_objects() -> None:
+    a, b = Counters(), Counters()
+    a.calls_received, b.calls_received = 3, 4
+    a.bytes_out, b.bytes_out = 10, 5
+    a.refuse_hello("invalid_token")
+    b.refuse_hello("invalid_token")
+    b.refuse_hello("token_expired")
+    a.result_error("forbidden")
+    total = sum_stats([a.to_dict(), b.to_dict()])
+    assert total["calls_received"] == 7 and total["bytes_out"] == 15
+    assert total["hello_refused"] == {"invalid_token": 2, "token_expired": 1}
+    assert total["results_error"] == {"forbidden": 1}
+    assert tuple(total) == STATS_KEYS
+
+
+def test_sum_of_nothing_is_zero() -> None:
+    assert sum_stats([]) == empty_stats()

@@ -1,0 +1,105 @@
+"""options: defaults, derived values, and one-line errors that never show the secret."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import trustme
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from reference_server.options import SECRET_ENV, ConfigError, build_parser, parse_config, scrub, secret_values
+
+ENV = {SECRET_ENV: "env-secret-value-long-enough-0123456789"}
+
+
+def test_defaults() -> None:
+    config = parse_config([], ENV)
+    assert (config.host, config.port, config.metrics_port, config.workers) == ("127.0.0.1", 8079, 8080, 1)
+    assert config.hello_timeout_s == 10 and config.shutdown_grace_s == 5
+    assert config.max_message_bytes == 1024 * 1024
+    assert config.rate_limit is None and config.tool_timeout_s is None and config.stats_file is None
+    assert config.verifier.algorithm == "HS256" and config.scheme == "ws"
+    assert "env-secret" not in repr(config)
+
+
+def test_metrics_port_follows_port() -> None:
+    assert parse_config(["--port", "9000"], ENV).metrics_port == 9001
+    assert parse_config(["--port", "0"], ENV).metrics_port == 0
+    assert parse_config(["--port", "0", "--metrics-port", "9100"], ENV).metrics_port == 9100
+
+
+def test_secret_from_command_line_wins_over_env() -> None:
+    config = parse_config(["--jwt-secret", "cli-secret"], ENV)
+    assert config.verifier.key == b"cli-secret"
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["--port", "70000"], "--port"),
+        (["--port", "x"], "--port"),
+        (["--port", "9000", "--metrics-port", "9000"], "differ"),
+        (["--workers", "0"], "--workers"),
+        (["--hello-timeout", "0"], "--hello-timeout"),
+        (["--hello-timeout", "nan"], "--hello-timeout"),
+        (["--shutdown-grace", "-1"], "--shutdown-grace"),
+        (["--max-message-bytes", "10"], "--max-message-bytes"),
+        (["--rate-limit", "0"], "--rate-limit"),
+        (["--tool-timeout", "-2"], "--tool-timeout"),
+        (["--tls-cert", "cert.pem"], "go together"),
+        (["--tls-cert", "/nonexistent/c.pem", "--tls-key", "/nonexistent/k.pem"], "TLS"),
+        (["--jwt-public-key", "/nonexistent/key.pem"], "cannot read"),
+        (["--stats-file", "/nonexistent/dir/stats.json"], "does not exist"),
+        (["--bogus"], "unrecognized"),
+        (["--jwt-sec", "x"], "unrecognized"),  # no abbreviations
+    ],
+)
+def test_bad_values_are_config_errors(argv: list[str], fragment: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(argv, ENV)
+    assert fragment in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_key_source_is_required() -> None:
+    with pytest.raises(ConfigError, match=SECRET_ENV):
+        parse_config([], {})
+    with pytest.raises(ConfigError, match="empty"):
+        parse_config([], {SECRET_ENV: ""})
+
+
+def test_public_key_file(tmp_path: Path) -> None:
+    key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    path = tmp_path / "key.pem"
+    path.write_bytes(key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    config = parse_config(["--jwt-public-key", str(path), "--jwt-audience", "api"], ENV)
+    assert config.verifier.algorithm == "ES256" and config.verifier.audience == "api"
+    with pytest.raises(ConfigError, match="not both"):
+        parse_config(["--jwt-public-key", str(path), "--jwt-secret", "s"], {})
+    junk = tmp_path / "junk.pem"
+    junk.write_text("hello")
+    with pytest.raises(ConfigError, match="not a PEM public key"):
+        parse_config(["--jwt-public-key", str(junk)], {})
+
+
+def test_tls_pair_is_loaded_up_front(tmp_path: Path) -> None:
+    cert = trustme.CA().issue_cert("127.0.0.1")
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert.cert_chain_pems[0].write_to_path(str(cert_path))
+    cert.private_key_pem.write_to_path(str(key_path))
+    assert parse_config(["--tls-cert", str(cert_path), "--tls-key", str(key_path)], ENV).scheme == "wss"
+    with pytest.raises(ConfigError, match="TLS"):
+        parse_config(["--tls-cert", str(key_path), "--tls-key", str(key_path)], ENV)
+
+
+def test_secret_values_are_scrubbed() -> None:
+    argv = ["--jwt-secret", "s3cr3t-one", "--jwt-secret=s3cr3t-two"]
+    found = secret_values(argv, {SECRET_ENV: "s3cr3t-env"})
+    assert sorted(found) == ["s3cr3t-env", "s3cr3t-one", "s3cr3t-two"]
+    assert scrub("a s3cr3t-one b s3cr3t-env", found) == "a *** b ***"
+
+
+def test_every_option_has_help() -> None:
+    for action in build_parser()._actions:
+        assert action.help and action.help.strip(), action.dest
