@@ -100,6 +100,7 @@ class WorkerLink:
         self.last: dict[str, Any] | None = None
         self.ready: asyncio.Future[None] | None = None
         self.gone: asyncio.Future[None] | None = None
+        self._reader_task: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
         """Start reading the worker's lines."""
@@ -107,7 +108,7 @@ class WorkerLink:
         self.ready = loop.create_future()
         self.gone = loop.create_future()
         reader, self._writer = await asyncio.open_connection(sock=self._sock)
-        loop.create_task(self._read(reader))
+        self._reader_task = loop.create_task(self._read(reader))
 
     @property
     def counters(self) -> dict[str, Any]:
@@ -172,11 +173,16 @@ async def supervise(config: Config, links: list[WorkerLink], reserve: socket.soc
     stop = asyncio.Event()
     force = asyncio.Event()
 
-    def on_signal() -> None:
-        (force if stop.is_set() else stop).set()
+    def on_signal(signum: int) -> None:
+        # The first SIGINT/SIGTERM shuts down gracefully; a second SIGINT (Ctrl-C again)
+        # kills the workers at once. Repeated SIGTERMs are ignored.
+        if not stop.is_set():
+            stop.set()
+        elif signum == signal.SIGINT:
+            force.set()
 
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, on_signal)
+        loop.add_signal_handler(signum, on_signal, signum)
     for link in links:
         await link.open()
 

@@ -140,7 +140,7 @@ def start_reference_server(
     exit the server gets SIGTERM (SIGKILL if it lingers); temp files are removed.
     """
     if jwt_secret is None and "--jwt-public-key" not in extra_args:
-        jwt_secret = secrets.token_urlsafe(32)
+        jwt_secret = secrets.token_urlsafe(48)
     workdir = Path(tempfile.mkdtemp(prefix="reference-server-"))
     stdout_path, stderr_path = workdir / "stdout", workdir / "stderr"
     with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
