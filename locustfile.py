@@ -2,9 +2,11 @@
 
 from locust import events  # importing locust first applies gevent's monkey patching before websocket/ssl load
 
+from users.final_csv_rows import install_final_csv_rows
 from users.latency_resolution import install_latency_resolution
 
 install_latency_resolution()
+install_final_csv_rows()
 
 from users.base import ToolCallUser  # noqa: E402
 from users.options import add_user_arguments  # noqa: E402

@@ -1,0 +1,107 @@
+"""Run the locustfile headless in a subprocess and read back its CSVs, for integration tests."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class NameStats:
+    """One row of PREFIX_stats.csv."""
+
+    requests: int
+    failures: int
+    median_ms: float
+    p99_ms: float
+
+
+@dataclass(frozen=True)
+class LocustRun:
+    """What a finished headless run left behind."""
+
+    returncode: int
+    output: str
+    stats: dict[str, NameStats]
+    failures: Counter[tuple[str, str]]
+    ws_rows: list[dict[str, str]]
+    files: list[Path]
+
+    @property
+    def ws_final(self) -> dict[str, int]:
+        """The last PREFIX_ws.csv row, counters as ints."""
+        row = self.ws_rows[-1]
+        return {k: int(v) for k, v in row.items() if k not in ("timestamp", "elapsed_s", "stage")}
+
+    def calls(self, prefix: str = "call_tool:") -> tuple[int, int]:
+        """(requests, failures) summed over the call_tool names."""
+        rows = [s for name, s in self.stats.items() if name.startswith(prefix)]
+        return sum(r.requests for r in rows), sum(r.failures for r in rows)
+
+
+def run_locust(
+    out_dir: Path,
+    host: str,
+    *args: str,
+    env: dict[str, str] | None = None,
+    users: int = 4,
+    run_time: str = "3s",
+    timeout_s: float = 90.0,
+) -> LocustRun:
+    """Run `locust -f locustfile.py --headless` against `host`; bounded by `run_time` and `timeout_s`."""
+    prefix = out_dir / "run"
+    command = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(ROOT / "locustfile.py"),
+        "--headless",
+        "-u",
+        str(users),
+        "-r",
+        str(users),
+        "-t",
+        run_time,
+        "-H",
+        host,
+        "--csv",
+        str(prefix),
+        "--only-summary",
+        "--exit-code-on-error",
+        "0",
+        *args,
+    ]
+    full_env = {**os.environ, **(env or {})}
+    done = subprocess.run(
+        command, cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=timeout_s, check=False
+    )
+    output = done.stdout + done.stderr
+    stats: dict[str, NameStats] = {}
+    failures: Counter[tuple[str, str]] = Counter()
+    ws_rows: list[dict[str, str]] = []
+    stats_file = Path(f"{prefix}_stats.csv")
+    if stats_file.exists():
+        with stats_file.open(newline="") as f:
+            for row in csv.DictReader(f):
+                stats[row["Name"]] = NameStats(
+                    int(row["Request Count"]),
+                    int(row["Failure Count"]),
+                    float(row["Median Response Time"]),
+                    float(row["99%"]) if row["99%"] != "N/A" else float("nan"),
+                )
+        with Path(f"{prefix}_failures.csv").open(newline="") as f:
+            for row in csv.DictReader(f):
+                failures[(row["Name"], row["Error"])] += int(row["Occurrences"])
+    ws_file = Path(f"{prefix}_ws.csv")
+    if ws_file.exists():
+        with ws_file.open(newline="") as f:
+            ws_rows = list(csv.DictReader(f))
+    return LocustRun(done.returncode, output, stats, failures, ws_rows, sorted(out_dir.iterdir()))

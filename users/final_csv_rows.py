@@ -1,0 +1,34 @@
+"""Make Locust's CSV files final: write the last stats, failures and history rows when the files close.
+
+Locust rewrites PREFIX_stats.csv once a second from a greenlet and, at shutdown,
+only closes the files, so the last second of a run (including every call
+drained when users stop) is missing from them. This writes them once more.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from locust import stats as locust_stats
+
+_ORIGINAL_CLOSE = locust_stats.StatsCSVFileWriter.close_files
+
+
+def _close_files_with_final_rows(self: Any) -> None:
+    if not self.requests_csv_filehandle.closed:
+        for handle, write_all, writer in (
+            (self.requests_csv_filehandle, self.requests_csv, self.requests_csv_writer),
+            (self.failures_csv_filehandle, self.failures_csv, self.failures_csv_writer),
+            (self.exceptions_csv_filehandle, self.exceptions_csv, self.exceptions_csv_writer),
+        ):
+            handle.seek(0)
+            write_all(writer)
+            handle.truncate()
+        self._stats_history_data_rows(self.stats_history_csv_writer, time.time())
+    _ORIGINAL_CLOSE(self)
+
+
+def install_final_csv_rows() -> None:
+    """Patch `StatsCSVFileWriter.close_files` to write final rows first; idempotent."""
+    locust_stats.StatsCSVFileWriter.close_files = _close_files_with_final_rows  # type: ignore[method-assign]
