@@ -116,7 +116,7 @@ class Connection(WSListener):
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         try:
-            if frame.msg_type is TEXT and frame.fin and self._frag is None and not self._closing:
+            if frame.msg_type is TEXT and frame.fin and not frame.rsv1 and self._frag is None and not self._closing:
                 self._counters.bytes_in += frame.payload_size
                 self._on_text(frame.get_payload_as_memoryview())
             else:
@@ -148,6 +148,9 @@ class Connection(WSListener):
             self._on_close_frame(frame)
             return
         if self._closing:
+            return
+        if frame.rsv1 or frame.rsv2 or frame.rsv3:
+            self.close(WSCloseCode.PROTOCOL_ERROR, "no extension was negotiated")
             return
         if mtype is CONTINUATION:
             buf = self._frag

@@ -48,8 +48,11 @@ class Counters:
       (including malformed ones, which are answered ``bad_message``). Each gets exactly
       one ``tool_result``, counted in ``results_ok`` or ``results_error[code]``, unless
       its connection ends first.
-    - ``bad_messages``: messages answered with code ``bad_message`` (as an ``error`` op
-      or as a ``tool_result``), plus binary messages.
+    - ``bad_messages``: messages answered with code ``bad_message`` (as an ``error`` op,
+      as a ``tool_result``, or as the refusal of an ill-formed hello), plus text that is
+      not UTF-8 (closed with 1007). Before hello, anything but a hello (binary, non-JSON,
+      other ops) is counted in ``hello_refused["hello_required"]`` instead.
+    - ``list_tools`` requests are not calls; only their bytes are counted.
     - ``pushes_sent``: ``event`` messages sent (stream and broadcast).
     - ``bytes_in`` / ``bytes_out``: application payload bytes of WebSocket *text*
       frames (continuation frames of a text message included) received / sent. Not
