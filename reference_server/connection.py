@@ -107,12 +107,16 @@ class Connection(WSListener):
         ctx = self._ctx
         ctx.connections.add(self)
         self._counters.connections_opened += 1
-        if ctx.shutting_down:
-            self.close(WSCloseCode.GOING_AWAY, "server shutting down")
-            return
-        self._hello_timer = self._loop.call_later(ctx.hello_timeout_s, self._on_hello_timeout)
-        if ctx.rate_limit is not None:
-            self._limiter = TokenBucket(ctx.rate_limit, self._loop.time())
+        try:
+            if ctx.shutting_down:
+                self.close(WSCloseCode.GOING_AWAY, "server shutting down")
+                return
+            self._hello_timer = self._loop.call_later(ctx.hello_timeout_s, self._on_hello_timeout)
+            if ctx.rate_limit is not None:
+                self._limiter = TokenBucket(ctx.rate_limit, self._loop.time())
+        except Exception:
+            log.exception("internal error on a new connection; closing it with 1011")
+            self.close(WSCloseCode.INTERNAL_ERROR, "internal error")
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         try:
@@ -129,10 +133,13 @@ class Connection(WSListener):
         self._counters.connections_closed += 1
         self._ctx.connections.discard(self)
         self._closing = True
-        self._stop_work()
         if self._close_timer is not None:
             self._close_timer.cancel()
             self._close_timer = None
+        try:
+            self._stop_work()
+        except Exception:
+            log.exception("internal error while cleaning up a connection")
 
     def pause_writing(self) -> None:
         """Writes beyond the high-water mark are buffered; nothing to do."""
