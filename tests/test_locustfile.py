@@ -10,7 +10,7 @@ import jwt
 import pytest
 
 from tests.support.locust_run import LocustRun, run_locust
-from tests.support.reference_server import start_reference_server
+from reference_server.launcher import start_reference_server
 
 
 def assert_ledger_closed(run: LocustRun) -> None:

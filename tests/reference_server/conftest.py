@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import websocket
 
-from tests.support.reference_server import RunningServer, start_reference_server
+from reference_server.launcher import RunningServer, start_reference_server
 from tests.support.ws import connect, hello, mint_token
 
 Mint = Callable[..., str]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.reference_server import RunningServer, run_reference_server_cli
+from reference_server.launcher import RunningServer, run_reference_server_cli
 
 SECRET = "do-not-print-this-secret-0123456789abcdef"
 

@@ -10,7 +10,7 @@ import websocket
 
 from tests.reference_server.assertions import assert_error
 from tests.reference_server.conftest import Mint, minter
-from tests.support.reference_server import RunningServer, start_reference_server
+from reference_server.launcher import RunningServer, start_reference_server
 from tests.support.ws import call_tool, connect, hello, mint_token, recv_close, recv_json, send_fragments, send_json
 
 POLICY_VIOLATION = 1008

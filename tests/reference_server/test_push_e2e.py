@@ -8,7 +8,7 @@ import websocket
 
 from tests.reference_server.assertions import assert_ok, assert_tool_error
 from tests.reference_server.conftest import Mint
-from tests.support.reference_server import RunningServer
+from reference_server.launcher import RunningServer
 from tests.support.ws import call, call_tool, connect, hello, recv_json
 
 

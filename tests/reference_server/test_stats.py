@@ -13,7 +13,7 @@ import websocket
 from websocket import ABNF
 
 from tests.reference_server.conftest import minter
-from tests.support.reference_server import RunningServer, start_reference_server
+from reference_server.launcher import RunningServer, start_reference_server
 from tests.support.ws import close_code_of, connect, mint_token
 
 SENT_KEYS = ("hello_ok", "calls_received", "results_ok", "bad_messages", "pushes_sent")

@@ -8,7 +8,7 @@ import socket
 import time
 from pathlib import Path
 
-from tests.support.reference_server import RunningServer, start_reference_server
+from reference_server.launcher import RunningServer, start_reference_server
 
 
 def worker_pids(server: RunningServer) -> list[int]:

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from tests.reference_server.assertions import assert_error, assert_ok
-from tests.support.reference_server import start_reference_server
+from reference_server.launcher import start_reference_server
 from tests.support.ws import call, connect, hello, mint_token, recv_close
 
 

@@ -12,7 +12,7 @@ import gevent
 import jwt
 import pytest
 
-from tests.support.reference_server import start_reference_server
+from reference_server.launcher import start_reference_server
 from users.client import ClientSettings, ToolClient
 from users.errors import ConnectFailed, HelloRefused
 from users.metrics import WsCounters

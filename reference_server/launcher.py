@@ -1,4 +1,4 @@
-"""Start ``python -m reference_server`` as a subprocess for tests, wait for its ready line, always clean up.
+"""Start ``python -m reference_server`` as a subprocess (demo, benchmarks, tests), wait for its ready line, clean up.
 
 Works with and without gevent monkey patching (only subprocess, files, time and
 urllib are used). API, kept stable for other test suites::
@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 SECRET_ENV = "REFERENCE_SERVER_JWT_SECRET"
 READY_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 15.0
