@@ -13,6 +13,7 @@ from typing import Any
 
 import gevent
 from locust import User, constant, task
+from locust.exception import StopUser
 from locust.env import Environment
 
 from users.auth import TokenSource
@@ -20,7 +21,7 @@ from users.backoff import backoff_delay
 from users.client import ClientSettings, ToolClient
 from users.errors import ConnectionLost, WsFailure
 from users.metrics import WsCounters
-from users.options import DEFAULTS, check_options, token_source
+from users.options import DEFAULTS, OptionError, check_options, token_source
 from users.protocol import DEFAULT_DIALECT, Dialect
 from users.tool_mix import ToolMix
 
@@ -54,6 +55,17 @@ def _sslopt(options: argparse.Namespace) -> dict[str, Any]:
     if options.ca_file:
         return {"ca_certs": options.ca_file}
     return {}
+
+
+def _stop_run_once(environment: Environment, error: OptionError) -> None:
+    """Log `error` and stop the run, once per run however many users hit it."""
+    runner = environment.runner
+    this_run = environment.stats.start_time
+    if runner is None or getattr(runner, "ws_option_error_run", None) == this_run:
+        return
+    runner.ws_option_error_run = this_run  # type: ignore[attr-defined]
+    logger.error("error: %s; stopping the run", error)
+    gevent.spawn(runner.stop)
 
 
 class ToolCallUser(User):
@@ -102,14 +114,18 @@ class ToolCallUser(User):
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
         options = environment.parsed_options
+        self._tokens: TokenSource | None = None
+        self.option_error: OptionError | None = None
+        sslopt: dict[str, Any] = {}
         if options is not None:
-            check_options(options)
-            self._apply_options(options)
-            self._tokens: TokenSource | None = _token_source_for(environment, options)
-            sslopt = _sslopt(options)
-        else:
-            self._tokens = None
-            sslopt = {}
+            try:
+                check_options(options)  # again here: the web UI form changes options after start-up checks
+            except OptionError as exc:
+                self.option_error = exc
+            else:
+                self._apply_options(options)
+                self._tokens = _token_source_for(environment, options)
+                sslopt = _sslopt(options)
         self.counters = counters_for(environment)
         self.settings = ClientSettings(
             connect_timeout_s=self.connect_timeout,
@@ -136,7 +152,14 @@ class ToolCallUser(User):
 
     # ------------------------------------------------------------ lifecycle
     def on_start(self) -> None:
-        """Connect and hello; a failure is reported and retried by the task with backoff."""
+        """Connect and hello; a failure is reported and retried by the task with backoff.
+
+        With an option that cannot work (possible only from the web UI form), the
+        run is stopped with one error line instead of sending any load.
+        """
+        if self.option_error is not None:
+            _stop_run_once(self.environment, self.option_error)
+            raise StopUser()
         self.open_connection()
 
     def on_stop(self) -> None:
