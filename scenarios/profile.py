@@ -18,7 +18,8 @@ class Point:
     `users` is what Locust should have connected; `active_users` how many of
     them send (burst users connect ahead and wait for their spike); `rate` is
     an open-model target in calls/s for the whole run, or None for closed loop;
-    `storm_epoch` counts reconnect storms so far in this stage.
+    `storm_epoch` counts reconnect storms so far in this stage;
+    `until_change_s` is how long this point stays as it is (idle users sleep that long).
     """
 
     stage: str
@@ -32,6 +33,7 @@ class Point:
     storm_mode: str = "client"
     step_index: int = 0
     stage_elapsed_s: float = 0.0
+    until_change_s: float = math.inf
 
 
 @dataclass(frozen=True)
@@ -85,9 +87,14 @@ class Stage:
 
     def point(self, t: float, index: int) -> Point:
         """The load `t` seconds into this stage."""
-        base = Point(self.label, index, self.users, self.spawn_rate, self.users, self.rate, stage_elapsed_s=t)
+        left = self.duration_s - t
+        base = Point(
+            self.label, index, self.users, self.spawn_rate, self.users, self.rate, stage_elapsed_s=t, until_change_s=left
+        )
         if self.kind == "burst":
-            spiking = (t % self.period_s) >= self.period_s - self.width_s
+            phase = t % self.period_s
+            spike_start = self.period_s - self.width_s
+            spiking = phase >= spike_start
             rate = self.rate
             if rate is not None and spiking:
                 rate = rate * (self.users + self.height) / max(1, self.users)
@@ -96,10 +103,15 @@ class Stage:
                 users=self.users + self.height,
                 active_users=self.users + (self.height if spiking else 0),
                 rate=rate,
+                until_change_s=min(left, (self.period_s if spiking else spike_start) - phase),
             )
         if self.kind == "reconnect":
             return replace(
-                base, storm_epoch=int(t // self.interval_s), storm_fraction=self.fraction, storm_mode=self.mode
+                base,
+                storm_epoch=int(t // self.interval_s),
+                storm_fraction=self.fraction,
+                storm_mode=self.mode,
+                until_change_s=min(left, self.interval_s - t % self.interval_s),
             )
         if self.kind in ("step", "ramp"):
             step = min(int(t // self.step_s), self.steps - 1)
@@ -111,7 +123,10 @@ class Stage:
                 rate = rate + step * self.step_rate
                 if self.max_rate:
                     rate = min(rate, self.max_rate)
-            return replace(base, users=users, active_users=users, rate=rate, step_index=step)
+            next_step = left if step == self.steps - 1 else self.step_s - t % self.step_s
+            return replace(
+                base, users=users, active_users=users, rate=rate, step_index=step, until_change_s=min(left, next_step)
+            )
         return base
 
     def as_dict(self) -> dict[str, Any]:

@@ -9,7 +9,8 @@ import ssl
 import time
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from time import perf_counter
+from typing import Any, ClassVar
 
 import gevent
 from locust import User, constant, task
@@ -20,9 +21,10 @@ from users.auth import TokenSource
 from users.backoff import backoff_delay
 from users.client import ClientSettings, ToolClient
 from users.errors import ConnectionLost, WsFailure
+from users.load_control import LoadPoint, LoadSource, RatePacer, SlotRegistry, is_active, storm_selected
 from users.metrics import WsCounters
 from users.options import DEFAULTS, OptionError, check_options, token_source
-from users.protocol import DEFAULT_DIALECT, Dialect
+from users.protocol import DEFAULT_DIALECT, CallTemplate, Dialect
 from users.tool_mix import ToolMix
 
 logger = logging.getLogger(__name__)
@@ -34,6 +36,34 @@ def counters_for(environment: Environment) -> WsCounters:
         counters = WsCounters()
         environment.ws_counters = counters  # type: ignore[attr-defined]
     return counters
+
+
+LATE_AFTER_S = 0.010
+"""A paced call sent more than this after its intended time counts as sent late."""
+MAX_IDLE_WAIT_S = 1.0
+"""Longest a waiting user goes without looking at the plan again."""
+
+
+def slots_for(environment: Environment) -> SlotRegistry:
+    """The process-wide user slots of `environment` (burst gating, storm selection)."""
+    slots = getattr(environment, "ws_slots", None)
+    if slots is None:
+        slots = SlotRegistry()
+        environment.ws_slots = slots  # type: ignore[attr-defined]
+    return slots
+
+
+def subscribe_template(spec: str) -> CallTemplate | None:
+    """`TOPIC[:RATE[:COUNT]]` as the subscribe call it stands for; None when empty."""
+    if not spec:
+        return None
+    parts = spec.split(":")
+    arguments: dict[str, Any] = {"topic": parts[0]}
+    if len(parts) > 1:
+        arguments["rate"] = float(parts[1])
+    if len(parts) > 2:
+        arguments["count"] = int(parts[2])
+    return CallTemplate("subscribe", arguments)
 
 
 def _token_source_for(environment: Environment, options: argparse.Namespace) -> TokenSource:
@@ -110,6 +140,12 @@ class ToolCallUser(User):
     """Largest reconnect backoff."""
     max_message_bytes: int = 16 * 1024 * 1024
     """Largest server message accepted before closing with 1009."""
+    max_in_flight: int = DEFAULTS["max_in_flight"]
+    """Rate mode: most calls outstanding per connection before sends wait (option --max-in-flight)."""
+    subscribe: str = DEFAULTS["subscribe"]
+    """Push stream to subscribe to after hello, `TOPIC[:RATE[:COUNT]]` (option --subscribe)."""
+    load_plan: ClassVar[LoadSource | None] = None
+    """The scenario plan users follow (set by the locustfile); None or no point: plain closed loop."""
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
@@ -139,9 +175,15 @@ class ToolCallUser(User):
         )
         self.mix = ToolMix.from_spec(self.tools, self.dialect)
         self.client: ToolClient | None = None
+        self.slot = -1
+        self._subscription = subscribe_template(self.subscribe)
         self._failed_attempts = 0
         self._was_connected = False
         self._rng = random.Random()
+        self._pacer = RatePacer(max_backlog_s=self.call_timeout)
+        self._phase = self._rng.random()
+        self._skipped_seen = 0
+        self._storm_seen: tuple[int, int] | None = None
 
     def _apply_options(self, options: argparse.Namespace) -> None:
         """Options that differ from the shared defaults win over (sub)class attributes."""
@@ -160,10 +202,14 @@ class ToolCallUser(User):
         if self.option_error is not None:
             _stop_run_once(self.environment, self.option_error)
             raise StopUser()
+        self.slot = slots_for(self.environment).take()
         self.open_connection()
 
     def on_stop(self) -> None:
         """Drain calls in flight (bounded by the call timeout), then close the connection."""
+        if self.slot >= 0:
+            slots_for(self.environment).release(self.slot)
+            self.slot = -1
         client = self.client
         if client is not None:
             client.drain()
@@ -171,15 +217,83 @@ class ToolCallUser(User):
 
     @task
     def call_tools(self) -> None:
-        """Keep `in_flight` calls outstanding; reopen the connection when it is gone."""
+        """Send calls as the plan says (closed loop, paced, idle for a burst, storm); reopen lost connections."""
+        point = self.load_plan.point() if self.load_plan is not None else None
+        if point is not None and self._storm_hits(point):
+            self._ride_storm()
+            return
         client = self.client
         if client is None or not client.connected:
             self._reopen_with_backoff()
             return
         try:
-            client.keep_in_flight(self.in_flight, self.mix.pick)
+            if point is None:
+                client.keep_in_flight(self.in_flight, self.mix.pick)
+            elif not is_active(self.slot, len(slots_for(self.environment)), point):
+                self._pacer.pause()
+                self._idle(client, point)
+            else:
+                self.counters.sending.add(self.slot)
+                if point.rate:
+                    self._send_paced(client, point)
+                else:
+                    client.keep_in_flight(self.in_flight, self.mix.pick, min(point.until_change_s, MAX_IDLE_WAIT_S))
         except ConnectionLost:
             pass  # its calls were reported as connection_lost; the next run of this task reconnects
+
+    # ------------------------------------------------------------ plan work
+    def _send_paced(self, client: ToolClient, point: LoadPoint) -> None:
+        """Open model: send every call whose intended time has come, latency counted from that time."""
+        assert point.rate is not None
+        counters = self.counters
+        now = perf_counter()
+        self._pacer.set_rate(point.rate / max(1, point.active_users), now, self._phase)
+        due = self._pacer.take_due(now, self.max_in_flight - client.in_flight)
+        if self._pacer.skipped != self._skipped_seen:
+            counters.calls_skipped += self._pacer.skipped - self._skipped_seen
+            self._skipped_seen = self._pacer.skipped
+        if due:
+            lag = now - due[0]
+            if lag * 1000.0 > counters.schedule_lag_ms:
+                counters.schedule_lag_ms = lag * 1000.0
+            if lag > LATE_AFTER_S:
+                counters.calls_sent_late += sum(1 for t in due if now - t > LATE_AFTER_S)
+            client.send_calls(self.mix.pick(len(due)), intended=due)
+        wait = min(self._pacer.next_due() - perf_counter(), point.until_change_s, MAX_IDLE_WAIT_S)
+        if client.in_flight >= self.max_in_flight:
+            client.wait_for_progress(max(wait, 0.001))
+        else:
+            if wait > 0:
+                gevent.sleep(wait)
+            client.expire_overdue()
+
+    @staticmethod
+    def _idle(client: ToolClient, point: LoadPoint) -> None:
+        """An inactive burst user waits for its spike, settling any calls still in flight meanwhile."""
+        wait = min(point.until_change_s, MAX_IDLE_WAIT_S)
+        if client.in_flight:
+            client.wait_for_progress(wait)
+        else:
+            gevent.sleep(wait + 0.0001)  # just past the change, so the next look sees it
+
+    def _storm_hits(self, point: LoadPoint) -> bool:
+        """True once per new storm epoch of a client-mode reconnect stage, for the users it selects."""
+        key = (point.stage_index, point.storm_epoch)
+        seen, self._storm_seen = self._storm_seen, key
+        if seen is None or seen[0] != point.stage_index or seen == key:
+            return False
+        if point.storm_mode != "client" or point.storm_fraction <= 0:
+            return False
+        return storm_selected(self.slot, point.storm_epoch, point.storm_fraction)
+
+    def _ride_storm(self) -> None:
+        """Drop the connection (in-flight calls become connection_lost) and reconnect at once."""
+        client = self.client
+        if client is not None and client.connected:
+            self.counters.storm_drops += 1
+            client.drop("storm")
+        self._failed_attempts = 0
+        self.open_connection()
 
     # -------------------------------------------------------------- helpers
     def open_connection(self) -> bool:
@@ -192,6 +306,8 @@ class ToolCallUser(User):
             counters=self.counters,
             settings=self.settings,
         )
+        if self._was_connected:
+            self.counters.reconnect_attempts += 1
         try:
             client.connect()
             client.hello(self._session_id(), self._tokens.token_for(time.time()))
@@ -204,6 +320,8 @@ class ToolCallUser(User):
         self._was_connected = True
         self._failed_attempts = 0
         self.client = client
+        if self._subscription is not None:
+            client.call(self._subscription)
         return True
 
     def _reopen_with_backoff(self) -> None:

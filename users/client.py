@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 import socket
 import ssl
 import time
@@ -29,6 +30,7 @@ from users.errors import (
     describe_os_error,
 )
 from users.frames import (
+    CLOSE_GOING_AWAY,
     CLOSE_NORMAL,
     OP_BINARY,
     OP_CLOSE,
@@ -43,6 +45,7 @@ from users.frames import (
     parse_close_payload,
 )
 from users.metrics import WsCounters
+from users.push_tracking import SequenceTracker
 from users.protocol import (
     DEFAULT_DIALECT,
     CallTemplate,
@@ -115,6 +118,8 @@ class ToolClient:
         self._write_lock = Semaphore()
         self._progress = Event()
         self._hello_reply: AsyncResult | None = None
+        self._push_streams: dict[str, SequenceTracker] = {}
+        self._push_names: dict[str, str] = {}
         self._connected = False
         self._close_sent = False
         self._broken = False
@@ -194,18 +199,28 @@ class ToolClient:
         raise failure
 
     # ----------------------------------------------------------------- calls
-    def send_calls(self, templates: Sequence[CallTemplate], waiter: AsyncResult | None = None) -> None:
-        """Send one call per template in a single write; their outcomes are fired as they settle."""
+    def send_calls(
+        self,
+        templates: Sequence[CallTemplate],
+        waiter: AsyncResult | None = None,
+        intended: Sequence[float] | None = None,
+    ) -> None:
+        """Send one call per template in a single write; their outcomes are fired as they settle.
+
+        `intended` (perf_counter times, one per template, oldest first) makes
+        latency count from when each call should have been sent, not from when
+        it was: a generator that falls behind cannot hide server stalls.
+        """
         if not self._connected:
             raise ConnectionLost("not connected")
         now = perf_counter()
         payloads = []
         add = self._pending.add
-        for template in templates:
+        for i, template in enumerate(templates):
             request_id = str(next(self._ids))
             payload = template.encode(request_id)
             payloads.append(payload)
-            add(request_id, template.tool, now, waiter)
+            add(request_id, template.tool, now if intended is None else intended[i], waiter)
         counters = self.counters
         counters.messages_sent += len(payloads)
         counters.bytes_sent += sum(map(len, payloads))
@@ -234,13 +249,18 @@ class ToolClient:
                 continue
         return waiter.get()
 
-    def keep_in_flight(self, limit: int, pick: Callable[[int], list[CallTemplate]]) -> None:
-        """Top up to `limit` calls in flight, then wait until one settles or the oldest call is overdue."""
+    def keep_in_flight(
+        self, limit: int, pick: Callable[[int], list[CallTemplate]], max_wait_s: float = math.inf
+    ) -> None:
+        """Top up to `limit` calls in flight, then wait until one settles, the oldest call is overdue,
+        or `max_wait_s` has passed."""
         self._progress.clear()
         need = limit - len(self._pending)
         if need > 0:
             self.send_calls(pick(need))
-        self._wait_for_progress()
+        if self._pending and self._connected:
+            self._progress.wait(min(max_wait_s, self._time_to_oldest_deadline()))
+        self.expire_overdue()
 
     def drain(self, timeout_s: float | None = None) -> None:
         """Wait for every call in flight to settle, for at most `timeout_s` (default: the call timeout)."""
@@ -254,6 +274,23 @@ class ToolClient:
             self.expire_overdue()
         if self._pending and self._connected:
             self._settle_timeouts(self._pending.expire(float("inf"), 0.0), perf_counter())
+
+    def wait_for_progress(self, timeout_s: float) -> None:
+        """Wait up to `timeout_s` for any call to settle (or the connection to end), then expire overdue calls."""
+        if self._pending and self._connected:
+            self._progress.clear()
+            self._progress.wait(max(0.0, min(timeout_s, self._time_to_oldest_deadline())))
+        self.expire_overdue()
+
+    def drop(self, how: str) -> None:
+        """End the connection at once, as a reconnect storm does: calls in flight become connection_lost."""
+        if self._connected and not self._close_sent and not self._broken:
+            self._close_sent = True
+            try:
+                self._write(encode_close(CLOSE_GOING_AWAY, how[:60]))
+            except OSError:
+                pass
+        self._abort(how)
 
     def expire_overdue(self) -> None:
         """Report every call older than the call timeout as a `timeout` failure."""
@@ -274,11 +311,6 @@ class ToolClient:
         self._abort("closed by client")
 
     # --------------------------------------------------------------- helpers
-    def _wait_for_progress(self) -> None:
-        if self._pending and self._connected:
-            self._progress.wait(self._time_to_oldest_deadline())
-        self.expire_overdue()
-
     def _time_to_oldest_deadline(self) -> float:
         oldest = self._pending.oldest_sent_at()
         if oldest is None:
@@ -403,11 +435,37 @@ class ToolClient:
                 return
             self._settle(call, now, len(payload), None if msg.ok else CallFailed(msg.error_code or "error"), msg.result)
         elif isinstance(msg, PushEvent):
-            counters.pushes_received += 1
+            self._on_push(msg, len(payload))
         elif isinstance(msg, (HelloOk, ServerError)) and self._hello_reply is not None and not self._hello_reply.ready():
             self._hello_reply.set(msg)
         elif isinstance(msg, ServerError):
             self._protocol_error(f"server_error_{msg.code}")
+
+    def _on_push(self, event: PushEvent, length: int) -> None:
+        counters = self.counters
+        counters.pushes_received += 1
+        tracker = self._push_streams.get(event.topic)
+        if tracker is None:
+            tracker = self._push_streams[event.topic] = SequenceTracker()
+        gaps, duplicates, reordered = tracker.gaps, tracker.duplicates, tracker.reordered
+        tracker.observe(event.seq)
+        counters.push_gaps += tracker.gaps - gaps
+        counters.push_duplicates += tracker.duplicates - duplicates
+        counters.push_reordered += tracker.reordered - reordered
+        if event.sent_at_ns is None:
+            return
+        latency_ms = max(0.0, (time.time_ns() - event.sent_at_ns) / 1e6)
+        name = self._push_names.get(event.topic)
+        if name is None:
+            name = self._push_names[event.topic] = f"push:{event.topic}"
+        self._fire(
+            request_type=self.settings.request_type,
+            name=name,
+            response_time=latency_ms,
+            response_length=length,
+            exception=None,
+            context={},
+        )
 
     def _abort(self, how: str) -> None:
         """End the connection now: settle in-flight calls as lost, close the socket, wake waiters."""

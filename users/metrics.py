@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from users.correlation import CallLedger
 
 
 @dataclass
 class WsCounters:
-    """Monotonic counters of one load-generator process, plus gauges of what is open now."""
+    """Monotonic counters of one load-generator process, plus gauges (connections_open, schedule_lag_ms:
+    the worst lag behind the rate schedule since the last metrics row, rate_target, active_users, and
+    users_sending_peak: the most distinct users seen sending within one 100 ms sample since the last row)."""
 
     calls: CallLedger = field(default_factory=CallLedger)
     messages_sent: int = 0
@@ -24,25 +26,27 @@ class WsCounters:
     hellos_ok: int = 0
     hellos_refused: int = 0
     pushes_received: int = 0
+    push_gaps: int = 0
+    push_duplicates: int = 0
+    push_reordered: int = 0
     protocol_errors: int = 0
+    storm_drops: int = 0
+    reconnect_attempts: int = 0
+    calls_sent_late: int = 0
+    calls_skipped: int = 0
+    schedule_lag_ms: float = 0.0
+    rate_target: float = 0.0
+    active_users: int = 0
+    users_sending_peak: int = 0
+    sending: set[int] = field(default_factory=set, repr=False)
+    """Slots of users that sent since the last 100 ms sample (its size feeds users_sending_peak)."""
 
     def snapshot(self) -> dict[str, int]:
         """All counters as a flat dict (call counts prefixed `calls_`)."""
         flat = {f"calls_{k}": v for k, v in self.calls.as_dict().items()}
-        for name in (
-            "messages_sent",
-            "messages_received",
-            "bytes_sent",
-            "bytes_received",
-            "connects",
-            "reconnects",
-            "connect_failures",
-            "disconnects",
-            "connections_open",
-            "hellos_ok",
-            "hellos_refused",
-            "pushes_received",
-            "protocol_errors",
-        ):
+        for name in _FLAT_FIELDS:
             flat[name] = getattr(self, name)
         return flat
+
+
+_FLAT_FIELDS = [f.name for f in fields(WsCounters) if f.name not in ("calls", "sending")]

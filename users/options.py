@@ -16,6 +16,8 @@ DEFAULTS: dict[str, Any] = {
     "connect_timeout": 10.0,
     "hello_timeout": 10.0,
     "session_prefix": "locust",
+    "max_in_flight": 1000,
+    "subscribe": "",
 }
 """Defaults shared by the options and ToolCallUser's attributes; an option differing from them overrides the attribute."""
 
@@ -75,6 +77,19 @@ def add_user_arguments(parser: Any) -> None:
         help="Calls kept outstanding per connection: 1 is a closed loop, more pipelines on one connection.",
     )
     group.add_argument(
+        "--max-in-flight",
+        env_var="LOCUST_MAX_IN_FLIGHT",
+        type=int,
+        default=DEFAULTS["max_in_flight"],
+        help="Rate mode (--rate): most calls outstanding per connection; beyond it sends wait and count as late.",
+    )
+    group.add_argument(
+        "--subscribe",
+        env_var="LOCUST_SUBSCRIBE",
+        default=DEFAULTS["subscribe"],
+        help="Server-push stream each connection subscribes to after hello: TOPIC[:RATE[:COUNT]] (e.g. ticks:100).",
+    )
+    group.add_argument(
         "--call-timeout",
         env_var="LOCUST_CALL_TIMEOUT",
         type=float,
@@ -114,6 +129,19 @@ def check_options(options: argparse.Namespace) -> None:
         raise OptionError("--jwt-secret and --token exclude each other: give one")
     if options.in_flight < 1:
         raise OptionError(f"--in-flight must be at least 1, got {options.in_flight}")
+    if options.max_in_flight < 1:
+        raise OptionError(f"--max-in-flight must be at least 1, got {options.max_in_flight}")
+    if options.subscribe:
+        parts = options.subscribe.split(":")
+        try:
+            if not parts[0] or len(parts) > 3:
+                raise ValueError
+            if len(parts) > 1 and not float(parts[1]) >= 0:
+                raise ValueError
+            if len(parts) > 2 and not int(parts[2]) >= 0:
+                raise ValueError
+        except ValueError:
+            raise OptionError(f"--subscribe must be TOPIC[:RATE[:COUNT]], got {options.subscribe!r}") from None
     for name in ("call_timeout", "connect_timeout", "hello_timeout", "jwt_ttl"):
         value = getattr(options, name)
         if not value > 0:

@@ -39,6 +39,9 @@ def test_burst_connects_everyone_and_activates_spikes_in_the_last_width_of_each_
     assert [active(t) for t in (0.0, 1.0, 1.7499)] == [10, 10, 10]
     assert [active(t) for t in (1.75, 1.9999)] == [40, 40]
     assert [active(t) for t in (2.0, 3.75, 3.9999, 4.0, 5.75)] == [10, 40, 40, 10, 40]
+    waits = [plan.at(t).until_change_s for t in (0.0, 1.5, 1.75, 1.9)]  # type: ignore[union-attr]
+    assert waits == pytest.approx([1.75, 0.25, 0.25, 0.1])
+    assert plan.at(5.9).until_change_s == pytest.approx(0.1)  # type: ignore[union-attr]  # stage end
 
 
 def test_burst_with_a_rate_spikes_the_rate_in_proportion() -> None:
@@ -51,6 +54,7 @@ def test_reconnect_storm_epochs_tick_at_each_interval() -> None:
     plan = Plan((stage("reconnect", interval_s=3.0, fraction=0.5, mode="server"),))
     epochs = [plan.at(t).storm_epoch for t in (0.0, 2.999, 3.0, 5.999, 6.0, 9.999)]  # type: ignore[union-attr]
     assert epochs == [0, 0, 1, 1, 2, 3]
+    assert plan.at(4.0).until_change_s == pytest.approx(2.0)  # type: ignore[union-attr]
     point = plan.at(4.0)
     assert point is not None and (point.storm_fraction, point.storm_mode) == (0.5, "server")
 
@@ -60,6 +64,7 @@ def test_step_adds_users_each_step_and_caps() -> None:
     assert plan.stages[0].steps == 4
     seen = [(plan.at(t).step_index, plan.at(t).users) for t in (0.0, 1.999, 2.0, 4.0, 6.0, 7.999)]  # type: ignore[union-attr]
     assert seen == [(0, 10), (0, 10), (1, 15), (2, 20), (3, 20), (3, 20)]
+    assert plan.at(2.5).until_change_s == pytest.approx(1.5)  # type: ignore[union-attr]
 
 
 def test_step_on_rate() -> None:
@@ -70,7 +75,7 @@ def test_step_on_rate() -> None:
 
 def test_soak_and_sustained_hold_steady() -> None:
     plan = Plan((stage("soak", users=7, duration_s=3600.0),))
-    assert plan.at(1800.0) == Point("soak", 0, 7, 100.0, 7, None, stage_elapsed_s=1800.0)
+    assert plan.at(1800.0) == Point("soak", 0, 7, 100.0, 7, None, stage_elapsed_s=1800.0, until_change_s=1800.0)
 
 
 def test_plan_survives_a_round_trip_as_data() -> None:

@@ -13,6 +13,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def ws_numbers(row: dict[str, str]) -> dict[str, float]:
+    """A PREFIX_ws.csv row without its stage name, as numbers."""
+    return {k: float(v) for k, v in row.items() if k != "stage"}
+
+
 @dataclass(frozen=True)
 class NameStats:
     """One row of PREFIX_stats.csv."""
@@ -35,10 +40,9 @@ class LocustRun:
     files: list[Path]
 
     @property
-    def ws_final(self) -> dict[str, int]:
-        """The last PREFIX_ws.csv row, counters as ints."""
-        row = self.ws_rows[-1]
-        return {k: int(v) for k, v in row.items() if k not in ("timestamp", "elapsed_s", "stage")}
+    def ws_final(self) -> dict[str, float]:
+        """The last PREFIX_ws.csv row, as numbers (counters are whole)."""
+        return ws_numbers(self.ws_rows[-1])
 
     def calls(self, prefix: str = "call_tool:") -> tuple[int, int]:
         """(requests, failures) summed over the call_tool names."""

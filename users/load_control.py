@@ -1,0 +1,119 @@
+"""Pure helpers that let users follow a load plan: slots for burst gating, open-model pacing, storm selection."""
+
+from __future__ import annotations
+
+import math
+from typing import Protocol
+
+
+class LoadPoint(Protocol):
+    """What a load plan tells users at one moment (scenarios.profile.Point has these attributes)."""
+
+    stage: str
+    users: int
+    active_users: int
+    rate: float | None
+    storm_epoch: int
+    storm_fraction: float
+    storm_mode: str
+    stage_index: int
+    until_change_s: float
+
+
+class LoadSource(Protocol):
+    """Gives the current LoadPoint, or None when no plan steers the users."""
+
+    def point(self) -> LoadPoint | None: ...
+
+
+class SlotRegistry:
+    """Numbers the live users of one process 0, 1, 2, ... (lowest free first), so gating is stable."""
+
+    def __init__(self) -> None:
+        self._taken: set[int] = set()
+
+    def __len__(self) -> int:
+        return len(self._taken)
+
+    def take(self) -> int:
+        """The lowest free slot, now taken."""
+        slot = 0
+        while slot in self._taken:
+            slot += 1
+        self._taken.add(slot)
+        return slot
+
+    def release(self, slot: int) -> None:
+        """Free `slot`."""
+        self._taken.discard(slot)
+
+
+def is_active(slot: int, live_users: int, point: LoadPoint) -> bool:
+    """Whether the user in `slot` sends now: the first active_users/users share of this process's users do."""
+    if point.active_users >= point.users:
+        return True
+    share = point.active_users / point.users if point.users else 0.0
+    return slot < round(share * live_users)
+
+
+def storm_selected(slot: int, epoch: int, fraction: float) -> bool:
+    """Whether the user in `slot` drops its connection in storm `epoch` (a different spread each storm)."""
+    if fraction >= 1.0:
+        return True
+    position = ((slot + 1) * 0.6180339887498949 + epoch * 0.41421356237309503) % 1.0
+    return position < fraction
+
+
+class RatePacer:
+    """Intended send times for an open-model call rate; late calls keep their intended time.
+
+    Times are in the caller's clock (perf_counter). Calls more than
+    `max_backlog_s` behind schedule are skipped and counted rather than sent
+    in a burst: the generator could not keep up and says so.
+    """
+
+    def __init__(self, max_backlog_s: float = 10.0) -> None:
+        self.rate = 0.0
+        self.skipped = 0
+        self._interval = math.inf
+        self._next = math.inf
+        self._max_backlog_s = max_backlog_s
+
+    def set_rate(self, rate: float, now: float, phase: float = 0.0) -> None:
+        """Pace at `rate` calls/s from `now`; `phase` in [0, 1) staggers users' first sends."""
+        if rate <= 0:
+            self.rate, self._interval, self._next = 0.0, math.inf, math.inf
+            return
+        if rate == self.rate:
+            return
+        interval = 1.0 / rate
+        if self._next == math.inf:
+            self._next = now + phase * interval
+        else:
+            self._next = min(self._next, now + interval)
+        self.rate, self._interval = rate, interval
+
+    def pause(self) -> None:
+        """Stop pacing (an inactive user accumulates no backlog)."""
+        self.set_rate(0.0, 0.0)
+
+    def next_due(self) -> float:
+        """The intended time of the next call (inf when paused)."""
+        return self._next
+
+    def take_due(self, now: float, limit: int) -> list[float]:
+        """Intended times of calls due by `now`, at most `limit`, oldest first."""
+        if self._next > now or limit <= 0:
+            return []
+        horizon = now - self._max_backlog_s
+        if self._next < horizon:
+            missed = int((horizon - self._next) / self._interval) + 1
+            self.skipped += missed
+            self._next += missed * self._interval
+        due: list[float] = []
+        nxt, step = self._next, self._interval
+        while nxt <= now and len(due) < limit:
+            due.append(nxt)
+            nxt += step
+        self._next = nxt
+        return due

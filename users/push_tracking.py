@@ -1,0 +1,37 @@
+"""Pure per-topic tracking of server-push sequence numbers: gaps, duplicates and reordering."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class SequenceTracker:
+    """Follows `seq` (1, 2, 3, ...) of one stream; a late arrival of a missed seq is reordering, not loss."""
+
+    max_missing: int = 4096
+    expected: int = 1
+    gaps: int = 0
+    duplicates: int = 0
+    reordered: int = 0
+    _missing: set[int] = field(default_factory=set)
+
+    def observe(self, seq: int) -> str:
+        """Record `seq`; returns "ok", "gap", "duplicate" or "reordered"."""
+        if seq == self.expected:
+            self.expected += 1
+            return "ok"
+        if seq > self.expected:
+            for missing in range(self.expected, seq):
+                if len(self._missing) < self.max_missing:
+                    self._missing.add(missing)
+            self.gaps += seq - self.expected
+            self.expected = seq + 1
+            return "gap"
+        if seq in self._missing:
+            self._missing.discard(seq)
+            self.gaps -= 1
+            self.reordered += 1
+            return "reordered"
+        self.duplicates += 1
+        return "duplicate"
