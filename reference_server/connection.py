@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
+import socket
+import struct
 import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
@@ -14,6 +17,7 @@ from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
 
 from .auth import AuthError, Verifier
 from .counters import Counters
+from .faults import KEEPS_ANSWER, Faults, garbage_frames
 from .messages import (
     BadMessage,
     InvalidUtf8,
@@ -61,12 +65,24 @@ class ServerContext:
     tool_timeout_s: float | None = None
     connections: set[Connection] = field(default_factory=set)
     shutting_down: bool = False
+    #: The ongoing faults; change them with set_faults.
+    faults: Faults = field(default_factory=Faults)
+    #: faults.affects_answers, cached for the per-answer check.
+    answer_faults: bool = False
+    rng: random.Random = field(default_factory=random.Random)
+    garbage_serial: int = 0
     tool_names: list[str] = field(init=False)
     tool_descriptions: list[dict[str, str]] = field(init=False)
 
     def __post_init__(self) -> None:
         self.tool_names = list(self.tools)
         self.tool_descriptions = [{"name": t.name, "description": t.description} for t in self.tools.values()]
+        self.set_faults(self.faults)
+
+    def set_faults(self, faults: Faults) -> None:
+        """Make ``faults`` the ongoing faults of this process."""
+        self.faults = faults
+        self.answer_faults = faults.affects_answers
 
 
 class Connection(WSListener):
@@ -79,7 +95,7 @@ class Connection(WSListener):
     __slots__ = (
         "_ctx", "_counters", "_loop", "_tools", "_transport", "_ready", "_closing", "_scope",
         "_inflight", "_frag", "_frag_text", "_limiter", "_hello_timer", "_close_timer",
-        "_streams", "_seqs",
+        "_streams", "_seqs", "_delayed", "_delay_seq", "_stalled", "_hello_stalled",
     )
 
     def __init__(self, ctx: ServerContext) -> None:
@@ -99,6 +115,11 @@ class Connection(WSListener):
         self._close_timer: asyncio.TimerHandle | None = None
         self._streams: set[Stream] = set()
         self._seqs: dict[str, int] = {}
+        # Fault injection: answers held back by delay_ms, calls withheld by stall.
+        self._delayed: dict[int, asyncio.TimerHandle] = {}
+        self._delay_seq = 0
+        self._stalled = 0
+        self._hello_stalled = False
 
     # ---- picows callbacks -------------------------------------------------------------
 
@@ -203,6 +224,8 @@ class Connection(WSListener):
 
     def _on_binary(self) -> None:
         if not self._ready:
+            if self._hello_stalled:
+                return
             self._refuse_hello("hello_required", "send hello first")
             return
         self._counters.bad_messages += 1
@@ -211,6 +234,8 @@ class Connection(WSListener):
     # ---- messages -----------------------------------------------------------------------
 
     def _on_text(self, data: memoryview | bytearray) -> None:
+        if not self._ready and self._hello_stalled:
+            return  # stall_hello: everything after the unanswered hello is ignored
         try:
             msg = decode(data)
         except BadMessage as exc:
@@ -251,6 +276,9 @@ class Connection(WSListener):
             self._bad_message(exc)
             return
         counters.calls_received += 1
+        if self._ctx.answer_faults and self._ctx.faults.stall:
+            self._stalled += 1
+            return
         if self._limiter is not None and not self._limiter.take(self._loop.time()):
             self._result_error(request_id, "rate_limited", "too many calls on this connection")
             return
@@ -283,9 +311,16 @@ class Connection(WSListener):
         except BadMessage as exc:
             self._bad_message(exc)
             return
+        if self._ctx.answer_faults and self._ctx.faults.stall:
+            return
         self._send(tools_list(request_id, self._ctx.tool_descriptions))
 
     def _on_hello(self, msg: dict[str, Any]) -> None:
+        if self._ctx.faults.stall_hello:
+            self._cancel_hello_timer()
+            self._hello_stalled = True
+            self._counters.hellos_unanswered += 1
+            return
         try:
             session_id, token = parse_hello(msg)
         except BadMessage as exc:
@@ -335,12 +370,105 @@ class Connection(WSListener):
         except JSONEncodeError:
             self._result_error(request_id, "tool_failed", "result cannot be encoded as JSON")
             return
+        if self._ctx.answer_faults:
+            self._faulty_answer(data, None)
+            return
         self._counters.results_ok += 1
         self._send(data)
 
     def _result_error(self, request_id: str, code: str, message: str) -> None:
+        data = tool_error(request_id, code, message)
+        if self._ctx.answer_faults:
+            self._faulty_answer(data, code)
+            return
         self._counters.result_error(code)
-        self._send(tool_error(request_id, code, message))
+        self._send(data)
+
+    # ---- fault injection ----------------------------------------------------------------
+
+    def _faulty_answer(self, data: bytes, code: str | None) -> None:
+        """Answer under the stall / delay_ms / garbage faults (``code`` None for ok)."""
+        faults = self._ctx.faults
+        if faults.stall:
+            self._stalled += 1
+        elif faults.delay_ms > 0:
+            key = self._delay_seq
+            self._delay_seq += 1
+            self._delayed[key] = self._loop.call_later(
+                faults.delay_ms / 1000.0, self._deliver_delayed, key, data, code
+            )
+        else:
+            self._deliver(data, code)
+
+    def _deliver_delayed(self, key: int, data: bytes, code: str | None) -> None:
+        self._delayed.pop(key, None)
+        if self._ctx.faults.stall:
+            self._stalled += 1
+        else:
+            self._deliver(data, code)
+
+    def _deliver(self, data: bytes, code: str | None) -> None:
+        """Send one tool answer, or garbage instead of it (garbage_fraction)."""
+        ctx = self._ctx
+        faults = ctx.faults
+        counters = self._counters
+        if faults.garbage_fraction > 0 and ctx.rng.random() < faults.garbage_fraction:
+            kind = faults.garbage_kind
+            ctx.garbage_serial += 1
+            frames = garbage_frames(kind, data, ctx.garbage_serial, faults.oversize_bytes)
+            counters.bump(counters.faults_injected, kind)
+            self._send_frames(frames)
+            if kind not in KEEPS_ANSWER:
+                counters.calls_unanswered += 1
+                return
+        else:
+            self._send(data)
+        if code is None:
+            counters.results_ok += 1
+        else:
+            counters.result_error(code)
+
+    def _send_frames(self, frames: list[tuple[bool, bytes]]) -> None:
+        transport = self._transport
+        if transport is None or self._closing:
+            return
+        for binary, payload in frames:
+            if binary:
+                transport.send(BINARY, payload)
+            else:
+                transport.send(TEXT, payload)
+                self._counters.bytes_out += len(payload)
+
+    @property
+    def droppable(self) -> bool:
+        """Open and past hello: a candidate for the drop fault."""
+        return self._ready and not self._closing and self._transport is not None
+
+    def drop(self, mode: str, code: int) -> None:
+        """Drop this connection: ``close`` (CLOSE ``code``, then disconnect) or ``reset`` (TCP RST).
+
+        Calls in flight are not answered (they count in ``calls_unanswered``).
+        """
+        self._counters.bump(self._counters.connections_dropped, mode)
+        if mode == "reset":
+            self.reset()
+        else:
+            self.close(code, "dropped by fault injection")  # type: ignore[arg-type]
+
+    def reset(self) -> None:
+        """Abort the TCP connection with an RST (SO_LINGER 0), dropping pending work."""
+        transport = self._transport
+        if transport is None:
+            return
+        self._closing = True
+        self._stop_work()
+        sock = transport.underlying_transport.get_extra_info("socket")
+        if sock is not None:
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            except OSError:
+                pass
+        transport.disconnect(graceful=False)
 
     # ---- tools.Session --------------------------------------------------------------------
 
@@ -419,8 +547,11 @@ class Connection(WSListener):
 
     @property
     def busy(self) -> bool:
-        """True while calls on this connection are still waiting for their answer."""
-        return bool(self._inflight)
+        """True while calls on this connection are still waiting for their answer.
+
+        Calls withheld by the stall fault do not count: they will never be answered.
+        """
+        return bool(self._inflight) or bool(self._delayed)
 
     def stop_streams(self) -> None:
         """Stop every push stream (used when the server starts shutting down)."""
@@ -450,10 +581,19 @@ class Connection(WSListener):
 
     def _stop_work(self) -> None:
         self._cancel_hello_timer()
+        unanswered = self._stalled
+        self._stalled = 0
         if self._inflight:
+            unanswered += len(self._inflight)
             for handle in self._inflight.values():
                 handle.cancel()
             self._inflight.clear()
+        if self._delayed:
+            unanswered += len(self._delayed)
+            for timer in self._delayed.values():
+                timer.cancel()
+            self._delayed.clear()
+        self._counters.calls_unanswered += unanswered
         self.stop_streams()
         if self._seqs:
             self._ctx.hub.remove(self, list(self._seqs))

@@ -10,28 +10,38 @@ INT_FIELDS: tuple[str, ...] = (
     "connections_opened",
     "connections_closed",
     "hello_ok",
+    "hellos_unanswered",
     "calls_received",
     "results_ok",
+    "calls_unanswered",
     "bad_messages",
     "pushes_sent",
     "bytes_in",
     "bytes_out",
 )
-#: Counters broken down by protocol error code (objects: code -> count).
-CODE_FIELDS: tuple[str, ...] = ("hello_refused", "results_error")
+#: Counters broken down by a key (objects: protocol error code, drop mode, HTTP status
+#: or garbage kind -> count).
+CODE_FIELDS: tuple[str, ...] = (
+    "hello_refused", "results_error", "connections_dropped", "handshakes_refused", "faults_injected",
+)
 #: Every key of a stats snapshot, in JSON order.
 STATS_KEYS: tuple[str, ...] = (
     "connections_opened",
     "connections_closed",
     "hello_ok",
     "hello_refused",
+    "hellos_unanswered",
     "calls_received",
     "results_ok",
     "results_error",
+    "calls_unanswered",
     "bad_messages",
     "pushes_sent",
     "bytes_in",
     "bytes_out",
+    "connections_dropped",
+    "handshakes_refused",
+    "faults_injected",
 )
 
 
@@ -46,18 +56,32 @@ class Counters:
       pre-hello messages and hello timeouts) answered with an ``error`` and close 1008.
     - ``calls_received``: ``call_tool`` messages carrying a usable string ``request_id``
       (including malformed ones, which are answered ``bad_message``). Each gets exactly
-      one ``tool_result``, counted in ``results_ok`` or ``results_error[code]``, unless
-      its connection ends first.
+      one ``tool_result``, counted in ``results_ok`` or ``results_error[code]``, or is
+      counted in ``calls_unanswered``.
+    - ``calls_unanswered``: calls that will never get a well-formed answer: still
+      unanswered when their connection closed (however it closed: client, drop fault,
+      shutdown grace over, stall), or whose answer was replaced by a garbage answer
+      (every garbage kind except ``duplicate_result``, which sends the real answer too).
+      So at quiescence ``calls_received == results_ok + sum(results_error) +
+      calls_unanswered + calls still in flight`` (in flight: pending tools, delayed
+      answers and stalled calls on connections still open).
     - ``bad_messages``: messages answered with code ``bad_message`` (as an ``error`` op,
       as a ``tool_result``, or as the refusal of an ill-formed hello), plus text that is
       not UTF-8 (closed with 1007). Before hello, anything but a hello (binary, non-JSON,
       other ops) is counted in ``hello_refused["hello_required"]`` instead.
+    - ``hellos_unanswered``: hellos received while the ``stall_hello`` fault was on
+      (never answered).
     - ``list_tools`` requests are not calls; only their bytes are counted.
     - ``pushes_sent``: ``event`` messages sent (stream and broadcast).
     - ``bytes_in`` / ``bytes_out``: application payload bytes of WebSocket *text*
       frames (continuation frames of a text message included) received / sent. Not
       counted: frame headers, control frames (ping, pong, close), binary frames and the
       HTTP upgrade handshake.
+    - Fault injection: ``connections_dropped`` (mode ``close``/``reset`` -> connections
+      closed by ``/control/drop`` or ``drop_rate``, which counts as ``close``),
+      ``handshakes_refused`` (HTTP status -> WebSocket handshakes refused by the
+      ``handshake_status`` fault; these connections are not in ``connections_opened``),
+      ``faults_injected`` (garbage kind -> garbage answers sent).
     """
 
     __slots__ = INT_FIELDS + CODE_FIELDS
@@ -66,14 +90,19 @@ class Counters:
         self.connections_opened = 0
         self.connections_closed = 0
         self.hello_ok = 0
+        self.hellos_unanswered = 0
         self.calls_received = 0
         self.results_ok = 0
+        self.calls_unanswered = 0
         self.bad_messages = 0
         self.pushes_sent = 0
         self.bytes_in = 0
         self.bytes_out = 0
         self.hello_refused: dict[str, int] = {}
         self.results_error: dict[str, int] = {}
+        self.connections_dropped: dict[str, int] = {}
+        self.handshakes_refused: dict[str, int] = {}
+        self.faults_injected: dict[str, int] = {}
 
     def refuse_hello(self, code: str) -> None:
         """Count one refused hello with ``code``."""
@@ -82,6 +111,11 @@ class Counters:
     def result_error(self, code: str) -> None:
         """Count one ``tool_result`` with ``ok: false`` and ``code``."""
         self.results_error[code] = self.results_error.get(code, 0) + 1
+
+    @staticmethod
+    def bump(bucket: dict[str, int], key: str, n: int = 1) -> None:
+        """Add ``n`` to ``bucket[key]`` (for the per-key counters)."""
+        bucket[key] = bucket.get(key, 0) + n
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready snapshot (copies, so later increments do not show through)."""

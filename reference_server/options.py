@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .auth import Verifier, hmac_verifier, public_key_verifier
+from .faults import DEFAULT_OVERSIZE_BYTES, GARBAGE_KINDS, FaultError, Faults
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8079
@@ -42,6 +43,10 @@ class Config:
     rate_limit: float | None = None
     tool_timeout_s: float | None = None
     stats_file: str | None = None
+    #: Faults on from the start (--fault-*); changed later over HTTP unless --no-control.
+    faults: Faults = field(default_factory=Faults)
+    #: Serve the /control routes on the metrics port.
+    control: bool = True
 
     @property
     def scheme(self) -> str:
@@ -98,7 +103,56 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a tool running longer than this answers timeout (default: no limit)")
     p.add_argument("--stats-file", default=None, metavar="FILE",
                    help="write the final counters as JSON here at clean shutdown")
+    p.add_argument("--no-control", action="store_true",
+                   help="do not serve the fault-injection routes (/control/...) on the metrics port")
+    f = p.add_argument_group(
+        "fault injection",
+        "faults on from the start; POST /control/faults changes them at runtime (see README)",
+    )
+    f.add_argument("--fault-delay-ms", type=float, default=None, metavar="MS",
+                   help="delay every tool answer by this many milliseconds (default 0)")
+    f.add_argument("--fault-stall", action="store_true",
+                   help="read calls but never run or answer them (hello is still answered)")
+    f.add_argument("--fault-stall-hello", action="store_true",
+                   help="never answer hello (the connection stays open, ignoring what it receives)")
+    f.add_argument("--fault-garbage-fraction", type=float, default=None, metavar="FRACTION",
+                   help="fraction (0..1) of tool answers replaced by a malformed answer (default 0)")
+    f.add_argument("--fault-garbage-kind", default=None, choices=GARBAGE_KINDS, metavar="KIND",
+                   help=f"which malformed answer: {', '.join(GARBAGE_KINDS)} (default not_json)")
+    f.add_argument("--fault-oversize-bytes", type=int, default=None, metavar="BYTES",
+                   help=f"size of the 'oversize' garbage frame (default {DEFAULT_OVERSIZE_BYTES})")
+    f.add_argument("--fault-drop-rate", type=float, default=None, metavar="PER_S",
+                   help="close random connections with 1012 at this rate, over all workers (default 0)")
+    f.add_argument("--fault-handshake-status", type=int, default=None, metavar="STATUS",
+                   help="refuse new WebSocket handshakes with this HTTP status, e.g. 401, 403, 500, 503 "
+                        "(default 0: accept)")
     return p
+
+
+#: CLI option -> fault field.
+FAULT_OPTIONS: dict[str, str] = {
+    "--fault-delay-ms": "delay_ms",
+    "--fault-stall": "stall",
+    "--fault-stall-hello": "stall_hello",
+    "--fault-garbage-fraction": "garbage_fraction",
+    "--fault-garbage-kind": "garbage_kind",
+    "--fault-oversize-bytes": "oversize_bytes",
+    "--fault-drop-rate": "drop_rate",
+    "--fault-handshake-status": "handshake_status",
+}
+
+
+def _faults(args: argparse.Namespace) -> Faults:
+    faults = Faults()
+    for option, name in FAULT_OPTIONS.items():
+        value = getattr(args, option[2:].replace("-", "_"))
+        if value is None or value is False:
+            continue
+        try:
+            faults = faults.updated({name: value})
+        except FaultError as exc:
+            raise ConfigError(f"{option} {exc.message}") from None
+    return faults
 
 
 def parse_config(argv: Sequence[str], environ: Mapping[str, str]) -> Config:
@@ -147,6 +201,8 @@ def parse_config(argv: Sequence[str], environ: Mapping[str, str]) -> Config:
         rate_limit=args.rate_limit,
         tool_timeout_s=args.tool_timeout,
         stats_file=args.stats_file,
+        faults=_faults(args),
+        control=not args.no_control,
     )
 
 

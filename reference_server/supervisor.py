@@ -17,8 +17,9 @@ import uvloop
 
 from . import control
 from .counters import empty_stats, sum_stats
+from .fault_control import FaultControl, is_loopback
 from .options import Config
-from .stats_http import start_stats_server
+from .stats_http import Handler, start_stats_server
 from .worker import reuseport_socket, run_worker
 
 START_TIMEOUT_S = 30.0
@@ -95,7 +96,11 @@ class WorkerLink:
         self.process = process
         self._sock = sock
         self._writer: asyncio.StreamWriter | None = None
-        self._waiters: collections.deque[asyncio.Future[dict[str, Any]]] = collections.deque()
+        # One (future, fallback) per snap or command sent, answered in order; the fallback
+        # is the answer if the worker goes away first (None: its latest counters).
+        self._waiters: collections.deque[tuple[asyncio.Future[dict[str, Any]], dict[str, Any] | None]] = (
+            collections.deque()
+        )
         self.final: dict[str, Any] | None = None
         self.last: dict[str, Any] | None = None
         self.ready: asyncio.Future[None] | None = None
@@ -120,9 +125,19 @@ class WorkerLink:
         assert self.gone is not None and self._writer is not None
         if self.gone.done() or self.final is not None:
             return self.counters
+        return await self._ask(control.SNAP, None)
+
+    async def command(self, name: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Send one control command and return the worker's reply ({} if it has stopped)."""
+        assert self.gone is not None
+        if self.gone.done() or self.final is not None:
+            return {}
+        return await self._ask(control.command_line(name, payload), {})
+
+    async def _ask(self, line: bytes, fallback: dict[str, Any] | None) -> dict[str, Any]:
         waiter: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
-        self._send(control.SNAP)
+        self._waiters.append((waiter, fallback))
+        self._send(line)
         return await asyncio.wait_for(waiter, SNAPSHOT_TIMEOUT_S)
 
     def stop(self) -> None:
@@ -144,19 +159,20 @@ class WorkerLink:
                 if kind == control.KIND_READY:
                     if not self.ready.done():
                         self.ready.set_result(None)
-                elif kind == control.KIND_SNAP:
-                    self.last = stats
+                elif kind in (control.KIND_SNAP, control.KIND_REPLY):
+                    if kind == control.KIND_SNAP:
+                        self.last = stats
                     if self._waiters:
-                        waiter = self._waiters.popleft()
+                        waiter, _ = self._waiters.popleft()
                         if not waiter.done():
-                            waiter.set_result(stats or empty_stats())
+                            waiter.set_result(stats or (empty_stats() if kind == control.KIND_SNAP else {}))
                 elif kind == control.KIND_FINAL:
                     self.final = stats
         except (OSError, ValueError):
             pass
-        for waiter in self._waiters:
+        for waiter, fallback in self._waiters:
             if not waiter.done():
-                waiter.set_result(self.counters)
+                waiter.set_result(self.counters if fallback is None else fallback)
         self._waiters.clear()
         if not self.ready.done():
             self.ready.set_exception(StartupError(f"worker {self.index} exited before it was ready"))
@@ -198,10 +214,14 @@ async def supervise(config: Config, links: list[WorkerLink], reserve: socket.soc
     async def workers_body() -> bytes:
         return orjson.dumps(list(await asyncio.gather(*(link.snapshot() for link in links))))
 
+    routes: dict[str, dict[str, Handler]] = {
+        "/stats": {"GET": lambda _body: stats_body()},
+        "/stats/workers": {"GET": lambda _body: workers_body()},
+    }
+    if config.control:
+        routes.update(FaultControl(links, config.faults).routes())
     try:
-        metrics = await start_stats_server(
-            config.host, config.metrics_port, {"/stats": stats_body, "/stats/workers": workers_body}
-        )
+        metrics = await start_stats_server(config.host, config.metrics_port, routes)
     except OSError as exc:
         print(f"reference_server: error: cannot serve /stats on {config.host} port {config.metrics_port}: "
               f"{exc.strerror or exc}", file=sys.stderr, flush=True)
@@ -211,6 +231,10 @@ async def supervise(config: Config, links: list[WorkerLink], reserve: socket.soc
     host = f"[{config.host}]" if ":" in config.host else config.host
     print(f"listening on {config.scheme}://{host}:{address[1]}/ stats http://{host}:{metrics_port}/stats",
           flush=True)
+    if config.control and not is_loopback(config.host):
+        print(f"reference_server: warning: the fault-injection routes (/control/...) are reachable on "
+              f"{config.host} port {metrics_port}; give --no-control unless that is intended",
+              file=sys.stderr, flush=True)
 
     stop_wait = loop.create_task(stop.wait())
     assert all(link.gone is not None for link in links)

@@ -14,8 +14,9 @@ import uvloop
 from picows import WSCloseCode, ws_create_server
 
 from . import SERVER_NAME, __version__, control
-from .connection import CLOSE_REPLY_TIMEOUT_S, Connection, ServerContext
+from .connection import CLOSE_REPLY_TIMEOUT_S, ServerContext
 from .counters import Counters
+from .injector import Injector
 from .options import Config, make_tls_context
 from .push import Hub
 from .tools import reference_tools
@@ -89,9 +90,11 @@ async def serve(
         rate_limit=config.rate_limit,
         tool_timeout_s=config.tool_timeout_s,
     )
+    injector = Injector(ctx, config.workers)
+    injector.apply(config.faults)
     tls = make_tls_context(config.tls_cert, config.tls_key) if config.tls_cert and config.tls_key else None
     server = await ws_create_server(
-        lambda _request: Connection(ctx),
+        injector.accept,
         sock=reuseport_socket(family, address),
         ssl=tls,
         backlog=LISTEN_BACKLOG,
@@ -103,8 +106,9 @@ async def serve(
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     writer.write(control.READY)
-    control_task = loop.create_task(_answer_control(reader, writer, ctx, stop))
+    control_task = loop.create_task(_answer_control(reader, writer, ctx, injector, stop))
     await stop.wait()
+    injector.stop()
     await drain(ctx, server, config.shutdown_grace_s)
     control_task.cancel()
     try:
@@ -116,12 +120,16 @@ async def serve(
 
 
 async def _answer_control(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, ctx: ServerContext, stop: asyncio.Event
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    ctx: ServerContext,
+    injector: Injector,
+    stop: asyncio.Event,
 ) -> None:
     while True:
         try:
             line = await reader.readline()
-        except OSError:
+        except (OSError, ValueError):
             line = b""
         if line == control.SNAP:
             writer.write(control.stats_line(control.KIND_SNAP, ctx.counters.to_dict()))
@@ -130,6 +138,13 @@ async def _answer_control(
         elif not line:
             stop.set()
             return
+        else:
+            try:
+                name, payload = control.parse_command(line)
+            except ValueError as exc:
+                writer.write(control.reply_line({"error": str(exc)}))
+                continue
+            writer.write(control.reply_line(injector.command(name, payload)))
 
 
 async def drain(ctx: ServerContext, server: asyncio.Server, grace_s: float) -> None:

@@ -91,13 +91,18 @@ def test_counters_are_exact_after_a_known_sequence() -> None:
         "connections_closed": 4,
         "hello_ok": 1,
         "hello_refused": {"hello_required": 1, "invalid_token": 1, "token_expired": 1},
+        "hellos_unanswered": 0,
         "calls_received": 8,
         "results_ok": 5,
         "results_error": {"bad_message": 1, "tool_failed": 1, "unknown_tool": 1},
+        "calls_unanswered": 0,
         "bad_messages": 3,
         "pushes_sent": 3,
         "bytes_in": sum(c.bytes_out for c in clients),
         "bytes_out": sum(c.bytes_in for c in clients),
+        "connections_dropped": {},
+        "handshakes_refused": {},
+        "faults_injected": {},
     }
     assert server.jwt_secret and server.jwt_secret not in output
     assert "junk" not in output

@@ -1,0 +1,106 @@
+"""The supervisor's /control routes: validate fault-injection requests and fan them out to every worker.
+
+- ``POST /control/drop`` ``{"fraction": F, "mode": "close"|"reset", "code": C}`` -> ``{"dropped": N}``
+- ``GET /control/faults`` -> the fault state; ``POST /control/faults`` ``{...changes}`` -> the new state
+- ``POST /control/faults/reset`` -> the state with every fault off
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from orjson import dumps
+
+from . import control
+from .faults import FaultError, Faults, parse_drop, split_quota
+from .stats_http import Handler, HttpError, json_object
+
+
+class Worker(Protocol):
+    """What FaultControl needs of a worker link."""
+
+    async def command(self, name: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Send a control command; return the reply."""
+
+
+class FaultControl:
+    """The fault state of the whole server (the supervisor's copy is authoritative)."""
+
+    def __init__(self, workers: Sequence[Worker], faults: Faults) -> None:
+        self._workers = workers
+        self.faults = faults
+        self._lock = asyncio.Lock()  # one control operation at a time, so workers agree
+
+    def routes(self) -> dict[str, dict[str, Handler]]:
+        """path -> method -> handler, for stats_http."""
+        return {
+            "/control/drop": {"POST": self.post_drop},
+            "/control/faults": {"GET": self.get_faults, "POST": self.post_faults},
+            "/control/faults/reset": {"POST": self.post_reset},
+        }
+
+    async def get_faults(self, _body: bytes) -> bytes:
+        """The current fault state."""
+        return dumps(self.faults.to_dict())
+
+    async def post_faults(self, body: bytes) -> bytes:
+        """Apply the changes in ``body`` (omitted keys keep their value); return the new state."""
+        changes = json_object(body)
+        try:
+            faults = self.faults.updated(changes)
+        except FaultError as exc:
+            raise HttpError(400, str(exc), exc.field) from None
+        return await self._set(faults)
+
+    async def post_reset(self, _body: bytes) -> bytes:
+        """Every fault off; return the new state."""
+        return await self._set(Faults())
+
+    async def post_drop(self, body: bytes) -> bytes:
+        """Drop a fraction of the hello-completed connections of every worker; ``{"dropped": N}``."""
+        try:
+            request = parse_drop(json_object(body))
+        except FaultError as exc:
+            raise HttpError(400, str(exc), exc.field) from None
+        order = {"mode": request.mode, "code": request.code}
+        async with self._lock:
+            if request.fraction >= 1.0:
+                counts: list[int | None] = [None] * len(self._workers)
+            else:
+                replies = await self._each(control.CMD_COUNT, [None] * len(self._workers))
+                counts = list(split_quota([int(r.get("droppable", 0)) for r in replies], request.fraction))
+            payloads = [None if n == 0 else {"count": n, **order} for n in counts]
+            replies = await self._each(control.CMD_DROP, payloads)
+        return dumps({"dropped": sum(int(r.get("dropped", 0)) for r in replies)})
+
+    async def _set(self, faults: Faults) -> bytes:
+        async with self._lock:
+            await self._each(control.CMD_FAULTS, [faults.to_dict()] * len(self._workers))
+            self.faults = faults
+        return dumps(faults.to_dict())
+
+    async def _each(self, name: str, payloads: Sequence[dict[str, Any] | None]) -> list[dict[str, Any]]:
+        """Send ``name`` to every worker with its payload; skip workers whose payload is None for drop."""
+        calls = []
+        for worker, payload in zip(self._workers, payloads):
+            if name == control.CMD_DROP and payload is None:
+                continue
+            calls.append(worker.command(name, payload))
+        replies = list(await asyncio.gather(*calls))
+        errors = [r["error"] for r in replies if "error" in r]
+        if errors:
+            raise RuntimeError(f"a worker refused {name}: {errors[0]}")
+        return replies
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback addresses (where /control is safe by default)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
