@@ -130,3 +130,22 @@ def test_web_ui_bad_option_stops_the_run_with_a_clear_error(web_ui: WebUi, serve
     assert server.stats()["connections_opened"] == 0
     log = web_ui.log_path.read_text()
     assert log.count("error: --in-flight must be at least 1, got 0; stopping the run") == 1, log[-2000:]
+
+
+def test_web_ui_runs_a_scenario_and_shows_its_stage(web_ui: WebUi, server: RunningServer) -> None:
+    assert "WebSocket" in web_ui.get("/").decode()  # the extra tab is announced to the page
+    started = web_ui.post(
+        "/swarm",
+        {"user_count": "2", "spawn_rate": "10", "host": server.url, "scenario": "sustained,burst",
+         "stage_duration": "3s", "burst_width": "500ms", "burst_period": "1s", "burst_height": "2"},
+    )  # fmt: skip
+    assert started["success"], started
+
+    def tab(stats: dict[str, Any]) -> dict[str, str]:
+        rows = {e["key"]: e["data"] for e in stats.get("extended_stats", [])}.get("websocket", [])
+        return {row["metric"]: row["value"] for row in rows}
+
+    web_ui.wait(lambda s: tab(s).get("Stage") == "sustained" and tab(s)["Connections open"] == "2")
+    web_ui.wait(lambda s: tab(s).get("Stage") == "burst" and tab(s)["Connections open"] == "4")  # base 2 + height 2
+    stopped = web_ui.wait(lambda s: s["state"] == "stopped", timeout_s=20)  # the plan ends the run by itself
+    assert tab(stopped)["Stage"] == "(no scenario)"

@@ -19,6 +19,7 @@ from users.load_control import LoadSource
 from users.metrics import WsCounters
 from users.options import OptionError, check_options
 from users.recovery import RecoveryTracker
+from users.web_tab import install_web_tab
 
 logger = logging.getLogger(__name__)
 
@@ -186,9 +187,10 @@ class RunReporter:
 
 
 def register_reporting(events: Any, load_source: LoadSource | None = None) -> RunReporter:
-    """Attach option checking and run reporting to Locust's events."""
+    """Attach option checking, run reporting and the web UI tab to Locust's events."""
     reporter = RunReporter(load_source)
     events.init.add_listener(exit_on_bad_options)
+    events.init.add_listener(lambda environment, **_: install_web_tab(environment, load_source))
     events.test_start.add_listener(reporter.on_test_start)
     events.test_stop.add_listener(reporter.on_test_stop)
     return reporter
