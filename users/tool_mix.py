@@ -68,19 +68,57 @@ def parse_tool_spec(spec: str) -> list[ToolEntry]:
     return entries
 
 
+_FILLER = re.compile(r"^\$bytes:(\d+)-(\d+)$")
+FILLER_VARIANTS = 32
+"""Pre-built calls per tool whose arguments ask for random sizes (`"$bytes:MIN-MAX"`)."""
+
+
+def _fill(value: object, rng: random.Random) -> object:
+    """`value` with every "$bytes:MIN-MAX" string replaced by that many filler characters (uniform)."""
+    if isinstance(value, str):
+        match = _FILLER.match(value)
+        if match:
+            low, high = int(match.group(1)), int(match.group(2))
+            return "x" * rng.randint(min(low, high), max(low, high))
+        return value
+    if isinstance(value, dict):
+        return {k: _fill(v, rng) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, rng) for v in value]
+    return value
+
+
+def _has_filler(value: object) -> bool:
+    if isinstance(value, str):
+        return bool(_FILLER.match(value))
+    if isinstance(value, dict):
+        return any(_has_filler(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_filler(v) for v in value)
+    return False
+
+
 class ToolMix:
-    """Picks call templates by weight; a single tool needs no random draw."""
+    """Picks call templates by weight; a single tool needs no random draw.
+
+    Arguments may ask for random payload sizes with a string `"$bytes:MIN-MAX"`:
+    the tool then gets FILLER_VARIANTS pre-serialised calls of sizes drawn
+    uniformly from that range, so the hot path still only picks a template.
+    """
 
     def __init__(self, entries: list[ToolEntry], dialect: Dialect = DEFAULT_DIALECT, rng: random.Random | None = None):
+        self._rng = rng or random.Random()
         live = [e for e in entries if e.weight > 0]
         self.entries = live
-        self.templates = [CallTemplate(e.name, e.arguments, dialect) for e in live]
-        self._cum_weights: list[int] = []
-        total = 0
+        self.templates: list[CallTemplate] = []
+        self._cum_weights: list[float] = []
+        total = 0.0
         for e in live:
-            total += e.weight
-            self._cum_weights.append(total)
-        self._rng = rng or random.Random()
+            variants = FILLER_VARIANTS if _has_filler(e.arguments) else 1
+            for _ in range(variants):
+                self.templates.append(CallTemplate(e.name, _fill(e.arguments, self._rng), dialect))
+                total += e.weight / variants
+                self._cum_weights.append(total)
 
     @classmethod
     def from_spec(cls, spec: str, dialect: Dialect = DEFAULT_DIALECT, rng: random.Random | None = None) -> ToolMix:

@@ -158,3 +158,29 @@ def test_bad_scenario_values_stop_before_any_load(tmp_path: Path, args: list[str
     assert result.returncode == 2, result.output[-2000:]
     assert message in result.output
     assert not result.stats
+
+
+def test_server_initiated_storm_is_accounted_like_a_client_one(tmp_path: Path, server: RunningServer) -> None:
+    control = server.stats_url.rsplit("/stats", 1)[0]
+    result = run(
+        tmp_path, server, "--scenario", "reconnect", "--stage-duration", "4.5s", "-r", "100",
+        "--storm-interval", "1.5s", "--storm-fraction", "1.0", "--storm-mode", "server",
+        "--server-control-url", control, "--in-flight", "2", "--tools", 'sleep={"ms":300}',
+    )  # fmt: skip
+    ws = ledger_closes(result)
+    assert ws["storm_drops"] == 0  # the server dropped them, not the client
+    assert "server-initiated storm" in result.output
+    assert ws["reconnects"] >= 8  # all 4 connections, twice
+    assert ws["calls_lost"] >= 8 and result.failures[("call_tool:sleep", "connection_lost")] == ws["calls_lost"]
+    stats = server.wait_stats(lambda s: s["connections_closed"] == s["connections_opened"])
+    assert stats["results_ok"] == ws["calls_ok"]
+    assert stats["calls_received"] == ws["calls_ok"] + stats["calls_unanswered"]
+
+
+def test_options_work_from_a_locust_conf_file(tmp_path: Path, server: RunningServer) -> None:
+    conf = tmp_path / "locust.conf"
+    conf.write_text("scenario = sustained,rate\nstage-duration = 2s\nrate = 500\nspawn-rate = 50\ntools = echo:3,sleep:1\n")
+    result = run(tmp_path, server, "--config", str(conf))
+    assert stages_in_order(result) == ["sustained", "rate"]
+    assert result.stats["call_tool:sleep"].requests > 0
+    ledger_closes(result)

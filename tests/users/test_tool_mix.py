@@ -51,3 +51,12 @@ def test_draws_follow_weights_and_skip_zero() -> None:
     counts = Counter(t.tool for t in mix.pick(40_000))
     assert set(counts) == {"a", "b"}
     assert counts["a"] / counts["b"] == pytest.approx(3.0, rel=0.05)
+
+
+def test_random_payload_sizes_are_prebuilt_variants_in_range() -> None:
+    mix = ToolMix.from_spec('echo:1={"pad":"$bytes:10-1000","keep":"$other"},sleep:1', rng=random.Random(3))
+    sizes = {len(t.arguments["pad"]) for t in mix.templates if t.tool == "echo"}
+    assert len(sizes) > 20 and min(sizes) >= 10 and max(sizes) <= 1000
+    assert all(t.arguments["keep"] == "$other" for t in mix.templates if t.tool == "echo")
+    counts = Counter(t.tool for t in mix.pick(20_000))
+    assert counts["echo"] / counts["sleep"] == pytest.approx(1.0, rel=0.06)  # variants share their entry's weight
