@@ -1,0 +1,145 @@
+"""`python -m analysis report PREFIX` / `python -m analysis compare BASE CANDIDATE`: exit 0 ok, 1 target missed or regression, 2 bad input."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from pathlib import Path
+
+from analysis.compute import Thresholds
+from analysis.load import LoadError, resolve_prefix
+from analysis.report import to_markdown
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def rate(text: str) -> float:
+    """'50000', '50K', '0.2M' -> a number of messages per second."""
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([kKmM]?)\s*", text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a rate (e.g. 50000, 50K, 0.2M)")
+    return float(match.group(1)) * {"": 1, "k": 1e3, "m": 1e6}[match.group(2).lower()]
+
+
+def fraction(text: str) -> float:
+    """'99%', '0.99' -> 0.99; '10%', '0.1' -> 0.1; a bare number above 1 is taken as percent ('10' -> 0.1)."""
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*(%?)\s*", text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a fraction or a percentage (e.g. 0.99, 99%)")
+    value = float(match.group(1))
+    if match.group(2) or value > 1:
+        value /= 100
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is more than 100%")
+    return value
+
+
+def milliseconds(text: str) -> float:
+    try:
+        value = float(text.removesuffix("ms").strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of milliseconds") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be above 0 ms")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    defaults = Thresholds()
+    parser = argparse.ArgumentParser(
+        prog="python -m analysis",
+        description="Reports from a Locust run's CSV files (--csv PREFIX) and this project's PREFIX_ws.csv. "
+        "Exit code 0: every target met / no regression; 1: a target missed / a regression; 2: bad input.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{report,compare}")
+    report = commands.add_parser(
+        "report",
+        help="write report.html, report.md, summary.json and PNG charts for one run",
+        description="Write DIR/report.html (self-contained), DIR/report.md, DIR/summary.json and the charts as PNG. "
+        "Throughput targets are checked against messages/s (sent + received); the floor gates the verdict, "
+        "the stretch target is reported only. Writes the Markdown summary to $GITHUB_STEP_SUMMARY when set.",
+    )
+    report.add_argument("prefix", help="the run's --csv PREFIX (e.g. results/20261121-150212/run) or its folder")
+    report.add_argument("--out", type=Path, help="output folder (default: a 'report' folder beside the CSVs)")
+    report.add_argument("--target-msgs", type=rate, default=defaults.target_msgs_per_s, metavar="RATE",
+                        help="floor of messages/s that gates the verdict (default 50K)")  # fmt: skip
+    report.add_argument("--stretch-msgs", type=rate, default=defaults.stretch_msgs_per_s, metavar="RATE",
+                        help="stretch messages/s, reported as met / not met (default 200K)")  # fmt: skip
+    report.add_argument("--throughput-stat", choices=["mean", "peak_10s"], default=defaults.throughput_stat,
+                        help="which messages/s the targets check: mean over the run (default) or 10 s peak")  # fmt: skip
+    report.add_argument("--p99-ms", type=milliseconds, default=defaults.call_p99_ms, metavar="MS",
+                        help="call p99 must be below this (default 100)")  # fmt: skip
+    report.add_argument("--p50-ms", type=milliseconds, default=defaults.call_p50_ms, metavar="MS",
+                        help="call p50 must be below this (default 5)")  # fmt: skip
+    report.add_argument("--connect-p99-ms", type=milliseconds, default=defaults.connect_p99_ms, metavar="MS",
+                        help="connect p99 must be below this (default 10)")  # fmt: skip
+    report.add_argument("--min-success", type=fraction, default=defaults.min_success, metavar="RATIO",
+                        help="lowest call success rate, e.g. 0.99 or 99%% (default 99%%)")  # fmt: skip
+    comparison = commands.add_parser(
+        "compare",
+        help="compare two runs; exit 1 on a regression beyond --max-regression",
+        description="Side-by-side table and overlay charts of two runs. Mean messages/s and calls/s, and call "
+        "p50/p99, are checked: worse than BASE by more than --max-regression is a regression (exit 1).",
+    )
+    comparison.add_argument("base", help="PREFIX (or folder) of the baseline run")
+    comparison.add_argument("candidate", help="PREFIX (or folder) of the run to judge")
+    comparison.add_argument("--out", type=Path, help="write compare.html, compare.md, compare.json and charts here")
+    comparison.add_argument("--max-regression", type=fraction, default=0.10, metavar="PERCENT",
+                            help="allowed worsening, e.g. 10%% or 0.1 (default 10%%)")  # fmt: skip
+    comparison.add_argument("--latency-floor-ms", type=float, default=0.1, metavar="MS",
+                            help="latency changes smaller than this are never regressions (default 0.1)")  # fmt: skip
+    return parser
+
+
+def write_step_summary(markdown: str) -> None:
+    """Append to the GitHub Actions job summary when $GITHUB_STEP_SUMMARY is set."""
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    if target:
+        with open(target, "a", encoding="utf-8") as f:
+            f.write(markdown + "\n")
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from analysis.pipeline import make_report
+
+    thresholds = Thresholds(
+        target_msgs_per_s=args.target_msgs,
+        stretch_msgs_per_s=args.stretch_msgs,
+        throughput_stat=args.throughput_stat,
+        call_p99_ms=args.p99_ms,
+        call_p50_ms=args.p50_ms,
+        connect_p99_ms=args.connect_p99_ms,
+        min_success=args.min_success,
+    )
+    out = args.out or resolve_prefix(args.prefix).parent / "report"
+    outcome = make_report(args.prefix, out, thresholds)
+    print(outcome.verdict_line)
+    print(f"report: {outcome.html_path}")
+    write_step_summary(to_markdown(outcome.document, images=False))
+    return outcome.exit_code
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    from analysis.pipeline import make_comparison
+
+    outcome = make_comparison(args.base, args.candidate, args.out, args.max_regression, args.latency_floor_ms)
+    print(to_markdown(outcome.document, images=False))
+    if outcome.files:
+        print(f"comparison: {outcome.files[0]}")
+    write_step_summary(to_markdown(outcome.document, images=False))
+    return outcome.exit_code
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return run_report(args) if args.command == "report" else run_compare(args)
+    except LoadError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

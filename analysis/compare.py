@@ -1,0 +1,201 @@
+"""Two runs side by side: the change of each headline metric and whether it is a regression beyond a threshold."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from analysis.compute import Summary
+from analysis.report import (
+    Banner,
+    Document,
+    Image,
+    Section,
+    Table,
+    Text,
+    fmt_ms,
+    fmt_rate,
+    fmt_ratio,
+    missing,
+)
+
+HIGHER, LOWER = "higher", "lower"
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One compared metric; `checked` ones can be regressions."""
+
+    name: str
+    unit: str
+    better: str
+    base: float
+    candidate: float
+    checked: bool
+    regression: bool
+
+    @property
+    def change(self) -> float:
+        """Relative change from base to candidate (0.1 = +10%); NaN when either is missing or base is 0."""
+        if missing(self.base) or missing(self.candidate) or self.base == 0:
+            return math.nan
+        return (self.candidate - self.base) / self.base
+
+    def as_dict(self) -> dict[str, object]:
+        def num(v: float) -> float | None:
+            return None if missing(v) else float(v)
+
+        return {
+            "name": self.name,
+            "unit": self.unit,
+            "better": self.better,
+            "base": num(self.base),
+            "candidate": num(self.candidate),
+            "change": num(self.change),
+            "checked": self.checked,
+            "regression": self.regression,
+        }
+
+
+@dataclass(frozen=True)
+class Comparison:
+    base: Summary
+    candidate: Summary
+    metrics: list[Metric]
+    max_regression: float
+    latency_floor_ms: float
+
+    @property
+    def regressions(self) -> list[Metric]:
+        return [m for m in self.metrics if m.regression]
+
+
+def is_regression(better: str, base: float, candidate: float, limit: float, floor: float = 0.0) -> bool:
+    """True when the candidate is worse than base by more than `limit` (relative) and more than `floor` (absolute).
+
+    A metric the base has and the candidate lacks is a regression; one the base lacks cannot be compared.
+    """
+    if missing(base):
+        return False
+    if missing(candidate):
+        return True
+    if better == HIGHER:
+        return candidate < base * (1 - limit) and base - candidate > floor
+    return candidate > base * (1 + limit) and candidate - base > floor
+
+
+def _latency(summary: Summary, name: str | None, column: str) -> float:
+    if name is None or name not in summary.latency.index:
+        return math.nan
+    return float(summary.latency.loc[name, column])
+
+
+def compare(base: Summary, candidate: Summary, max_regression: float = 0.10, latency_floor_ms: float = 0.1) -> Comparison:
+    """Throughput (mean messages/s and calls/s) and call p50/p99 are checked; the other rows are shown only."""
+    metrics: list[Metric] = []
+
+    def add(name: str, unit: str, better: str, b: float, c: float, checked: bool, floor: float = 0.0) -> None:
+        flagged = checked and is_regression(better, b, c, max_regression, floor)
+        metrics.append(Metric(name, unit, better, b, c, checked, flagged))
+
+    bt, ct = base.throughput, candidate.throughput
+    add("messages/s (mean)", "msg/s", HIGHER, bt.messages.mean, ct.messages.mean, True)
+    add("messages/s (peak 10 s)", "msg/s", HIGHER, bt.messages.peak_10s, ct.messages.peak_10s, False)
+    add("calls/s (mean)", "calls/s", HIGHER, bt.calls.mean, ct.calls.mean, True)
+    add("sent/s (mean)", "msg/s", HIGHER, bt.sent.mean, ct.sent.mean, False)
+    add("received/s (mean)", "msg/s", HIGHER, bt.received.mean, ct.received.mean, False)
+    bn, cn = base.call_latency_name, candidate.call_latency_name
+    for column in ("p50", "p90", "p99", "p99.9", "max"):
+        checked = column in ("p50", "p99")
+        add(f"call {column}", "ms", LOWER, _latency(base, bn, column), _latency(candidate, cn, column), checked,
+            latency_floor_ms)  # fmt: skip
+    add("connect p99", "ms", LOWER, _latency(base, "connect", "p99"), _latency(candidate, "connect", "p99"), False)
+    add("call success rate", "ratio", HIGHER, base.success_rate, candidate.success_rate, False)
+    return Comparison(base, candidate, metrics, max_regression, latency_floor_ms)
+
+
+def _fmt(metric: Metric, value: float) -> str:
+    if metric.unit == "ms":
+        return f"{fmt_ms(value)} ms" if not missing(value) else "n/a"
+    if metric.unit == "ratio":
+        return fmt_ratio(value)
+    return fmt_rate(value)
+
+
+def _fmt_change(metric: Metric) -> str:
+    change = metric.change
+    return "n/a" if missing(change) else f"{100 * change:+.1f}%"
+
+
+def comparison_line(comparison: Comparison) -> str:
+    """One line: regression or not, and which metrics."""
+    limit = f"{100 * comparison.max_regression:g}%"
+    if not comparison.regressions:
+        checked = ", ".join(m.name for m in comparison.metrics if m.checked)
+        return f"NO REGRESSION beyond {limit} ({checked})"
+    worse = "; ".join(
+        f"{m.name} {_fmt(m, m.base)} -> {_fmt(m, m.candidate)} ({_fmt_change(m)})" for m in comparison.regressions
+    )
+    return f"REGRESSION beyond {limit}: {worse}"
+
+
+def comparison_document(comparison: Comparison, base_label: str, candidate_label: str,
+                        charts: dict[str, bytes]) -> Document:  # fmt: skip
+    """Side-by-side table, per-name latency and overlay charts."""
+    table = Table(
+        ["metric", "base", "candidate", "change", "checked", "result"],
+        [
+            [m.name, _fmt(m, m.base), _fmt(m, m.candidate), _fmt_change(m), "yes" if m.checked else "",
+             "REGRESSION" if m.regression else ("ok" if m.checked else "")]
+            for m in comparison.metrics
+        ],
+    )  # fmt: skip
+    names = [n for n in comparison.base.latency.index if n in comparison.candidate.latency.index]
+    per_name = Table(
+        ["name", "base p50", "candidate p50", "base p99", "candidate p99"],
+        [
+            [str(n), fmt_ms(comparison.base.latency.loc[n, "p50"]), fmt_ms(comparison.candidate.latency.loc[n, "p50"]),
+             fmt_ms(comparison.base.latency.loc[n, "p99"]), fmt_ms(comparison.candidate.latency.loc[n, "p99"])]
+            for n in names
+        ],
+    )  # fmt: skip
+    explain = Text(
+        f"A checked metric regresses when it is worse than the base by more than {100 * comparison.max_regression:g}%"
+        f" (latency also by more than {comparison.latency_floor_ms:g} ms). Throughput is messages/s = sent/s +"
+        " received/s, from counter differences."
+    )
+    runs = Table(
+        ["run", "prefix", "verdict", "duration (s)"],
+        [
+            ["base", base_label, comparison.base.verdict, f"{comparison.base.throughput.duration_s:.1f}"],
+            ["candidate", candidate_label, comparison.candidate.verdict,
+             f"{comparison.candidate.throughput.duration_s:.1f}"],
+        ],
+        text_columns=3,
+    )  # fmt: skip
+    images = [Image(f"{name}.png", name.replace("_", " "), png) for name, png in charts.items()]
+    return Document(
+        "Comparison of two load test runs",
+        [
+            Section("Result", [Banner(comparison_line(comparison), not comparison.regressions), runs, explain]),
+            Section("Metrics", [table]),
+            Section("Latency by name (ms)", [per_name]),
+            Section("Charts", images),
+        ],
+    )
+
+
+def comparison_json(comparison: Comparison, base_label: str, candidate_label: str, charts: list[str]) -> dict:
+    return {
+        "regression": bool(comparison.regressions),
+        "line": comparison_line(comparison),
+        "max_regression": comparison.max_regression,
+        "latency_floor_ms": comparison.latency_floor_ms,
+        "regressions": [m.name for m in comparison.regressions],
+        "metrics": [m.as_dict() for m in comparison.metrics],
+        "base": {"prefix": base_label, "verdict": comparison.base.verdict, "sources": comparison.base.sources},
+        "candidate": {
+            "prefix": candidate_label, "verdict": comparison.candidate.verdict, "sources": comparison.candidate.sources,
+        },  # fmt: skip
+        "charts": charts,
+    }

@@ -1,0 +1,87 @@
+"""Load, compute, draw and write: one report or one comparison (used by the CLI and by demo.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from analysis.compare import Comparison, compare, comparison_document, comparison_json, comparison_line
+from analysis.compute import Summary, Thresholds, summarize
+from analysis.load import load_run
+from analysis.plots import overlay_latency_chart, overlay_throughput_chart, png_bytes, report_charts
+from analysis.report import Document, run_document, summary_json, verdict_line, write_document
+
+
+@dataclass(frozen=True)
+class ReportOutcome:
+    """What a report run produced: the summary, its document and the files written."""
+
+    summary: Summary
+    document: Document
+    files: list[Path]
+
+    @property
+    def html_path(self) -> Path:
+        return self.files[0]
+
+    @property
+    def verdict_line(self) -> str:
+        return verdict_line(self.summary)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.summary.verdict == "pass" else 1
+
+
+@dataclass(frozen=True)
+class ComparisonOutcome:
+    comparison: Comparison
+    document: Document
+    files: list[Path]
+
+    @property
+    def line(self) -> str:
+        return comparison_line(self.comparison)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.comparison.regressions else 0
+
+
+def make_report(prefix: str | Path, out_dir: str | Path, thresholds: Thresholds | None = None) -> ReportOutcome:
+    """Read the run at `prefix` and write report.html, report.md, summary.json and the charts into `out_dir`.
+
+    Raises LoadError on bad input.
+    """
+    summary = summarize(load_run(prefix), thresholds)
+    figures = report_charts(summary)
+    charts = {name: png_bytes(figure) for name, figure in figures.items()}
+    document = run_document(summary, charts)
+    data = summary_json(summary, [f"{name}.png" for name in charts])
+    files = write_document(document, Path(out_dir), "report", data)
+    return ReportOutcome(summary, document, files)
+
+
+def make_comparison(
+    base: str | Path,
+    candidate: str | Path,
+    out_dir: str | Path | None = None,
+    max_regression: float = 0.10,
+    latency_floor_ms: float = 0.1,
+) -> ComparisonOutcome:
+    """Compare two runs; with `out_dir`, write compare.html, compare.md, compare.json and overlay charts."""
+    base_run, candidate_run = load_run(base), load_run(candidate)
+    comparison = compare(summarize(base_run), summarize(candidate_run), max_regression, latency_floor_ms)
+    labels = (base_run.prefix, candidate_run.prefix)
+    charts: dict[str, bytes] = {}
+    if out_dir is not None:
+        charts = {
+            "compare_throughput": png_bytes(overlay_throughput_chart(comparison.base, comparison.candidate, *labels)),
+            "compare_latency": png_bytes(overlay_latency_chart(comparison.base, comparison.candidate, *labels)),
+        }
+    document = comparison_document(comparison, *labels, charts)
+    files: list[Path] = []
+    if out_dir is not None:
+        data = comparison_json(comparison, *labels, [f"{name}.png" for name in charts])
+        files = write_document(document, Path(out_dir), "compare", data)
+    return ComparisonOutcome(comparison, document, files)

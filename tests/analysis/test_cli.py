@@ -1,0 +1,77 @@
+"""`python -m analysis` in a subprocess: exit codes 0 / 1 / 2, clear errors, files and $GITHUB_STEP_SUMMARY."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from tests.analysis.helpers import FIXTURES, copy_run, png_size, run_cli
+
+LENIENT = ["--target-msgs", "3K", "--stretch-msgs", "0.2M", "--p99-ms", "50", "--connect-p99-ms", "20"]
+"""Thresholds the `fast` fixture meets (about 3,500 msg/s, call p99 14.1 ms, connect p99 8.85 ms)."""
+
+
+def test_report_exit_0_when_every_target_holds(tmp_path: Path) -> None:
+    summary_file = tmp_path / "step_summary.md"
+    env = {**os.environ, "GITHUB_STEP_SUMMARY": str(summary_file)}
+    done = run_cli("report", str(FIXTURES / "fast" / "run"), "--out", str(tmp_path / "out"), *LENIENT, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("PASS (5/5 targets met): messages/s (mean) 3,517 msg/s ≥ floor 3,000 msg/s;")
+    assert f"report: {tmp_path / 'out' / 'report.html'}" in done.stdout
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["verdict"] == "pass"
+    step = summary_file.read_text()
+    assert "## Targets" in step and "![" not in step  # the job summary has no links to local PNGs
+
+
+def test_report_exit_1_names_the_missed_target(tmp_path: Path) -> None:
+    prefix = copy_run("slow", tmp_path / "run1")
+    done = run_cli("report", str(prefix.parent), *LENIENT)  # a run folder works as well as a prefix
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.startswith("FAIL (2/5 targets met): missed messages/s (mean) floor 459 msg/s")
+    assert "call p99 260 ms, needs < 50 ms" in done.stdout
+    assert (prefix.parent / "report" / "report.html").is_file()  # default --out: beside the CSVs
+
+
+def test_report_exit_2_on_a_truncated_file(tmp_path: Path) -> None:
+    prefix = copy_run("fast", tmp_path)
+    path = Path(f"{prefix}_stats.csv")
+    text = path.read_text()
+    path.write_text(text[:-30])
+    done = run_cli("report", str(prefix), "--out", str(tmp_path / "out"))
+    assert done.returncode == 2
+    message = done.stderr.strip()
+    assert message.startswith(f"error: {path}:{len(text.splitlines())}: ")
+    assert message.endswith("fields where the header has 22: the file is truncated")
+    assert not (tmp_path / "out").exists()
+
+
+def test_report_exit_2_on_a_missing_run_and_on_a_bad_option(tmp_path: Path) -> None:
+    missing = run_cli("report", str(tmp_path / "nope"))
+    assert missing.returncode == 2
+    assert f"error: {tmp_path / 'nope'}_stats.csv: missing file" in missing.stderr
+    bad = run_cli("report", str(FIXTURES / "fast" / "run"), "--min-success", "lots")
+    assert bad.returncode == 2 and "is not a fraction or a percentage" in bad.stderr
+
+
+def test_compare_flags_the_slowed_run_and_writes_overlays(tmp_path: Path) -> None:
+    out = tmp_path / "cmp"
+    done = run_cli("compare", str(FIXTURES / "fast" / "run"), str(FIXTURES / "slow"), "--max-regression", "10%",
+                   "--out", str(out))  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert "REGRESSION beyond 10%: messages/s (mean) 3,517 -> 459 (-86.9%)" in done.stdout
+    assert "| call p99 | 14.1 ms | 260 ms | +1744.0% | yes | REGRESSION |" in done.stdout
+    data = json.loads((out / "compare.json").read_text())
+    assert data["regression"] is True and "call p50" in data["regressions"]
+    for name in data["charts"]:
+        assert png_size((out / name).read_bytes())[0] == 1000
+    assert (out / "compare.html").read_text().count("data:image/png;base64,") == 2
+
+
+def test_compare_exit_0_without_regression_and_2_on_bad_input(tmp_path: Path) -> None:
+    same = run_cli("compare", str(FIXTURES / "fast" / "run"), str(FIXTURES / "fast" / "run"))
+    assert same.returncode == 0 and "NO REGRESSION beyond 10%" in same.stdout
+    prefix = copy_run("fast", tmp_path)
+    Path(f"{prefix}_ws.csv").write_text("")
+    bad = run_cli("compare", str(FIXTURES / "fast" / "run"), str(prefix))
+    assert bad.returncode == 2 and f"{prefix}_ws.csv:1: empty file" in bad.stderr

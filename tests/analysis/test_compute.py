@@ -1,0 +1,221 @@
+"""analysis.compute: rates, percentiles, accounting and verdicts checked against answers worked out by hand."""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis.compute import (
+    CALLS,
+    Thresholds,
+    error_code,
+    failures_by_code,
+    latency_table,
+    mix_percentiles,
+    percentile_knots,
+    rate_stat,
+    summarize,
+)
+from analysis.load import load_run, read_failures
+from tests.analysis.helpers import FIXTURES, STATS_HEADER, copy_run, write_ws, ws_row
+
+
+def rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def two_speed_run(tmp_path: Path, stages: list[str] | None = None) -> Path:
+    """20 rows a second apart: 100 calls/s for 10 s, then 300 calls/s; each call one message each way."""
+    prefix = copy_run("fast", tmp_path)
+    lines, calls = [], 0
+    for second in range(1, 21):
+        calls += 100 if second <= 10 else 300
+        stage = stages[second - 1] if stages else ""
+        lines.append(ws_row(second, stage, calls_sent=calls, calls_ok=calls, messages_sent=calls,
+                            messages_received=calls))  # fmt: skip
+    write_ws(prefix, lines)
+    return prefix
+
+
+# --- throughput ---------------------------------------------------------------------------------------------------
+
+
+def test_mean_and_ten_second_peak_from_counter_differences(tmp_path: Path) -> None:
+    summary = summarize(load_run(two_speed_run(tmp_path)))
+    tput = summary.throughput
+    assert tput.duration_s == pytest.approx(20.0)
+    assert tput.calls.mean == pytest.approx(4000 / 20)
+    assert tput.calls.peak_10s == pytest.approx(300.0)  # seconds 10..20
+    assert tput.messages.mean == pytest.approx(400.0)
+    assert tput.messages.peak_10s == pytest.approx(600.0)
+    assert tput.sent.mean == pytest.approx(200.0) and tput.received.peak_10s == pytest.approx(300.0)
+    assert tput.series["calls_per_s"].tolist() == pytest.approx([100.0] * 10 + [300.0] * 10)
+
+
+def test_peak_window_spans_ten_seconds_of_rows_with_jitter() -> None:
+    elapsed = pd.Series([0.0, 1.0, 5.0, 9.6, 10.2, 15.0])
+    count = pd.Series([0.0, 10.0, 50.0, 96.0, 400.0, 450.0])
+    stat = rate_stat(elapsed, count)
+    # windows of >= 9.5 s: (0 -> 9.6) = 10/s, (0 -> 10.2) = 39.2/s, (5.0 -> 15.0) = 40/s
+    assert stat.peak_10s == pytest.approx(40.0)
+    assert stat.mean == pytest.approx(450 / 15)
+
+
+def test_a_run_shorter_than_the_window_reports_its_mean_as_peak() -> None:
+    stat = rate_stat(pd.Series([0.0, 1.0, 2.0]), pd.Series([0.0, 5.0, 30.0]))
+    assert stat.mean == stat.peak_10s == pytest.approx(15.0)
+
+
+def test_real_run_throughput_matches_the_raw_ws_csv() -> None:
+    last = rows(FIXTURES / "fast" / "run_ws.csv")[-1]
+    tput = summarize(load_run(FIXTURES / "fast" / "run")).throughput
+    elapsed = float(last["elapsed_s"])
+    assert tput.source == "ws"
+    assert tput.calls.mean == pytest.approx(int(last["calls_ok"]) / elapsed)
+    messages = int(last["messages_sent"]) + int(last["messages_received"])
+    assert tput.messages.mean == pytest.approx(messages / elapsed)
+
+
+def test_without_ws_csv_messages_are_two_per_call_from_the_history(tmp_path: Path) -> None:
+    prefix = copy_run("fast", tmp_path)
+    Path(f"{prefix}_ws.csv").unlink()
+    history = rows(FIXTURES / "fast" / "run_stats_history.csv")
+    echo = [r for r in history if r["Name"] == "call_tool:echo"]
+    duration = int(history[-1]["Timestamp"]) - int(history[0]["Timestamp"])
+    tput = summarize(load_run(prefix)).throughput
+    assert tput.source == "history"
+    assert tput.calls.mean == pytest.approx(int(echo[-1]["Total Request Count"]) / duration)
+    assert tput.messages.mean == pytest.approx(2 * tput.calls.mean)
+    assert any("two per call" in note for note in tput.notes)
+
+
+def test_stage_spans_shade_contiguous_rows(tmp_path: Path) -> None:
+    stages = ["ramp"] * 5 + [""] * 5 + ["steady"] * 10
+    summary = summarize(load_run(two_speed_run(tmp_path, stages)))
+    ramp, steady = summary.stages
+    assert (ramp.stage, ramp.start_s, ramp.end_s, ramp.calls_per_s) == ("ramp", 0.0, 5.0, pytest.approx(100.0))
+    assert (steady.stage, steady.start_s, steady.end_s) == ("steady", 10.0, 20.0)
+    assert steady.messages_per_s == pytest.approx(600.0)
+
+
+# --- latency ------------------------------------------------------------------------------------------------------
+
+
+def test_mixing_one_distribution_returns_its_own_percentiles() -> None:
+    stats = load_run(FIXTURES / "fast" / "run").stats
+    echo = stats[stats["name"] == "call_tool:echo"].iloc[0]
+    knots = percentile_knots(echo)
+    assert mix_percentiles([(7313, knots)], [0.5, 0.9, 0.99, 0.999]) == pytest.approx([0.28, 3.23, 14.1, 34.3])
+
+
+def test_mixing_two_uniform_distributions() -> None:
+    low = [(q / 10, q * 1.0) for q in range(11)]  # uniform on 0..10 ms
+    high = [(q / 10, 10.0 + q) for q in range(11)]  # uniform on 10..20 ms
+    assert mix_percentiles([(1, low), (1, high)], [0.25, 0.5, 0.9]) == pytest.approx([5.0, 10.0, 18.0])
+    # three times as many fast calls: the 75th percentile is the top of the fast ones
+    assert mix_percentiles([(3, low), (1, high)], [0.75]) == pytest.approx([10.0])
+
+
+def test_latency_table_has_every_name_and_all_calls_combined() -> None:
+    table = latency_table(load_run(FIXTURES / "errors" / "run").stats)
+    assert list(table.index) == ["call_tool:echo", "call_tool:fail", "call_tool:sleep", "connect", "hello", CALLS]
+    calls = table.loc[CALLS]
+    assert calls["requests"] == 4614 + 559 + 593
+    assert calls["max"] == pytest.approx(230.720363)
+    tools = table.loc[["call_tool:echo", "call_tool:fail", "call_tool:sleep"]]
+    for column in ("p50", "p99"):  # a mixture lies between its parts
+        assert tools[column].min() <= calls[column] <= tools[column].max()
+
+
+def test_zeros_in_history_mean_no_window_yet() -> None:
+    summary = summarize(load_run(FIXTURES / "fast" / "run"))
+    frame = summary.latency_over_time
+    assert frame["p50"].isna().iloc[0]  # Locust writes 0 before its 10 s window has data
+    assert frame["p50"].notna().iloc[1:].all()
+    assert frame["p50"].iloc[-1] == pytest.approx(0.27)
+
+
+# --- failures, accounting, verdict ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("message", "code"),
+    [
+        ("tool_failed", "tool_failed"),
+        ("connect_failed: ConnectionRefusedError: [Errno 111] refused", "connect_failed"),
+        ("timeout", "timeout"),
+        ("CatchResponseError('boom')", "CatchResponseError"),
+        ("500 Server Error: x", "500 Server Error: x"),
+    ],
+)
+def test_error_codes(message: str, code: str) -> None:
+    assert error_code(message) == code
+
+
+def test_failures_group_by_code_and_name(tmp_path: Path) -> None:
+    path = tmp_path / "f.csv"
+    path.write_text(
+        "Method,Name,Error,Occurrences\nWS,call_tool:a,timeout,2\nWS,connect,connect_failed: refused,1\n"
+        "WS,connect,connect_failed: reset,4\nWS,call_tool:a,tool_failed,9\n"
+    )
+    table = failures_by_code(read_failures(path))
+    assert table[["code", "name", "occurrences"]].values.tolist() == [
+        ["tool_failed", "call_tool:a", 9], ["connect_failed", "connect", 5], ["timeout", "call_tool:a", 2],
+    ]  # fmt: skip
+
+
+def test_ledger_and_success_rate(tmp_path: Path) -> None:
+    prefix = copy_run("fast", tmp_path)
+    write_ws(prefix, [ws_row(1, calls_sent=1003, calls_ok=990, calls_failed=5, calls_timeout=3, calls_lost=2,
+                             calls_in_flight=3)])  # fmt: skip
+    summary = summarize(load_run(prefix))
+    assert summary.ledger is not None and summary.ledger.holds
+    assert summary.success_rate == pytest.approx(990 / 1000)
+    assert (summary.calls_total, summary.calls_failed) == (1000, 10)
+    assert next(t for t in summary.targets if t.name == "call success rate").ok  # exactly 99% meets ">= 99%"
+
+
+def test_a_broken_ledger_is_reported(tmp_path: Path) -> None:
+    prefix = copy_run("fast", tmp_path)
+    write_ws(prefix, [ws_row(1, calls_sent=10, calls_ok=8)])
+    assert not summarize(load_run(prefix)).ledger.holds
+
+
+def test_targets_and_verdict_follow_the_thresholds() -> None:
+    run = load_run(FIXTURES / "fast" / "run")
+    # measured: ~3,517 msg/s, call p50 0.28 / p99 14.1 ms, connect p99 8.85 ms, success 100%
+    lenient = Thresholds(target_msgs_per_s=3000, stretch_msgs_per_s=4000, call_p99_ms=15, call_p50_ms=0.3)
+    summary = summarize(run, lenient)
+    assert summary.verdict == "pass"
+    assert [(t.name, t.ok) for t in summary.targets] == [
+        ("messages/s (mean) floor", True), ("messages/s (mean) stretch", False), ("call p99", True),
+        ("call p50", True), ("connect p99", True), ("call success rate", True),
+    ]  # fmt: skip
+    assert summarize(run, Thresholds(target_msgs_per_s=3000, call_p99_ms=14.1)).verdict == "fail"  # p99 < 14.1
+    assert summarize(run, Thresholds(target_msgs_per_s=3000, connect_p99_ms=8)).verdict == "fail"
+
+
+def test_the_peak_can_be_the_throughput_that_is_checked(tmp_path: Path) -> None:
+    run = load_run(two_speed_run(tmp_path))
+    assert summarize(run, Thresholds(target_msgs_per_s=500)).targets[0].ok is False  # mean 400
+    peak = summarize(run, Thresholds(target_msgs_per_s=500, throughput_stat="peak_10s")).targets[0]
+    assert peak.ok and peak.measured == pytest.approx(600.0) and "peak" in peak.name
+
+
+def test_zero_requests_fail_without_crashing(tmp_path: Path) -> None:
+    prefix = tmp_path / "run"
+    Path(f"{prefix}_stats.csv").write_text(STATS_HEADER + "\n,Aggregated,0,0,0,0.0,0,0,0,0.0,0.0" + ",N/A" * 11 + "\n")
+    Path(f"{prefix}_stats_history.csv").write_text((FIXTURES / "fast" / "run_stats_history.csv").read_text().split("\n")[0])
+    Path(f"{prefix}_failures.csv").write_text("Method,Name,Error,Occurrences,First Seen,Last Seen\n")
+    write_ws(prefix, [ws_row(1.0)])
+    summary = summarize(load_run(prefix))
+    assert summary.verdict == "fail"
+    assert math.isnan(summary.success_rate)
+    assert summary.throughput.messages.mean == 0
+    assert {t.name: t.note for t in summary.targets}["call p99"] == "not measured"
+    assert next(t for t in summary.targets if t.name == "connect p99").ok is None  # nothing to check
