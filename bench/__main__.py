@@ -1,15 +1,85 @@
-"""`make bench`: run every benchmark in turn; each prints a table and merges its entry into bench/results.json."""
+"""`make bench` / `python -m bench`: every benchmark in turn, one table each, PASS/MISS per target, bench/results.json.
+
+    python -m bench                    # full run (about 10 minutes on 2 cores)
+    python -m bench --quick            # smoke run with tiny durations (about 1 minute)
+    python -m bench --only throughput,connections --repeats 5
+    python -m bench --output /tmp/results.json
+
+Benchmarks (one module each; each can also be run alone with ``python -m bench.<module>``):
+
+- bench_server:              the reference server alone, calls/s per server process
+- bench_throughput:          the Locust user vs the raw ceiling client, closed loop and pipelined
+- bench_latency_resolution:  what the 0.01 ms latency buckets cost
+- bench_connections:         idle authenticated connections one worker holds, memory each, connect rate
+
+The exit code is 0 when every benchmark ran (targets missed are reported, not failures).
+"""
 
 from __future__ import annotations
 
+import argparse
 import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
-from bench import bench_server
+from bench import bench_connections, bench_latency_resolution, bench_server, bench_throughput
+from bench.common import RESULTS, Target, machine_facts, merge_results, now_iso, raise_fd_limit
+
+BENCHMARKS: dict[str, Callable[[argparse.Namespace], tuple[dict[str, Any], list[Target]]]] = {
+    "reference_server": lambda a: bench_server.run(a.quick, a.repeats),
+    "throughput": lambda a: bench_throughput.run(a.quick, a.repeats),
+    "latency_resolution": lambda a: bench_latency_resolution.run(a.quick, a.repeats),
+    "connections": lambda a: bench_connections.run(a.quick),
+}
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one short repeat of everything (smoke test)")
+    parser.add_argument("--repeats", type=int, default=None, help="repeats per measurement (default 3, quick 1)")
+    parser.add_argument("--only", default="", help=f"comma-separated subset of {','.join(BENCHMARKS)}")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="results file (default bench/results.json)")
+    args = parser.parse_args(argv)
+    names = [n.strip() for n in args.only.split(",") if n.strip()] or list(BENCHMARKS)
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        parser.error(f"--only: unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
+    args.names = names
+    return args
 
 
 def main(argv: list[str]) -> int:
-    """Run the benchmarks with their defaults (arguments go to each)."""
-    return bench_server.main(argv) or 0
+    args = parse_args(argv)
+    raise_fd_limit()
+    command = " ".join(["python -m bench", *argv])
+    machine = machine_facts()
+    print(f"machine: {machine['cpus']} CPUs ({machine['cpu_model']}), Python {machine['python']}, "
+          f"{machine['platform']}; client and server share the machine", flush=True)
+    started = time.monotonic()
+    entries: dict[str, Any] = {}
+    targets: list[Target] = []
+    for name in args.names:
+        print(f"\n== {name}", flush=True)
+        entry, got = BENCHMARKS[name](args)
+        entry["measured_at"] = now_iso()
+        entries[name] = entry
+        targets += got
+    print("\nTargets")
+    for target in targets:
+        print("  " + target.line())
+    entries["run"] = {
+        "command": command,
+        "machine": machine,
+        "measured_at": now_iso(),
+        "wall_s": round(time.monotonic() - started, 1),
+        "quick": args.quick,
+        "targets": [t.as_dict() for t in targets],
+    }
+    merge_results(entries, args.output)
+    print(f"\nwrote {args.output}")
+    return 0
 
 
 if __name__ == "__main__":

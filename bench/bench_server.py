@@ -1,8 +1,8 @@
 """Reference server throughput: pipelined echo calls from a raw client process; merges bench/results.json.
 
-Run from the repository root:
+Run from the repository root (``python -m bench`` runs it with the other benchmarks):
 
-    .venv/bin/python bench/bench_server.py            # defaults: 4 connections x 64 in flight, 5 s
+    .venv/bin/python -m bench.bench_server            # defaults: 4 connections x 64 in flight, 5 s, 3 repeats
     .venv/bin/python -m bench.bench_server --duration 10 --connections 8 --in-flight 128
 
 The server (one worker) runs as its own subprocess on free ports; the load comes from
@@ -12,7 +12,9 @@ write per batch of answers) to stay cheaper per message than the server. Each
 connection says hello, then keeps ``--in-flight`` echo calls outstanding: every
 answer read is replaced by a new call. Calls/s counts answers in the measured
 window (after a warm-up); messages/s counts calls sent plus answers received in it.
-The server's own /stats are checked afterwards (every call answered ok).
+The server's own /stats are checked afterwards (every call answered ok), and its
+CPU time is read from /proc: calls per server CPU-second is the figure that
+other work on a shared machine does not move.
 """
 
 from __future__ import annotations
@@ -20,26 +22,30 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import datetime
 import json
 import os
-import platform
-import secrets
-import select
-import signal
 import struct
 import subprocess
 import sys
 import time
-import urllib.request
-from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-RESULTS = REPO_ROOT / "bench" / "results.json"
+from bench.common import (
+    REPO_ROOT,
+    RESULTS,
+    Target,
+    clean_env,
+    fmt_spread,
+    merge_results,
+    mint_token,
+    print_table,
+    proc_cpu_rss,
+    reference_server,
+    server_worker_pids,
+    summary,
+)
+
 ENTRY = "reference_server"
-SECRET_ENV = "REFERENCE_SERVER_JWT_SECRET"
-READY_TIMEOUT_S = 15.0
 
 
 # ---- client side (runs in its own process) ------------------------------------------------
@@ -201,50 +207,86 @@ def client_main(args: argparse.Namespace) -> int:
 # ---- orchestration -------------------------------------------------------------------------
 
 
-def start_server(secret: str) -> tuple[subprocess.Popen[str], str, str]:
-    """Start one reference server worker on free ports; return (process, url, stats_url)."""
-    env = dict(os.environ, **{SECRET_ENV: secret})
-    process = subprocess.Popen(
-        [sys.executable, "-m", "reference_server", "--port", "0", "--metrics-port", "0", "--workers", "1"],
-        cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, text=True,
+def run_once(server: Any, duration_s: float, warmup_s: float, connections: int, in_flight: int) -> dict[str, Any]:
+    """One client process against `server`; its counts, the server's CPU over the run, and the /stats check."""
+    before = server.stats()
+    pids = server_worker_pids(server)
+    cpu0 = sum(proc_cpu_rss(pid)[0] for pid in pids)
+    command = [sys.executable, "-m", "bench.bench_server", "--client", server.url,
+               "--duration", str(duration_s), "--warmup", str(warmup_s),
+               "--connections", str(connections), "--in-flight", str(in_flight)]
+    done = subprocess.run(command, cwd=REPO_ROOT, env=clean_env(BENCH_TOKEN=mint_token(server.jwt_secret)),
+                          capture_output=True, text=True, timeout=duration_s + warmup_s + 60)
+    if done.returncode != 0:
+        raise RuntimeError(f"bench_server client failed: {done.stderr.strip()[-2000:]}")
+    cpu1 = sum(proc_cpu_rss(pid)[0] for pid in pids)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    after = server.stats()
+    received = after["calls_received"] - before["calls_received"]
+    ok = after["results_ok"] - before["results_ok"]
+    result["consistent"] = (
+        result["failed"] == 0 and result["unanswered"] == 0 and received == ok == result["total_sent"]
     )
-    assert process.stdout is not None
-    ready, _, _ = select.select([process.stdout], [], [], READY_TIMEOUT_S)
-    line = process.stdout.readline() if ready else ""
-    parts = line.split()
-    if len(parts) != 5 or parts[0:2] != ["listening", "on"]:
-        process.kill()
-        raise SystemExit(f"bench: server did not start (got {line!r})")
-    return process, parts[2], parts[4]
+    result["calls_per_s"] = result["answers"] / result["elapsed_s"]
+    result["messages_per_s"] = (result["answers"] + result["calls_sent"]) / result["elapsed_s"]
+    # CPU over the whole client run (connect, warm-up, drain included) per call answered in it
+    result["server_cpu_ms_per_1k_calls"] = 1000 * 1000 * (cpu1 - cpu0) / max(1, result["total_answers"])
+    return result
 
 
-def mint_token(secret: str) -> str:
-    """An HS256 token for the bench client (PyJWT)."""
-    import jwt
-
-    now = int(time.time())
-    return jwt.encode({"sub": "bench", "iat": now, "exp": now + 3600, "scope": ["tools:*"]}, secret,
-                      algorithm="HS256")
-
-
-def merge_result(entry: dict[str, Any], path: Path = RESULTS) -> None:
-    """Write ``entry`` under "reference_server" in ``path``, keeping other entries."""
-    try:
-        data = json.loads(path.read_text())
-        if not isinstance(data, dict):
-            data = {}
-    except (OSError, ValueError):
-        data = {}
-    data[ENTRY] = entry
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+def run(quick: bool = False, repeats: int | None = None, duration_s: float | None = None,
+        connections: int = 4, in_flight: int = 64) -> tuple[dict[str, Any], list[Target]]:
+    """`repeats` client runs against one single-worker server; the entry and its target."""
+    repeats = repeats or (1 if quick else 3)
+    duration_s = duration_s or (1.0 if quick else 5.0)
+    warmup_s = 0.5 if quick else 1.0
+    results = []
+    with reference_server("--workers", "1") as server:
+        for r in range(repeats):
+            result = run_once(server, duration_s, warmup_s, connections, in_flight)
+            results.append(result)
+            print(f"  [{r + 1}/{repeats}] reference server: {result['calls_per_s']:,.0f} calls/s "
+                  f"({'consistent' if result['consistent'] else 'INCONSISTENT'})", flush=True)
+    stats = {
+        "calls_per_s": summary([x["calls_per_s"] for x in results]),
+        "messages_per_s": summary([x["messages_per_s"] for x in results]),
+        "server_cpu_ms_per_1k_calls": summary([x["server_cpu_ms_per_1k_calls"] for x in results]),
+        "calls_per_server_cpu_s": summary([1e6 / x["server_cpu_ms_per_1k_calls"] / 1000 for x in results]),
+    }
+    consistent = all(x["consistent"] for x in results)
+    entry = {
+        "workers": 1,
+        "connections": connections,
+        "in_flight_per_connection": in_flight,
+        "tool": "echo",
+        "duration_s": duration_s,
+        "repeats": repeats,
+        "client": "bench/bench_server.py --client: asyncio + uvloop, hand-made frames (zero mask), one process",
+        "consistent": consistent,
+        "summary": stats,
+        "runs": results,
+    }
+    print_table(
+        f"Reference server alone (1 worker; {connections} connections x {in_flight} in flight; "
+        f"median (min..max) of {repeats})",
+        ["calls/s", "messages/s", "server CPU ms/1k calls", "calls per server CPU-second", "/stats check"],
+        [[fmt_spread(stats["calls_per_s"]), fmt_spread(stats["messages_per_s"]),
+          fmt_spread(stats["server_cpu_ms_per_1k_calls"], 1), fmt_spread(stats["calls_per_server_cpu_s"]),
+          "consistent" if consistent else "INCONSISTENT"]],
+    )  # fmt: skip
+    targets = [Target("reference server calls/s per server process", stats["calls_per_s"]["median"], 50_000,
+                      "calls/s")]
+    entry["targets"] = [t.as_dict() for t in targets]
+    return entry, targets
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark (or, with --client, the load generator); return the exit code."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=float, default=5.0, help="measured seconds (default %(default)s)")
-    parser.add_argument("--warmup", type=float, default=1.0, help="seconds before measuring (default %(default)s)")
+    parser.add_argument("--quick", action="store_true", help="one short run (smoke test)")
+    parser.add_argument("--repeats", type=int, default=None, help="client runs (default 3, quick 1)")
+    parser.add_argument("--duration", type=float, default=None, help="measured seconds (default 5, quick 1)")
+    parser.add_argument("--warmup", type=float, default=1.0, help=argparse.SUPPRESS)
     parser.add_argument("--connections", type=int, default=4, help="client connections (default %(default)s)")
     parser.add_argument("--in-flight", type=int, default=64,
                         help="calls kept outstanding per connection (default %(default)s)")
@@ -253,58 +295,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.client:
         return client_main(args)
-
-    secret = secrets.token_urlsafe(48)
-    server, url, stats_url = start_server(secret)
-    try:
-        command = [sys.executable, str(Path(__file__).resolve()), "--client", url,
-                   "--duration", str(args.duration), "--warmup", str(args.warmup),
-                   "--connections", str(args.connections), "--in-flight", str(args.in_flight)]
-        timeout = args.duration + args.warmup + 60
-        done = subprocess.run(command, cwd=REPO_ROOT, env=dict(os.environ, BENCH_TOKEN=mint_token(secret)),
-                              capture_output=True, text=True, timeout=timeout)
-        if done.returncode != 0:
-            print(done.stderr, file=sys.stderr)
-            return 1
-        result = json.loads(done.stdout.strip().splitlines()[-1])
-        with urllib.request.urlopen(stats_url, timeout=5) as response:
-            server_stats = json.loads(response.read())
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-
-    calls_per_s = result["answers"] / result["elapsed_s"]
-    messages_per_s = (result["answers"] + result["calls_sent"]) / result["elapsed_s"]
-    consistent = (
-        result["failed"] == 0
-        and result["unanswered"] == 0
-        and server_stats["calls_received"] == server_stats["results_ok"] == result["total_sent"]
-    )
-    print(f"reference_server (1 worker, picows + uvloop + orjson): {calls_per_s:,.0f} calls/s, "
-          f"{messages_per_s:,.0f} messages/s (sent + received) over {result['elapsed_s']:.1f} s; "
-          f"{args.connections} connections x {args.in_flight} in flight; echo tool")
-    print(f"server counted {server_stats['calls_received']:,} calls, {server_stats['results_ok']:,} ok; "
-          f"client sent {result['total_sent']:,}, failed {result['failed']}, unanswered {result['unanswered']}"
-          f" -> {'consistent' if consistent else 'INCONSISTENT'}")
+    entry, targets = run(args.quick, args.repeats, args.duration, args.connections, args.in_flight)
+    for target in targets:
+        print(target.line())
     if not args.no_write:
-        merge_result({
-            "calls_per_s": round(calls_per_s),
-            "messages_per_s": round(messages_per_s),
-            "duration_s": round(result["elapsed_s"], 2),
-            "connections": args.connections,
-            "in_flight_per_connection": args.in_flight,
-            "tool": "echo",
-            "workers": 1,
-            "consistent": consistent,
-            "command": " ".join(["python", "bench/bench_server.py", *(argv if argv is not None else sys.argv[1:])]),
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
-            "measured_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        })
+        merge_results({ENTRY: entry})
         print(f"wrote {RESULTS.relative_to(REPO_ROOT)} [{ENTRY}]")
-    return 0 if consistent else 1
+    return 0 if entry["consistent"] else 1
 
 
 if __name__ == "__main__":
