@@ -9,6 +9,8 @@ urllib are used). API, kept stable for other test suites::
         server.jwt_secret     # HS256 secret the server was given (random by default; None with --jwt-public-key)
         server.stats()        # GET /stats -> dict
         server.wait_stats(lambda s: s["connections_closed"] == 3)   # poll until true (bounded)
+        server.control("/control/drop", {"fraction": 0.5})          # POST, 200 expected -> dict
+        server.request("GET", "/control/faults")                    # -> (status, JSON body)
         server.stop()         # SIGTERM, wait; returns the exit code (kills after the timeout)
         server.stdout_text(), server.stderr_text()
 
@@ -27,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -66,6 +69,32 @@ class RunningServer:
     def metrics_port(self) -> int:
         """The /stats port."""
         return int(self.stats_url.rsplit(":", 1)[1].split("/", 1)[0])
+
+    @property
+    def base_url(self) -> str:
+        """``http://HOST:MPORT`` (the /stats and /control server)."""
+        return self.stats_url.rsplit("/", 1)[0]
+
+    def request(self, method: str, path: str, body: Any = None, timeout: float = 5.0) -> tuple[int, Any]:
+        """One HTTP request to the metrics port -> (status, parsed JSON body).
+
+        ``body`` is sent as JSON unless it is already bytes.
+        """
+        data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.base_url + path, data=data, method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            with exc:
+                return exc.code, json.loads(exc.read() or b"null")
+
+    def control(self, path: str, body: Any = None, timeout: float = 5.0) -> Any:
+        """POST ``body`` (default ``{}``) to a /control route; AssertionError unless 200; the JSON answer."""
+        status, answer = self.request("POST", path, {} if body is None else body, timeout)
+        if status != 200:
+            raise AssertionError(f"POST {path} answered {status}: {answer}")
+        return answer
 
     def stats(self, timeout: float = 5.0) -> dict[str, Any]:
         """GET /stats: the counters summed over every worker."""

@@ -20,6 +20,11 @@ Routes = Mapping[str, Mapping[str, Handler]]
 MAX_HEAD_BYTES = 8192
 MAX_BODY_BYTES = 16 * 1024
 READ_TIMEOUT_S = 5.0
+#: After answering, unread request bytes (e.g. a refused body) are read and discarded for
+#: up to this long / this much, so closing does not reset the connection before the
+#: client has read the answer.
+LINGER_S = 1.0
+LINGER_BYTES = 1024 * 1024
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
             408: "Request Timeout", 413: "Content Too Large", 500: "Internal Server Error"}
 
@@ -101,12 +106,21 @@ async def start_stats_server(host: str, port: int, routes: Routes) -> asyncio.Se
             ).encode("latin-1")
             writer.write(head + body)
             await writer.drain()
-        except OSError:
+            if writer.can_write_eof():
+                writer.write_eof()
+                await asyncio.wait_for(_discard(reader), LINGER_S)
+        except (OSError, TimeoutError):
             pass
         finally:
             writer.close()
 
     return await asyncio.start_server(handle, host, port, reuse_address=True)
+
+
+async def _discard(reader: asyncio.StreamReader) -> None:
+    total = 0
+    while total < LINGER_BYTES and (chunk := await reader.read(65536)):
+        total += len(chunk)
 
 
 async def _respond(reader: asyncio.StreamReader, routes: Routes) -> tuple[int, bytes, dict[str, str]]:

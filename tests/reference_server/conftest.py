@@ -62,3 +62,20 @@ def limits_session(limits_server: RunningServer) -> Iterator[websocket.WebSocket
     assert hello(ws, minter(limits_server)())["op"] == "hello_ok"
     yield ws
     ws.close()
+
+
+@pytest.fixture(scope="session")
+def fault_server() -> Iterator[RunningServer]:
+    """A server whose faults the tests change (reset around each test by ``faulty``)."""
+    with start_reference_server("--shutdown-grace", "0.5") as running:
+        yield running
+
+
+@pytest.fixture
+def faulty(fault_server: RunningServer) -> Iterator[RunningServer]:
+    """The fault server with every fault off and no connection open, before and after the test."""
+    fault_server.control("/control/faults/reset")
+    fault_server.control("/control/drop", {"fraction": 1, "mode": "reset"})
+    fault_server.wait_stats(lambda s: s["connections_opened"] == s["connections_closed"])
+    yield fault_server
+    fault_server.control("/control/faults/reset")

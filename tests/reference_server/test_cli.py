@@ -41,6 +41,9 @@ def test_unreadable_public_key(tmp_path: Path) -> None:
         ["--tls-cert", "only-cert.pem"],
         ["--max-message-bytes", "1"],
         ["--no-such-option", SECRET],
+        ["--fault-delay-ms", "-5"],
+        ["--fault-garbage-kind", "spam"],
+        ["--fault-handshake-status", "200"],
     ],
 )
 def test_bad_values_never_echo_the_secret(args: list[str]) -> None:
@@ -53,7 +56,10 @@ def test_help_describes_every_option() -> None:
     assert result.returncode == 0
     for option in ("--host", "--port", "--metrics-port", "--workers", "--jwt-secret", "--jwt-public-key",
                    "--jwt-audience", "--hello-timeout", "--max-message-bytes", "--shutdown-grace", "--tls-cert",
-                   "--tls-key", "--rate-limit", "--tool-timeout", "--stats-file"):
+                   "--tls-key", "--rate-limit", "--tool-timeout", "--stats-file", "--no-control",
+                   "--fault-delay-ms", "--fault-stall", "--fault-stall-hello", "--fault-garbage-fraction",
+                   "--fault-garbage-kind", "--fault-oversize-bytes", "--fault-drop-rate",
+                   "--fault-handshake-status"):
         assert option in result.stdout
 
 
@@ -63,3 +69,8 @@ def test_port_already_served_is_a_startup_error(server: RunningServer) -> None:
     assert result.returncode == 1
     assert "cannot listen" in result.stderr and SECRET not in result.stderr
     assert result.stdout == ""
+
+
+def test_bad_fault_value_names_the_option() -> None:
+    line = one_error_line(run_reference_server_cli("--fault-garbage-fraction", "2", jwt_secret=SECRET))
+    assert "--fault-garbage-fraction" in line and "between 0 and 1" in line

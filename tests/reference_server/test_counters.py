@@ -36,3 +36,19 @@ def test_sum_adds_plain_counters_and_per_code_objects() -> None:
 
 def test_sum_of_nothing_is_zero() -> None:
     assert sum_stats([]) == empty_stats()
+
+
+def test_fault_counters_are_summed_key_by_key() -> None:
+    a, b = Counters(), Counters()
+    a.calls_unanswered, b.calls_unanswered = 2, 3
+    a.hellos_unanswered = 1
+    Counters.bump(a.faults_injected, "binary_frame")
+    Counters.bump(b.faults_injected, "binary_frame", 2)
+    Counters.bump(b.handshakes_refused, "503")
+    Counters.bump(a.connections_dropped, "reset")
+    Counters.bump(b.connections_dropped, "close", 4)
+    total = sum_stats([a.to_dict(), b.to_dict()])
+    assert total["calls_unanswered"] == 5 and total["hellos_unanswered"] == 1
+    assert total["faults_injected"] == {"binary_frame": 3}
+    assert total["handshakes_refused"] == {"503": 1}
+    assert total["connections_dropped"] == {"close": 4, "reset": 1}

@@ -9,6 +9,7 @@ import trustme
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from reference_server.faults import Faults
 from reference_server.options import SECRET_ENV, ConfigError, build_parser, parse_config, scrub, secret_values
 
 ENV = {SECRET_ENV: "env-secret-value-long-enough-0123456789"}
@@ -54,6 +55,14 @@ def test_secret_from_command_line_wins_over_env() -> None:
         (["--stats-file", "/nonexistent/dir/stats.json"], "does not exist"),
         (["--bogus"], "unrecognized"),
         (["--jwt-sec", "x"], "unrecognized"),  # no abbreviations
+        (["--fault-delay-ms", "-1"], "--fault-delay-ms"),
+        (["--fault-delay-ms", "soon"], "--fault-delay-ms"),
+        (["--fault-garbage-fraction", "1.5"], "--fault-garbage-fraction"),
+        (["--fault-garbage-kind", "spam"], "--fault-garbage-kind"),
+        (["--fault-oversize-bytes", "10"], "--fault-oversize-bytes"),
+        (["--fault-drop-rate", "-3"], "--fault-drop-rate"),
+        (["--fault-handshake-status", "302"], "--fault-handshake-status"),
+        (["--fault-stall", "yes"], "unrecognized"),
     ],
 )
 def test_bad_values_are_config_errors(argv: list[str], fragment: str) -> None:
@@ -103,3 +112,18 @@ def test_secret_values_are_scrubbed() -> None:
 def test_every_option_has_help() -> None:
     for action in build_parser()._actions:
         assert action.help and action.help.strip(), action.dest
+
+
+def test_fault_options_and_no_control() -> None:
+    config = parse_config([], ENV)
+    assert config.faults == Faults() and config.control is True
+    config = parse_config(
+        ["--fault-delay-ms", "25", "--fault-stall", "--fault-stall-hello", "--fault-garbage-fraction", "0.25",
+         "--fault-garbage-kind", "oversize", "--fault-oversize-bytes", "4096", "--fault-drop-rate", "2.5",
+         "--fault-handshake-status", "401", "--no-control"],
+        ENV,
+    )
+    assert config.faults == Faults(delay_ms=25, stall=True, stall_hello=True, garbage_fraction=0.25,
+                                   garbage_kind="oversize", oversize_bytes=4096, drop_rate=2.5,
+                                   handshake_status=401)
+    assert config.control is False

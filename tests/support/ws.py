@@ -5,7 +5,9 @@ All waits are bounded (``timeout`` seconds). Works under gevent monkey patching.
 
 from __future__ import annotations
 
+import errno
 import json
+import socket
 import ssl
 import struct
 from collections.abc import Iterable, Sequence
@@ -20,10 +22,55 @@ DEFAULT_TIMEOUT_S = 5.0
 ABNORMAL_CLOSURE = 1006
 
 
-def connect(url: str, *, timeout: float = DEFAULT_TIMEOUT_S, ca_file: str | None = None) -> websocket.WebSocket:
-    """Open a WebSocket (``ca_file`` to trust a test CA for wss://)."""
+#: recv_end outcomes besides a close code.
+RESET = "reset"
+EOF = "eof"
+
+
+def connect(url: str, *, timeout: float = DEFAULT_TIMEOUT_S, ca_file: str | None = None,
+            skip_utf8_validation: bool = False) -> websocket.WebSocket:
+    """Open a WebSocket (``ca_file`` to trust a test CA for wss://).
+
+    ``skip_utf8_validation=True`` lets text frames with invalid UTF-8 through (to inspect them).
+    """
     sslopt = {"cert_reqs": ssl.CERT_REQUIRED, "ca_certs": ca_file} if ca_file else None
-    return websocket.create_connection(url, timeout=timeout, sslopt=sslopt, enable_multithread=False)
+    return websocket.create_connection(url, timeout=timeout, sslopt=sslopt, enable_multithread=False,
+                                       skip_utf8_validation=skip_utf8_validation)
+
+
+def recv_frame(ws: websocket.WebSocket, timeout: float = DEFAULT_TIMEOUT_S) -> tuple[int, bytes]:
+    """The next data message as (opcode, payload bytes), whatever it holds; close frames included."""
+    ws.settimeout(timeout)
+    opcode, data = ws.recv_data()
+    return opcode, data if isinstance(data, bytes) else data.encode()
+
+
+def recv_end(ws: websocket.WebSocket, timeout: float = DEFAULT_TIMEOUT_S) -> int | str:
+    """Skip messages until the connection ends: the CLOSE code, ``RESET`` (TCP RST) or ``EOF``."""
+    ws.settimeout(timeout)
+    try:
+        while True:
+            opcode, frame = ws.recv_data_frame(control_frame=True)
+            if opcode == ABNF.OPCODE_CLOSE:
+                return close_code_of(frame.data)
+    except ConnectionResetError:
+        return RESET
+    except OSError as exc:
+        if exc.errno == errno.ECONNRESET:
+            return RESET
+        raise
+    except websocket.WebSocketConnectionClosedException:
+        return EOF
+
+
+def is_silent(ws: websocket.WebSocket, seconds: float) -> bool:
+    """True if nothing at all arrives on ``ws`` for ``seconds`` (the connection stays open)."""
+    ws.settimeout(seconds)
+    try:
+        ws.recv_data_frame(control_frame=True)
+    except (websocket.WebSocketTimeoutException, socket.timeout):
+        return True
+    return False
 
 
 def send_json(ws: websocket.WebSocket, message: Any) -> None:
