@@ -18,6 +18,11 @@
 - Shutdown (SIGINT/SIGTERM): stop accepting, stop streams, answer in-flight calls for
   up to ``--shutdown-grace`` s, close every connection with 1001, write ``--stats-file``.
   A second SIGINT kills the workers at once.
+- Fault injection (``faults``, ``injector``, ``fault_control``): ``POST /control/drop``,
+  ``GET/POST /control/faults``, ``POST /control/faults/reset`` on the metrics port
+  (unless ``--no-control``), or ``--fault-*`` options at startup: drop connections
+  (close 1012 or TCP reset), delay or stall answers, stall hellos, garbage answers,
+  refuse handshakes with an HTTP status, drop connections at a steady rate.
 - Counters: see ``counters.Counters``; ``GET /stats`` sums them over workers at the
   moment of the request, ``GET /stats/workers`` lists them per worker.
 """

@@ -53,10 +53,13 @@ class Faults:
     """The ongoing faults of the server; the default is no fault at all.
 
     - ``delay_ms``: every tool answer (``tool_result``) is sent this much later.
-    - ``stall``: ``call_tool`` and ``list_tools`` are read and counted but never
-      answered (nor run); answers still pending when it is set are withheld too.
+    - ``stall``: calls are read and counted (``calls_received``) but neither run nor
+      answered; answers still pending when it is set are withheld too, and so are
+      ``list_tools`` answers. Hello is still answered; push streams keep running.
+      Withheld calls stay unanswered after the stall ends (``calls_unanswered`` once
+      their connection closes).
     - ``stall_hello``: ``hello`` is never answered; the connection then ignores
-      everything it receives (no hello timeout either).
+      everything it receives (no hello timeout either). Independent of ``stall``.
     - ``garbage_fraction`` of tool answers are replaced by a malformed answer of
       ``garbage_kind`` (see ``garbage_frames``); ``oversize_bytes`` sizes "oversize".
     - ``drop_rate``: connections/s (over all workers) closed with 1012, at random.
