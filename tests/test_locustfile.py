@@ -101,7 +101,10 @@ def test_bad_option_stops_before_any_load(tmp_path: Path, args: list[str], messa
     assert not run.stats
 
 
-def test_missing_credentials_name_both_options(tmp_path: Path) -> None:
+def test_missing_credentials_name_every_option(tmp_path: Path) -> None:
     run = run_locust(tmp_path, "ws://127.0.0.1:9/", env={"LOCUST_JWT_SECRET": "", "LOCUST_TOKEN": ""}, run_time="2s")
     assert run.returncode == 2
-    assert "--jwt-secret (LOCUST_JWT_SECRET) or --token (LOCUST_TOKEN)" in run.output
+    assert (
+        "--jwt-secret (LOCUST_JWT_SECRET), --jwt-private-key (LOCUST_JWT_PRIVATE_KEY) or --token (LOCUST_TOKEN)"
+        in run.output
+    )

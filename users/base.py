@@ -17,7 +17,7 @@ from locust import User, constant, task
 from locust.exception import StopUser
 from locust.env import Environment
 
-from users.auth import TokenSource
+from users.auth import TokenSource, corrupt
 from users.backoff import backoff_delay
 from users.client import ClientSettings, ToolClient
 from users.errors import ConnectionLost, WsFailure
@@ -68,7 +68,15 @@ def subscribe_template(spec: str) -> CallTemplate | None:
 
 def _token_source_for(environment: Environment, options: argparse.Namespace) -> TokenSource:
     """One token source per process, so tokens are minted once, not per connection."""
-    key = (options.jwt_secret, options.token, options.jwt_subject, options.jwt_scope, options.jwt_ttl, options.jwt_audience)
+    key = (
+        options.jwt_secret,
+        options.token,
+        options.jwt_private_key,
+        options.jwt_subject,
+        options.jwt_scope,
+        options.jwt_ttl,
+        options.jwt_audience,
+    )
     cached = getattr(environment, "ws_token_source", None)
     if cached is None or cached[0] != key:
         cached = (key, token_source(options))
@@ -138,10 +146,16 @@ class ToolCallUser(User):
     """First reconnect backoff ceiling, doubled per failed attempt."""
     reconnect_cap_s: float = 5.0
     """Largest reconnect backoff."""
-    max_message_bytes: int = 16 * 1024 * 1024
-    """Largest server message accepted before closing with 1009."""
+    max_message_bytes: int = DEFAULTS["max_message_bytes"]
+    """Largest server message accepted before closing with 1009 (option --max-message-bytes)."""
     max_in_flight: int = DEFAULTS["max_in_flight"]
     """Rate mode: most calls outstanding per connection before sends wait (option --max-in-flight)."""
+    ping_interval: float = DEFAULTS["ping_interval"]
+    """Seconds between keepalive pings; 0 turns them off (option --ping-interval)."""
+    ping_timeout: float = DEFAULTS["ping_timeout"]
+    """Seconds without a pong before the connection counts as half-open (option --ping-timeout)."""
+    bad_token_fraction: float = DEFAULTS["bad_token_fraction"]
+    """Fraction of users that send a token with a broken signature (option --bad-token-fraction)."""
     subscribe: str = DEFAULTS["subscribe"]
     """Push stream to subscribe to after hello, `TOPIC[:RATE[:COUNT]]` (option --subscribe)."""
     load_plan: ClassVar[LoadSource | None] = None
@@ -168,6 +182,8 @@ class ToolCallUser(User):
             hello_timeout_s=self.hello_timeout,
             call_timeout_s=self.call_timeout,
             max_message_bytes=self.max_message_bytes,
+            ping_interval_s=self.ping_interval,
+            ping_timeout_s=self.ping_timeout,
             headers=tuple(self.headers),
             subprotocols=tuple(self.subprotocols),
             sslopt=sslopt,
@@ -180,6 +196,7 @@ class ToolCallUser(User):
         self._failed_attempts = 0
         self._was_connected = False
         self._rng = random.Random()
+        self._bad_token = self._rng.random() < self.bad_token_fraction
         self._pacer = RatePacer(max_backlog_s=self.call_timeout)
         self._phase = self._rng.random()
         self._skipped_seen = 0
@@ -310,7 +327,8 @@ class ToolCallUser(User):
             self.counters.reconnect_attempts += 1
         try:
             client.connect()
-            client.hello(self._session_id(), self._tokens.token_for(time.time()))
+            token = self._tokens.token_for(time.time())
+            client.hello(self._session_id(), corrupt(token) if self._bad_token else token)
         except WsFailure:
             self.client = None
             self._failed_attempts += 1

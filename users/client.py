@@ -31,7 +31,9 @@ from users.errors import (
 )
 from users.frames import (
     CLOSE_GOING_AWAY,
+    CLOSE_INVALID_PAYLOAD,
     CLOSE_NORMAL,
+    FRAME_ERROR_CODES,
     OP_BINARY,
     OP_CLOSE,
     OP_PING,
@@ -76,6 +78,8 @@ class ClientSettings:
     hello_timeout_s: float = 10.0
     call_timeout_s: float = 10.0
     max_message_bytes: int = 16 * 1024 * 1024
+    ping_interval_s: float = 0.0
+    ping_timeout_s: float = 10.0
     headers: Sequence[str] = ()
     subprotocols: Sequence[str] = ()
     sslopt: dict[str, Any] = field(default_factory=dict)
@@ -119,6 +123,8 @@ class ToolClient:
         self._progress = Event()
         self._hello_reply: AsyncResult | None = None
         self._push_streams: dict[str, SequenceTracker] = {}
+        self._keepalive: gevent.Greenlet | None = None
+        self._pong = Event()
         self._push_names: dict[str, str] = {}
         self._connected = False
         self._close_sent = False
@@ -164,6 +170,8 @@ class ToolClient:
         self.counters.connections_open += 1
         self._report("connect", perf_counter() - start, 0, None, start_wall)
         self._reader = gevent.spawn(self._read_loop, FrameDecoder(s.max_message_bytes))
+        if s.ping_interval_s > 0:
+            self._keepalive = gevent.spawn(self._ping_loop, s.ping_interval_s, s.ping_timeout_s)
 
     def hello(self, session_id: str, token: str) -> HelloOk:
         """Send hello and wait for its answer; fires `hello`; raises HelloRefused."""
@@ -392,6 +400,8 @@ class ToolClient:
                         self._on_text(frame.payload, now)
                     elif opcode == OP_PING:
                         self._write(encode_frame(frame.payload, OP_PONG))
+                    elif opcode == OP_PONG:
+                        self._pong.set()
                     elif opcode == OP_CLOSE:
                         self.close_code, self.close_reason = parse_close_payload(frame.payload)
                         how = f"close {self.close_code}"
@@ -405,7 +415,8 @@ class ToolClient:
                 self._progress.set()
         except FrameError as exc:
             how = f"framing error {exc.close_code}"
-            self._protocol_error(f"frame_error_{exc.close_code}")
+            if exc.close_code != CLOSE_INVALID_PAYLOAD:  # invalid UTF-8 was reported as such already
+                self._protocol_error(FRAME_ERROR_CODES.get(exc.close_code, f"frame_error_{exc.close_code}"))
             if not self._close_sent and not self._broken:
                 self._close_sent = True
                 try:
@@ -427,6 +438,8 @@ class ToolClient:
             msg = parse_server_message(payload, self.settings.dialect)
         except ProtocolViolation as exc:
             self._protocol_error(exc.code)
+            if exc.code == "invalid_utf8":  # RFC 6455 8.1: fail the connection
+                raise FrameError(CLOSE_INVALID_PAYLOAD, "text frame is not valid UTF-8") from None
             return
         if isinstance(msg, ToolResult):
             call = self._pending.resolve(msg.request_id, msg.ok)
@@ -467,6 +480,23 @@ class ToolClient:
             context={},
         )
 
+    def _ping_loop(self, interval_s: float, timeout_s: float) -> None:
+        """Ping every `interval_s`; no pong within `timeout_s` means a half-open connection: abort it."""
+        while self._connected:
+            gevent.sleep(interval_s)
+            if not self._connected:
+                return
+            self._pong.clear()
+            try:
+                self._write(encode_frame(b"keepalive", OP_PING))
+            except OSError:
+                return
+            if not self._pong.wait(timeout_s) and self._connected:
+                self.counters.ping_timeouts += 1
+                self._protocol_error("ping_timeout")
+                self._abort("ping_timeout")
+                return
+
     def _abort(self, how: str) -> None:
         """End the connection now: settle in-flight calls as lost, close the socket, wake waiters."""
         was_connected = self._connected
@@ -487,7 +517,7 @@ class ToolClient:
                     sock.close()
                 except OSError:
                     pass
-        reader = self._reader
-        if reader is not None and reader is not gevent.getcurrent() and not reader.dead:
-            reader.kill(block=False)
+        for greenlet in (self._reader, self._keepalive):
+            if greenlet is not None and greenlet is not gevent.getcurrent() and not greenlet.dead:
+                greenlet.kill(block=False)
         self._progress.set()

@@ -8,6 +8,7 @@ from typing import Any
 
 
 LATE_RESULT = "late_result"
+DUPLICATE_RESULT = "duplicate_result"
 UNKNOWN_REQUEST_ID = "unknown_request_id"
 
 
@@ -31,6 +32,7 @@ class CallLedger:
     timeout: int = 0
     lost: int = 0
     late_results: int = 0
+    duplicate_results: int = 0
     unknown_results: int = 0
 
     @property
@@ -53,6 +55,7 @@ class CallLedger:
             "lost": self.lost,
             "in_flight": self.in_flight,
             "late_results": self.late_results,
+            "duplicate_results": self.duplicate_results,
             "unknown_results": self.unknown_results,
         }
 
@@ -83,6 +86,7 @@ class PendingCalls:
 
     ledger: CallLedger
     timed_out: RecentIds = field(default_factory=RecentIds)
+    answered: RecentIds = field(default_factory=RecentIds)
     _calls: dict[str, PendingCall] = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -96,15 +100,21 @@ class PendingCalls:
         return call
 
     def resolve(self, request_id: str, ok: bool) -> PendingCall | str:
-        """Settle the call answered with `request_id`; for an answer that settles nothing, the
-        counted reason: `late_result` (its call already timed out) or `unknown_request_id`."""
+        """Settle the call answered with `request_id`; for an answer that settles nothing, the counted
+        reason: `late_result` (its call already timed out), `duplicate_result` (already answered) or
+        `unknown_request_id`."""
         call = self._calls.pop(request_id, None)
         if call is None:
             if self.timed_out.take(request_id):
                 self.ledger.late_results += 1
                 return LATE_RESULT
+            if self.answered.take(request_id):
+                self.answered.add(request_id)  # a third copy is a duplicate too
+                self.ledger.duplicate_results += 1
+                return DUPLICATE_RESULT
             self.ledger.unknown_results += 1
             return UNKNOWN_REQUEST_ID
+        self.answered.add(request_id)
         if ok:
             self.ledger.ok += 1
         else:

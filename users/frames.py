@@ -16,8 +16,12 @@ OP_PONG = 0xA
 CLOSE_NORMAL = 1000
 CLOSE_GOING_AWAY = 1001
 CLOSE_PROTOCOL_ERROR = 1002
-CLOSE_MESSAGE_TOO_BIG = 1009
 CLOSE_NO_STATUS = 1005
+CLOSE_INVALID_PAYLOAD = 1007
+CLOSE_MESSAGE_TOO_BIG = 1009
+
+FRAME_ERROR_CODES = {CLOSE_PROTOCOL_ERROR: "bad_frame", CLOSE_MESSAGE_TOO_BIG: "oversize_message"}
+"""Failure codes reported for framing errors, by the close code they end the connection with."""
 
 _PACK_SHORT = struct.Struct("!BBH").pack
 _PACK_LONG = struct.Struct("!BBQ").pack

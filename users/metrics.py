@@ -30,6 +30,7 @@ class WsCounters:
     push_duplicates: int = 0
     push_reordered: int = 0
     protocol_errors: int = 0
+    ping_timeouts: int = 0
     storm_drops: int = 0
     reconnect_attempts: int = 0
     calls_sent_late: int = 0

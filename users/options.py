@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from users.auth import HS256Minter, StaticToken, TokenSource
+from pathlib import Path
+
+from users.auth import Minter, StaticToken, TokenSource, algorithm_for_private_key
 from users.tool_mix import ToolMixError, parse_tool_spec
 
 
@@ -18,6 +20,10 @@ DEFAULTS: dict[str, Any] = {
     "session_prefix": "locust",
     "max_in_flight": 1000,
     "subscribe": "",
+    "ping_interval": 20.0,
+    "ping_timeout": 10.0,
+    "max_message_bytes": 16 * 1024 * 1024,
+    "bad_token_fraction": 0.0,
 }
 """Defaults shared by the options and ToolCallUser's attributes; an option differing from them overrides the attribute."""
 
@@ -43,6 +49,19 @@ def add_user_arguments(parser: Any) -> None:
         default=None,
         include_in_web_ui=False,
         help="A ready-made JWT sent as is in hello (instead of --jwt-secret). Never shown in the web UI.",
+    )
+    group.add_argument(
+        "--jwt-private-key",
+        env_var="LOCUST_JWT_PRIVATE_KEY",
+        default="",
+        help="PEM private key file to mint RS256 (RSA) or ES256/384/512 (EC) tokens instead of HS256.",
+    )
+    group.add_argument(
+        "--bad-token-fraction",
+        env_var="LOCUST_BAD_TOKEN_FRACTION",
+        type=float,
+        default=DEFAULTS["bad_token_fraction"],
+        help="Fraction of users that present a token with a broken signature (to load-test auth failures).",
     )
     group.add_argument("--jwt-subject", env_var="LOCUST_JWT_SUBJECT", default="locust", help="`sub` claim of minted tokens.")
     group.add_argument(
@@ -110,6 +129,28 @@ def add_user_arguments(parser: Any) -> None:
         default=DEFAULTS["hello_timeout"], help="Seconds to wait for hello_ok."
     )
     group.add_argument(
+        "--ping-interval",
+        env_var="LOCUST_PING_INTERVAL",
+        type=float,
+        default=DEFAULTS["ping_interval"],
+        help="Seconds between keepalive pings per connection (0: none); no pong within --ping-timeout "
+        "ends a half-open connection (its calls become connection_lost) and the user reconnects.",
+    )
+    group.add_argument(
+        "--ping-timeout",
+        env_var="LOCUST_PING_TIMEOUT",
+        type=float,
+        default=DEFAULTS["ping_timeout"],
+        help="Seconds to wait for a pong.",
+    )
+    group.add_argument(
+        "--max-message-bytes",
+        env_var="LOCUST_MAX_MESSAGE_BYTES",
+        type=int,
+        default=DEFAULTS["max_message_bytes"],
+        help="Largest server message accepted; a larger one is a protocol error and the connection closes with 1009.",
+    )
+    group.add_argument(
         "--ca-file", env_var="LOCUST_CA_FILE", default="", help="PEM file of CAs to trust for wss:// (private CA)."
     )
     group.add_argument(
@@ -123,10 +164,24 @@ def add_user_arguments(parser: Any) -> None:
 
 def check_options(options: argparse.Namespace) -> None:
     """Raise OptionError naming the first option whose value cannot work."""
-    if not getattr(options, "jwt_secret", None) and not getattr(options, "token", None):
-        raise OptionError("set --jwt-secret (LOCUST_JWT_SECRET) or --token (LOCUST_TOKEN): hello needs a JWT")
-    if options.jwt_secret and options.token:
-        raise OptionError("--jwt-secret and --token exclude each other: give one")
+    given = [name for name in ("jwt_secret", "token", "jwt_private_key") if getattr(options, name, None)]
+    if not given:
+        raise OptionError(
+            "set --jwt-secret (LOCUST_JWT_SECRET), --jwt-private-key (LOCUST_JWT_PRIVATE_KEY) or --token "
+            "(LOCUST_TOKEN): hello needs a JWT"
+        )
+    if len(given) > 1:
+        raise OptionError(
+            f"{' and '.join('--' + n.replace('_', '-') for n in given)} exclude each other: give one"
+        )
+    if options.jwt_private_key:
+        _private_key(options.jwt_private_key)
+    if not 0 <= options.bad_token_fraction <= 1:
+        raise OptionError(f"--bad-token-fraction must be between 0 and 1, got {options.bad_token_fraction:g}")
+    if options.ping_interval < 0 or options.ping_timeout <= 0:
+        raise OptionError("--ping-interval must be 0 or more and --ping-timeout positive (seconds)")
+    if options.max_message_bytes < 1024:
+        raise OptionError(f"--max-message-bytes must be at least 1024, got {options.max_message_bytes}")
     if options.in_flight < 1:
         raise OptionError(f"--in-flight must be at least 1, got {options.in_flight}")
     if options.max_in_flight < 1:
@@ -159,10 +214,28 @@ def token_source(options: argparse.Namespace) -> TokenSource:
     if options.token:
         return StaticToken(options.token)
     scope = tuple(s.strip() for s in options.jwt_scope.split(",") if s.strip())
-    return HS256Minter(
-        options.jwt_secret,
+    if options.jwt_private_key:
+        key, algorithm = _private_key(options.jwt_private_key)
+    else:
+        key, algorithm = options.jwt_secret, "HS256"
+    return Minter(
+        key,
+        algorithm=algorithm,
         subject=options.jwt_subject,
         scope=scope,
         ttl_s=options.jwt_ttl,
         audience=options.jwt_audience or None,
     )
+
+
+def _private_key(path: str) -> tuple[str, str]:
+    """(PEM text, algorithm) of a private key file; OptionError naming the file, never its content."""
+    try:
+        pem = Path(path).read_bytes()
+    except OSError as exc:
+        raise OptionError(f"--jwt-private-key {path}: cannot read: {exc.strerror}") from None
+    try:
+        algorithm = algorithm_for_private_key(pem)
+    except ValueError as exc:
+        raise OptionError(f"--jwt-private-key {path}: {exc}") from None
+    return pem.decode(), algorithm

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from users.correlation import LATE_RESULT, UNKNOWN_REQUEST_ID, CallLedger, PendingCall, PendingCalls
+from users.correlation import (
+    DUPLICATE_RESULT,
+    LATE_RESULT,
+    UNKNOWN_REQUEST_ID,
+    CallLedger,
+    PendingCall,
+    PendingCalls,
+)
 
 
 def assert_identity(ledger: CallLedger, pending: PendingCalls) -> None:
@@ -71,3 +78,15 @@ def test_timed_out_memory_is_bounded() -> None:
     assert pending.resolve("0", ok=True) == UNKNOWN_REQUEST_ID  # forgotten
     assert pending.resolve("4", ok=True) == LATE_RESULT  # remembered
     assert (ledger.unknown_results, ledger.late_results) == (1, 1)
+
+
+def test_duplicate_answers_are_told_from_unknown_ones() -> None:
+    ledger = CallLedger()
+    pending = PendingCalls(ledger)
+    pending.add("7", "echo", 0.0)
+    assert isinstance(pending.resolve("7", ok=True), PendingCall)
+    assert pending.resolve("7", ok=True) == DUPLICATE_RESULT
+    assert pending.resolve("7", ok=True) == DUPLICATE_RESULT
+    assert pending.resolve("8", ok=True) == UNKNOWN_REQUEST_ID
+    assert (ledger.ok, ledger.duplicate_results, ledger.unknown_results) == (1, 2, 1)
+    assert_identity(ledger, pending)
