@@ -67,32 +67,30 @@ class FaultControl:
             raise HttpError(400, str(exc), exc.field) from None
         order = {"mode": request.mode, "code": request.code}
         async with self._lock:
-            if request.fraction >= 1.0:
-                counts: list[int | None] = [None] * len(self._workers)
+            if request.fraction >= 1.0:  # all: no count round, so nobody slips through
+                orders = [(worker, {"count": None, **order}) for worker in self._workers]
             else:
-                replies = await self._each(control.CMD_COUNT, [None] * len(self._workers))
-                counts = list(split_quota([int(r.get("droppable", 0)) for r in replies], request.fraction))
-            payloads = [None if n == 0 else {"count": n, **order} for n in counts]
-            replies = await self._each(control.CMD_DROP, payloads)
+                replies = await self._ask([(worker, None) for worker in self._workers], control.CMD_COUNT)
+                quotas = split_quota([int(r.get("droppable", 0)) for r in replies], request.fraction)
+                orders = [(w, {"count": n, **order}) for w, n in zip(self._workers, quotas) if n > 0]
+            replies = await self._ask(orders, control.CMD_DROP)
         return dumps({"dropped": sum(int(r.get("dropped", 0)) for r in replies)})
 
     async def _set(self, faults: Faults) -> bytes:
         async with self._lock:
-            await self._each(control.CMD_FAULTS, [faults.to_dict()] * len(self._workers))
+            await self._ask([(worker, faults.to_dict()) for worker in self._workers], control.CMD_FAULTS)
             self.faults = faults
         return dumps(faults.to_dict())
 
-    async def _each(self, name: str, payloads: Sequence[dict[str, Any] | None]) -> list[dict[str, Any]]:
-        """Send ``name`` to every worker with its payload; skip workers whose payload is None for drop."""
-        calls = []
-        for worker, payload in zip(self._workers, payloads):
-            if name == control.CMD_DROP and payload is None:
-                continue
-            calls.append(worker.command(name, payload))
-        replies = list(await asyncio.gather(*calls))
+    @staticmethod
+    async def _ask(
+        orders: Sequence[tuple[Worker, dict[str, Any] | None]], name: str
+    ) -> list[dict[str, Any]]:
+        """Send command ``name`` to each worker with its payload, concurrently; their replies."""
+        replies = list(await asyncio.gather(*(worker.command(name, payload) for worker, payload in orders)))
         errors = [r["error"] for r in replies if "error" in r]
         if errors:
-            raise RuntimeError(f"a worker refused {name}: {errors[0]}")
+            raise HttpError(500, f"a worker refused {name}: {errors[0]}")
         return replies
 
 

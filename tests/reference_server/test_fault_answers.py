@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 import json
+import signal
 import time
+from pathlib import Path
 
 import pytest
 import websocket
 from websocket import ABNF
 
 from reference_server.faults import DEFAULT_OVERSIZE_BYTES, UNKNOWN_ID_PREFIX
-from reference_server.launcher import RunningServer
+from reference_server.launcher import RunningServer, start_reference_server
 from tests.reference_server.assertions import assert_ok, assert_tool_error
 from tests.reference_server.fault_support import SILENCE_S, balanced, delta, quiesce, ready_client
-from tests.support.ws import call, call_tool, connect, is_silent, mint_token, recv_frame, recv_json, send_json
+from tests.support.ws import (
+    call,
+    call_tool,
+    connect,
+    is_silent,
+    mint_token,
+    recv_end,
+    recv_frame,
+    recv_json,
+    send_json,
+)
+
+GOING_AWAY = 1001
 
 
 def test_delay_holds_every_tool_answer_back(faulty: RunningServer) -> None:
@@ -56,7 +70,7 @@ def test_stall_reads_calls_but_never_answers(faulty: RunningServer) -> None:
     call_tool(ws, "s1", "echo", {})
     call_tool(ws, "s2", "sleep", {"ms": 1})
     send_json(ws, {"op": "list_tools", "request_id": "lt"})
-    assert is_silent(ws, SILENCE_S) and is_silent(pending, 0.0 + SILENCE_S)
+    assert is_silent(ws, SILENCE_S) and is_silent(pending, SILENCE_S)
     stats = faulty.wait_stats(lambda s: s["calls_received"] - before["calls_received"] == 3)
     assert delta(before, stats)["results_ok"] == 0
     for client in (ws, pending):
@@ -168,3 +182,21 @@ def test_garbage_fraction_applies_to_about_that_share_and_the_ledger_balances(fa
     assert change["faults_injected"] == {"missing_request_id": garbage}
     assert change["results_ok"] == calls - garbage and change["calls_unanswered"] == garbage
     assert balanced(change)
+
+
+def test_shutdown_does_not_wait_for_stalled_calls_and_counts_them(tmp_path: Path) -> None:
+    stats_file = tmp_path / "stats.json"
+    with start_reference_server("--fault-stall", "--stats-file", str(stats_file)) as server:
+        ws = ready_client(server)
+        call_tool(ws, "a", "echo", {})
+        call_tool(ws, "b", "sleep", {"ms": 10})
+        server.wait_stats(lambda s: s["calls_received"] == 2)
+        started = time.monotonic()
+        server.process.send_signal(signal.SIGTERM)
+        assert recv_end(ws) == GOING_AWAY
+        assert time.monotonic() - started < 2.0  # the 5 s grace is for calls that will be answered
+        ws.close()
+        assert server.stop() == 0
+    final = json.loads(stats_file.read_text())
+    assert (final["calls_received"], final["results_ok"], final["calls_unanswered"]) == (2, 0, 2)
+    assert balanced(final)

@@ -1,13 +1,15 @@
-"""faults (pure): the fault state and its validation, drop bodies, quotas, garbage answers; control lines."""
+"""Fault injection without sockets: fault state and validation, drop bodies, quotas, garbage, control lines, fan-out."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 import pytest
 
 from reference_server import control
+from reference_server.fault_control import FaultControl
 from reference_server.faults import (
     DEFAULT_OVERSIZE_BYTES,
     GARBAGE_KINDS,
@@ -21,6 +23,7 @@ from reference_server.faults import (
     split_quota,
 )
 from reference_server.messages import tool_error, tool_ok
+from reference_server.stats_http import HttpError
 
 ANSWER = tool_ok("r7", {"x": [1, 2]})
 
@@ -170,3 +173,49 @@ def test_control_command_lines_round_trip() -> None:
             control.parse_command(bad)
     with pytest.raises(ValueError):
         control.command_line("explode")
+
+
+class FakeWorker:
+    """Records commands; answers count with ``droppable`` and drop with what it was asked for."""
+
+    def __init__(self, droppable: int, fail: bool = False) -> None:
+        self.droppable = droppable
+        self.fail = fail
+        self.log: list[tuple[str, Any]] = []
+
+    async def command(self, name: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        self.log.append((name, payload))
+        if self.fail:
+            return {"error": "broken"}
+        if name == "count":
+            return {"droppable": self.droppable}
+        if name == "drop":
+            count = payload["count"] if payload and payload["count"] is not None else self.droppable
+            return {"dropped": count}
+        return {}
+
+
+def test_fault_control_splits_drops_and_fans_out_faults() -> None:
+    a, b = FakeWorker(3), FakeWorker(5)
+    fc = FaultControl([a, b], Faults())
+    assert json.loads(asyncio.run(fc.post_drop(b'{"fraction": 0.5, "mode": "reset"}'))) == {"dropped": 4}
+    assert a.log == [("count", None), ("drop", {"count": 2, "mode": "reset", "code": 1012})]
+    assert b.log[-1] == ("drop", {"count": 2, "mode": "reset", "code": 1012})
+    a.log.clear()
+    assert json.loads(asyncio.run(fc.post_drop(b'{"fraction": 1}'))) == {"dropped": 8}
+    assert a.log == [("drop", {"count": None, "mode": "close", "code": 1012})]  # all: no count round
+    state = json.loads(asyncio.run(fc.post_faults(b'{"stall": true}')))
+    assert state["stall"] is True and fc.faults.stall
+    assert a.log[-1] == ("faults", state) and b.log[-1] == ("faults", state)
+    with pytest.raises(HttpError) as info:
+        asyncio.run(fc.post_faults(b'{"stall": 3}'))
+    assert (info.value.status, info.value.field) == (400, "stall")
+    assert fc.faults.stall is True  # unchanged
+
+
+def test_fault_control_reports_a_worker_refusal() -> None:
+    fc = FaultControl([FakeWorker(1), FakeWorker(1, fail=True)], Faults())
+    with pytest.raises(HttpError) as info:
+        asyncio.run(fc.post_reset(b""))
+    assert info.value.status == 500 and "broken" in info.value.message
+    assert fc.faults == Faults()
