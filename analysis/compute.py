@@ -533,14 +533,18 @@ def connections_over_time(ws: pd.DataFrame | None) -> pd.DataFrame:
 
 
 def stage_spans(ws: pd.DataFrame | None) -> list[StageSpan]:
-    """Contiguous runs of rows with the same non-empty stage; a row stands for the interval that ends at it."""
+    """Contiguous runs of rows with the same non-empty stage, with their mean rates.
+
+    A row's stage is the one running when the row was written, so a stage's span runs from its first row to the
+    first row of the next stage (the first stage from 0 s, the last to its last row).
+    """
     if ws is None or "stage" not in ws:
         return []
     stages = ["" if pd.isna(s) else str(s).strip() for s in ws["stage"]]
     counts = ws_counts(ws)
-    times = [0.0, *counts["elapsed_s"]]
-    calls = [0.0, *counts["calls"]]
-    messages = [0.0, *(counts["sent"] + counts["received"])]
+    times = counts["elapsed_s"].tolist()
+    calls = counts["calls"].tolist()
+    messages = (counts["sent"] + counts["received"]).tolist()
     spans: list[StageSpan] = []
     i = 0
     while i < len(stages):
@@ -548,15 +552,19 @@ def stage_spans(ws: pd.DataFrame | None) -> list[StageSpan]:
         while j + 1 < len(stages) and stages[j + 1] == stages[i]:
             j += 1
         if stages[i]:
-            start, end = times[i], times[j + 1]
-            width = end - start
+            first = None if i == 0 else i  # None: from 0 s, where the counters are 0
+            last = j + 1 if j + 1 < len(stages) else j
+            start = 0.0 if first is None else times[first]
+            width = times[last] - start
+            done_calls = calls[last] - (0.0 if first is None else calls[first])
+            done_messages = messages[last] - (0.0 if first is None else messages[first])
             spans.append(
                 StageSpan(
                     stages[i],
                     start,
-                    end,
-                    (calls[j + 1] - calls[i]) / width if width > 0 else math.nan,
-                    (messages[j + 1] - messages[i]) / width if width > 0 else math.nan,
+                    times[last],
+                    done_calls / width if width > 0 else math.nan,
+                    done_messages / width if width > 0 else math.nan,
                 )
             )
         i = j + 1

@@ -85,9 +85,12 @@ def _log_ms_axis(axis) -> None:
     axis.set_minor_formatter(NullFormatter())
 
 
-def _shade_stages(ax, stages: list[StageSpan]) -> None:
+def _shade_stages(ax, stages: list[StageSpan], label: bool = True) -> None:
+    """One band per stage span; the stage's name above the axes when `label`."""
     for index, span in enumerate(stages):
         ax.axvspan(span.start_s, span.end_s, color=STAGE_SHADES[index % len(STAGE_SHADES)], zorder=0, linewidth=0)
+        if not label:
+            continue
         ax.annotate(
             span.stage, xy=((span.start_s + span.end_s) / 2, 1.0), xycoords=("data", "axes fraction"),
             ha="center", va="bottom", fontsize=8, color="#555555", annotation_clip=False,
@@ -134,7 +137,7 @@ def throughput_chart(summary: Summary) -> Figure:
     source = "WebSocket counters" if tput.source == "ws" else "Locust history (2 messages per call)"
     ax.set_title(f"Throughput: mean rate of each interval (plotted at its middle), from {source}", loc="left",
                  fontsize=11, pad=14)  # fmt: skip
-    ax.legend(loc="lower left", fontsize=8, ncols=3, framealpha=0.9)
+    figure.legend(loc="outside lower center", fontsize=8, ncols=6, frameon=False)
     if notes:
         ax.text(0.99, 0.02, "\n".join(notes), transform=ax.transAxes, ha="right", va="bottom", fontsize=8,
                 color="#555555", bbox={"facecolor": "white", "edgecolor": "#dddddd", "alpha": 0.9})  # fmt: skip
@@ -176,7 +179,7 @@ def latency_over_time_chart(summary: Summary) -> Figure:
                    label=f"p50 target {thresholds.call_p50_ms:g} ms")  # fmt: skip
         ax.set_yscale("log")
         _log_ms_axis(ax.yaxis)
-        ax.legend(loc="upper left", fontsize=8, ncols=3, framealpha=0.9)
+        figure.legend(loc="outside lower center", fontsize=8, ncols=6, frameon=False)
     _time_axis(ax, summary)
     ax.set_ylabel("call latency (ms, log scale)")
     ax.set_title(f"Call latency percentiles: {summary.latency_over_time_kind}", loc="left", fontsize=11, pad=14)
@@ -203,7 +206,7 @@ def latency_by_name_chart(summary: Summary) -> Figure:
     ax.set_xlabel("latency (ms, log scale)")
     ax.set_ylim(-0.7, len(names) - 0.3)
     ax.set_title("Latency by request name (request count in brackets)", loc="left", fontsize=11)
-    ax.legend(loc="lower right", fontsize=8, ncols=5, framealpha=0.9)
+    figure.legend(loc="outside lower center", fontsize=8, ncols=5, frameon=False)
     return figure
 
 
@@ -221,7 +224,7 @@ def connections_chart(summary: Summary) -> Figure | None:
                    ("disconnects_per_s", "disconnects/s", "#7f8c8d")], "per second"),
     ]  # fmt: skip
     for ax, lines, unit in panels:
-        _shade_stages(ax, summary.stages)
+        _shade_stages(ax, summary.stages, label=ax is axes[0])
         for column, label, color in lines:
             if column not in frame:
                 continue
@@ -243,6 +246,8 @@ def errors_chart(summary: Summary) -> Figure:
     """Errors/s by kind (WebSocket counters) and failures/s per request name (Locust history)."""
     by_kind, by_name = summary.errors_over_time, summary.failures_over_time
     figure, axes = new_figure(height_in=5.4, rows=2)
+    for ax in axes:
+        _shade_stages(ax, summary.stages, label=ax is axes[0])
     _error_panel(axes[0], by_kind, "errors/s by kind", "no WebSocket CSV in this run")
     _error_panel(axes[1], by_name, "failures/s by name", "no Locust history rows")
     _time_axis(axes[-1], summary)
@@ -283,7 +288,7 @@ def overlay_throughput_chart(base: Summary, candidate: Summary, base_label: str,
     ax.set_xlabel("elapsed time (s)")
     ax.set_ylabel("rate (per second)")
     ax.set_title("Throughput: base (grey, dashed) vs candidate (blue)", loc="left", fontsize=11)
-    ax.legend(loc="lower left", fontsize=8, ncols=2, framealpha=0.9)
+    figure.legend(loc="outside lower center", fontsize=8, ncols=2, frameon=False)
     return figure
 
 
@@ -302,7 +307,7 @@ def overlay_latency_chart(base: Summary, candidate: Summary, base_label: str, ca
     if drawn:
         ax.set_yscale("log")
         _log_ms_axis(ax.yaxis)
-        ax.legend(loc="upper left", fontsize=8, ncols=2, framealpha=0.9)
+        figure.legend(loc="outside lower center", fontsize=8, ncols=2, frameon=False)
     else:
         _empty_note(ax, "no latency history in either run")
     ax.set_xlim(left=0)

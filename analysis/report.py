@@ -32,11 +32,15 @@ class Banner:
 
 @dataclass(frozen=True)
 class Table:
-    """A table; columns after the first `text_columns` are right-aligned numbers."""
+    """A table; columns after the first `text_columns` are right-aligned numbers, unless `numeric` lists them."""
 
     headers: list[str]
     rows: list[list[str]]
     text_columns: int = 1
+    numeric: tuple[int, ...] | None = None
+
+    def is_numeric(self, column: int) -> bool:
+        return column in self.numeric if self.numeric is not None else column >= self.text_columns
 
 
 @dataclass(frozen=True)
@@ -127,10 +131,9 @@ def verdict_line(summary: Summary) -> str:
     floor = next(t for t in summary.targets if t.name.endswith("floor"))
     stretch = next(t for t in summary.targets if t.name.endswith("stretch"))
     measured = floor.name.removesuffix(" floor")
-    throughput = (
-        f"{measured} {fmt_measured(floor)} {'≥' if floor.ok else '<'} floor {fmt_measured(floor, floor.target)};"
-        f" stretch {fmt_measured(stretch, stretch.target)} {'met' if stretch.ok else 'not met'}"
-    )
+    throughput = f"stretch {fmt_measured(stretch, stretch.target)} {'met' if stretch.ok else 'not met'}"
+    if floor.ok:
+        throughput = f"{measured} {fmt_measured(floor)} ≥ floor {fmt_measured(floor, floor.target)}; {throughput}"
     head = f"{'PASS' if not failed else 'FAIL'} ({len(gating) - len(failed)}/{len(gating)} targets met)"
     if not failed:
         return f"{head}: {throughput}"
@@ -254,7 +257,7 @@ def failure_blocks(summary: Summary) -> list[Text | Table]:
             Table(
                 ["code", "name", "occurrences", "message"],
                 [[r.code, r.name, f"{r.occurrences:,}", _short(r.message)] for r in summary.failures.itertuples()],
-                text_columns=2,
+                numeric=(2,),
             )
         )
     by_kind = summary.errors_over_time
@@ -356,7 +359,7 @@ def _markdown_block(block: Text | Banner | Table | Bullets | Image) -> list[str]
         return [f"- {item}" for item in block.items]
     if isinstance(block, Image):
         return [f"![{block.alt}]({block.file})"]
-    align = [":---" if i < block.text_columns else "---:" for i in range(len(block.headers))]
+    align = ["---:" if block.is_numeric(i) else ":---" for i in range(len(block.headers))]
     out = ["| " + " | ".join(_md_cell(h) for h in block.headers) + " |", "| " + " | ".join(align) + " |"]
     out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in block.rows]
     return out
@@ -406,7 +409,7 @@ def _html_block(block: Text | Banner | Table | Bullets | Image) -> str:
     body = []
     for row in block.rows:
         cells = "".join(
-            f'<td{"" if i < block.text_columns else " class=num"}>{html.escape(c)}</td>' for i, c in enumerate(row)
+            f'<td{" class=num" if block.is_numeric(i) else ""}>{html.escape(c)}</td>' for i, c in enumerate(row)
         )
         body.append(f"<tr>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"

@@ -94,12 +94,14 @@ def test_without_ws_csv_messages_are_two_per_call_from_the_history(tmp_path: Pat
     assert any("two per call" in note for note in tput.notes)
 
 
-def test_stage_spans_shade_contiguous_rows(tmp_path: Path) -> None:
-    stages = ["ramp"] * 5 + [""] * 5 + ["steady"] * 10
+def test_stage_spans_run_from_a_stage_s_first_row_to_the_next_stage_s(tmp_path: Path) -> None:
+    stages = ["ramp"] * 5 + [""] * 5 + ["steady"] * 10  # rows at 1..20 s
     summary = summarize(load_run(two_speed_run(tmp_path, stages)))
     ramp, steady = summary.stages
-    assert (ramp.stage, ramp.start_s, ramp.end_s, ramp.calls_per_s) == ("ramp", 0.0, 5.0, pytest.approx(100.0))
-    assert (steady.stage, steady.start_s, steady.end_s) == ("steady", 10.0, 20.0)
+    assert (ramp.stage, ramp.start_s, ramp.end_s) == ("ramp", 0.0, 6.0)  # the first stage from 0 s
+    assert ramp.calls_per_s == pytest.approx(600 / 6)
+    assert (steady.stage, steady.start_s, steady.end_s) == ("steady", 11.0, 20.0)  # the last to its last row
+    assert steady.calls_per_s == pytest.approx((4000 - 1300) / 9)
     assert steady.messages_per_s == pytest.approx(600.0)
 
 
@@ -219,3 +221,17 @@ def test_zero_requests_fail_without_crashing(tmp_path: Path) -> None:
     assert summary.throughput.messages.mean == 0
     assert {t.name: t.note for t in summary.targets}["call p99"] == "not measured"
     assert next(t for t in summary.targets if t.name == "connect p99").ok is None  # nothing to check
+
+
+def test_real_staged_run_with_a_reconnect_storm() -> None:
+    raw = rows(FIXTURES / "stages" / "run_ws.csv")
+    run = load_run(FIXTURES / "stages" / "run")
+    assert "rss_bytes" in run.ws and "storm_drops" in run.ws  # columns added since: kept, not an error
+    summary = summarize(run)
+    spans = [(s.stage, round(s.start_s), round(s.end_s)) for s in summary.stages]
+    assert spans == [("sustained", 0, 5), ("burst", 5, 10), ("reconnect", 10, 15)]
+    first_burst = next(r for r in raw if r["stage"] == "burst")
+    sustained_messages = int(first_burst["messages_sent"]) + int(first_burst["messages_received"])
+    assert summary.stages[0].messages_per_s == pytest.approx(sustained_messages / float(first_burst["elapsed_s"]))
+    assert summary.connections["reconnects"] == int(raw[-1]["reconnects"]) > 0
+    assert summary.ledger.holds

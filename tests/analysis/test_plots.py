@@ -23,14 +23,15 @@ from tests.analysis.helpers import FIXTURES, copy_run, png_size, write_ws, ws_ro
 
 
 def legend_labels(figure) -> list[str]:
-    return [text.get_text() for ax in figure.axes if ax.get_legend() for text in ax.get_legend().get_texts()]
+    legends = [*figure.legends, *(ax.get_legend() for ax in figure.axes if ax.get_legend())]
+    return [text.get_text() for legend in legends for text in legend.get_texts()]
 
 
 def all_texts(figure) -> list[str]:
     return [t.get_text() for ax in figure.axes for t in ax.texts]
 
 
-@pytest.mark.parametrize("run", ["fast", "errors", "nofull", "slow"])
+@pytest.mark.parametrize("run", ["fast", "errors", "nofull", "slow", "stages"])
 def test_every_chart_is_a_decodable_png(run: str) -> None:
     charts = report_charts(summarize(load_run(FIXTURES / run / "run")))
     assert list(charts) == ["throughput", "latency_over_time", "latency_by_name", "connections", "errors"]
