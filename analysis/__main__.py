@@ -1,4 +1,4 @@
-"""`python -m analysis report PREFIX` / `python -m analysis compare BASE CANDIDATE`: exit 0 ok, 1 target missed or regression, 2 bad input."""
+"""`python -m analysis report|compare`: exit 0 targets met / no regression, 1 missed / regression, 2 bad input."""
 
 from __future__ import annotations
 
@@ -62,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
         "the stretch target is reported only. Writes the Markdown summary to $GITHUB_STEP_SUMMARY when set.",
     )
     report.add_argument("prefix", help="the run's --csv PREFIX (e.g. results/20261121-150212/run) or its folder")
-    report.add_argument("--out", type=Path, help="output folder (default: a 'report' folder beside the CSVs)")
+    report.add_argument("--out", type=Path, metavar="DIR",
+                        help="output folder (default: a 'report' folder beside the CSVs)")  # fmt: skip
     report.add_argument("--target-msgs", type=rate, default=defaults.target_msgs_per_s, metavar="RATE",
                         help="floor of messages/s that gates the verdict (default 50K)")  # fmt: skip
     report.add_argument("--stretch-msgs", type=rate, default=defaults.stretch_msgs_per_s, metavar="RATE",
@@ -85,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     comparison.add_argument("base", help="PREFIX (or folder) of the baseline run")
     comparison.add_argument("candidate", help="PREFIX (or folder) of the run to judge")
-    comparison.add_argument("--out", type=Path, help="write compare.html, compare.md, compare.json and charts here")
+    comparison.add_argument("--out", type=Path, metavar="DIR",
+                            help="write compare.html, compare.md, compare.json and charts here")  # fmt: skip
     comparison.add_argument("--max-regression", type=fraction, default=0.10, metavar="PERCENT",
                             help="allowed worsening, e.g. 10%% or 0.1 (default 10%%)")  # fmt: skip
     comparison.add_argument("--latency-floor-ms", type=float, default=0.1, metavar="MS",
@@ -138,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
         return run_report(args) if args.command == "report" else run_compare(args)
     except LoadError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:  # e.g. an --out folder that cannot be written
+        print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
 
 

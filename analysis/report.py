@@ -97,6 +97,8 @@ def fmt_ratio(value: float | None) -> str:
 
 def fmt_measured(target: Target, value: float | None = None) -> str:
     value = target.measured if value is None else value
+    if missing(value):
+        return "n/a"
     if target.unit == "ratio":
         return fmt_ratio(value)
     if target.unit == "ms":
@@ -375,6 +377,7 @@ th, td { padding: .25rem .7rem; border-bottom: 1px solid #e5e5e5; text-align: le
 th { background: #f4f6f8; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .banner { padding: .8rem 1rem; border-radius: 6px; font-weight: 600; }
 .pass { background: #e7f6ec; border: 1px solid #6cc28a; } .fail { background: #fdecea; border: 1px solid #e0766b; }
+td.ok { color: #1e7b3c; font-weight: 600; } td.bad { color: #b03a2e; font-weight: 600; }
 img { max-width: 100%; border: 1px solid #eee; margin: .5rem 0 1rem; }
 """
 
@@ -408,11 +411,18 @@ def _html_block(block: Text | Banner | Table | Bullets | Image) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in block.headers)
     body = []
     for row in block.rows:
-        cells = "".join(
-            f'<td{" class=num" if block.is_numeric(i) else ""}>{html.escape(c)}</td>' for i, c in enumerate(row)
-        )
+        cells = "".join(f"<td{_cell_class(block, i, c)}>{html.escape(c)}</td>" for i, c in enumerate(row))
         body.append(f"<tr>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _cell_class(table: Table, column: int, text: str) -> str:
+    classes = ["num"] if table.is_numeric(column) else []
+    if text == "PASS" or text.startswith("met"):
+        classes.append("ok")
+    elif text.startswith(("FAIL", "REGRESSION")):
+        classes.append("bad")
+    return f' class="{" ".join(classes)}"' if classes else ""
 
 
 def write_document(document: Document, out_dir: Path, stem: str, data: dict[str, object]) -> list[Path]:

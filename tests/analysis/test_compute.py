@@ -235,3 +235,15 @@ def test_real_staged_run_with_a_reconnect_storm() -> None:
     assert summary.stages[0].messages_per_s == pytest.approx(sustained_messages / float(first_burst["elapsed_s"]))
     assert summary.connections["reconnects"] == int(raw[-1]["reconnects"]) > 0
     assert summary.ledger.holds
+
+
+def test_one_history_row_and_no_ws_csv_leaves_throughput_unmeasured(tmp_path: Path) -> None:
+    prefix = copy_run("fast", tmp_path)
+    Path(f"{prefix}_ws.csv").unlink()
+    history = Path(f"{prefix}_stats_history.csv")
+    history.write_text("\n".join(history.read_text().splitlines()[:2]) + "\n")  # header + the start row
+    summary = summarize(load_run(prefix))
+    assert math.isnan(summary.throughput.messages.mean)
+    floor = summary.targets[0]
+    assert (floor.ok, floor.note) == (False, "not measured")
+    assert summary.success_rate == 1.0  # from Locust's stats.csv: 7,313 calls, none failed
