@@ -149,13 +149,19 @@ def comparison_document(comparison: Comparison, base_label: str, candidate_label
              "REGRESSION" if m.regression else ("ok" if m.checked else "")]
             for m in comparison.metrics
         ],
+        numeric=(1, 2, 3),
     )  # fmt: skip
-    names = [n for n in comparison.base.latency.index if n in comparison.candidate.latency.index]
+    base_latency, candidate_latency = comparison.base.latency, comparison.candidate.latency
+    names = [*base_latency.index, *(n for n in candidate_latency.index if n not in base_latency.index)]
+
+    def cell(table, name: str, column: str) -> str:
+        return fmt_ms(table.loc[name, column]) if name in table.index else "–"
+
     per_name = Table(
         ["name", "base p50", "candidate p50", "base p99", "candidate p99"],
         [
-            [str(n), fmt_ms(comparison.base.latency.loc[n, "p50"]), fmt_ms(comparison.candidate.latency.loc[n, "p50"]),
-             fmt_ms(comparison.base.latency.loc[n, "p99"]), fmt_ms(comparison.candidate.latency.loc[n, "p99"])]
+            [str(n), cell(base_latency, n, "p50"), cell(candidate_latency, n, "p50"), cell(base_latency, n, "p99"),
+             cell(candidate_latency, n, "p99")]
             for n in names
         ],
     )  # fmt: skip

@@ -76,8 +76,8 @@ def make_comparison(
     charts: dict[str, bytes] = {}
     if out_dir is not None:
         charts = {
-            "compare_throughput": png_bytes(overlay_throughput_chart(comparison.base, comparison.candidate, *labels)),
-            "compare_latency": png_bytes(overlay_latency_chart(comparison.base, comparison.candidate, *labels)),
+            "compare_throughput": png_bytes(overlay_throughput_chart(comparison.base, comparison.candidate)),
+            "compare_latency": png_bytes(overlay_latency_chart(comparison.base, comparison.candidate)),
         }
     document = comparison_document(comparison, *labels, charts)
     files: list[Path] = []

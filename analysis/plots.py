@@ -274,13 +274,14 @@ def _error_panel(ax, frame: pd.DataFrame, ylabel: str, missing: str) -> None:
     ax.legend(loc="upper right", fontsize=8, ncols=3, framealpha=0.9)
 
 
-def overlay_throughput_chart(base: Summary, candidate: Summary, base_label: str, candidate_label: str) -> Figure:
-    """messages/s and calls/s of two runs on one time axis."""
+def overlay_throughput_chart(base: Summary, candidate: Summary) -> Figure:
+    """messages/s and calls/s of two runs on one time axis (each interval's rate at its middle)."""
     figure, (ax,) = new_figure()
-    for summary, label, style in ((base, base_label, BASE_STYLE), (candidate, candidate_label, CANDIDATE_STYLE)):
+    for summary, label, style in ((base, "base", BASE_STYLE), (candidate, "candidate", CANDIDATE_STYLE)):
         series = summary.throughput.series
-        ax.plot(series["elapsed_s"], series["messages_per_s"], label=f"{label}: messages/s", linewidth=2, **style)
-        ax.plot(series["elapsed_s"], series["calls_per_s"], label=f"{label}: calls/s", linewidth=1, alpha=0.7,
+        middle = series["elapsed_s"] - series["interval_s"] / 2
+        ax.plot(middle, series["messages_per_s"], label=f"{label}: messages/s", linewidth=2, **style)
+        ax.plot(middle, series["calls_per_s"], label=f"{label}: calls/s", linewidth=1, alpha=0.8,
                 color=style["color"], linestyle=":")  # fmt: skip
     ax.set_ylim(bottom=0)
     ax.set_xlim(left=0)
@@ -288,15 +289,15 @@ def overlay_throughput_chart(base: Summary, candidate: Summary, base_label: str,
     ax.set_xlabel("elapsed time (s)")
     ax.set_ylabel("rate (per second)")
     ax.set_title("Throughput: base (grey, dashed) vs candidate (blue)", loc="left", fontsize=11)
-    figure.legend(loc="outside lower center", fontsize=8, ncols=2, frameon=False)
+    figure.legend(loc="outside lower center", fontsize=8, ncols=4, frameon=False)
     return figure
 
 
-def overlay_latency_chart(base: Summary, candidate: Summary, base_label: str, candidate_label: str) -> Figure:
+def overlay_latency_chart(base: Summary, candidate: Summary) -> Figure:
     """Call p50 and p99 over time of two runs (log ms)."""
     figure, (ax,) = new_figure()
     drawn = False
-    for summary, label, style in ((base, base_label, BASE_STYLE), (candidate, candidate_label, CANDIDATE_STYLE)):
+    for summary, label, style in ((base, "base", BASE_STYLE), (candidate, "candidate", CANDIDATE_STYLE)):
         frame = summary.latency_over_time.dropna(subset=["p50", "p99"], how="all")
         if frame.empty:
             continue
@@ -307,7 +308,7 @@ def overlay_latency_chart(base: Summary, candidate: Summary, base_label: str, ca
     if drawn:
         ax.set_yscale("log")
         _log_ms_axis(ax.yaxis)
-        figure.legend(loc="outside lower center", fontsize=8, ncols=2, frameon=False)
+        figure.legend(loc="outside lower center", fontsize=8, ncols=4, frameon=False)
     else:
         _empty_note(ax, "no latency history in either run")
     ax.set_xlim(left=0)
