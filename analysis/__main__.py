@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--stretch-msgs", type=rate, default=defaults.stretch_msgs_per_s, metavar="RATE",
                         help="stretch messages/s, reported as met / not met (default 200K)")  # fmt: skip
     report.add_argument("--throughput-stat", choices=["mean", "peak_10s"], default=defaults.throughput_stat,
-                        help="which messages/s the targets check: mean over the run (default) or 10 s peak")  # fmt: skip
+                        help="messages/s the targets check: mean over the run (default) or 10 s peak")  # fmt: skip
     report.add_argument("--p99-ms", type=milliseconds, default=defaults.call_p99_ms, metavar="MS",
                         help="call p99 must be below this (default 100)")  # fmt: skip
     report.add_argument("--p50-ms", type=milliseconds, default=defaults.call_p50_ms, metavar="MS",

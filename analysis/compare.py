@@ -90,7 +90,9 @@ def _latency(summary: Summary, name: str | None, column: str) -> float:
     return float(summary.latency.loc[name, column])
 
 
-def compare(base: Summary, candidate: Summary, max_regression: float = 0.10, latency_floor_ms: float = 0.1) -> Comparison:
+def compare(
+    base: Summary, candidate: Summary, max_regression: float = 0.10, latency_floor_ms: float = 0.1
+) -> Comparison:
     """Throughput (mean messages/s and calls/s) and call p50/p99 are checked; the other rows are shown only."""
     metrics: list[Metric] = []
 
@@ -201,7 +203,9 @@ def comparison_json(comparison: Comparison, base_label: str, candidate_label: st
         "metrics": [m.as_dict() for m in comparison.metrics],
         "base": {"prefix": base_label, "verdict": comparison.base.verdict, "sources": comparison.base.sources},
         "candidate": {
-            "prefix": candidate_label, "verdict": comparison.candidate.verdict, "sources": comparison.candidate.sources,
+            "prefix": candidate_label,
+            "verdict": comparison.candidate.verdict,
+            "sources": comparison.candidate.sources,
         },  # fmt: skip
         "charts": charts,
     }

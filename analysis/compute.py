@@ -377,8 +377,11 @@ def latency_table(stats: pd.DataFrame) -> pd.DataFrame:
     if len(calls) > 1:
         parts = [(rows[n]["requests"], percentile_knots(_stats_row(stats, n))) for n in calls]
         mixed = mix_percentiles(parts, [q for _, q in REPORTED_PERCENTILES])
-        combined = {"requests": sum(rows[n]["requests"] for n in calls), "failures": sum(rows[n]["failures"] for n in calls)}
-        combined.update({label: value for (label, _), value in zip(REPORTED_PERCENTILES, mixed)})
+        combined = {
+            "requests": sum(rows[n]["requests"] for n in calls),
+            "failures": sum(rows[n]["failures"] for n in calls),
+        }
+        combined.update({label: value for (label, _), value in zip(REPORTED_PERCENTILES, mixed, strict=True)})
         combined["max"] = max(rows[n]["max"] for n in calls)
         rows[CALLS] = combined
     columns = ["requests", "failures", *(label for label, _ in REPORTED_PERCENTILES), "max"]
@@ -393,7 +396,7 @@ def _stats_row(stats: pd.DataFrame, name: str) -> pd.Series:
 
 def _latency_row(row: pd.Series) -> dict[str, float]:
     out: dict[str, float] = {"requests": float(row["requests"]), "failures": float(row["failures"])}
-    for label, q in REPORTED_PERCENTILES:
+    for label, _ in REPORTED_PERCENTILES:
         out[label] = float(row.get(f"{label}_ms", math.nan))
     out["max"] = float(row["max_ms"]) if row["requests"] > 0 else math.nan
     if row["requests"] == 0:
@@ -421,7 +424,9 @@ def latency_over_time(run: Run, origin: float) -> tuple[pd.DataFrame, str]:
                 weight = row.get("locust_requests_per_s", math.nan)
                 parts.append((float(weight) if not pd.isna(weight) and weight > 0 else 1e-9, knots))
         values = mix_percentiles(parts, [q for _, q in labels])
-        records.append({"elapsed_s": float(timestamp) - origin, **{label: v for (label, _), v in zip(labels, values)}})
+        records.append(
+            {"elapsed_s": float(timestamp) - origin, **{label: v for (label, _), v in zip(labels, values, strict=True)}}
+        )
     frame = pd.DataFrame(records, columns=["elapsed_s", *(label for label, _ in labels)])
     return frame, kind
 
@@ -524,7 +529,9 @@ def connections_over_time(ws: pd.DataFrame | None) -> pd.DataFrame:
     over the interval ending at each row (NaN on the 0 s row)."""
     if ws is None:
         return pd.DataFrame({"elapsed_s": pd.Series(dtype=float)})
-    gauges = _from_zero(ws[["elapsed_s", *(c for c in ("connections_open", "calls_in_flight") if c in ws)]].astype(float))
+    gauges = _from_zero(
+        ws[["elapsed_s", *(c for c in ("connections_open", "calls_in_flight") if c in ws)]].astype(float)
+    )
     counters = [c for c in ("reconnects", "connect_failures", "disconnects") if c in ws]
     counts = _from_zero(ws[["elapsed_s", *counters]].astype(float))
     rates = interval_rates(counts["elapsed_s"], counts[counters])
@@ -628,7 +635,7 @@ def _below(name: str, target: float, unit: str, measured: float) -> Target:
 
 
 def verdict(targets: list[Target]) -> str:
-    """"pass" when every gating target that could be checked holds, else "fail"."""
+    """ "pass" when every gating target that could be checked holds, else "fail"."""
     return "pass" if all(t.ok is not False for t in targets if t.gates) else "fail"
 
 

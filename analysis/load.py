@@ -1,4 +1,4 @@
-"""Read a run's CSV files into typed DataFrames: "N/A" -> NaN, units in column names, LoadError(file, line) on bad input."""
+"""Read a run's CSV files into typed DataFrames ("N/A" -> NaN, units in column names); LoadError(file, line)."""
 
 from __future__ import annotations
 

@@ -320,8 +320,10 @@ def summary_json(summary: Summary, charts: list[str]) -> dict[str, object]:
             {"code": r.code, "name": r.name, "occurrences": int(r.occurrences), "message": r.message}
             for r in summary.failures.itertuples()
         ],
-        "stages": [s.__dict__ | {"calls_per_s": _num(s.calls_per_s), "messages_per_s": _num(s.messages_per_s)}
-                   for s in summary.stages],  # fmt: skip
+        "stages": [
+            s.__dict__ | {"calls_per_s": _num(s.calls_per_s), "messages_per_s": _num(s.messages_per_s)}
+            for s in summary.stages
+        ],  # fmt: skip
         "notes": list(tput.notes),
         "charts": charts,
         "sources": summary.sources,
@@ -407,7 +409,9 @@ def _html_block(block: Text | Banner | Table | Bullets | Image) -> str:
         return "<ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in block.items) + "</ul>"
     if isinstance(block, Image):
         data = base64.b64encode(block.png).decode("ascii")
-        return f'<img alt="{html.escape(block.alt)}" title="{html.escape(block.file)}" src="data:image/png;base64,{data}">'
+        return (
+            f'<img alt="{html.escape(block.alt)}" title="{html.escape(block.file)}" src="data:image/png;base64,{data}">'
+        )
     head = "".join(f"<th>{html.escape(h)}</th>" for h in block.headers)
     body = []
     for row in block.rows:

@@ -33,7 +33,9 @@ def slow():
         (LOWER, float("nan"), 5.0, 0.10, 0.0, False),  # nothing to compare with
     ],
 )
-def test_is_regression(better: str, base: float, candidate: float, limit: float, floor: float, regression: bool) -> None:
+def test_is_regression(
+    better: str, base: float, candidate: float, limit: float, floor: float, regression: bool
+) -> None:
     assert is_regression(better, base, candidate, limit, floor) is regression
 
 

@@ -212,7 +212,9 @@ def test_the_peak_can_be_the_throughput_that_is_checked(tmp_path: Path) -> None:
 def test_zero_requests_fail_without_crashing(tmp_path: Path) -> None:
     prefix = tmp_path / "run"
     Path(f"{prefix}_stats.csv").write_text(STATS_HEADER + "\n,Aggregated,0,0,0,0.0,0,0,0,0.0,0.0" + ",N/A" * 11 + "\n")
-    Path(f"{prefix}_stats_history.csv").write_text((FIXTURES / "fast" / "run_stats_history.csv").read_text().split("\n")[0])
+    Path(f"{prefix}_stats_history.csv").write_text(
+        (FIXTURES / "fast" / "run_stats_history.csv").read_text().split("\n")[0]
+    )
     Path(f"{prefix}_failures.csv").write_text("Method,Name,Error,Occurrences,First Seen,Last Seen\n")
     write_ws(prefix, [ws_row(1.0)])
     summary = summarize(load_run(prefix))

@@ -47,7 +47,9 @@ def test_every_chart_is_a_decodable_png(run: str) -> None:
 def test_throughput_chart_draws_near_targets_and_names_far_ones() -> None:
     run = load_run(FIXTURES / "fast" / "run")  # about 3,500 msg/s
     near = throughput_chart(summarize(run, Thresholds(target_msgs_per_s=3000, stretch_msgs_per_s=10_000)))
-    assert {"floor 3K msg/s", "stretch 10K msg/s", "messages/s (sent + received)", "calls/s"} <= set(legend_labels(near))
+    assert {"floor 3K msg/s", "stretch 10K msg/s", "messages/s (sent + received)", "calls/s"} <= set(
+        legend_labels(near)
+    )
     far = throughput_chart(summarize(run))
     assert "floor 50K msg/s" not in legend_labels(far)
     assert any("floor 50K msg/s: above the chart" in t for t in all_texts(far))
@@ -56,7 +58,9 @@ def test_throughput_chart_draws_near_targets_and_names_far_ones() -> None:
 
 def test_stages_are_shaded_and_labelled(tmp_path: Path) -> None:
     prefix = copy_run("fast", tmp_path)
-    write_ws(prefix, [ws_row(t, "warmup" if t <= 2 else "steady", calls_sent=10 * t, calls_ok=10 * t) for t in range(1, 6)])
+    write_ws(
+        prefix, [ws_row(t, "warmup" if t <= 2 else "steady", calls_sent=10 * t, calls_ok=10 * t) for t in range(1, 6)]
+    )
     figure = throughput_chart(summarize(load_run(prefix)))
     ax = figure.axes[0]
     assert len(ax.patches) == 2  # one band per stage

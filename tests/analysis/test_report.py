@@ -73,7 +73,7 @@ def test_html_is_self_contained_and_its_images_decode(errors_report) -> None:
     for image in page.images:
         prefix = "data:image/png;base64,"
         assert image["src"].startswith(prefix)
-        data = base64.b64decode(image["src"][len(prefix):], validate=True)
+        data = base64.b64decode(image["src"][len(prefix) :], validate=True)
         assert png_size(data)[0] == 1000
         assert data == (out / image["title"]).read_bytes()  # the same chart as the PNG file
         assert image["alt"]
