@@ -20,7 +20,9 @@ def add_scenario_arguments(parser: Any) -> None:
         help="Stages run one after another, e.g. sustained,burst,reconnect (kinds: sustained, burst, reconnect, "
         "step, ramp, soak, rate). Empty: plain -u/-r/-t load. Each stage lasts --stage-duration with -u users.",
     )
-    add("--plan", env_var="LOCUST_PLAN", default="", help="TOML plan file with [[stage]] tables (overrides --scenario).")
+    add(
+        "--plan", env_var="LOCUST_PLAN", default="", help="TOML plan file with [[stage]] tables (overrides --scenario)."
+    )
     add("--stage-duration", env_var="LOCUST_STAGE_DURATION", default="30s", help="Length of each --scenario stage.")
     add(
         "--rate",
@@ -30,7 +32,13 @@ def add_scenario_arguments(parser: Any) -> None:
         help="Open model: target calls/s for the whole run, spread over users (and workers); calls are sent at "
         "their intended times and latency counts from then. 0: closed loop (--in-flight).",
     )
-    add("--burst-height", env_var="LOCUST_BURST_HEIGHT", type=int, default=0, help="Users added in each burst spike (default: -u).")
+    add(
+        "--burst-height",
+        env_var="LOCUST_BURST_HEIGHT",
+        type=int,
+        default=0,
+        help="Users added in each burst spike (default: -u).",
+    )
     add("--burst-width", env_var="LOCUST_BURST_WIDTH", default="1s", help="Length of each burst spike (e.g. 500ms).")
     add("--burst-period", env_var="LOCUST_BURST_PERIOD", default="10s", help="Time from one burst spike to the next.")
     add("--storm-interval", env_var="LOCUST_STORM_INTERVAL", default="10s", help="Time between reconnect storms.")
@@ -55,7 +63,13 @@ def add_scenario_arguments(parser: Any) -> None:
         help="Reference server metrics URL (http://HOST:MPORT) whose /control/drop a server-mode storm calls.",
     )
     add("--step-users", env_var="LOCUST_STEP_USERS", type=int, default=0, help="Users added per step (default: -u).")
-    add("--step-rate", env_var="LOCUST_STEP_RATE", type=float, default=0.0, help="Calls/s added per step (default: --rate).")
+    add(
+        "--step-rate",
+        env_var="LOCUST_STEP_RATE",
+        type=float,
+        default=0.0,
+        help="Calls/s added per step (default: --rate).",
+    )
     add("--step-duration", env_var="LOCUST_STEP_DURATION", default="10s", help="Length of each step of step/ramp.")
     add("--max-users", env_var="LOCUST_MAX_USERS", type=int, default=0, help="Step/ramp user ceiling (0: none).")
     add("--max-rate", env_var="LOCUST_MAX_RATE", type=float, default=0.0, help="Step/ramp rate ceiling (0: none).")

@@ -16,7 +16,13 @@ class PlanError(ValueError):
 
 
 # TOML key -> Stage field, for keys whose names differ; durations are parsed.
-_TOML_KEYS = {"duration": "duration_s", "width": "width_s", "period": "period_s", "interval": "interval_s", "step": "step_s"}
+_TOML_KEYS = {
+    "duration": "duration_s",
+    "width": "width_s",
+    "period": "period_s",
+    "interval": "interval_s",
+    "step": "step_s",
+}
 _DURATION_FIELDS = {"duration_s", "width_s", "period_s", "interval_s", "step_s"}
 _STAGE_FIELDS = {f.name for f in fields(Stage)}
 _INT_FIELDS = {"users", "height", "step_users", "max_users"}

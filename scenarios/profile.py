@@ -89,7 +89,14 @@ class Stage:
         """The load `t` seconds into this stage."""
         left = self.duration_s - t
         base = Point(
-            self.label, index, self.users, self.spawn_rate, self.users, self.rate, stage_elapsed_s=t, until_change_s=left
+            self.label,
+            index,
+            self.users,
+            self.spawn_rate,
+            self.users,
+            self.rate,
+            stage_elapsed_s=t,
+            until_change_s=left,
         )
         if self.kind == "burst":
             phase = t % self.period_s

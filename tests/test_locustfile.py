@@ -9,8 +9,8 @@ from typing import Any
 import jwt
 import pytest
 
-from tests.support.locust_run import LocustRun, run_locust
 from reference_server.launcher import start_reference_server
+from tests.support.locust_run import LocustRun, run_locust
 
 
 def assert_ledger_closed(run: LocustRun) -> None:

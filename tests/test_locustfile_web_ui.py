@@ -109,7 +109,14 @@ def test_web_ui_shows_options_hides_secrets_and_runs_them(web_ui: WebUi, server:
     assert "ws://localhost:8079/" in page  # the default host
 
     started = web_ui.post(
-        "/swarm", {"user_count": "3", "spawn_rate": "3", "host": server.url, "in_flight": "4", "tools": "echo:3,sleep:1={\"ms\":1}"}
+        "/swarm",
+        {
+            "user_count": "3",
+            "spawn_rate": "3",
+            "host": server.url,
+            "in_flight": "4",
+            "tools": 'echo:3,sleep:1={"ms":1}',
+        },
     )
     assert started["success"], started
     running = web_ui.wait(lambda s: by_name(s).get("call_tool:sleep", {}).get("num_requests", 0) > 20)

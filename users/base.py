@@ -14,20 +14,21 @@ from typing import Any, ClassVar
 
 import gevent
 from locust import User, constant, task
-from locust.exception import StopUser
 from locust.env import Environment
+from locust.exception import StopUser
 
 from users.auth import TokenSource, corrupt
 from users.backoff import backoff_delay
 from users.client import ClientSettings, ToolClient
 from users.errors import ConnectionLost, WsFailure
-from users.load_control import LoadPoint, LoadSource, RatePacer, SlotRegistry, is_active, storm_selected
+from users.load_control import LoadPoint, LoadSource, RatePacer, SlotRegistry, is_active, selected_share
 from users.metrics import WsCounters
 from users.options import DEFAULTS, OptionError, check_options, token_source
 from users.protocol import DEFAULT_DIALECT, CallTemplate, Dialect
 from users.tool_mix import ToolMix
 
 logger = logging.getLogger(__name__)
+
 
 def counters_for(environment: Environment) -> WsCounters:
     """The process-wide WebSocket counters of `environment`, created on first use."""
@@ -196,7 +197,7 @@ class ToolCallUser(User):
         self._failed_attempts = 0
         self._was_connected = False
         self._rng = random.Random()
-        self._bad_token = self._rng.random() < self.bad_token_fraction
+        self._bad_token = False
         self._pacer = RatePacer(max_backlog_s=self.call_timeout)
         self._phase = self._rng.random()
         self._skipped_seen = 0
@@ -220,6 +221,7 @@ class ToolCallUser(User):
             _stop_run_once(self.environment, self.option_error)
             raise StopUser()
         self.slot = slots_for(self.environment).take()
+        self._bad_token = self.bad_token_fraction > 0 and selected_share(self.slot, 0, self.bad_token_fraction)
         self.open_connection()
 
     def on_stop(self) -> None:
@@ -301,7 +303,7 @@ class ToolCallUser(User):
             return False
         if point.storm_mode != "client" or point.storm_fraction <= 0:
             return False
-        return storm_selected(self.slot, point.storm_epoch, point.storm_fraction)
+        return selected_share(self.slot, point.storm_epoch, point.storm_fraction)
 
     def _ride_storm(self) -> None:
         """Drop the connection (in-flight calls become connection_lost) and reconnect at once."""
@@ -328,6 +330,7 @@ class ToolCallUser(User):
         try:
             client.connect()
             token = self._tokens.token_for(time.time())
+            self.counters.tokens_minted = getattr(self._tokens, "minted", 0)
             client.hello(self._session_id(), corrupt(token) if self._bad_token else token)
         except WsFailure:
             self.client = None
@@ -350,4 +353,3 @@ class ToolCallUser(User):
 
     def _session_id(self) -> str:
         return f"{self.session_prefix}-{uuid.uuid4().hex[:16]}"
-

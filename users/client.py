@@ -47,7 +47,6 @@ from users.frames import (
     parse_close_payload,
 )
 from users.metrics import WsCounters
-from users.push_tracking import SequenceTracker
 from users.protocol import (
     DEFAULT_DIALECT,
     CallTemplate,
@@ -60,6 +59,7 @@ from users.protocol import (
     build_hello,
     parse_server_message,
 )
+from users.push_tracking import SequenceTracker
 
 logger = logging.getLogger(__name__)
 
@@ -449,7 +449,9 @@ class ToolClient:
             self._settle(call, now, len(payload), None if msg.ok else CallFailed(msg.error_code or "error"), msg.result)
         elif isinstance(msg, PushEvent):
             self._on_push(msg, len(payload))
-        elif isinstance(msg, (HelloOk, ServerError)) and self._hello_reply is not None and not self._hello_reply.ready():
+        elif (
+            isinstance(msg, (HelloOk, ServerError)) and self._hello_reply is not None and not self._hello_reply.ready()
+        ):
             self._hello_reply.set(msg)
         elif isinstance(msg, ServerError):
             self._protocol_error(f"server_error_{msg.code}")

@@ -6,7 +6,6 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-
 LATE_RESULT = "late_result"
 DUPLICATE_RESULT = "duplicate_result"
 UNKNOWN_REQUEST_ID = "unknown_request_id"
@@ -132,7 +131,7 @@ class PendingCalls:
         expired: list[PendingCall] = []
         cutoff = now - timeout
         calls = self._calls
-        for request_id, call in calls.items():
+        for call in calls.values():
             if call.sent_at > cutoff:
                 break
             expired.append(call)

@@ -54,8 +54,11 @@ class ServerProtocolError(WsFailure):
 
 def describe_os_error(exc: BaseException) -> str:
     """A short, secret-free description of a connection error."""
+    inner = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else None
+    if inner is not None:  # websocket-client wraps socket errors (e.g. WebSocketAddressException(gaierror))
+        return describe_os_error(inner)
     name = type(exc).__name__
-    reason = getattr(exc, "strerror", None) or getattr(exc, "reason", None)
+    reason = getattr(exc, "verify_message", None) or getattr(exc, "strerror", None) or getattr(exc, "reason", None)
     if isinstance(reason, str) and reason:
         return f"{name}: {reason}"
     status = getattr(exc, "status_code", None)

@@ -170,9 +170,7 @@ class FrameDecoder:
             raise FrameError(CLOSE_PROTOCOL_ERROR, "continuation frame without a message to continue")
         self._fragment_size += len(payload)
         if self._fragment_size > self.max_message_bytes:
-            raise FrameError(
-                CLOSE_MESSAGE_TOO_BIG, f"fragmented message over the {self.max_message_bytes}-byte limit"
-            )
+            raise FrameError(CLOSE_MESSAGE_TOO_BIG, f"fragmented message over the {self.max_message_bytes}-byte limit")
         self._fragments.append(payload)
         if not fin:
             return []

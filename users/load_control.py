@@ -56,8 +56,11 @@ def is_active(slot: int, live_users: int, point: LoadPoint) -> bool:
     return slot < round(share * live_users)
 
 
-def storm_selected(slot: int, epoch: int, fraction: float) -> bool:
-    """Whether the user in `slot` drops its connection in storm `epoch` (a different spread each storm)."""
+def selected_share(slot: int, epoch: int, fraction: float) -> bool:
+    """Whether the user in `slot` is among `fraction` of users in round `epoch` (a different spread each round).
+
+    Slots are spread by the golden ratio, so any run of consecutive slots is
+    split close to `fraction` (2 of 4 users at 0.5), unlike a random draw."""
     if fraction >= 1.0:
         return True
     position = ((slot + 1) * 0.6180339887498949 + epoch * 0.41421356237309503) % 1.0

@@ -25,6 +25,7 @@ class WsCounters:
     connections_open: int = 0
     hellos_ok: int = 0
     hellos_refused: int = 0
+    tokens_minted: int = 0
     pushes_received: int = 0
     push_gaps: int = 0
     push_duplicates: int = 0

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
-
 from pathlib import Path
+from typing import Any
 
 from users.auth import Minter, StaticToken, TokenSource, algorithm_for_private_key
 from users.tool_mix import ToolMixError, parse_tool_spec
-
 
 DEFAULTS: dict[str, Any] = {
     "tools": "echo",
@@ -63,7 +61,9 @@ def add_user_arguments(parser: Any) -> None:
         default=DEFAULTS["bad_token_fraction"],
         help="Fraction of users that present a token with a broken signature (to load-test auth failures).",
     )
-    group.add_argument("--jwt-subject", env_var="LOCUST_JWT_SUBJECT", default="locust", help="`sub` claim of minted tokens.")
+    group.add_argument(
+        "--jwt-subject", env_var="LOCUST_JWT_SUBJECT", default="locust", help="`sub` claim of minted tokens."
+    )
     group.add_argument(
         "--jwt-scope",
         env_var="LOCUST_JWT_SCOPE",
@@ -126,7 +126,8 @@ def add_user_arguments(parser: Any) -> None:
         "--hello-timeout",
         env_var="LOCUST_HELLO_TIMEOUT",
         type=float,
-        default=DEFAULTS["hello_timeout"], help="Seconds to wait for hello_ok."
+        default=DEFAULTS["hello_timeout"],
+        help="Seconds to wait for hello_ok.",
     )
     group.add_argument(
         "--ping-interval",
@@ -171,9 +172,7 @@ def check_options(options: argparse.Namespace) -> None:
             "(LOCUST_TOKEN): hello needs a JWT"
         )
     if len(given) > 1:
-        raise OptionError(
-            f"{' and '.join('--' + n.replace('_', '-') for n in given)} exclude each other: give one"
-        )
+        raise OptionError(f"{' and '.join('--' + n.replace('_', '-') for n in given)} exclude each other: give one")
     if options.jwt_private_key:
         _private_key(options.jwt_private_key)
     if not 0 <= options.bad_token_fraction <= 1:

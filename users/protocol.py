@@ -99,7 +99,9 @@ class CallTemplate:
         self.tool = tool
         self.arguments = arguments
         d = dialect
-        self._head = b"{" + orjson.dumps(d.op) + b":" + orjson.dumps(d.call_tool) + b"," + orjson.dumps(d.request_id) + b':"'
+        self._head = (
+            b"{" + orjson.dumps(d.op) + b":" + orjson.dumps(d.call_tool) + b"," + orjson.dumps(d.request_id) + b':"'
+        )
         self._tail = (
             b'",'
             + orjson.dumps(d.tool_name)

@@ -44,9 +44,7 @@ class WsCsvWriter:
         """One row for the counters as they are at `now` (Unix seconds)."""
         snapshot = self._counters.snapshot()
         snapshot["schedule_lag_ms"] = round(snapshot["schedule_lag_ms"], 3)
-        self._writer.writerow(
-            [f"{now:.3f}", f"{now - self._started_at:.3f}", stage, *snapshot.values(), rss_bytes]
-        )
+        self._writer.writerow([f"{now:.3f}", f"{now - self._started_at:.3f}", stage, *snapshot.values(), rss_bytes])
         self._stream.flush()
 
 

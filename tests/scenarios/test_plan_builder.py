@@ -25,7 +25,9 @@ def test_bad_durations(text: object) -> None:
 
 def test_scenario_list_becomes_one_stage_per_kind_with_common_values() -> None:
     plan = plan_from_options(
-        ScenarioOptions("sustained,burst,reconnect,burst", stage_duration="20s", users=8, spawn_rate=8, burst_period="5s")
+        ScenarioOptions(
+            "sustained,burst,reconnect,burst", stage_duration="20s", users=8, spawn_rate=8, burst_period="5s"
+        )
     )
     assert [s.label for s in plan.stages] == ["sustained", "burst", "reconnect", "burst-2"]
     assert plan.duration_s == 80.0
@@ -97,7 +99,10 @@ rate = 2000
         ('[[stage]]\nkind = "sustained"', "stage 1 (sustained): needs a duration"),
         ('[[stage]]\nkind = "sustained"\nduration = "1s"\ncolour = "red"', "stage 1: unknown key 'colour'"),
         ('[[stage]]\nkind = "sustained"\nduration = "1s"\nusers = "many"', "users must be a whole number"),
-        ('[[stage]]\nkind = "burst"\nduration = "1s"\nwidth = "2s"\nperiod = "1s"', "stage 1 (burst): width: burst width"),
+        (
+            '[[stage]]\nkind = "burst"\nduration = "1s"\nwidth = "2s"\nperiod = "1s"',
+            "stage 1 (burst): width: burst width",
+        ),
         ('[[stage]]\nkind = "jog"\nduration = "1s"', "stage 1 (jog): kind: unknown stage kind"),
     ],
 )

@@ -21,7 +21,12 @@ def test_stages_run_back_to_back_and_the_plan_ends() -> None:
     last_of_first = plan.at(9.999)
     assert last_of_first is not None and last_of_first.stage == "sustained"
     second = plan.at(10.0)
-    assert second is not None and (second.stage, second.stage_index, second.users, second.rate) == ("rate", 1, 4, 1000.0)
+    assert second is not None and (second.stage, second.stage_index, second.users, second.rate) == (
+        "rate",
+        1,
+        4,
+        1000.0,
+    )
     assert second.stage_elapsed_s == 0.0
     assert plan.at(14.999) is not None
     assert plan.at(15.0) is None

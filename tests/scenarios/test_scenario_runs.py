@@ -149,7 +149,10 @@ def test_push_streams_arrive_complete_and_in_order(tmp_path: Path, server: Runni
         (["--scenario", "sustained,wobble"], "error: --scenario: unknown stage 'wobble'"),
         (["--scenario", "rate", "--rate", "-5"], "error: --rate must be positive"),
         (["--plan", "/nonexistent/plan.toml"], "error: --plan /nonexistent/plan.toml: cannot read"),
-        (["--scenario", "reconnect", "--storm-mode", "server"], "error: --storm-mode server needs --server-control-url"),
+        (
+            ["--scenario", "reconnect", "--storm-mode", "server"],
+            "error: --storm-mode server needs --server-control-url",
+        ),
         (["--subscribe", "ticks:fast"], "error: --subscribe must be TOPIC[:RATE[:COUNT]]"),
     ],
 )
@@ -161,7 +164,7 @@ def test_bad_scenario_values_stop_before_any_load(tmp_path: Path, args: list[str
 
 
 def test_server_initiated_storm_is_accounted_like_a_client_one(tmp_path: Path, server: RunningServer) -> None:
-    control = server.stats_url.rsplit("/stats", 1)[0]
+    control = server.base_url
     result = run(
         tmp_path, server, "--scenario", "reconnect", "--stage-duration", "4.5s", "-r", "100",
         "--storm-interval", "1.5s", "--storm-fraction", "1.0", "--storm-mode", "server",
@@ -179,7 +182,9 @@ def test_server_initiated_storm_is_accounted_like_a_client_one(tmp_path: Path, s
 
 def test_options_work_from_a_locust_conf_file(tmp_path: Path, server: RunningServer) -> None:
     conf = tmp_path / "locust.conf"
-    conf.write_text("scenario = sustained,rate\nstage-duration = 2s\nrate = 500\nspawn-rate = 50\ntools = echo:3,sleep:1\n")
+    conf.write_text(
+        "scenario = sustained,rate\nstage-duration = 2s\nrate = 500\nspawn-rate = 50\ntools = echo:3,sleep:1\n"
+    )
     result = run(tmp_path, server, "--config", str(conf))
     assert stages_in_order(result) == ["sustained", "rate"]
     assert result.stats["call_tool:sleep"].requests > 0

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import errno
 import json
-import socket
 import ssl
 import struct
 from collections.abc import Iterable, Sequence
@@ -27,15 +26,17 @@ RESET = "reset"
 EOF = "eof"
 
 
-def connect(url: str, *, timeout: float = DEFAULT_TIMEOUT_S, ca_file: str | None = None,
-            skip_utf8_validation: bool = False) -> websocket.WebSocket:
+def connect(
+    url: str, *, timeout: float = DEFAULT_TIMEOUT_S, ca_file: str | None = None, skip_utf8_validation: bool = False
+) -> websocket.WebSocket:
     """Open a WebSocket (``ca_file`` to trust a test CA for wss://).
 
     ``skip_utf8_validation=True`` lets text frames with invalid UTF-8 through (to inspect them).
     """
     sslopt = {"cert_reqs": ssl.CERT_REQUIRED, "ca_certs": ca_file} if ca_file else None
-    return websocket.create_connection(url, timeout=timeout, sslopt=sslopt, enable_multithread=False,
-                                       skip_utf8_validation=skip_utf8_validation)
+    return websocket.create_connection(
+        url, timeout=timeout, sslopt=sslopt, enable_multithread=False, skip_utf8_validation=skip_utf8_validation
+    )
 
 
 def recv_frame(ws: websocket.WebSocket, timeout: float = DEFAULT_TIMEOUT_S) -> tuple[int, bytes]:
@@ -68,7 +69,7 @@ def is_silent(ws: websocket.WebSocket, seconds: float) -> bool:
     ws.settimeout(seconds)
     try:
         ws.recv_data_frame(control_frame=True)
-    except (websocket.WebSocketTimeoutException, socket.timeout):
+    except (TimeoutError, websocket.WebSocketTimeoutException):
         return True
     return False
 
@@ -105,8 +106,9 @@ def close_code_of(payload: bytes) -> int:
     return struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else 1005
 
 
-def hello(ws: websocket.WebSocket, token: str, session_id: str = "test-session",
-          timeout: float = DEFAULT_TIMEOUT_S) -> dict[str, Any]:
+def hello(
+    ws: websocket.WebSocket, token: str, session_id: str = "test-session", timeout: float = DEFAULT_TIMEOUT_S
+) -> dict[str, Any]:
     """Send hello and return the server's answer (hello_ok or error)."""
     send_json(ws, {"op": "hello", "session_id": session_id, "token": token})
     return recv_json(ws, timeout)
@@ -114,12 +116,24 @@ def hello(ws: websocket.WebSocket, token: str, session_id: str = "test-session",
 
 def call_tool(ws: websocket.WebSocket, request_id: str, name: str, arguments: Any = None) -> None:
     """Send one call_tool (``arguments`` defaults to {})."""
-    send_json(ws, {"op": "call_tool", "request_id": request_id, "name": name,
-                   "arguments": {} if arguments is None else arguments})
+    send_json(
+        ws,
+        {
+            "op": "call_tool",
+            "request_id": request_id,
+            "name": name,
+            "arguments": {} if arguments is None else arguments,
+        },
+    )
 
 
-def call(ws: websocket.WebSocket, name: str, arguments: Any = None, request_id: str = "r1",
-         timeout: float = DEFAULT_TIMEOUT_S) -> dict[str, Any]:
+def call(
+    ws: websocket.WebSocket,
+    name: str,
+    arguments: Any = None,
+    request_id: str = "r1",
+    timeout: float = DEFAULT_TIMEOUT_S,
+) -> dict[str, Any]:
     """call_tool and return the next message (expected to be its tool_result)."""
     call_tool(ws, request_id, name, arguments)
     reply = recv_json(ws, timeout)

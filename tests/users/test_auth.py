@@ -58,7 +58,9 @@ def test_private_keys_sign_with_their_algorithm(kind: str, algorithm: str) -> No
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     assert algorithm_for_private_key(pem) == algorithm
     token = Minter(pem.decode(), algorithm=algorithm).token_for(1000.0)
-    claims = jwt.decode(token, key.public_key(), algorithms=[algorithm], options={"verify_exp": False, "verify_iat": False})
+    claims = jwt.decode(
+        token, key.public_key(), algorithms=[algorithm], options={"verify_exp": False, "verify_iat": False}
+    )
     assert claims["sub"] == "locust"
     with pytest.raises(jwt.InvalidSignatureError):
         jwt.decode(corrupt(token), key.public_key(), algorithms=[algorithm], options={"verify_exp": False})

@@ -3,69 +3,23 @@
 from __future__ import annotations
 
 import socket
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from typing import Any
 
-import gevent
-import jwt
 import pytest
 
 from reference_server.launcher import start_reference_server
+from tests.support.client_helpers import Recorder, assert_identity, open_client, token, wait_until
 from users.client import ClientSettings, ToolClient
 from users.errors import ConnectFailed, HelloRefused
 from users.metrics import WsCounters
 from users.protocol import CallTemplate
 
 
-@dataclass
-class Recorder:
-    """Collects request events as Locust would receive them."""
-
-    events: list[dict[str, Any]] = field(default_factory=list)
-
-    def __call__(self, **event: Any) -> None:
-        self.events.append(event)
-
-    def named(self, name: str) -> list[dict[str, Any]]:
-        return [e for e in self.events if e["name"] == name]
-
-    def codes(self, name: str) -> list[str | None]:
-        return [repr(e["exception"]) if e["exception"] else None for e in self.named(name)]
-
-
-def wait_until(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
-    """Yield to the reader greenlet until `condition` holds (bounded)."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        gevent.sleep(0.01)
-
-
-def token(secret: str, *, exp_in: float = 600, scope: list[str] | None = None) -> str:
-    now = int(time.time())
-    claims = {"sub": "t", "iat": now, "exp": now + int(exp_in), "scope": scope or ["tools:*"]}
-    return jwt.encode(claims, secret, algorithm="HS256")
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[Any]:
     with start_reference_server() as running:
         yield running
-
-
-def open_client(server: Any, recorder: Recorder, **settings: Any) -> ToolClient:
-    client = ToolClient(server.url, fire=recorder, counters=WsCounters(), settings=ClientSettings(**settings))
-    client.connect()
-    client.hello("test-session", token(server.jwt_secret))
-    return client
-
-
-def assert_identity(client: ToolClient) -> None:
-    ledger = client.counters.calls
-    assert ledger.in_flight == 0
-    assert ledger.sent == ledger.ok + ledger.failed + ledger.timeout + ledger.lost
 
 
 def test_connect_and_hello_fire_events_with_real_latency(server: Any) -> None:
@@ -147,7 +101,10 @@ def test_refused_connection_is_a_connect_failure() -> None:
         port = probe.getsockname()[1]  # bound, never listening: connections are refused
         recorder = Recorder()
         client = ToolClient(
-            f"ws://127.0.0.1:{port}/", fire=recorder, counters=WsCounters(), settings=ClientSettings(connect_timeout_s=2)
+            f"ws://127.0.0.1:{port}/",
+            fire=recorder,
+            counters=WsCounters(),
+            settings=ClientSettings(connect_timeout_s=2),
         )
         with pytest.raises(ConnectFailed):
             client.connect()

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import time
-import urllib.request
 from collections.abc import Iterator
-from typing import Any
 
 import psutil
 import pytest
 
 from reference_server.launcher import RunningServer, start_reference_server
-from tests.users.test_client import Recorder, assert_identity, open_client, wait_until
+from tests.support.client_helpers import Recorder, assert_identity, open_client, wait_until
 from users.protocol import CallTemplate
 
 
@@ -23,19 +20,11 @@ def server() -> Iterator[RunningServer]:
         yield running
 
 
-def control(server: RunningServer, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    """POST a fault-injection command to the server's metrics port."""
-    url = server.stats_url.rsplit("/stats", 1)[0] + path
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=5) as response:
-        return json.loads(response.read())
-
-
 @pytest.fixture
 def faults(server: RunningServer) -> Iterator[None]:
-    control(server, "/control/faults/reset", {})
+    server.control("/control/faults/reset", {})
     yield
-    control(server, "/control/faults/reset", {})
+    server.control("/control/faults/reset", {})
 
 
 # kind -> (protocol_error code, whether the connection survives, how the call settles)
@@ -54,7 +43,7 @@ GARBAGE = {
 @pytest.mark.parametrize("kind", sorted(GARBAGE))
 def test_each_malformed_answer_has_its_own_code_and_policy(server: RunningServer, faults: None, kind: str) -> None:
     code, stays_open, settles_as = GARBAGE[kind]
-    control(server, "/control/faults", {"garbage_fraction": 1.0, "garbage_kind": kind})
+    server.control("/control/faults", {"garbage_fraction": 1.0, "garbage_kind": kind})
     recorder = Recorder()
     client = open_client(server, recorder, call_timeout_s=0.5, max_message_bytes=1024 * 1024)
     outcome = client.call(CallTemplate("echo", {"k": kind}))
@@ -79,7 +68,7 @@ def test_server_dropping_mid_call_loses_exactly_the_calls_in_flight(
     client = open_client(server, recorder)
     client.send_calls([CallTemplate("sleep", {"ms": 3000})] * 5)
     wait_until(lambda: server.stats()["calls_received"] >= 5)
-    assert control(server, "/control/drop", {"fraction": 1.0, "mode": mode, "code": 1012})["dropped"] >= 1
+    assert server.control("/control/drop", {"fraction": 1.0, "mode": mode, "code": 1012})["dropped"] >= 1
     client.drain(5.0)
     assert recorder.codes("call_tool:sleep") == ["connection_lost"] * 5
     if mode == "close":
@@ -111,7 +100,7 @@ def test_half_open_connection_is_found_by_ping_timeout() -> None:
 
 
 def test_stalled_server_times_calls_out_and_keeps_memory_bounded(server: RunningServer, faults: None) -> None:
-    control(server, "/control/faults", {"stall": True})
+    server.control("/control/faults", {"stall": True})
     recorder = Recorder()
     client = open_client(server, recorder, call_timeout_s=0.3)
     for _ in range(5):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from users.load_control import RatePacer, SlotRegistry, is_active, storm_selected
+from users.load_control import RatePacer, SlotRegistry, is_active, selected_share
 
 
 @dataclass
@@ -41,12 +41,12 @@ def test_burst_gating_activates_the_right_share() -> None:
 @pytest.mark.parametrize("fraction", [0.25, 0.5, 0.9])
 def test_storms_select_about_the_fraction_and_vary_by_epoch(fraction: float) -> None:
     for epoch in range(3):
-        picked = [s for s in range(1000) if storm_selected(s, epoch, fraction)]
+        picked = [s for s in range(1000) if selected_share(s, epoch, fraction)]
         assert abs(len(picked) / 1000 - fraction) < 0.02
-    first = {s for s in range(100) if storm_selected(s, 0, 0.5)}
-    second = {s for s in range(100) if storm_selected(s, 1, 0.5)}
+    first = {s for s in range(100) if selected_share(s, 0, 0.5)}
+    second = {s for s in range(100) if selected_share(s, 1, 0.5)}
     assert first != second
-    assert all(storm_selected(s, 7, 1.0) for s in range(10))
+    assert all(selected_share(s, 7, 1.0) for s in range(10))
 
 
 def test_pacer_emits_intended_times_at_the_rate() -> None:
@@ -82,3 +82,7 @@ def test_pacer_rate_change_and_pause() -> None:
     assert pacer.next_due() == pytest.approx(0.011)
     pacer.pause()
     assert pacer.take_due(100.0, limit=10) == [] and pacer.next_due() == math.inf
+
+
+def test_shares_split_small_groups_exactly() -> None:
+    assert [selected_share(slot, 0, 0.5) for slot in range(4)] == [False, True, False, True]
