@@ -513,7 +513,18 @@ CONNECTION_COUNTERS = [
     "protocol_errors",
     "calls_late_results",
     "calls_unknown_results",
+    "calls_duplicate_results",
+    "pushes_received",
+    "push_gaps",
+    "push_duplicates",
+    "push_reordered",
+    "ping_timeouts",
+    "storm_drops",
+    "reconnect_attempts",
+    "calls_sent_late",
+    "calls_skipped",
 ]
+"""Counters shown at the end of the run when the WebSocket CSV has them (newer columns are optional)."""
 
 
 def connection_totals(ws: pd.DataFrame | None) -> dict[str, int]:

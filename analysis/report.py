@@ -443,5 +443,5 @@ def write_document(document: Document, out_dir: Path, stem: str, data: dict[str,
     json_path = out_dir / ("summary.json" if stem == "report" else f"{stem}.json")
     html_path.write_text(to_html(document), encoding="utf-8")
     md_path.write_text(to_markdown(document), encoding="utf-8")
-    json_path.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    json_path.write_text(json.dumps(data, indent=2, allow_nan=False, ensure_ascii=False) + "\n", encoding="utf-8")
     return [html_path, md_path, json_path, *written]

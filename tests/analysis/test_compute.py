@@ -236,6 +236,8 @@ def test_real_staged_run_with_a_reconnect_storm() -> None:
     sustained_messages = int(first_burst["messages_sent"]) + int(first_burst["messages_received"])
     assert summary.stages[0].messages_per_s == pytest.approx(sustained_messages / float(first_burst["elapsed_s"]))
     assert summary.connections["reconnects"] == int(raw[-1]["reconnects"]) > 0
+    assert summary.connections["storm_drops"] == int(raw[-1]["storm_drops"]) > 0  # newer optional columns shown
+    assert "push_gaps" in summary.connections and "rss_bytes" not in summary.connections
     assert summary.ledger.holds
 
 
