@@ -202,3 +202,17 @@ def test_an_expired_static_token_fails_with_its_code(tmp_path: Path) -> None:
         )
         result = run_locust(tmp_path, server.url, env={"LOCUST_TOKEN": token}, users=2, run_time="2s")
     assert set(error for (name, error) in result.failures if name == "hello") == {"token_expired"}
+
+
+def test_calls_outside_the_token_scope_fail_as_forbidden_and_the_rest_work(tmp_path: Path) -> None:
+    with start_reference_server() as server:
+        result = run_locust(
+            tmp_path, server.url, "--jwt-scope", "echo", "--tools", 'echo:1,sleep:1={"ms":1}',
+            env={"LOCUST_JWT_SECRET": server.jwt_secret or ""}, users=2,
+        )  # fmt: skip
+        stats = server.stats()
+    sleep, echo = result.stats["call_tool:sleep"], result.stats["call_tool:echo"]
+    assert sleep.requests > 20 and sleep.failures == sleep.requests and echo.failures == 0
+    assert result.failures[("call_tool:sleep", "forbidden")] == sleep.requests
+    assert stats["results_error"] == {"forbidden": sleep.requests} and stats["results_ok"] == echo.requests
+    ledger_closes(result)
