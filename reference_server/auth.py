@@ -72,9 +72,7 @@ class Verifier:
             "verify_jti": False,
         }
         try:
-            return jwt.decode(
-                token, self.key, algorithms=[self.algorithm], audience=self.audience, options=options
-            )
+            return jwt.decode(token, self.key, algorithms=[self.algorithm], audience=self.audience, options=options)
         except jwt.MissingRequiredClaimError as exc:
             raise AuthError("invalid_token", f"token lacks the {exc.claim} claim") from None
         except jwt.InvalidAlgorithmError:

@@ -72,7 +72,7 @@ class FaultControl:
             else:
                 replies = await self._ask([(worker, None) for worker in self._workers], control.CMD_COUNT)
                 quotas = split_quota([int(r.get("droppable", 0)) for r in replies], request.fraction)
-                orders = [(w, {"count": n, **order}) for w, n in zip(self._workers, quotas) if n > 0]
+                orders = [(w, {"count": n, **order}) for w, n in zip(self._workers, quotas, strict=True) if n > 0]
             replies = await self._ask(orders, control.CMD_DROP)
         return dumps({"dropped": sum(int(r.get("dropped", 0)) for r in replies)})
 
@@ -83,9 +83,7 @@ class FaultControl:
         return dumps(faults.to_dict())
 
     @staticmethod
-    async def _ask(
-        orders: Sequence[tuple[Worker, dict[str, Any] | None]], name: str
-    ) -> list[dict[str, Any]]:
+    async def _ask(orders: Sequence[tuple[Worker, dict[str, Any] | None]], name: str) -> list[dict[str, Any]]:
         """Send command ``name`` to each worker with its payload, concurrently; their replies."""
         replies = list(await asyncio.gather(*(worker.command(name, payload) for worker, payload in orders)))
         errors = [r["error"] for r in replies if "error" in r]

@@ -138,7 +138,7 @@ def split_quota(counts: Sequence[int], fraction: float) -> list[int]:
     """
     target = quota(sum(counts), fraction)
     shares = [c * fraction for c in counts]
-    out = [min(c, math.floor(s + 1e-9)) for c, s in zip(counts, shares)]
+    out = [min(c, math.floor(s + 1e-9)) for c, s in zip(counts, shares, strict=True)]
     order = sorted(range(len(counts)), key=lambda i: (-(shares[i] - out[i]), i))
     missing = target - sum(out)
     for i in order * 2:  # a second pass in case a worker was already full

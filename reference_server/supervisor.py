@@ -182,8 +182,7 @@ class WorkerLink:
         self.gone.set_result(None)
 
 
-async def supervise(config: Config, links: list[WorkerLink], reserve: socket.socket,
-                    address: tuple[Any, ...]) -> int:
+async def supervise(config: Config, links: list[WorkerLink], reserve: socket.socket, address: tuple[Any, ...]) -> int:
     """Run the supervisor's event loop until shutdown; return the exit code."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -223,18 +222,24 @@ async def supervise(config: Config, links: list[WorkerLink], reserve: socket.soc
     try:
         metrics = await start_stats_server(config.host, config.metrics_port, routes)
     except OSError as exc:
-        print(f"reference_server: error: cannot serve /stats on {config.host} port {config.metrics_port}: "
-              f"{exc.strerror or exc}", file=sys.stderr, flush=True)
+        print(
+            f"reference_server: error: cannot serve /stats on {config.host} port {config.metrics_port}: "
+            f"{exc.strerror or exc}",
+            file=sys.stderr,
+            flush=True,
+        )
         await _stop_workers(links, config.shutdown_grace_s, force)
         return 1
     metrics_port = metrics.sockets[0].getsockname()[1]
     host = f"[{config.host}]" if ":" in config.host else config.host
-    print(f"listening on {config.scheme}://{host}:{address[1]}/ stats http://{host}:{metrics_port}/stats",
-          flush=True)
+    print(f"listening on {config.scheme}://{host}:{address[1]}/ stats http://{host}:{metrics_port}/stats", flush=True)
     if config.control and not is_loopback(config.host):
-        print(f"reference_server: warning: the fault-injection routes (/control/...) are reachable on "
-              f"{config.host} port {metrics_port}; give --no-control unless that is intended",
-              file=sys.stderr, flush=True)
+        print(
+            f"reference_server: warning: the fault-injection routes (/control/...) are reachable on "
+            f"{config.host} port {metrics_port}; give --no-control unless that is intended",
+            file=sys.stderr,
+            flush=True,
+        )
 
     stop_wait = loop.create_task(stop.wait())
     assert all(link.gone is not None for link in links)
@@ -242,8 +247,11 @@ async def supervise(config: Config, links: list[WorkerLink], reserve: socket.soc
     stop_wait.cancel()
     crashed = [link for link in links if link.gone.done() and link.final is None]  # type: ignore[union-attr]
     for link in crashed:
-        print(f"reference_server: error: worker {link.index} exited unexpectedly; shutting down",
-              file=sys.stderr, flush=True)
+        print(
+            f"reference_server: error: worker {link.index} exited unexpectedly; shutting down",
+            file=sys.stderr,
+            flush=True,
+        )
     await _stop_workers(links, config.shutdown_grace_s, force)
     metrics.close()
     code = 1 if crashed else 0
@@ -251,8 +259,11 @@ async def supervise(config: Config, links: list[WorkerLink], reserve: socket.soc
         try:
             write_stats_file(config.stats_file, sum_stats(link.counters for link in links))
         except OSError as exc:
-            print(f"reference_server: error: cannot write --stats-file: {exc.strerror or exc}",
-                  file=sys.stderr, flush=True)
+            print(
+                f"reference_server: error: cannot write --stats-file: {exc.strerror or exc}",
+                file=sys.stderr,
+                flush=True,
+            )
             code = 1
     return code
 
@@ -261,8 +272,7 @@ async def _wait_started(links: list[WorkerLink], stop: asyncio.Event) -> bool:
     """True once every worker is ready; False if one died, a signal came, or it took too long."""
     ready = asyncio.gather(*(link.ready for link in links if link.ready is not None))
     stop_wait = asyncio.ensure_future(stop.wait())
-    done, _ = await asyncio.wait([ready, stop_wait], timeout=START_TIMEOUT_S,
-                                 return_when=asyncio.FIRST_COMPLETED)
+    done, _ = await asyncio.wait([ready, stop_wait], timeout=START_TIMEOUT_S, return_when=asyncio.FIRST_COMPLETED)
     stop_wait.cancel()
     if ready in done and ready.exception() is None:
         return True
@@ -282,8 +292,7 @@ async def _stop_workers(links: list[WorkerLink], grace_s: float, force: asyncio.
     gone = [link.gone for link in links if link.gone is not None]
     force_wait = asyncio.ensure_future(force.wait())
     all_gone = asyncio.gather(*gone)
-    await asyncio.wait([all_gone, force_wait], timeout=grace_s + STOP_SLACK_S,
-                       return_when=asyncio.FIRST_COMPLETED)
+    await asyncio.wait([all_gone, force_wait], timeout=grace_s + STOP_SLACK_S, return_when=asyncio.FIRST_COMPLETED)
     force_wait.cancel()
     for link in links:
         link.process.join(timeout=0.0 if force.is_set() else 1.0)

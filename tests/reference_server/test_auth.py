@@ -66,8 +66,9 @@ def test_wrong_secret_is_a_bad_signature(verifier: Verifier) -> None:
 
 
 def test_alg_none_is_refused(verifier: Verifier) -> None:
-    token = jwt.encode({"sub": "x", "iat": int(NOW), "exp": int(NOW) + 60, "scope": ["tools:*"]}, None,
-                       algorithm="none")
+    token = jwt.encode(
+        {"sub": "x", "iat": int(NOW), "exp": int(NOW) + 60, "scope": ["tools:*"]}, None, algorithm="none"
+    )
     assert refused(verifier, token).code == "invalid_token"
 
 
@@ -148,8 +149,10 @@ def test_public_key_verifiers_pick_the_algorithm_from_the_key() -> None:
     assert rs.verify(mint_token(rsa_key, now=NOW, algorithm="RS256"), NOW).subject == "tester"
     assert es.verify(mint_token(ec_key, now=NOW, algorithm="ES256"), NOW).subject == "tester"
     # Key confusion: an HS256 token "signed" with the public key PEM as the HMAC secret.
-    assert refused(rs, _hs256_by_hand(_pem(rsa_key), {"sub": "x", "iat": int(NOW), "exp": int(NOW) + 60})).code \
+    assert (
+        refused(rs, _hs256_by_hand(_pem(rsa_key), {"sub": "x", "iat": int(NOW), "exp": int(NOW) + 60})).code
         == "invalid_token"
+    )
     # An ES256 token does not pass the RS256 verifier.
     assert refused(rs, mint_token(ec_key, now=NOW, algorithm="ES256")).code == "invalid_token"
 

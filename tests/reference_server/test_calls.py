@@ -7,10 +7,10 @@ import time
 import pytest
 import websocket
 
+from reference_server.launcher import RunningServer
 from reference_server.tools import COMPUTE_CHUNK, compute_digest
 from tests.reference_server.assertions import assert_error, assert_ok, assert_tool_error
 from tests.reference_server.conftest import Mint
-from reference_server.launcher import RunningServer
 from tests.support.ws import call, call_tool, connect, hello, recv_close, recv_json, send_fragments, send_json
 
 INVALID_TEXT = 1007

@@ -54,12 +54,32 @@ def test_bad_values_never_echo_the_secret(args: list[str]) -> None:
 def test_help_describes_every_option() -> None:
     result = run_reference_server_cli("--help")
     assert result.returncode == 0
-    for option in ("--host", "--port", "--metrics-port", "--workers", "--jwt-secret", "--jwt-public-key",
-                   "--jwt-audience", "--hello-timeout", "--max-message-bytes", "--shutdown-grace", "--tls-cert",
-                   "--tls-key", "--rate-limit", "--tool-timeout", "--stats-file", "--no-control",
-                   "--fault-delay-ms", "--fault-stall", "--fault-stall-hello", "--fault-garbage-fraction",
-                   "--fault-garbage-kind", "--fault-oversize-bytes", "--fault-drop-rate",
-                   "--fault-handshake-status"):
+    for option in (
+        "--host",
+        "--port",
+        "--metrics-port",
+        "--workers",
+        "--jwt-secret",
+        "--jwt-public-key",
+        "--jwt-audience",
+        "--hello-timeout",
+        "--max-message-bytes",
+        "--shutdown-grace",
+        "--tls-cert",
+        "--tls-key",
+        "--rate-limit",
+        "--tool-timeout",
+        "--stats-file",
+        "--no-control",
+        "--fault-delay-ms",
+        "--fault-stall",
+        "--fault-stall-hello",
+        "--fault-garbage-fraction",
+        "--fault-garbage-kind",
+        "--fault-oversize-bytes",
+        "--fault-drop-rate",
+        "--fault-handshake-status",
+    ):
         assert option in result.stdout
 
 

@@ -94,11 +94,26 @@ def test_no_control_disables_the_routes() -> None:
 
 
 def test_faults_from_the_command_line() -> None:
-    args = ("--fault-delay-ms", "100", "--fault-garbage-fraction", "1", "--fault-garbage-kind", "binary_frame",
-            "--fault-oversize-bytes", "4096", "--fault-drop-rate", "0")
+    args = (
+        "--fault-delay-ms",
+        "100",
+        "--fault-garbage-fraction",
+        "1",
+        "--fault-garbage-kind",
+        "binary_frame",
+        "--fault-oversize-bytes",
+        "4096",
+        "--fault-drop-rate",
+        "0",
+    )
     with start_reference_server(*args) as server:
-        expected = {**DEFAULT_STATE, "delay_ms": 100.0, "garbage_fraction": 1.0, "garbage_kind": "binary_frame",
-                    "oversize_bytes": 4096}
+        expected = {
+            **DEFAULT_STATE,
+            "delay_ms": 100.0,
+            "garbage_fraction": 1.0,
+            "garbage_kind": "binary_frame",
+            "oversize_bytes": 4096,
+        }
         assert server.request("GET", "/control/faults") == (200, expected)
         ws = ready_client(server)
         started = time.monotonic()

@@ -31,8 +31,13 @@ ANSWER = tool_ok("r7", {"x": [1, 2]})
 def test_default_is_no_fault() -> None:
     faults = Faults()
     assert faults.to_dict() == {
-        "delay_ms": 0.0, "stall": False, "stall_hello": False, "garbage_fraction": 0.0,
-        "garbage_kind": "not_json", "oversize_bytes": DEFAULT_OVERSIZE_BYTES, "drop_rate": 0.0,
+        "delay_ms": 0.0,
+        "stall": False,
+        "stall_hello": False,
+        "garbage_fraction": 0.0,
+        "garbage_kind": "not_json",
+        "oversize_bytes": DEFAULT_OVERSIZE_BYTES,
+        "drop_rate": 0.0,
         "handshake_status": 0,
     }
     assert not faults.affects_answers
@@ -121,7 +126,7 @@ def test_split_quota_sums_to_the_global_quota(counts: list[int], fraction: float
     split = split_quota(counts, fraction)
     assert split == expected
     assert sum(split) == quota(sum(counts), fraction)
-    assert all(0 <= s <= c for s, c in zip(split, counts))
+    assert all(0 <= s <= c for s, c in zip(split, counts, strict=True))
 
 
 def _only_text(frames: list[tuple[bool, bytes]]) -> bytes:

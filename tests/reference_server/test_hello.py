@@ -8,9 +8,9 @@ import jwt
 import pytest
 import websocket
 
+from reference_server.launcher import RunningServer, start_reference_server
 from tests.reference_server.assertions import assert_error
 from tests.reference_server.conftest import Mint, minter
-from reference_server.launcher import RunningServer, start_reference_server
 from tests.support.ws import call_tool, connect, hello, mint_token, recv_close, recv_json, send_fragments, send_json
 
 POLICY_VIOLATION = 1008
@@ -58,7 +58,7 @@ def test_non_json_and_binary_before_hello_are_hello_required(server: RunningServ
 
 def test_fragmented_hello_is_reassembled(server: RunningServer, mint: Mint) -> None:
     ws = connect(server.url)
-    raw = ('{"op":"hello","session_id":"frag","token":"%s"}' % mint()).encode()
+    raw = f'{{"op":"hello","session_id":"frag","token":"{mint()}"}}'.encode()
     send_fragments(ws, [raw[:10], raw[10:40], raw[40:]])
     assert recv_json(ws)["op"] == "hello_ok"
     ws.close()

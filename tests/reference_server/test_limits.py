@@ -76,7 +76,6 @@ def test_tool_timeout(limits_session: websocket.WebSocket) -> None:
     assert_tool_error(call(limits_session, "compute", {"rounds": 1_000_000}, "cpu"), "cpu", "timeout")
 
 
-
 def test_compressed_frame_without_negotiation_is_a_protocol_error(limits_session: websocket.WebSocket) -> None:
     frame = ABNF.create_frame(b'{"op":"list_tools","request_id":"z"}', ABNF.OPCODE_TEXT)
     frame.rsv1 = 1

@@ -28,7 +28,10 @@ def test_decode_reports_invalid_utf8_separately(data: bytes) -> None:
 
 def test_parse_call_returns_fields_and_defaults_arguments() -> None:
     assert messages.parse_call({"op": "call_tool", "request_id": "1", "name": "echo", "arguments": {"a": 1}}) == (
-        "1", "echo", {"a": 1})
+        "1",
+        "echo",
+        {"a": 1},
+    )
     assert messages.parse_call({"op": "call_tool", "request_id": "2", "name": "echo"}) == ("2", "echo", {})
 
 
@@ -73,11 +76,27 @@ def test_describe_op(msg: object, reason: str) -> None:
 def test_reply_shapes_follow_the_protocol() -> None:
     assert json.loads(messages.tool_ok("r", [1])) == {"op": "tool_result", "request_id": "r", "ok": True, "result": [1]}
     assert json.loads(messages.tool_error("r", "forbidden", "no")) == {
-        "op": "tool_result", "request_id": "r", "ok": False, "error": {"code": "forbidden", "message": "no"}}
+        "op": "tool_result",
+        "request_id": "r",
+        "ok": False,
+        "error": {"code": "forbidden", "message": "no"},
+    }
     assert json.loads(messages.error("hello_required", "first")) == {
-        "op": "error", "code": "hello_required", "message": "first"}
+        "op": "error",
+        "code": "hello_required",
+        "message": "first",
+    }
     assert json.loads(messages.hello_ok("s", {"name": "n", "version": "v"}, ["echo"])) == {
-        "op": "hello_ok", "session_id": "s", "server": {"name": "n", "version": "v"}, "tools": ["echo"]}
+        "op": "hello_ok",
+        "session_id": "s",
+        "server": {"name": "n", "version": "v"},
+        "tools": ["echo"],
+    }
     assert json.loads(messages.tools_list("r", [{"name": "echo", "description": "d"}]))["op"] == "tools"
     assert json.loads(messages.event("t", 3, 42, {"x": 1})) == {
-        "op": "event", "topic": "t", "seq": 3, "sent_at_ns": 42, "data": {"x": 1}}
+        "op": "event",
+        "topic": "t",
+        "seq": 3,
+        "sent_at_ns": 42,
+        "data": {"x": 1},
+    }

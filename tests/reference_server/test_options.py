@@ -118,12 +118,33 @@ def test_fault_options_and_no_control() -> None:
     config = parse_config([], ENV)
     assert config.faults == Faults() and config.control is True
     config = parse_config(
-        ["--fault-delay-ms", "25", "--fault-stall", "--fault-stall-hello", "--fault-garbage-fraction", "0.25",
-         "--fault-garbage-kind", "oversize", "--fault-oversize-bytes", "4096", "--fault-drop-rate", "2.5",
-         "--fault-handshake-status", "401", "--no-control"],
+        [
+            "--fault-delay-ms",
+            "25",
+            "--fault-stall",
+            "--fault-stall-hello",
+            "--fault-garbage-fraction",
+            "0.25",
+            "--fault-garbage-kind",
+            "oversize",
+            "--fault-oversize-bytes",
+            "4096",
+            "--fault-drop-rate",
+            "2.5",
+            "--fault-handshake-status",
+            "401",
+            "--no-control",
+        ],
         ENV,
     )
-    assert config.faults == Faults(delay_ms=25, stall=True, stall_hello=True, garbage_fraction=0.25,
-                                   garbage_kind="oversize", oversize_bytes=4096, drop_rate=2.5,
-                                   handshake_status=401)
+    assert config.faults == Faults(
+        delay_ms=25,
+        stall=True,
+        stall_hello=True,
+        garbage_fraction=0.25,
+        garbage_kind="oversize",
+        oversize_bytes=4096,
+        drop_rate=2.5,
+        handshake_status=401,
+    )
     assert config.control is False

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from reference_server.push import Hub, Stream
 
@@ -17,10 +18,10 @@ class FakeLoop:
     def time(self) -> float:
         return self.now
 
-    def call_soon(self, callback: Callable[[], None]) -> "FakeHandle":
+    def call_soon(self, callback: Callable[[], None]) -> FakeHandle:
         return self.call_at(self.now, callback)
 
-    def call_at(self, when: float, callback: Callable[[], None]) -> "FakeHandle":
+    def call_at(self, when: float, callback: Callable[[], None]) -> FakeHandle:
         handle = FakeHandle(self, (when, callback))
         self.scheduled.append(handle.entry)
         return handle

@@ -6,9 +6,9 @@ import time
 
 import websocket
 
+from reference_server.launcher import RunningServer
 from tests.reference_server.assertions import assert_ok, assert_tool_error
 from tests.reference_server.conftest import Mint
-from reference_server.launcher import RunningServer
 from tests.support.ws import call, call_tool, connect, hello, recv_json
 
 
@@ -21,7 +21,10 @@ def events(ws: websocket.WebSocket, n: int) -> list[dict]:
 def test_subscribe_answers_then_streams_count_events(session: websocket.WebSocket) -> None:
     started_ns = time.time_ns()
     assert assert_ok(call(session, "subscribe", {"topic": "ticks", "rate": 200, "count": 40}, "sub"), "sub") == {
-        "topic": "ticks", "rate": 200, "count": 40}
+        "topic": "ticks",
+        "rate": 200,
+        "count": 40,
+    }
     got = events(session, 40)
     assert [e["seq"] for e in got] == list(range(1, 41))
     assert [e["data"]["index"] for e in got] == list(range(1, 41))
@@ -52,7 +55,8 @@ def test_broadcast_reaches_every_subscriber_and_continues_the_sequence(server: R
     sender = connect(server.url)
     assert hello(sender, mint())["op"] == "hello_ok"
     assert assert_ok(call(sender, "broadcast", {"topic": "room-1", "data": {"msg": "hi"}}, "bc"), "bc") == {
-        "delivered": 3}
+        "delivered": 3
+    }
     for i, ws in enumerate(subscribers):
         (event,) = events(ws, 1)
         assert event["topic"] == "room-1" and event["data"] == {"msg": "hi"}

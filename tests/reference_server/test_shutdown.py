@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from websocket import ABNF
 
+from reference_server.launcher import start_reference_server
 from tests.reference_server.assertions import assert_ok
 from tests.reference_server.conftest import minter
-from reference_server.launcher import start_reference_server
 from tests.support.ws import call_tool, close_code_of, connect, hello, recv_close, recv_json
 
 GOING_AWAY = 1001

@@ -74,9 +74,7 @@ def test_responder_routes_methods_and_bodies() -> None:
         raise TimeoutError("worker did not answer")
 
     async def main() -> list[tuple[int, dict[str, str], bytes]]:
-        server = await start_stats_server(
-            "127.0.0.1", 0, {"/echo": {"POST": echo}, "/broken": {"GET": broken}}
-        )
+        server = await start_stats_server("127.0.0.1", 0, {"/echo": {"POST": echo}, "/broken": {"GET": broken}})
         port = server.sockets[0].getsockname()[1]
         requests = [
             b'POST /echo HTTP/1.1\r\nContent-Length: 8\r\n\r\n{"a": 1}',

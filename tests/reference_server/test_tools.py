@@ -71,7 +71,7 @@ def test_compute_inline_and_chunked() -> None:
     assert compute_digest(0) != compute_digest(1) and len(compute_digest(1)) == 64
     session = FakeSession()
     assert run("compute", {"rounds": tools.COMPUTE_CHUNK + 1}, session) is PENDING
-    (request_id, work), = session.work
+    ((request_id, work),) = session.work
     work.close()
     assert "between" in invalid("compute", {"rounds": tools.MAX_COMPUTE_ROUNDS + 1})
     invalid("compute", {"rounds": 1.5})
@@ -95,7 +95,12 @@ def test_subscribe_and_broadcast_go_through_the_session() -> None:
     assert session.subscriptions == [("t", 50, 4), ("t", 0, 0)]
     assert run("broadcast", {"topic": "t", "data": [1]}, session) == {"delivered": 3}
     assert session.broadcasts == [("t", [1])]
-    for bad in ({"rate": 1, "count": 1}, {"topic": "", "rate": 1, "count": 1}, {"topic": "t", "rate": 0, "count": 2},
-                {"topic": "t", "rate": 1, "count": -1}, {"topic": "t", "rate": 1e9, "count": 1}):
+    for bad in (
+        {"rate": 1, "count": 1},
+        {"topic": "", "rate": 1, "count": 1},
+        {"topic": "t", "rate": 0, "count": 2},
+        {"topic": "t", "rate": 1, "count": -1},
+        {"topic": "t", "rate": 1e9, "count": 1},
+    ):
         invalid("subscribe", bad)
     invalid("broadcast", {"data": 1})

@@ -11,8 +11,8 @@ import trustme
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from tests.reference_server.assertions import assert_error, assert_ok
 from reference_server.launcher import start_reference_server
+from tests.reference_server.assertions import assert_error, assert_ok
 from tests.support.ws import call, connect, hello, mint_token, recv_close
 
 
@@ -41,8 +41,9 @@ def _keypair(kind: str) -> Any:
 def test_public_key_tokens(tmp_path: Path, algorithm: str) -> None:
     private = _keypair(algorithm)
     pem = tmp_path / "public.pem"
-    pem.write_bytes(private.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    pem.write_bytes(
+        private.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
     with start_reference_server("--jwt-public-key", str(pem)) as server:
         assert server.jwt_secret is None
         ws = connect(server.url)
