@@ -244,7 +244,7 @@ class ToolCallUser(User):
         client = self.client
         if client is None or not client.connected:
             self._reopen_with_backoff()
-            return
+            return  # a fresh task run looks at the plan again before sending
         try:
             if point is None:
                 client.keep_in_flight(self.in_flight, self.mix.pick)
@@ -315,6 +315,14 @@ class ToolCallUser(User):
         self.open_connection()
 
     # -------------------------------------------------------------- helpers
+    def connected_client(self) -> ToolClient | None:
+        """The open connection, reopened (after backoff) when it is gone; None while that fails."""
+        client = self.client
+        if client is None or not client.connected:
+            self._reopen_with_backoff()
+            client = self.client
+        return client if client is not None and client.connected else None
+
     def open_connection(self) -> bool:
         """Open a connection and send hello; True on success. Failures are already reported as events."""
         if self._tokens is None:
