@@ -1,20 +1,66 @@
-"""Locust hooks for scenarios: register options, refuse a bad plan before any load, deliver plans to user processes."""
+"""Locust hooks for scenarios: register options, refuse a bad plan before any load, deliver plans to user processes.
+
+The shape (on the master, or the only process) sends the plan with its
+wall-clock start to every user process as a runner message. In a distributed
+run the master also follows the plan itself (its PREFIX_ws.csv `stage` column
+and web UI tab), and a worker that joins mid-run asks the master for the plan
+in force as soon as it can receive the answer (at its init, and at a test start
+without a plan): a plan pushed on Locust's `worker_connect` could reach the
+worker before its init registered the message handler, and be dropped.
+"""
 
 from __future__ import annotations
 
+import logging
 import sys
+from types import SimpleNamespace
 from typing import Any
 
 from locust.env import Environment
-from locust.runners import MasterRunner
+from locust.runners import MasterRunner, WorkerRunner
 
 from scenarios.clock import PLAN_MESSAGE, PlanClock
 from scenarios.options import add_scenario_arguments, plan_for
 from scenarios.plan_builder import PlanError
 
+logger = logging.getLogger(__name__)
+
+PLAN_REQUEST = "ws_plan_request"
+"""Worker -> master: send me the plan in force (answered with PLAN_MESSAGE to that worker only)."""
+
+
+class PlanRelay:
+    """On the master: follows the plan the shape broadcasts and resends it to workers that ask."""
+
+    def __init__(self, runner: MasterRunner, clock: PlanClock) -> None:
+        self.runner = runner
+        self.clock = clock
+        self.current: dict[str, Any] | None = None
+        self._send = runner.send_message
+        runner.send_message = self.send_message  # type: ignore[method-assign]
+        runner.register_message(PLAN_REQUEST, self.on_request)
+
+    def send_message(self, msg_type: str, data: Any = None, client_id: str | None = None) -> None:
+        """MasterRunner.send_message, noting a broadcast plan and following it here too."""
+        if msg_type == PLAN_MESSAGE and client_id is None:
+            self.current = data
+            self.clock.on_message(self.runner.environment, SimpleNamespace(data=data))
+        self._send(msg_type, data, client_id)
+
+    def on_request(self, environment: Environment, msg: Any, **_: Any) -> None:
+        """A worker asked for the plan: send the one in force, if a run is going."""
+        if self.current is not None:
+            logger.debug("sending the plan in force to worker %s", msg.node_id)
+            self._send(PLAN_MESSAGE, self.current, msg.node_id)
+
+    def stop(self) -> None:
+        """The run is over: nothing to resend."""
+        self.current = None
+
 
 def register_scenarios(events: Any, clock: PlanClock) -> None:
     """Wire scenario options and plan delivery into Locust's events; `clock` is what users read."""
+    relays: list[PlanRelay] = []
 
     def on_init(environment: Environment, **_: Any) -> None:
         options = environment.parsed_options
@@ -25,12 +71,24 @@ def register_scenarios(events: Any, clock: PlanClock) -> None:
                 sys.stderr.write(f"error: {exc}\n")
                 sys.exit(2)
         runner = environment.runner
-        if runner is not None and not isinstance(runner, MasterRunner):
+        if isinstance(runner, MasterRunner):
+            relays.append(PlanRelay(runner, clock))
+        elif runner is not None:
             runner.register_message(PLAN_MESSAGE, clock.on_message)
+            if isinstance(runner, WorkerRunner):
+                runner.send_message(PLAN_REQUEST)  # a run may already be going: join its plan
+
+    def on_test_start(environment: Environment, **_: Any) -> None:
+        runner = environment.runner
+        if isinstance(runner, WorkerRunner) and clock.plan is None:
+            runner.send_message(PLAN_REQUEST)
 
     def on_test_stop(environment: Environment, **_: Any) -> None:
         clock.stop()
+        for relay in relays:
+            relay.stop()
 
     events.init_command_line_parser.add_listener(add_scenario_arguments)
     events.init.add_listener(on_init)
+    events.test_start.add_listener(on_test_start)
     events.test_stop.add_listener(on_test_stop)
