@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import random
 import socket
@@ -47,6 +48,8 @@ CLOSE = WSMsgType.CLOSE
 CLOSE_REPLY_TIMEOUT_S = 1.0
 #: Close codes that may not be echoed on the wire.
 _UNSENDABLE_CODES = frozenset({0, 1005, 1006, 1015})
+#: Largest high-water mark of a connection's outgoing buffer (see ServerContext.high_water).
+MAX_HIGH_WATER = 256 * 1024
 
 
 @dataclass(eq=False)
@@ -63,6 +66,12 @@ class ServerContext:
     max_message_bytes: int
     rate_limit: float | None = None
     tool_timeout_s: float | None = None
+    #: A message due while more than this is buffered for the client closes it (1008).
+    max_send_buffer_bytes: int = 8 * 1024 * 1024
+    #: Writes paused (buffer over the high-water mark) this long close the connection (1008).
+    send_timeout_s: float = 10.0
+    #: Open connections beyond which new ones are closed with 1013 (None: no limit).
+    max_connections: int | None = None
     connections: set[Connection] = field(default_factory=set)
     shutting_down: bool = False
     #: The ongoing faults; change them with set_faults.
@@ -73,8 +82,13 @@ class ServerContext:
     garbage_serial: int = 0
     tool_names: list[str] = field(init=False)
     tool_descriptions: list[dict[str, str]] = field(init=False)
+    #: Outgoing buffer sizes at which a connection stops / resumes reading its client.
+    high_water: int = field(init=False)
+    low_water: int = field(init=False)
 
     def __post_init__(self) -> None:
+        self.high_water = min(MAX_HIGH_WATER, self.max_send_buffer_bytes // 4)
+        self.low_water = self.high_water // 4
         self.tool_names = list(self.tools)
         self.tool_descriptions = [{"name": t.name, "description": t.description} for t in self.tools.values()]
         self.set_faults(self.faults)
@@ -90,12 +104,41 @@ class Connection(WSListener):
 
     Implements the tools' ``Session`` (answer_after, answer_with, subscribe,
     broadcast) and the hub's ``Subscriber`` (push_event).
+
+    Backpressure: when the outgoing buffer crosses the high-water mark (the client
+    reads slower than it asks), the connection stops reading from the socket and holds
+    the messages already read (in order) until the buffer drains to the low-water mark,
+    so a client that does not read cannot make the server run (and buffer) more of its
+    calls. It is closed with 1008 if writes stay paused for ``send_timeout_s``, or if a
+    message is due while more than ``max_send_buffer_bytes`` are buffered.
     """
 
     __slots__ = (
-        "_ctx", "_counters", "_loop", "_tools", "_transport", "_ready", "_closing", "_scope",
-        "_inflight", "_frag", "_frag_text", "_limiter", "_hello_timer", "_close_timer",
-        "_streams", "_seqs", "_delayed", "_delay_seq", "_stalled", "_hello_stalled",
+        "_ctx",
+        "_counters",
+        "_loop",
+        "_tools",
+        "_transport",
+        "_ready",
+        "_closing",
+        "_scope",
+        "_inflight",
+        "_frag",
+        "_frag_text",
+        "_limiter",
+        "_hello_timer",
+        "_close_timer",
+        "_streams",
+        "_seqs",
+        "_delayed",
+        "_delay_seq",
+        "_stalled",
+        "_hello_stalled",
+        "_raw",
+        "_paused",
+        "_hold",
+        "_held",
+        "_send_timer",
     )
 
     def __init__(self, ctx: ServerContext) -> None:
@@ -120,6 +163,13 @@ class Connection(WSListener):
         self._delay_seq = 0
         self._stalled = 0
         self._hello_stalled = False
+        # Backpressure: the TCP transport, writes paused, messages held back (bytes, or
+        # None for a binary message) while paused or until the held ones are handled.
+        self._raw: Any = None
+        self._paused = False
+        self._hold = False
+        self._held: collections.deque[bytes | None] = collections.deque()
+        self._send_timer: asyncio.TimerHandle | None = None
 
     # ---- picows callbacks -------------------------------------------------------------
 
@@ -129,6 +179,8 @@ class Connection(WSListener):
         ctx.connections.add(self)
         self._counters.connections_opened += 1
         try:
+            self._raw = transport.underlying_transport
+            self._raw.set_write_buffer_limits(high=ctx.high_water, low=ctx.low_water)
             if ctx.shutting_down:
                 self.close(WSCloseCode.GOING_AWAY, "server shutting down")
                 return
@@ -163,10 +215,32 @@ class Connection(WSListener):
             log.exception("internal error while cleaning up a connection")
 
     def pause_writing(self) -> None:
-        """Writes beyond the high-water mark are buffered; nothing to do."""
+        """The outgoing buffer crossed the high-water mark: stop reading this client."""
+        if self._paused:
+            return
+        self._paused = True
+        self._hold = True
+        self._counters.writes_paused += 1
+        if self._closing:
+            return
+        try:
+            self._raw.pause_reading()
+            self._send_timer = self._loop.call_later(self._ctx.send_timeout_s, self._on_send_timeout)
+        except Exception:
+            log.exception("internal error while pausing a connection; closing it with 1011")
+            self.close(WSCloseCode.INTERNAL_ERROR, "internal error")
 
     def resume_writing(self) -> None:
-        """See pause_writing."""
+        """The outgoing buffer drained to the low-water mark: handle held messages, read again."""
+        if not self._paused:
+            return
+        self._paused = False
+        if self._send_timer is not None:
+            self._send_timer.cancel()
+            self._send_timer = None
+        if not self._closing:
+            # Not from inside the transport's write callback: on the next loop iteration.
+            self._loop.call_soon(self._release_held)
 
     # ---- frames -------------------------------------------------------------------------
 
@@ -221,8 +295,17 @@ class Connection(WSListener):
             code = frame.get_close_code()
             transport.send_close(WSCloseCode.OK if int(code) in _UNSENDABLE_CODES else code)
         transport.disconnect()
+        if self._close_timer is None and self._raw is not None and self._raw.get_write_buffer_size():
+            # A graceful disconnect waits for the buffer to drain: bound that wait too.
+            self._close_timer = self._loop.call_later(CLOSE_REPLY_TIMEOUT_S, self._finish_close)
 
     def _on_binary(self) -> None:
+        if self._hold:
+            self._held.append(None)
+            return
+        self._handle_binary()
+
+    def _handle_binary(self) -> None:
         if not self._ready:
             if self._hello_stalled:
                 return
@@ -234,6 +317,12 @@ class Connection(WSListener):
     # ---- messages -----------------------------------------------------------------------
 
     def _on_text(self, data: memoryview | bytearray) -> None:
+        if self._hold:
+            self._held.append(bytes(data))
+            return
+        self._handle_text(data)
+
+    def _handle_text(self, data: memoryview | bytearray | bytes) -> None:
         if not self._ready and self._hello_stalled:
             return  # stall_hello: everything after the unanswered hello is ignored
         try:
@@ -356,13 +445,57 @@ class Connection(WSListener):
             self._counters.calls_received += 1
             self._result_error(exc.request_id, "bad_message", exc.reason)
 
+    # ---- backpressure -------------------------------------------------------------------
+
+    def _release_held(self) -> None:
+        """Handle held messages in order while writes flow; read the socket again once none is left."""
+        held = self._held
+        while held and not self._paused and not self._closing:
+            data = held.popleft()
+            try:
+                if data is None:
+                    self._handle_binary()
+                else:
+                    self._handle_text(data)
+            except Exception:
+                log.exception("internal error while handling a held message; closing the connection with 1011")
+                self.close(WSCloseCode.INTERNAL_ERROR, "internal error")
+                return
+        if held or self._paused or self._closing:
+            return
+        self._hold = False
+        try:
+            self._raw.resume_reading()
+        except Exception:
+            log.exception("internal error while resuming a connection; closing it with 1011")
+            self.close(WSCloseCode.INTERNAL_ERROR, "internal error")
+
+    def _on_send_timeout(self) -> None:
+        self._send_timer = None
+        if self._paused and not self._closing:
+            self._close_slow("send_timeout", f"not reading: writes paused for {self._ctx.send_timeout_s:g} s")
+
+    def _over_send_limit(self) -> bool:
+        """While paused: True (and the connection closing) if more than the limit is buffered."""
+        if self._raw.get_write_buffer_size() <= self._ctx.max_send_buffer_bytes:
+            return False
+        self._close_slow("send_buffer_limit", "not reading: send buffer over its limit")
+        return True
+
+    def _close_slow(self, reason: str, message: str) -> None:
+        self._counters.bump(self._counters.slow_clients_closed, reason)
+        self.close(WSCloseCode.POLICY_VIOLATION, message)
+
     # ---- answers ------------------------------------------------------------------------
 
-    def _send(self, data: bytes) -> None:
+    def _send(self, data: bytes) -> bool:
+        """Send one text message; False if it was not sent (closing, or the client is too slow)."""
         transport = self._transport
-        if transport is not None and not self._closing:
-            transport.send(TEXT, data)
-            self._counters.bytes_out += len(data)
+        if transport is None or self._closing or (self._paused and self._over_send_limit()):
+            return False
+        transport.send(TEXT, data)
+        self._counters.bytes_out += len(data)
+        return True
 
     def _result_ok(self, request_id: str, result: Any) -> None:
         try:
@@ -373,16 +506,20 @@ class Connection(WSListener):
         if self._ctx.answer_faults:
             self._faulty_answer(data, None)
             return
-        self._counters.results_ok += 1
-        self._send(data)
+        if self._send(data):
+            self._counters.results_ok += 1
+        else:
+            self._counters.calls_unanswered += 1
 
     def _result_error(self, request_id: str, code: str, message: str) -> None:
         data = tool_error(request_id, code, message)
         if self._ctx.answer_faults:
             self._faulty_answer(data, code)
             return
-        self._counters.result_error(code)
-        self._send(data)
+        if self._send(data):
+            self._counters.result_error(code)
+        else:
+            self._counters.calls_unanswered += 1
 
     # ---- fault injection ----------------------------------------------------------------
 
@@ -394,9 +531,7 @@ class Connection(WSListener):
         elif faults.delay_ms > 0:
             key = self._delay_seq
             self._delay_seq += 1
-            self._delayed[key] = self._loop.call_later(
-                faults.delay_ms / 1000.0, self._deliver_delayed, key, data, code
-            )
+            self._delayed[key] = self._loop.call_later(faults.delay_ms / 1000.0, self._deliver_delayed, key, data, code)
         else:
             self._deliver(data, code)
 
@@ -417,27 +552,29 @@ class Connection(WSListener):
             ctx.garbage_serial += 1
             frames = garbage_frames(kind, data, ctx.garbage_serial, faults.oversize_bytes)
             counters.bump(counters.faults_injected, kind)
-            self._send_frames(frames)
-            if kind not in KEEPS_ANSWER:
+            sent = self._send_frames(frames)
+            if kind not in KEEPS_ANSWER or not sent:
                 counters.calls_unanswered += 1
                 return
-        else:
-            self._send(data)
+        elif not self._send(data):
+            counters.calls_unanswered += 1
+            return
         if code is None:
             counters.results_ok += 1
         else:
             counters.result_error(code)
 
-    def _send_frames(self, frames: list[tuple[bool, bytes]]) -> None:
+    def _send_frames(self, frames: list[tuple[bool, bytes]]) -> bool:
         transport = self._transport
-        if transport is None or self._closing:
-            return
+        if transport is None or self._closing or (self._paused and self._over_send_limit()):
+            return False
         for binary, payload in frames:
             if binary:
                 transport.send(BINARY, payload)
             else:
                 transport.send(TEXT, payload)
                 self._counters.bytes_out += len(payload)
+        return True
 
     @property
     def droppable(self) -> bool:
@@ -504,9 +641,10 @@ class Connection(WSListener):
             payload = event(topic, seq, time.time_ns(), data)
         except JSONEncodeError:
             return False
+        if not self._send(payload):
+            return False
         self._seqs[topic] = seq
         self._counters.pushes_sent += 1
-        self._send(payload)
         return True
 
     def _answer_later(self, request_id: str, result: Any) -> None:
@@ -567,7 +705,18 @@ class Connection(WSListener):
         self._closing = True
         self._stop_work()
         transport.send_close(code, reason.encode())
-        self._close_timer = self._loop.call_later(CLOSE_REPLY_TIMEOUT_S, transport.disconnect)
+        self._close_timer = self._loop.call_later(CLOSE_REPLY_TIMEOUT_S, self._finish_close)
+
+    def _finish_close(self) -> None:
+        """The peer did not answer our CLOSE in time (or has not read what we sent): disconnect.
+
+        Gracefully if nothing is left to send; otherwise abort, since a client that does
+        not read would keep a graceful close (and its buffer) waiting forever.
+        """
+        self._close_timer = None
+        transport = self._transport
+        if transport is not None:
+            transport.disconnect(graceful=self._raw is None or self._raw.get_write_buffer_size() == 0)
 
     def abort(self) -> None:
         """Drop the socket now."""
@@ -581,6 +730,10 @@ class Connection(WSListener):
 
     def _stop_work(self) -> None:
         self._cancel_hello_timer()
+        self._held.clear()
+        if self._send_timer is not None:
+            self._send_timer.cancel()
+            self._send_timer = None
         unanswered = self._stalled
         self._stalled = 0
         if self._inflight:
@@ -597,3 +750,31 @@ class Connection(WSListener):
         self.stop_streams()
         if self._seqs:
             self._ctx.hub.remove(self, list(self._seqs))
+
+
+class Busy(WSListener):
+    """A connection over ``--max-connections``: closed with 1013 (try again later) once upgraded.
+
+    It is not a Connection: not in ``connections_opened``, counted in ``connections_rejected_busy``.
+    """
+
+    __slots__ = ("_loop", "_counters", "_timer")
+
+    def __init__(self, ctx: ServerContext) -> None:
+        self._loop = ctx.loop
+        self._counters = ctx.counters
+        self._timer: asyncio.TimerHandle | None = None
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        self._counters.connections_rejected_busy += 1
+        transport.send_close(WSCloseCode.TRY_AGAIN_LATER, b"too many connections, try again later")
+        self._timer = self._loop.call_later(CLOSE_REPLY_TIMEOUT_S, transport.disconnect, False)
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        if frame.msg_type is CLOSE:
+            transport.disconnect()
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None

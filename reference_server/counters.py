@@ -18,11 +18,20 @@ INT_FIELDS: tuple[str, ...] = (
     "pushes_sent",
     "bytes_in",
     "bytes_out",
+    "handshakes_rejected_busy",
+    "handshakes_timed_out",
+    "connections_rejected_busy",
+    "writes_paused",
 )
 #: Counters broken down by a key (objects: protocol error code, drop mode, HTTP status
 #: or garbage kind -> count).
 CODE_FIELDS: tuple[str, ...] = (
-    "hello_refused", "results_error", "connections_dropped", "handshakes_refused", "faults_injected",
+    "hello_refused",
+    "results_error",
+    "connections_dropped",
+    "handshakes_refused",
+    "faults_injected",
+    "slow_clients_closed",
 )
 #: Every key of a stats snapshot, in JSON order.
 STATS_KEYS: tuple[str, ...] = (
@@ -42,6 +51,11 @@ STATS_KEYS: tuple[str, ...] = (
     "connections_dropped",
     "handshakes_refused",
     "faults_injected",
+    "handshakes_rejected_busy",
+    "handshakes_timed_out",
+    "connections_rejected_busy",
+    "writes_paused",
+    "slow_clients_closed",
 )
 
 
@@ -82,6 +96,19 @@ class Counters:
       ``handshakes_refused`` (HTTP status -> WebSocket handshakes refused by the
       ``handshake_status`` fault; these connections are not in ``connections_opened``),
       ``faults_injected`` (garbage kind -> garbage answers sent).
+    - Hardening (none of these connections is in ``connections_opened``, except for
+      ``writes_paused`` and ``slow_clients_closed``): ``handshakes_rejected_busy``: TCP
+      connections closed as soon as they were accepted because ``--max-pending-handshakes``
+      connections were already in their HTTP upgrade; ``handshakes_timed_out``: connections
+      aborted for not completing their upgrade request within ``--handshake-timeout``;
+      ``connections_rejected_busy``: upgrades completed and then closed at once with 1013
+      because ``--max-connections`` were open; ``writes_paused``: times a connection's
+      outgoing buffer crossed its high-water mark (the server then stops reading that client
+      until the buffer drains); ``slow_clients_closed`` (reason -> count): connections
+      closed with 1008 because their outgoing buffer stayed over the high-water mark for
+      ``--send-timeout`` (``send_timeout``) or was over ``--max-send-buffer-bytes`` when
+      another message was due (``send_buffer_limit``). Messages such a client sent that
+      were still waiting to be read are dropped with it and not counted as calls.
     """
 
     __slots__ = INT_FIELDS + CODE_FIELDS
@@ -98,11 +125,16 @@ class Counters:
         self.pushes_sent = 0
         self.bytes_in = 0
         self.bytes_out = 0
+        self.handshakes_rejected_busy = 0
+        self.handshakes_timed_out = 0
+        self.connections_rejected_busy = 0
+        self.writes_paused = 0
         self.hello_refused: dict[str, int] = {}
         self.results_error: dict[str, int] = {}
         self.connections_dropped: dict[str, int] = {}
         self.handshakes_refused: dict[str, int] = {}
         self.faults_injected: dict[str, int] = {}
+        self.slow_clients_closed: dict[str, int] = {}
 
     def refuse_hello(self, code: str) -> None:
         """Count one refused hello with ``code``."""

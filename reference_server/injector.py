@@ -14,7 +14,7 @@ from typing import Any
 from picows import WSUpgradeRequest, WSUpgradeResponse, WSUpgradeResponseWithListener
 
 from . import control
-from .connection import Connection, ServerContext
+from .connection import Busy, Connection, ServerContext
 from .faults import DEFAULT_DROP_CODE, FaultError, Faults
 
 log = logging.getLogger("reference_server")
@@ -29,11 +29,15 @@ class Injector:
         self._drop_timer: asyncio.TimerHandle | None = None
         self._interval_s = 0.0
 
-    def accept(self, request: WSUpgradeRequest) -> Connection | WSUpgradeResponseWithListener:
-        """picows' listener factory: a Connection, or the refusal the handshake_status fault asks for."""
-        status = self._ctx.faults.handshake_status
+    def accept(self, request: WSUpgradeRequest) -> Connection | Busy | WSUpgradeResponseWithListener:
+        """picows' listener factory: a Connection, the refusal the handshake_status fault asks for,
+        or a Busy listener (close 1013) when ``--max-connections`` are open."""
+        ctx = self._ctx
+        status = ctx.faults.handshake_status
         if not status:
-            return Connection(self._ctx)
+            if ctx.max_connections is not None and len(ctx.connections) >= ctx.max_connections:
+                return Busy(ctx)
+            return Connection(ctx)
         counters = self._ctx.counters
         counters.bump(counters.handshakes_refused, str(status))
         phrase = HTTPStatus(status).phrase

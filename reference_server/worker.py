@@ -11,11 +11,12 @@ import warnings
 from collections.abc import Iterable
 
 import uvloop
-from picows import WSCloseCode, ws_create_server
+from picows import WSCloseCode
 
 from . import SERVER_NAME, __version__, control
 from .connection import CLOSE_REPLY_TIMEOUT_S, ServerContext
 from .counters import Counters
+from .gate import HandshakeGate, create_gated_server
 from .injector import Injector
 from .options import Config, make_tls_context
 from .push import Hub
@@ -51,8 +52,7 @@ def configure_logging(name: str) -> None:
     those are the client's problem, so only CRITICAL picows records are shown. Our own
     callbacks catch and log their exceptions themselves.
     """
-    logging.basicConfig(stream=sys.stderr, level=logging.WARNING,
-                        format=f"{name}: %(levelname)s %(message)s")
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format=f"{name}: %(levelname)s %(message)s")
     logging.getLogger("picows").setLevel(logging.CRITICAL)
     warnings.filterwarnings("ignore", module="jwt")  # short-HMAC-key warnings on every decode
 
@@ -73,9 +73,7 @@ def run_worker(
     uvloop.run(serve(config, index, control_sock, family, address))
 
 
-async def serve(
-    config: Config, index: int, control_sock: socket.socket, family: int, address: tuple[str, int]
-) -> None:
+async def serve(config: Config, index: int, control_sock: socket.socket, family: int, address: tuple[str, int]) -> None:
     """Serve until told to stop (control line, control EOF or SIGTERM), then drain."""
     loop = asyncio.get_running_loop()
     ctx = ServerContext(
@@ -89,17 +87,21 @@ async def serve(
         max_message_bytes=config.max_message_bytes,
         rate_limit=config.rate_limit,
         tool_timeout_s=config.tool_timeout_s,
+        max_send_buffer_bytes=config.max_send_buffer_bytes,
+        send_timeout_s=config.send_timeout_s,
+        max_connections=config.max_connections,
     )
     injector = Injector(ctx, config.workers)
     injector.apply(config.faults)
     tls = make_tls_context(config.tls_cert, config.tls_key) if config.tls_cert and config.tls_key else None
-    server = await ws_create_server(
+    gate = HandshakeGate(loop, ctx.counters, config.max_pending_handshakes, config.handshake_timeout_s)
+    server = await create_gated_server(
         injector.accept,
+        gate,
         sock=reuseport_socket(family, address),
-        ssl=tls,
+        tls=tls,
         backlog=LISTEN_BACKLOG,
         max_frame_size=config.max_message_bytes,
-        enable_auto_pong=True,
         logger_name=f"worker{index}",
     )
     reader, writer = await asyncio.open_connection(sock=control_sock)
@@ -147,7 +149,7 @@ async def _answer_control(
             writer.write(control.reply_line(injector.command(name, payload)))
 
 
-async def drain(ctx: ServerContext, server: asyncio.Server, grace_s: float) -> None:
+async def drain(ctx: ServerContext, server: asyncio.AbstractServer, grace_s: float) -> None:
     """Graceful shutdown of this process's connections.
 
     Stop accepting and stop push streams; wait up to ``grace_s`` for in-flight calls

@@ -79,6 +79,11 @@ def test_help_describes_every_option() -> None:
         "--fault-oversize-bytes",
         "--fault-drop-rate",
         "--fault-handshake-status",
+        "--handshake-timeout",
+        "--max-pending-handshakes",
+        "--max-send-buffer-bytes",
+        "--send-timeout",
+        "--max-connections",
     ):
         assert option in result.stdout
 

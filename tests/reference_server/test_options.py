@@ -23,6 +23,29 @@ def test_defaults() -> None:
     assert config.rate_limit is None and config.tool_timeout_s is None and config.stats_file is None
     assert config.verifier.algorithm == "HS256" and config.scheme == "ws"
     assert "env-secret" not in repr(config)
+    assert config.handshake_timeout_s == 5 and config.max_pending_handshakes == 1024
+    assert config.max_send_buffer_bytes == 8 * 1024 * 1024 and config.send_timeout_s == 10
+    assert config.max_connections is None
+
+
+def test_hardening_options() -> None:
+    config = parse_config(
+        [
+            "--handshake-timeout",
+            "0.5",
+            "--max-pending-handshakes",
+            "7",
+            "--max-send-buffer-bytes",
+            "65536",
+            "--send-timeout",
+            "2.5",
+            "--max-connections",
+            "3",
+        ],
+        ENV,
+    )
+    assert (config.handshake_timeout_s, config.max_pending_handshakes) == (0.5, 7)
+    assert (config.max_send_buffer_bytes, config.send_timeout_s, config.max_connections) == (65536, 2.5, 3)
 
 
 def test_metrics_port_follows_port() -> None:
@@ -63,6 +86,12 @@ def test_secret_from_command_line_wins_over_env() -> None:
         (["--fault-drop-rate", "-3"], "--fault-drop-rate"),
         (["--fault-handshake-status", "302"], "--fault-handshake-status"),
         (["--fault-stall", "yes"], "unrecognized"),
+        (["--handshake-timeout", "0"], "--handshake-timeout"),
+        (["--handshake-timeout", "inf"], "--handshake-timeout"),
+        (["--max-pending-handshakes", "0"], "--max-pending-handshakes"),
+        (["--max-send-buffer-bytes", "1000"], "--max-send-buffer-bytes"),
+        (["--send-timeout", "-1"], "--send-timeout"),
+        (["--max-connections", "-1"], "--max-connections"),
     ],
 )
 def test_bad_values_are_config_errors(argv: list[str], fragment: str) -> None:

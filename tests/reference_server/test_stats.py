@@ -12,8 +12,8 @@ import pytest
 import websocket
 from websocket import ABNF
 
-from tests.reference_server.conftest import minter
 from reference_server.launcher import RunningServer, start_reference_server
+from tests.reference_server.conftest import minter
 from tests.support.ws import close_code_of, connect, mint_token
 
 SENT_KEYS = ("hello_ok", "calls_received", "results_ok", "bad_messages", "pushes_sent")
@@ -60,8 +60,14 @@ def test_counters_are_exact_after_a_known_sequence() -> None:
         good.send({"op": "call_tool", "request_id": "m", "name": 5})  # bad_message tool_result
         good.send("not json")  # bad_message error op
         good.send({"op": "list_tools", "request_id": "lt"})
-        good.send({"op": "call_tool", "request_id": "sub", "name": "subscribe",
-                   "arguments": {"topic": "t", "rate": 1000, "count": 3}})
+        good.send(
+            {
+                "op": "call_tool",
+                "request_id": "sub",
+                "name": "subscribe",
+                "arguments": {"topic": "t", "rate": 1000, "count": 3},
+            }
+        )
         replies = [good.recv() for _ in range(13)]  # 9 answers + error + tools + 3 events
         assert sum(r["op"] == "event" for r in replies) == 3
         good.ws.send_binary(b"\x01\x02")  # bad_message, not counted in bytes
@@ -103,6 +109,11 @@ def test_counters_are_exact_after_a_known_sequence() -> None:
         "connections_dropped": {},
         "handshakes_refused": {},
         "faults_injected": {},
+        "handshakes_rejected_busy": 0,
+        "handshakes_timed_out": 0,
+        "connections_rejected_busy": 0,
+        "writes_paused": 0,
+        "slow_clients_closed": {},
     }
     assert server.jwt_secret and server.jwt_secret not in output
     assert "junk" not in output

@@ -27,15 +27,26 @@ EOF = "eof"
 
 
 def connect(
-    url: str, *, timeout: float = DEFAULT_TIMEOUT_S, ca_file: str | None = None, skip_utf8_validation: bool = False
+    url: str,
+    *,
+    timeout: float = DEFAULT_TIMEOUT_S,
+    ca_file: str | None = None,
+    skip_utf8_validation: bool = False,
+    sockopt: Sequence[tuple[int, int, int]] = (),
 ) -> websocket.WebSocket:
     """Open a WebSocket (``ca_file`` to trust a test CA for wss://).
 
     ``skip_utf8_validation=True`` lets text frames with invalid UTF-8 through (to inspect them).
+    ``sockopt`` are ``setsockopt`` triples applied before connecting, e.g. a small ``SO_RCVBUF``.
     """
     sslopt = {"cert_reqs": ssl.CERT_REQUIRED, "ca_certs": ca_file} if ca_file else None
     return websocket.create_connection(
-        url, timeout=timeout, sslopt=sslopt, enable_multithread=False, skip_utf8_validation=skip_utf8_validation
+        url,
+        timeout=timeout,
+        sslopt=sslopt,
+        enable_multithread=False,
+        skip_utf8_validation=skip_utf8_validation,
+        sockopt=tuple(sockopt),
     )
 
 
