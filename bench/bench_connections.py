@@ -34,9 +34,11 @@ from typing import Any
 
 from bench.common import (
     BENCH_DIR,
+    REPO_ROOT,
     Sample,
     Target,
     clean_env,
+    interpolate,
     locust_command,
     merge_results,
     print_table,
@@ -95,8 +97,9 @@ class StopWhenSettled:
                 self.stopped_at = last.t
 
 
-def run(quick: bool = False, connections: int | None = None, spawn_rate: float | None = None) -> tuple[dict[str, Any], list[Target]]:
-    """One run holding `connections` idle connections; the entry and its targets."""
+def run(quick: bool = False, connections: int | None = None, spawn_rate: float | None = None,
+        tree: Path = REPO_ROOT) -> tuple[dict[str, Any], list[Target]]:
+    """One run holding `connections` idle connections (Locust from source tree `tree`); the entry and its targets."""
     wanted = connections or (500 if quick else TARGET_CONNECTIONS)
     spawn_rate = spawn_rate or (500 if quick else 2_000)
     fd_limit = raise_fd_limit()
@@ -108,13 +111,13 @@ def run(quick: bool = False, connections: int | None = None, spawn_rate: float |
     with tempfile.TemporaryDirectory(prefix="bench-connections-") as tmp, reference_server("--workers", "2") as server:
         prefix = Path(tmp) / "idle"
         command = locust_command(
-            IDLE_LOCUSTFILE, server.url, connections, spawn_rate, timeout_s - 30, prefix, "IdleUser",
+            tree / IDLE_LOCUSTFILE.relative_to(REPO_ROOT), server.url, connections, spawn_rate, timeout_s - 30, prefix, "IdleUser",
             "--connect-timeout", "30", "--hello-timeout", "30",
         )  # fmt: skip
         watch = StopWhenSettled(connections)
         started = time.monotonic()
         load = run_load_process("idle", command, clean_env(LOCUST_JWT_SECRET=server.jwt_secret),
-                                Path(f"{prefix}_ws.csv"), server, timeout_s, watch=watch, interval_s=0.1)
+                                Path(f"{prefix}_ws.csv"), server, timeout_s, watch=watch, interval_s=0.1, cwd=tree)
         elapsed = time.monotonic() - started
         final_stats = server.stats()
     samples = load.samples
@@ -132,7 +135,14 @@ def run(quick: bool = False, connections: int | None = None, spawn_rate: float |
     ramp = [s for s in samples if 0 < _hellos(s) < connections and s.server]
     slope = _slope([float(_hellos(s)) for s in ramp], [float(s.rss) for s in ramp]) if len(ramp) >= 3 else float("nan")
     t10, t90 = _time_at(samples, 0.1 * connections), _time_at(samples, 0.9 * connections)
-    rate = 0.8 * connections / (t90 - t10) if t10 is not None and t90 is not None and t90 > t10 else float("nan")
+    ramp_ok = t10 is not None and t90 is not None and t90 > t10
+    rate = 0.8 * connections / (t90 - t10) if ramp_ok else float("nan")
+    cpu_ms = srv_ms = float("nan")
+    if ramp_ok:
+        per = 1000.0 / (0.8 * connections)
+        cpu_ms = per * (interpolate(samples, t90, lambda s: s.cpu_s) - interpolate(samples, t10, lambda s: s.cpu_s))
+        srv_ms = per * (interpolate(samples, t90, lambda s: s.server_cpu_s)
+                        - interpolate(samples, t10, lambda s: s.server_cpu_s))
     client_rows = load.rows
     max_open = max((int(r.get("connections_open", 0)) for r in client_rows), default=0)
     entry = {
@@ -144,6 +154,8 @@ def run(quick: bool = False, connections: int | None = None, spawn_rate: float |
         "hellos_refused": final_stats.get("hello_refused"),
         "spawn_rate": spawn_rate,
         "connect_hello_per_s": rate,
+        "client_cpu_ms_per_connection": cpu_ms,
+        "server_cpu_ms_per_connection": srv_ms,
         "client_rss_baseline_mb": baseline.rss / 2**20,
         "client_rss_held_mb": end.rss / 2**20,
         "client_bytes_per_connection": per_conn,
@@ -157,9 +169,10 @@ def run(quick: bool = False, connections: int | None = None, spawn_rate: float |
     print_table(
         "Connection scale (one Locust worker process, idle authenticated connections)",
         ["connections held", "client KB/conn (delta)", "client KB/conn (ramp slope)", "connect+hello/s",
-         "spawn rate", "server KB/conn", "connect failures"],
+         "spawn rate", "client CPU ms/conn", "server CPU ms/conn", "server KB/conn", "connect failures"],
         [[f"{held:,} / {connections:,}", f"{per_conn / 1024:.1f}", f"{slope / 1024:.1f}", f"{rate:,.0f}",
-          f"{spawn_rate:,.0f}/s", f"{server_per_conn / 1024:.1f}", str(entry["connect_failures"])]],
+          f"{spawn_rate:,.0f}/s", f"{cpu_ms:.2f}", f"{srv_ms:.2f}", f"{server_per_conn / 1024:.1f}",
+          str(entry["connect_failures"])]],
     )  # fmt: skip
     targets = [
         Target("idle connections held by one worker", held, wanted, "connections"),

@@ -23,6 +23,7 @@ from typing import Any
 
 from bench.common import (
     REPO_ROOT,
+    LoadSpec,
     Target,
     Throughput,
     clean_env,
@@ -33,6 +34,7 @@ from bench.common import (
     print_table,
     reference_server,
     run_load_process,
+    run_load_processes,
     summary,
     throughput,
 )
@@ -64,17 +66,25 @@ def run_ceiling(server: Any, shape: Shape, run_time_s: float, warmup_s: float, w
     return throughput(run, shape.users, warmup_s)
 
 
-def run_locust(
-    server: Any, shape: Shape, run_time_s: float, warmup_s: float, workdir: Path, locustfile: Path = LOCUSTFILE,
+def locust_spec(
+    server: Any, shape: Shape, run_time_s: float, workdir: Path, locustfile: Path = LOCUSTFILE,
     label: str = "locust", cwd: Path = REPO_ROOT,
-) -> Throughput:
-    """One headless Locust run of `shape` (spawned at once); its rates from PREFIX_ws.csv over the steady window."""
+) -> LoadSpec:
+    """A headless Locust run of `shape` (all users spawned at once) writing PREFIX_ws.csv in `workdir`."""
     prefix = workdir / f"{label}-{shape.users}x{shape.in_flight}"
     command = locust_command(
         locustfile, server.url, shape.users, shape.users, run_time_s, prefix, "--in-flight", str(shape.in_flight)
     )
-    env = clean_env(LOCUST_JWT_SECRET=server.jwt_secret)
-    run = run_load_process(label, command, env, Path(f"{prefix}_ws.csv"), server, timeout_s=run_time_s + 60, cwd=cwd)
+    return LoadSpec(label, command, clean_env(LOCUST_JWT_SECRET=server.jwt_secret), Path(f"{prefix}_ws.csv"), cwd)
+
+
+def run_locust(
+    server: Any, shape: Shape, run_time_s: float, warmup_s: float, workdir: Path, locustfile: Path = LOCUSTFILE,
+    label: str = "locust", cwd: Path = REPO_ROOT,
+) -> Throughput:
+    """One headless Locust run of `shape`; its rates from PREFIX_ws.csv over the steady window."""
+    spec = locust_spec(server, shape, run_time_s, workdir, locustfile, label, cwd)
+    (run,) = run_load_processes([spec], server, timeout_s=run_time_s + 60)
     return throughput(run, shape.users, warmup_s)
 
 
@@ -98,7 +108,8 @@ def run(quick: bool = False, repeats: int | None = None, run_time_s: float | Non
                 pairs[shape.name].append((ceiling, locust))
                 print(f"  [{r + 1}/{repeats}] {shape.name}: ceiling {ceiling.calls_per_s:,.0f} calls/s, "
                       f"locust {locust.calls_per_s:,.0f} calls/s ({locust.calls_per_s / ceiling.calls_per_s:.0%}); "
-                      f"cpu/1k calls {1000 * ceiling.cpu_s_per_1k_calls:.1f} ms vs {1000 * locust.cpu_s_per_1k_calls:.1f} ms",
+                      f"CPU ms/1k calls {1000 * ceiling.cpu_s_per_1k_calls:.1f} vs {1000 * locust.cpu_s_per_1k_calls:.1f} "
+                      f"(kernel {1000 * ceiling.sys_s_per_1k_calls:.1f} vs {1000 * locust.sys_s_per_1k_calls:.1f})",
                       flush=True)
 
     entry: dict[str, Any] = {"repeats": repeats, "run_time_s": run_time_s, "warmup_s": warmup_s, "shapes": {}}
@@ -115,6 +126,8 @@ def run(quick: bool = False, repeats: int | None = None, run_time_s: float | Non
             "ratio_messages": summary([lo.messages_per_s / c.messages_per_s for c, lo in runs]),
             "ceiling_cpu_ms_per_1k_calls": summary([1000 * c.cpu_s_per_1k_calls for c in ceil]),
             "locust_cpu_ms_per_1k_calls": summary([1000 * lo.cpu_s_per_1k_calls for lo in loc]),
+            "ceiling_sys_ms_per_1k_calls": summary([1000 * c.sys_s_per_1k_calls for c in ceil]),
+            "locust_sys_ms_per_1k_calls": summary([1000 * lo.sys_s_per_1k_calls for lo in loc]),
             "server_cpu_ms_per_1k_calls": summary([1000 * lo.server_cpu_s_per_1k_calls for lo in loc]),
             "server_over_locust_calls": summary([lo.server_calls_per_s / lo.calls_per_s for lo in loc]),
             "steal": summary([lo.steal for lo in loc] + [c.steal for c in ceil]),

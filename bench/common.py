@@ -133,12 +133,18 @@ def mint_token(secret: str, ttl_s: int = 3600) -> str:
 # ---- sampling --------------------------------------------------------------------------------
 
 
-def proc_cpu_rss(pid: int) -> tuple[float, int]:
-    """(user + system CPU seconds, RSS bytes) of `pid` from /proc/<pid>/stat."""
+def proc_times(pid: int) -> tuple[float, float, int]:
+    """(user CPU seconds, system CPU seconds, RSS bytes) of `pid` from /proc/<pid>/stat."""
     text = Path(f"/proc/{pid}/stat").read_text()
     fields = text[text.rindex(")") + 2 :].split()
     # fields[0] is field 3 (state): utime is field 14, stime 15, rss 24.
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK, int(fields[21]) * PAGE_SIZE
+    return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK, int(fields[21]) * PAGE_SIZE
+
+
+def proc_cpu_rss(pid: int) -> tuple[float, int]:
+    """(user + system CPU seconds, RSS bytes) of `pid`."""
+    user, system, rss = proc_times(pid)
+    return user + system, rss
 
 
 @dataclass
@@ -151,6 +157,8 @@ class Sample:
     server_cpu_s: float
     server_rss: int
     server: dict[str, Any]
+    sys_s: float = 0.0
+    """The system (kernel) part of cpu_s."""
 
 
 class Sampler:
@@ -165,7 +173,7 @@ class Sampler:
     def take(self) -> Sample | None:
         """One sample now (None once the process is gone)."""
         try:
-            cpu, rss = proc_cpu_rss(self.pid)
+            user, system, rss = proc_times(self.pid)
         except (OSError, ValueError, IndexError):
             return None
         server_cpu = 0.0
@@ -183,7 +191,7 @@ class Sampler:
                 stats = self.server.stats(timeout=2.0)
             except OSError:
                 stats = {}
-        sample = Sample(time.time(), cpu, rss, server_cpu, server_rss, stats)
+        sample = Sample(time.time(), user + system, rss, server_cpu, server_rss, stats, system)
         self.samples.append(sample)
         return sample
 
@@ -297,6 +305,64 @@ class LoadRun:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class LoadSpec:
+    """One load process to start: its command, environment, counters CSV and working directory."""
+
+    label: str
+    command: list[str]
+    env: dict[str, str]
+    counters_csv: Path
+    cwd: Path = REPO_ROOT
+
+
+def run_load_processes(
+    specs: Sequence[LoadSpec],
+    server: RunningServer | None,
+    timeout_s: float,
+    interval_s: float = 0.2,
+    watch: Callable[[subprocess.Popen[bytes], list[Sample]], None] | None = None,
+) -> list[LoadRun]:
+    """Run the processes of `specs` at the same time (each killed after `timeout_s`), sampling each and the server.
+
+    Processes run together share whatever the machine gives them at that moment, so
+    their ratios are free of the drift that separates runs made one after another.
+    `watch(process, samples)`, with a single spec, is called after every sample (e.g. to stop early).
+    """
+    steal0, total0 = cpu_steal_fraction()
+    deadline = time.monotonic() + timeout_s
+    logs = [spec.counters_csv.with_suffix(".log").open("wb") for spec in specs]
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        for spec, log in zip(specs, logs):
+            processes.append(subprocess.Popen(spec.command, cwd=spec.cwd, env=spec.env, stdin=subprocess.DEVNULL,
+                                              stdout=log, stderr=log))
+        samplers = [Sampler(p.pid, server) for p in processes]
+        while any(p.poll() is None for p in processes):
+            if time.monotonic() > deadline:
+                break
+            for process, sampler in zip(processes, samplers):
+                if process.poll() is None:
+                    sampler.take()
+                    if watch is not None:
+                        watch(process, sampler.samples)
+            time.sleep(interval_s)
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait(10)
+        for log in logs:
+            log.close()
+    steal1, total1 = cpu_steal_fraction()
+    steal = (steal1 - steal0) / max(1, total1 - total0)
+    return [
+        LoadRun(spec.label, spec.command, process.returncode, read_counter_rows(spec.counters_csv), sampler.samples,
+                spec.counters_csv.with_suffix(".log").read_text(errors="replace"), steal=steal)
+        for spec, process, sampler in zip(specs, processes, samplers)
+    ]
+
+
 def run_load_process(
     label: str,
     command: list[str],
@@ -308,40 +374,10 @@ def run_load_process(
     cwd: Path = REPO_ROOT,
     watch: Callable[[subprocess.Popen[bytes], list[Sample]], None] | None = None,
 ) -> LoadRun:
-    """Run `command` to completion (killed after `timeout_s`) while sampling it and the server.
-
-    `watch(process, samples)`, when given, is called after every sample (e.g. to stop the run early).
-    """
-    steal0, total0 = cpu_steal_fraction()
-    log_path = counters_csv.with_suffix(".log")
-    deadline = time.monotonic() + timeout_s
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-        sampler = Sampler(process.pid, server)
-        try:
-            while process.poll() is None:
-                if time.monotonic() > deadline:
-                    process.kill()
-                    process.wait(10)
-                    break
-                sampler.take()
-                if watch is not None:
-                    watch(process, sampler.samples)
-                time.sleep(interval_s)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait(10)
-    steal1, total1 = cpu_steal_fraction()
-    return LoadRun(
-        label,
-        command,
-        process.returncode,
-        read_counter_rows(counters_csv),
-        sampler.samples,
-        log_path.read_text(errors="replace"),
-        steal=(steal1 - steal0) / max(1, total1 - total0),
-    )
+    """Run one load process to completion (killed after `timeout_s`) while sampling it and the server."""
+    (run,) = run_load_processes([LoadSpec(label, command, env, counters_csv, cwd)], server, timeout_s, interval_s,
+                                watch)
+    return run
 
 
 def locust_command(
@@ -362,6 +398,7 @@ class Throughput:
     calls_per_s: float
     messages_per_s: float
     cpu_s_per_1k_calls: float
+    sys_s_per_1k_calls: float
     server_calls_per_s: float
     server_cpu_s_per_1k_calls: float
     window_s: float
@@ -384,6 +421,7 @@ def throughput(run: LoadRun, connections: int, warmup_s: float) -> Throughput:
     calls = window.delta("calls_ok")
     messages = window.delta("messages_sent") + window.delta("messages_received")
     cpu = interpolate(run.samples, t1, lambda s: s.cpu_s) - interpolate(run.samples, t0, lambda s: s.cpu_s)
+    sys_cpu = interpolate(run.samples, t1, lambda s: s.sys_s) - interpolate(run.samples, t0, lambda s: s.sys_s)
     server_cpu = interpolate(run.samples, t1, lambda s: s.server_cpu_s) - interpolate(
         run.samples, t0, lambda s: s.server_cpu_s
     )
@@ -396,6 +434,7 @@ def throughput(run: LoadRun, connections: int, warmup_s: float) -> Throughput:
         calls_per_s=calls / seconds,
         messages_per_s=messages / seconds,
         cpu_s_per_1k_calls=1000.0 * cpu / calls if calls else float("nan"),
+        sys_s_per_1k_calls=1000.0 * sys_cpu / calls if calls else float("nan"),
         server_calls_per_s=server_calls / seconds,
         server_cpu_s_per_1k_calls=1000.0 * server_cpu / calls if calls else float("nan"),
         window_s=seconds,
