@@ -11,6 +11,7 @@ tool (a space-separated string of names is accepted too). A token without a
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,13 +88,21 @@ class Verifier:
             raise AuthError("invalid_token", "token rejected") from None
 
 
-def _number(claims: dict[str, Any], name: str) -> float | None:
+def _number(claims: dict[str, Any], name: str) -> int | float | None:
+    """A time claim as a finite number, None if absent; AuthError otherwise.
+
+    Integers are compared as they are: converting one beyond a double's range would raise.
+    ``NaN`` and ``Infinity`` (which JSON parsers may accept) would compare false with
+    everything, making a token that never expires: they are refused.
+    """
     value = claims.get(name)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise AuthError("invalid_token", f"token {name} must be a number")
-    return float(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise AuthError("invalid_token", f"token {name} must be a finite number")
+    return value
 
 
 def _check_times(claims: dict[str, Any], now: float, leeway_s: float) -> None:

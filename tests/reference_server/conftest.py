@@ -2,17 +2,36 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import websocket
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from reference_server.launcher import RunningServer, start_reference_server
 from tests.support.ws import connect, hello, mint_token
 
 Mint = Callable[..., str]
+_hypothesis_home: str | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Hypothesis keeps its files (example database, caches) in a temp dir, not in the repository.
+
+    The fuzz tests also run with ``database=None`` and ``derandomize=True`` (see fuzz_support).
+    """
+    global _hypothesis_home
+    _hypothesis_home = tempfile.mkdtemp(prefix="hypothesis-")
+    set_hypothesis_home_dir(_hypothesis_home)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _hypothesis_home is not None:
+        shutil.rmtree(_hypothesis_home, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -162,3 +162,20 @@ def test_public_key_verifier_rejects_junk() -> None:
         public_key_verifier(b"not a key")
     with pytest.raises(ValueError):
         public_key_verifier(_pem(ec.generate_private_key(ec.SECP256K1())))
+
+
+@pytest.mark.parametrize("raw", [b"NaN", b"Infinity", b"-Infinity", b"1e400", b"1" + b"0" * 400])
+@pytest.mark.parametrize("claim", ["exp", "iat", "nbf"])
+def test_time_claims_must_be_finite_numbers(verifier: Verifier, claim: str, raw: bytes) -> None:
+    # Python's JSON parser (PyJWT's) accepts NaN and Infinity, and 1e400 is an infinite float:
+    # NaN compares false with everything (an exp that never expires), so non-finite floats are
+    # refused. An integer beyond a double's range used to raise OverflowError (found by fuzzing);
+    # it is compared exactly now: a far-future exp is accepted, a far-future iat or nbf is not.
+    claims = {"sub": "x", "iat": int(NOW), "exp": int(NOW) + 60, claim: 0}
+    body = json.dumps(claims).encode().replace(f'"{claim}": 0'.encode(), f'"{claim}": '.encode() + raw)
+    signing_input = _b64(b'{"alg":"HS256","typ":"JWT"}') + b"." + _b64(body)
+    token = (signing_input + b"." + _b64(hmac.new(SECRET.encode(), signing_input, hashlib.sha256).digest())).decode()
+    if claim == "exp" and raw.startswith(b"1" + b"0" * 10):
+        assert verifier.verify(token, NOW).subject == "x"
+    else:
+        assert refused(verifier, token).code == "invalid_token"
