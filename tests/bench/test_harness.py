@@ -37,10 +37,12 @@ def test_throughput_pairs_ceiling_and_locust_runs() -> None:
 
 
 def test_latency_resolution_compares_fine_and_coarse_buckets() -> None:
-    entry, (target,) = bench_latency_resolution.run(quick=True, repeats=1, run_time_s=3.0, shape=TINY[1])
+    entry, targets = bench_latency_resolution.run(quick=True, repeats=1, run_time_s=3.0, shape=TINY[1])
     (pair,) = entry["runs"]
     assert pair["fine"]["calls"] > 0 and pair["coarse"]["calls"] > 0
-    assert target.at_most and target.limit == 0.10
+    assert all(t.at_most and t.limit == 0.10 for t in targets) and len(targets) == 2
+    in_process = entry["stats_path_in_process"]
+    assert in_process["fine_us_per_event"] > 0 and in_process["coarse_us_per_event"] > 0
 
 
 def test_connections_holds_every_idle_connection() -> None:
