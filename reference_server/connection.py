@@ -193,7 +193,13 @@ class Connection(WSListener):
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         try:
-            if frame.msg_type is TEXT and frame.fin and not frame.rsv1 and self._frag is None and not self._closing:
+            if (
+                frame.msg_type is TEXT
+                and frame.fin
+                and not (frame.rsv1 or frame.rsv2 or frame.rsv3)  # picows does not check RSV bits
+                and self._frag is None
+                and not self._closing
+            ):
                 self._counters.bytes_in += frame.payload_size
                 self._on_text(frame.get_payload_as_memoryview())
             else:

@@ -57,6 +57,11 @@ def fuzz_settings(examples: int) -> settings:
 # ---- JSON values -------------------------------------------------------------------------
 
 
+def weighted(*choices: tuple[int, st.SearchStrategy[Any]]) -> st.SearchStrategy[Any]:
+    """One of the strategies, picked with these weights (``st.one_of`` ignores repeated branches)."""
+    return st.sampled_from([strategy for weight, strategy in choices for _ in range(weight)]).flatmap(lambda s: s)
+
+
 def text(max_size: int) -> st.SearchStrategy[str]:
     """Any text without surrogates (an explicit alphabet: Hypothesis' default one costs seconds to build)."""
     return st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=max_size)
@@ -74,26 +79,47 @@ json_values = st.recursive(
 # ---- near-valid messages -----------------------------------------------------------------
 
 #: A few ids, so calls reuse ids still in flight.
-request_ids = st.sampled_from(["a", "b", "c"]) | text(max_size=6) | json_values
-tool_names = st.sampled_from([*TOOL_NAMES, "nope", ""]) | json_values
-small_ints = st.integers(min_value=-3, max_value=2_500) | st.sampled_from([4 * 1024 * 1024 + 1, 10**400]) | json_values
-tool_arguments = (
-    st.fixed_dictionaries(
-        {},
-        optional={
-            "bytes": small_ints,
-            "rounds": small_ints,
-            "ms": st.floats(min_value=-1, max_value=50) | small_ints,
-            "code": st.sampled_from(["tool_failed", "custom_code", "Bad Code", ""]) | json_values,
-            "message": text(max_size=10) | json_values,
-            "topic": text(max_size=5) | json_values,
-            "rate": st.floats(min_value=-1, max_value=10) | json_values,
-            "count": st.integers(min_value=-1, max_value=3) | json_values,
-            "data": json_values,
-        },
-    )
-    | json_values
+request_ids = weighted((3, st.sampled_from(["a", "b", "c"])), (1, text(max_size=6)))
+odd_values = (
+    st.sampled_from([-1, 0, 1, 1.5, 2**63, 10**400, 4 * 1024 * 1024 + 1, True, None, "1", [], {}]) | json_values
 )
+topics = st.sampled_from(["t", "u", "", "x" * 257])
+#: Valid arguments for each tool (small, so the fuzzing stays fast).
+valid_arguments: dict[str, st.SearchStrategy[dict[str, Any]]] = {
+    "echo": st.dictionaries(text(max_size=4), json_values, max_size=3),
+    "sleep": st.fixed_dictionaries({"ms": st.floats(min_value=0, max_value=50) | st.integers(0, 50)}),
+    "compute": st.fixed_dictionaries({"rounds": st.integers(min_value=0, max_value=2_500)}),
+    "payload": st.fixed_dictionaries({"bytes": st.integers(min_value=0, max_value=3_000)}),
+    "fail": st.fixed_dictionaries(
+        {}, optional={"code": st.sampled_from(["tool_failed", "custom_code"]), "message": text(max_size=8)}
+    ),
+    "subscribe": st.fixed_dictionaries(
+        {"topic": topics, "rate": st.floats(min_value=0.5, max_value=10), "count": st.integers(0, 3)}
+    ),
+    "broadcast": st.fixed_dictionaries({"topic": topics}, optional={"data": json_values}),
+    "nope": st.just({}),
+}
+assert set(valid_arguments) == {*TOOL_NAMES, "nope"}
+
+
+@st.composite
+def calls(draw: st.DrawFn) -> dict[str, Any]:
+    """A call_tool with valid arguments for its tool, then maybe one field or argument broken or dropped."""
+    name = draw(st.sampled_from(sorted(valid_arguments)))
+    arguments = dict(draw(valid_arguments[name]))
+    msg: dict[str, Any] = {"op": "call_tool", "request_id": draw(request_ids), "name": name, "arguments": arguments}
+    how = draw(st.sampled_from(["valid"] * 4 + ["field", "drop", "argument", "argument"]))
+    if how == "field":
+        msg[draw(st.sampled_from(["op", "request_id", "name", "arguments"]))] = draw(odd_values)
+    elif how == "drop":
+        del msg[draw(st.sampled_from(["op", "request_id", "name", "arguments"]))]
+    elif how == "argument":
+        key = draw(st.sampled_from(sorted({*arguments, "bytes", "rounds", "ms", "code", "topic", "rate", "count"})))
+        if draw(st.booleans()) and key in arguments:
+            del arguments[key]
+        else:
+            arguments[key] = draw(odd_values)
+    return msg
 
 
 def _without(message: dict[str, Any], drop: frozenset[str]) -> dict[str, Any]:
@@ -106,19 +132,15 @@ def _near(base: st.SearchStrategy[dict[str, Any]], keys: list[str]) -> st.Search
     return st.builds(_without, base, st.just(frozenset()) | drops)
 
 
-calls = _near(
-    st.fixed_dictionaries(
-        {"op": st.just("call_tool"), "request_id": request_ids, "name": tool_names, "arguments": tool_arguments}
-    ),
-    ["op", "request_id", "name", "arguments"],
-)
 list_tools = _near(st.fixed_dictionaries({"op": st.just("list_tools"), "request_id": request_ids}), ["request_id"])
 hellos = _near(
     st.fixed_dictionaries({"op": st.just("hello"), "session_id": text(max_size=6) | json_values, "token": scalars}),
     ["session_id", "token"],
 )
 other_ops = st.fixed_dictionaries({"op": json_values | st.sampled_from(["", "call", "hello_ok", "tool_result"])})
-messages = calls | calls | list_tools | hellos | other_ops | json_values
+messages = weighted((2, calls()), (1, list_tools), (1, hellos), (1, other_ops), (1, json_values))
+#: Messages a client that has said hello might send: mostly calls, valid or nearly.
+session_messages = weighted((12, calls()), (1, list_tools), (1, hellos), (1, other_ops), (1, json_values))
 
 
 def encode(value: Any) -> bytes:
@@ -143,6 +165,10 @@ def mutated(draw: st.DrawFn, base: st.SearchStrategy[bytes]) -> bytes:
     return bytes(data[:where] + junk + data[where:])
 
 
+#: Text message payloads after hello: mostly (near-)valid messages, some broken ones.
+session_payloads = weighted(
+    (8, session_messages.map(encode)), (1, mutated(session_messages.map(encode))), (1, st.binary(max_size=40))
+)
 #: Text message payloads: valid, near-valid and broken JSON, arbitrary text, arbitrary bytes.
 payloads = (
     messages.map(encode)
