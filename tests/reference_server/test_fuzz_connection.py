@@ -153,10 +153,12 @@ class Model:
             self.closed = True
             code = frame.get_close_code()
             return [("close", 1000 if code in (0, 1005, 1006, 1015) else code)]
-        if self.closed or frame.msg_type in (PING, PONG):
+        if self.closed:
             return []
         if frame.rsv1 or frame.rsv2 or frame.rsv3:
             return self.close(1002)
+        if frame.msg_type in (PING, PONG):
+            return []
         if frame.msg_type is CONT:
             if self.frag is None:
                 return self.close(1002)
