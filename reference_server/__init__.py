@@ -23,6 +23,11 @@
   (unless ``--no-control``), or ``--fault-*`` options at startup: drop connections
   (close 1012 or TCP reset), delay or stall answers, stall hellos, garbage answers,
   refuse handshakes with an HTTP status, drop connections at a steady rate.
+- Hardening (``gate``, backpressure in ``connection``): ``--handshake-timeout`` and
+  ``--max-pending-handshakes`` bound clients that never finish their HTTP upgrade;
+  ``--max-connections`` closes surplus connections with 1013; a client that reads slower
+  than it asks is not read until its outgoing buffer drains, and is closed with 1008 after
+  ``--send-timeout`` or when more than ``--max-send-buffer-bytes`` wait for it.
 - Counters: see ``counters.Counters``; ``GET /stats`` sums them over workers at the
   moment of the request, ``GET /stats/workers`` lists them per worker.
 """
