@@ -168,7 +168,7 @@ class Connection(WSListener):
         self._raw: Any = None
         self._paused = False
         self._hold = False
-        self._held: collections.deque[bytes | None] = collections.deque()
+        self._held: collections.deque[bytes | None] | None = None  # made on the first pause
         self._send_timer: asyncio.TimerHandle | None = None
 
     # ---- picows callbacks -------------------------------------------------------------
@@ -226,6 +226,8 @@ class Connection(WSListener):
             return
         self._paused = True
         self._hold = True
+        if self._held is None:
+            self._held = collections.deque()
         self._counters.writes_paused += 1
         if self._closing:
             return
@@ -307,7 +309,7 @@ class Connection(WSListener):
 
     def _on_binary(self) -> None:
         if self._hold:
-            self._held.append(None)
+            self._held.append(None)  # type: ignore[union-attr]  # _hold implies _held
             return
         self._handle_binary()
 
@@ -324,7 +326,7 @@ class Connection(WSListener):
 
     def _on_text(self, data: memoryview | bytearray) -> None:
         if self._hold:
-            self._held.append(bytes(data))
+            self._held.append(bytes(data))  # type: ignore[union-attr]
             return
         self._handle_text(data)
 
@@ -456,6 +458,7 @@ class Connection(WSListener):
     def _release_held(self) -> None:
         """Handle held messages in order while writes flow; read the socket again once none is left."""
         held = self._held
+        assert held is not None
         while held and not self._paused and not self._closing:
             data = held.popleft()
             try:
@@ -736,7 +739,8 @@ class Connection(WSListener):
 
     def _stop_work(self) -> None:
         self._cancel_hello_timer()
-        self._held.clear()
+        if self._held:
+            self._held.clear()
         if self._send_timer is not None:
             self._send_timer.cancel()
             self._send_timer = None
