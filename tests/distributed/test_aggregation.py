@@ -1,0 +1,162 @@
+"""The master's sum of worker snapshots (users.aggregation) and the web tab over it, without processes."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from analysis.compute import Thresholds
+from users.aggregation import WorkerTotals, merge_storms, worker_payload
+from users.metrics import WsCounters
+from users.reporting import COUNTER_KEYS, WS_CSV_COLUMNS, WsCsvWriter
+from users.web_tab import STRETCH_MSGS_PER_S, TARGET_MSGS_PER_S, WebSocketTab
+
+
+def snapshot(**values: float) -> dict[str, float]:
+    base = WsCounters().snapshot()
+    base.update(values)
+    return base
+
+
+def totals_of(*reports: tuple[str, dict[str, float], bool]) -> WorkerTotals:
+    totals = WorkerTotals(COUNTER_KEYS)
+    for number, (worker, counters, final) in enumerate(reports):
+        totals.update(worker, worker_payload(counters, 1000, final), float(number))
+    return totals
+
+
+def test_latest_snapshot_per_worker_is_summed_once() -> None:
+    totals = totals_of(
+        ("a", snapshot(calls_sent=10, calls_ok=9, calls_in_flight=1, connections_open=2), False),
+        ("b", snapshot(calls_sent=5, calls_ok=5, connections_open=2), False),
+        ("a", snapshot(calls_sent=30, calls_ok=28, calls_in_flight=2, connections_open=2), False),  # replaces a's first
+    )
+    total = totals.totals()
+    assert (total["calls_sent"], total["calls_ok"], total["calls_in_flight"], total["connections_open"]) == (
+        35,
+        33,
+        2,
+        4,
+    )
+    assert totals.rss_bytes == 2000
+
+
+def test_gauges_take_the_max_and_plan_values_are_not_multiplied() -> None:
+    totals = totals_of(
+        ("a", snapshot(schedule_lag_ms=3.5, rate_target=2000.0, active_users=4, users_sending_peak=2), False),
+        ("b", snapshot(schedule_lag_ms=12.0, rate_target=2000.0, active_users=4, users_sending_peak=2), False),
+    )
+    total = totals.totals()
+    assert (total["schedule_lag_ms"], total["rate_target"], total["active_users"]) == (12.0, 2000.0, 4)
+    assert total["users_sending_peak"] == 4  # spikes happen at the same plan time on every worker
+
+
+def test_window_peaks_survive_two_reports_between_rows() -> None:
+    totals = WorkerTotals(COUNTER_KEYS)
+    totals.update("a", worker_payload(snapshot(users_sending_peak=16, schedule_lag_ms=40.0), 0, False), 0.0)
+    totals.update("a", worker_payload(snapshot(users_sending_peak=4, schedule_lag_ms=1.0), 0, False), 1.0)
+    row = totals.totals(take_peaks=True)
+    assert (row["users_sending_peak"], row["schedule_lag_ms"]) == (16, 40.0)
+    assert totals.totals(take_peaks=True)["users_sending_peak"] == 4  # a new window: the latest report
+
+
+def test_a_gone_worker_keeps_its_counters_but_not_its_connections() -> None:
+    totals = totals_of(
+        ("alive", snapshot(calls_sent=100, calls_ok=100, connections_open=2), False),
+        (
+            "dead",
+            snapshot(calls_sent=50, calls_ok=45, calls_in_flight=5, connections_open=2, schedule_lag_ms=9.0),
+            False,
+        ),
+    )
+    total = totals.totals(gone={"dead"})
+    assert total["calls_sent"] == 150 and total["calls_in_flight"] == 5  # the ledger still closes
+    assert total["connections_open"] == 2 and total["schedule_lag_ms"] == 0
+    assert totals.pending(["alive"]) == ["alive"]
+
+
+def test_final_reports_end_the_wait() -> None:
+    totals = totals_of(("a", snapshot(calls_sent=1), True), ("b", snapshot(calls_sent=1), False))
+    assert totals.pending(["a", "b", "c"]) == ["b", "c"]
+    totals.update("b", worker_payload(snapshot(calls_sent=2), 0, True), 5.0)
+    assert totals.pending(["a", "b"]) == [] and totals.totals()["calls_sent"] == 3
+    totals.reset()
+    assert totals.totals()["calls_sent"] == 0
+
+
+def test_storms_at_the_same_moment_merge() -> None:
+    storms = merge_storms(
+        [
+            [{"at": 100.0, "baseline_per_s": 500.0, "recovered_after_s": 0.4},
+             {"at": 110.0, "baseline_per_s": 500.0, "recovered_after_s": 0.3}],
+            [{"at": 100.2, "baseline_per_s": 400.0, "recovered_after_s": 0.6},
+             {"at": 110.1, "baseline_per_s": 400.0, "recovered_after_s": None}],
+        ]
+    )  # fmt: skip
+    assert [(s["at"], s["baseline_per_s"], s["recovered_after_s"], s["workers"]) for s in storms] == [
+        (100.0, 900.0, 0.6, 2),
+        (110.0, 900.0, None, 2),
+    ]
+
+
+def test_csv_writer_columns_and_values() -> None:
+    stream = io.StringIO()
+    writer = WsCsvWriter(stream, started_at=1000.0)
+    writer.write_row(1002.5, snapshot(calls_sent=7, schedule_lag_ms=1.23456), "rate", 42)
+    header, row = (line.split(",") for line in stream.getvalue().splitlines())
+    assert header == WS_CSV_COLUMNS
+    values = dict(zip(header, row, strict=True))
+    assert (values["elapsed_s"], values["stage"], values["calls_sent"], values["schedule_lag_ms"]) == (
+        "2.500", "rate", "7", "1.235",
+    )  # fmt: skip
+    assert values["rss_bytes"] == "42"
+
+
+def test_web_tab_targets_match_the_analysis_defaults() -> None:
+    assert (TARGET_MSGS_PER_S, STRETCH_MSGS_PER_S) == (Thresholds().target_msgs_per_s, Thresholds().stretch_msgs_per_s)
+
+
+@dataclass
+class FakeSource:
+    values: dict[str, float]
+    workers: str | None = "2 reporting"
+
+    def snapshot(self) -> dict[str, float]:
+        return self.values
+
+    def workers_line(self) -> str | None:
+        return self.workers
+
+
+@dataclass
+class FakePoint:
+    stage: str = "rate"
+    rate: float | None = 25_000.0
+    active_users: int = 10
+
+
+class FakePlan:
+    def point(self) -> FakePoint:
+        return FakePoint()
+
+
+def test_web_tab_rows_from_summed_counters() -> None:
+    source = FakeSource(snapshot(messages_sent=0, messages_received=0, connections_open=40, calls_in_flight=7))
+    tab = WebSocketTab(source, FakePlan())  # type: ignore[arg-type]
+    tab.rows(0.0)
+    source.values = snapshot(calls_ok=50_000, messages_sent=50_000, messages_received=50_000, connections_open=40,
+                             calls_in_flight=7, reconnects=1, reconnect_attempts=2)  # fmt: skip
+    rows = {r["metric"]: r["value"] for r in tab.rows(2.0)}
+    assert rows["Stage"] == "rate"
+    assert rows["Rate target (calls/s)"] == "25,000 (about 50,000 msg/s)"
+    assert rows["Calls/s"] == "25,000" and rows["Messages/s (sent + received)"] == "50,000"
+    assert rows["Of target / stretch"] == "100% / 25%"
+    assert (rows["Connections open"], rows["Calls in flight"], rows["Reconnects (attempts)"]) == ("40", "7", "1 (2)")
+    assert rows["Workers"] == "2 reporting"
+    source.values = snapshot()  # a new run: counters start again from zero
+    assert {r["metric"]: r["value"] for r in tab.rows(3.0)}["Calls/s"] == "0"
+
+
+def test_web_tab_has_no_workers_row_in_a_single_process() -> None:
+    tab = WebSocketTab(FakeSource(snapshot(), None), None)
+    assert "Workers" not in {r["metric"] for r in tab.rows(0.0)}
