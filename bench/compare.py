@@ -1,0 +1,142 @@
+"""A/B a change to the Locust user before it lands: this tree against a copy with patches applied.
+
+    python -m bench.compare --patch proposed.diff                         # pipelined 4x100, 5 pairs
+    python -m bench.compare --patch a.diff --patch b.diff --shape 200x1 --repeats 7
+    python -m bench.compare --base-rev HEAD~3                             # the working tree against an older commit
+    python -m bench.compare --base-patch a.diff --patch b.diff            # b's gain on top of a
+    python -m bench.compare --patch proposed.diff --connections 20000     # memory and connect rate instead
+
+Both sides are copies of the source tree (``git ls-files``: tracked and
+untracked-not-ignored files, so uncommitted work is included), made in a
+temporary directory; the candidate gets the patches (``git apply``), or the
+base is ``git archive REV``. Throughput pairs start both Locust processes at
+the same moment against one 2-worker reference server, so whatever else the
+machine is doing slows both alike; the figures are the candidate's calls/s
+and CPU per call relative to the base's, median (min..max) over pairs. With
+--connections, each side runs bench_connections in turn (memory does not
+drift with load the way throughput does).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bench import bench_connections
+from bench.bench_throughput import LOCUSTFILE, Shape, locust_spec
+from bench.common import (
+    REPO_ROOT,
+    fmt_spread,
+    print_table,
+    reference_server,
+    run_load_processes,
+    summary,
+    throughput,
+)
+
+
+def copy_tree(destination: Path, rev: str | None = None) -> Path:
+    """The working tree's files (or commit `rev`'s) under `destination`."""
+    destination.mkdir(parents=True)
+    if rev:
+        archive = subprocess.run(["git", "archive", rev], cwd=REPO_ROOT, capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(destination)], input=archive, check=True)
+        return destination
+    listed = subprocess.run(["git", "ls-files", "-z", "-co", "--exclude-standard"], cwd=REPO_ROOT,
+                            capture_output=True, check=True).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        source = REPO_ROOT / name
+        if source.is_file():
+            target = destination / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    return destination
+
+
+def apply_patches(tree: Path, patches: list[Path]) -> None:
+    """`git apply` each patch inside `tree` (a plain directory, not a repository)."""
+    for patch in patches:
+        done = subprocess.run(["git", "apply", "--unsafe-paths", "--directory=.", str(patch.resolve())], cwd=tree,
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SystemExit(f"compare: {patch} does not apply: {done.stderr.strip()}")
+
+
+def compare_throughput(base: Path, candidate: Path, shape: Shape, repeats: int, run_time_s: float,
+                       warmup_s: float) -> dict[str, Any]:
+    """Concurrent base/candidate Locust pairs; ratios candidate/base."""
+    pairs = []
+    with tempfile.TemporaryDirectory(prefix="bench-compare-") as tmp, reference_server("--workers", "2") as server:
+        for r in range(repeats):
+            specs = [
+                locust_spec(server, shape, run_time_s, Path(tmp), base / LOCUSTFILE.relative_to(REPO_ROOT), "base",
+                            base),
+                locust_spec(server, shape, run_time_s, Path(tmp), candidate / LOCUSTFILE.relative_to(REPO_ROOT),
+                            "candidate", candidate),
+            ]
+            if r % 2:
+                specs.reverse()
+            runs = {run.label: run for run in run_load_processes(specs, server, timeout_s=run_time_s + 60)}
+            a, b = (throughput(runs[k], shape.users, warmup_s) for k in ("base", "candidate"))
+            pairs.append((a, b))
+            print(f"  [{r + 1}/{repeats}] base {a.calls_per_s:,.0f} calls/s {1000 * a.cpu_s_per_1k_calls:.2f} CPU ms/1k"
+                  f" | candidate {b.calls_per_s:,.0f} calls/s {1000 * b.cpu_s_per_1k_calls:.2f} CPU ms/1k", flush=True)
+    result = {
+        "shape": shape.name,
+        "base_calls_per_s": summary([a.calls_per_s for a, _ in pairs]),
+        "candidate_calls_per_s": summary([b.calls_per_s for _, b in pairs]),
+        "calls_ratio": summary([b.calls_per_s / a.calls_per_s for a, b in pairs]),
+        "base_cpu_ms_per_1k": summary([1000 * a.cpu_s_per_1k_calls for a, _ in pairs]),
+        "candidate_cpu_ms_per_1k": summary([1000 * b.cpu_s_per_1k_calls for _, b in pairs]),
+        "cpu_ratio": summary([b.cpu_s_per_1k_calls / a.cpu_s_per_1k_calls for a, b in pairs]),
+    }
+    print_table(
+        f"candidate vs base, {shape.name} each, run together (median (min..max) of {repeats})",
+        ["", "base", "candidate", "candidate / base"],
+        [["calls/s", fmt_spread(result["base_calls_per_s"]), fmt_spread(result["candidate_calls_per_s"]),
+          fmt_spread(result["calls_ratio"], 1, pct=True)],
+         ["CPU ms per 1k calls", fmt_spread(result["base_cpu_ms_per_1k"], 2),
+          fmt_spread(result["candidate_cpu_ms_per_1k"], 2), fmt_spread(result["cpu_ratio"], 1, pct=True)]],
+    )  # fmt: skip
+    return result
+
+
+def parse_shape(text: str) -> Shape:
+    users, _, in_flight = text.partition("x")
+    return Shape(f"{int(users)}x{int(in_flight)}", int(users), int(in_flight))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patch", type=Path, action="append", default=[], help="unified diff for the candidate")
+    parser.add_argument("--base-rev", default=None, help="git revision for the base (default: the working tree)")
+    parser.add_argument("--base-patch", type=Path, action="append", default=[],
+                        help="unified diff applied to both sides first (to measure a change on top of others)")
+    parser.add_argument("--shape", type=parse_shape, default=Shape("4x100", 4, 100), help="USERSxIN_FLIGHT")
+    parser.add_argument("--repeats", type=int, default=5, help="pairs (default %(default)s)")
+    parser.add_argument("--run-time", type=float, default=10.0, help="seconds per run (default %(default)s)")
+    parser.add_argument("--connections", type=int, default=0, help="compare connection scale at N connections")
+    args = parser.parse_args(argv)
+    if not args.patch and not args.base_rev:
+        parser.error("give --patch (candidate = working tree + patches) and/or --base-rev")
+    with tempfile.TemporaryDirectory(prefix="bench-trees-") as tmp:
+        base = copy_tree(Path(tmp) / "base", args.base_rev)
+        candidate = copy_tree(Path(tmp) / "candidate")
+        apply_patches(base, args.base_patch)
+        apply_patches(candidate, args.base_patch + args.patch)
+        if args.connections:
+            for label, tree in (("base", base), ("candidate", candidate)):
+                print(f"== {label}")
+                bench_connections.run(connections=args.connections, tree=tree)
+        else:
+            compare_throughput(base, candidate, args.shape, args.repeats, args.run_time, 2.0)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

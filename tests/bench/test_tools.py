@@ -1,0 +1,46 @@
+"""The A/B and profiling tools under bench/, on tiny loads (no timing asserted)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.compare import apply_patches, copy_tree
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.timeout(180)
+
+
+def test_copy_tree_and_apply_patch(tmp_path: Path) -> None:
+    tree = copy_tree(tmp_path / "tree")
+    assert (tree / "locustfile.py").is_file() and (tree / "users" / "client.py").is_file()
+    assert not (tree / ".venv").exists()
+    patch = tmp_path / "change.diff"
+    original = (tree / "users" / "__init__.py").read_text().splitlines()[0]
+    patch.write_text(f"--- a/users/__init__.py\n+++ b/users/__init__.py\n@@ -1 +1 @@\n-{original}\n+# patched\n")
+    apply_patches(tree, [patch])
+    assert (tree / "users" / "__init__.py").read_text().startswith("# patched")
+
+
+def test_compare_runs_a_pair_against_a_revision() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.compare", "--base-rev", "HEAD", "--shape", "2x10", "--repeats", "1",
+         "--run-time", "3"],
+        cwd=ROOT, capture_output=True, text=True, timeout=150,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "candidate / base" in done.stdout
+
+
+def test_cpu_profile_reports_cpu_samples() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.cpu_profile", "--shape", "2x10", "--run-time", "4", "--warmup", "1",
+         "--top", "5"],
+        cwd=ROOT, capture_output=True, text=True, timeout=150,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "CPU samples" in done.stdout and "self CPU" in done.stdout and "_read_loop" in done.stdout
