@@ -4,6 +4,7 @@
     python -m bench --quick            # smoke run with tiny durations (about 1 minute)
     python -m bench --only throughput,connections --repeats 5
     python -m bench --output /tmp/results.json
+    python -m bench --tree /tmp/patched --output /tmp/patched.json     # the Locust side from another tree
 
 Benchmarks (one module each; each can also be run alone with ``python -m bench.<module>``):
 
@@ -25,13 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from bench import bench_connections, bench_latency_resolution, bench_server, bench_throughput
-from bench.common import RESULTS, Target, machine_facts, merge_results, now_iso, raise_fd_limit
+from bench.common import REPO_ROOT, RESULTS, Target, machine_facts, merge_results, now_iso, raise_fd_limit
 
 BENCHMARKS: dict[str, Callable[[argparse.Namespace], tuple[dict[str, Any], list[Target]]]] = {
     "reference_server": lambda a: bench_server.run(a.quick, a.repeats),
-    "throughput": lambda a: bench_throughput.run(a.quick, a.repeats),
-    "latency_resolution": lambda a: bench_latency_resolution.run(a.quick, a.repeats),
-    "connections": lambda a: bench_connections.run(a.quick),
+    "throughput": lambda a: bench_throughput.run(a.quick, a.repeats, tree=a.tree),
+    "latency_resolution": lambda a: bench_latency_resolution.run(a.quick, a.repeats, tree=a.tree),
+    "connections": lambda a: bench_connections.run(a.quick, tree=a.tree),
 }
 
 
@@ -41,6 +42,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=None, help="repeats per measurement (default 3, quick 1)")
     parser.add_argument("--only", default="", help=f"comma-separated subset of {','.join(BENCHMARKS)}")
     parser.add_argument("--output", type=Path, default=RESULTS, help="results file (default bench/results.json)")
+    parser.add_argument("--tree", type=Path, default=REPO_ROOT,
+                        help="source tree the Locust side runs from (default: this one; e.g. a patched copy)")
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.only.split(",") if n.strip()] or list(BENCHMARKS)
     unknown = [n for n in names if n not in BENCHMARKS]
@@ -75,6 +78,7 @@ def main(argv: list[str]) -> int:
         "measured_at": now_iso(),
         "wall_s": round(time.monotonic() - started, 1),
         "quick": args.quick,
+        "tree": str(args.tree),
         "targets": [t.as_dict() for t in targets],
     }
     merge_results(entries, args.output)

@@ -54,14 +54,17 @@ class Shape:
 SHAPES = (Shape("closed 200x1", 200, 1), Shape("pipelined 20x10", 20, 10), Shape("pipelined 4x100", 4, 100))
 
 
-def run_ceiling(server: Any, shape: Shape, run_time_s: float, warmup_s: float, workdir: Path) -> Throughput:
-    """One ceiling-client run of `shape`; its rates over the steady window."""
+def run_ceiling(server: Any, shape: Shape, run_time_s: float, warmup_s: float, workdir: Path,
+                tree: Path = REPO_ROOT) -> Throughput:
+    """One ceiling-client run of `shape` (with `tree`'s codec); its rates over the steady window."""
     counters_csv = workdir / f"ceiling-{shape.users}x{shape.in_flight}.csv"
     command = [
         sys.executable, "-m", "bench.ceiling", "--url", server.url, "--connections", str(shape.users),
         "--in-flight", str(shape.in_flight), "--duration", str(run_time_s), "--csv", str(counters_csv),
     ]  # fmt: skip
     env = clean_env(BENCH_TOKEN=mint_token(server.jwt_secret))
+    if tree != REPO_ROOT:
+        command += ["--tree", str(tree)]
     run = run_load_process("ceiling", command, env, counters_csv, server, timeout_s=run_time_s + 60)
     return throughput(run, shape.users, warmup_s)
 
@@ -89,7 +92,7 @@ def run_locust(
 
 
 def run(quick: bool = False, repeats: int | None = None, run_time_s: float | None = None,
-        shapes: tuple[Shape, ...] = SHAPES) -> tuple[dict[str, Any], list[Target]]:
+        shapes: tuple[Shape, ...] = SHAPES, tree: Path = REPO_ROOT) -> tuple[dict[str, Any], list[Target]]:
     """Run every shape `repeats` times (ceiling and Locust in alternating order); the entry and its targets."""
     repeats = repeats or (1 if quick else 3)
     run_time_s = run_time_s or (4.0 if quick else 12.0)
@@ -99,12 +102,13 @@ def run(quick: bool = False, repeats: int | None = None, run_time_s: float | Non
         workdir = Path(tmp)
         for r in range(repeats):
             for shape in shapes:
+                locustfile = tree / LOCUSTFILE.relative_to(REPO_ROOT)
                 if r % 2 == 0:
-                    ceiling = run_ceiling(server, shape, run_time_s, warmup_s, workdir)
-                    locust = run_locust(server, shape, run_time_s, warmup_s, workdir)
+                    ceiling = run_ceiling(server, shape, run_time_s, warmup_s, workdir, tree)
+                    locust = run_locust(server, shape, run_time_s, warmup_s, workdir, locustfile, cwd=tree)
                 else:
-                    locust = run_locust(server, shape, run_time_s, warmup_s, workdir)
-                    ceiling = run_ceiling(server, shape, run_time_s, warmup_s, workdir)
+                    locust = run_locust(server, shape, run_time_s, warmup_s, workdir, locustfile, cwd=tree)
+                    ceiling = run_ceiling(server, shape, run_time_s, warmup_s, workdir, tree)
                 pairs[shape.name].append((ceiling, locust))
                 print(f"  [{r + 1}/{repeats}] {shape.name}: ceiling {ceiling.calls_per_s:,.0f} calls/s, "
                       f"locust {locust.calls_per_s:,.0f} calls/s ({locust.calls_per_s / ceiling.calls_per_s:.0%}); "

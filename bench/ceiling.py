@@ -39,6 +39,10 @@ from gevent.event import Event  # noqa: E402
 import websocket  # noqa: E402
 
 from bench.common import COUNTER_COLUMNS  # noqa: E402
+
+if "--tree" in sys.argv:  # the codec of another source tree (python -m bench --tree DIR), imported below
+    sys.path.insert(0, sys.argv[sys.argv.index("--tree") + 1])
+
 from users.frames import OP_TEXT, FrameDecoder, encode_frame, encode_text_frames  # noqa: E402
 from users.protocol import CallTemplate, HelloOk, ToolResult, build_hello, parse_server_message  # noqa: E402
 
@@ -142,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--in-flight", type=int, default=100, help="calls outstanding per connection")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of load from start (bounded)")
     parser.add_argument("--csv", required=True, help="where to write the counters, once a second")
+    parser.add_argument("--tree", default=None, help="source tree whose users/ codec to use (default: this one)")
     args = parser.parse_args(argv)
     if not args.url.startswith(("ws://127.", "ws://localhost")):
         parser.error("--url must be a loopback address")

@@ -271,6 +271,8 @@ def steady_window(rows: list[dict[str, float]], connections: int, warmup_s: floa
     final row) are excluded: the window covers only full load.
     """
     full = [r for r in rows if r.get("connections_open", 0) >= connections and r.get("calls_sent", 0) > 0]
+    if len(full) == 1 and rows[-1] is not full[0]:  # a very short run: up to the final row (drain included)
+        return Window(full[0], rows[-1])
     if len(full) < 2:
         return None
     begin = full[0]["timestamp"] + warmup_s

@@ -29,8 +29,10 @@ def test_steady_window_skips_ramp_up_warmup_and_stop() -> None:
     assert window.delta("calls_ok") / window.seconds == 200
 
 
-def test_steady_window_needs_two_full_rows() -> None:
-    assert steady_window([row(1, 4, 10), row(2, 3, 20)], connections=4, warmup_s=0) is None
+def test_steady_window_of_a_very_short_run_ends_at_the_final_row() -> None:
+    window = steady_window([row(1, 2, 0), row(2, 4, 10), row(3, 0, 20)], connections=4, warmup_s=0)
+    assert window is not None and window.delta("calls_ok") == 10
+    assert steady_window([row(1, 3, 10), row(2, 3, 20)], connections=4, warmup_s=0) is None
 
 
 def test_interpolate_is_linear_and_clamped() -> None:

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.timeout(180)
 
 
 def test_throughput_pairs_ceiling_and_locust_runs() -> None:
-    entry, targets = bench_throughput.run(quick=True, repeats=1, run_time_s=3.0, shapes=TINY)
+    entry, targets = bench_throughput.run(quick=True, repeats=1, run_time_s=4.0, shapes=TINY)
     for shape in TINY:
         got = entry["shapes"][shape.name]
         (pair,) = got["runs"]
@@ -37,7 +37,7 @@ def test_throughput_pairs_ceiling_and_locust_runs() -> None:
 
 
 def test_latency_resolution_compares_fine_and_coarse_buckets() -> None:
-    entry, targets = bench_latency_resolution.run(quick=True, repeats=1, run_time_s=3.0, shape=TINY[1])
+    entry, targets = bench_latency_resolution.run(quick=True, repeats=1, run_time_s=4.0, shape=TINY[1])
     (pair,) = entry["runs"]
     assert pair["fine"]["calls"] > 0 and pair["coarse"]["calls"] > 0
     assert all(t.at_most and t.limit == 0.10 for t in targets) and len(targets) == 2
