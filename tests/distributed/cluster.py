@@ -166,7 +166,7 @@ class Cluster:
         self.started.append(worker)
         return worker
 
-    def run(self, timeout_s: float = 90.0, worker_args: Sequence[str] = ()) -> DistributedRun:
+    def run(self, timeout_s: float = 60.0, worker_args: Sequence[str] = ()) -> DistributedRun:
         """Start the master and every worker, wait for the master to end the run by itself."""
         master = self.start_master()
         workers = [self.start_worker(i, *worker_args) for i in range(self.workers)]

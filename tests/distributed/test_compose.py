@@ -26,6 +26,8 @@ from tests.support.locust_run import ROOT
 COMPOSE_FILE = ROOT / "docker-compose.locust.yml"
 VARIABLE = re.compile(r"\$\{(?P<name>\w+)(?:(?P<op>:-|:\?)(?P<arg>[^}]*))?\}")
 
+pytestmark = pytest.mark.timeout(240)  # above the runs' own bounds, so those fail first with their message
+
 
 def interpolate(value: Any, env: dict[str, str]) -> Any:
     """Compose's ${VAR}, ${VAR:-default} and ${VAR:?error} in every string of `value`."""

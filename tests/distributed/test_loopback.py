@@ -15,6 +15,8 @@ from tests.distributed.checks import ledger_closes, server_agrees, summed_once
 from tests.distributed.cluster import Cluster, free_port, locust_command, read_run, start_process
 from tests.support.locust_run import ROOT, run_locust
 
+pytestmark = pytest.mark.timeout(240)  # above the runs' own bounds, so those fail first with their message
+
 
 @pytest.fixture
 def server() -> Iterator[RunningServer]:

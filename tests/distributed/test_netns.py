@@ -14,6 +14,8 @@ from tests.distributed import netns
 from tests.distributed.checks import ledger_closes, server_agrees, summed_once
 from tests.distributed.cluster import Cluster, start_process, wait_for
 
+pytestmark = pytest.mark.timeout(240)  # above the runs' own bounds, so those fail first with their message
+
 
 @pytest.fixture(scope="module")
 def namespaces_allowed() -> None:

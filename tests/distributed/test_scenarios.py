@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,8 @@ from reference_server.launcher import RunningServer, start_reference_server
 from tests.distributed.checks import ledger_closes, summed_once
 from tests.distributed.cluster import Cluster, wait_for
 from tests.support.locust_run import ws_numbers
+
+pytestmark = pytest.mark.timeout(240)  # above the runs' own bounds, so those fail first with their message
 
 
 @pytest.fixture
@@ -35,8 +38,6 @@ def rows_of(cluster: Cluster) -> list[dict[str, float]]:
     path = Path(f"{cluster.prefix}_ws.csv")
     if not path.exists():
         return []
-    import csv
-
     with path.open(newline="") as f:
         return [ws_numbers(r) for r in csv.DictReader(f)]
 

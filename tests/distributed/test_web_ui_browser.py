@@ -22,6 +22,8 @@ from tests.support.locust_run import ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 
+pytestmark = pytest.mark.timeout(240)  # above the runs' own bounds, so those fail first with their message
+
 
 @pytest.fixture
 def browser_ready() -> None:
@@ -74,7 +76,7 @@ def test_master_web_ui_shows_the_summed_websocket_metrics(tmp_path: Path, server
              "--until", "Connections open=4", "--until", "Workers=2 reporting", "--until", "Stage=rate",
              "--settle", "6", "--stopped", "Workers=2 finished", "--stopped", "Calls in flight=0",
              "--screenshot", str(screenshot)],
-            cwd=ROOT, capture_output=True, text=True, timeout=150, check=False,
+            cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
         )  # fmt: skip
         assert probe.returncode == 0, probe.stderr[-3000:] + master.log()[-2000:]
         tab = json.loads(probe.stdout)
