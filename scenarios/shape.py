@@ -49,6 +49,11 @@ class ScenarioShape(LoadTestShape):
 
     def reset_time(self) -> None:
         super().reset_time()
+        runner = self.runner
+        if getattr(self, "started", False) and runner is not None and gevent.getcurrent() is runner.shape_greenlet:
+            # Locust restarts shape time when the first users start (runner.start): the plan restarts with it.
+            runner.send_message(PLAN_MESSAGE, plan_message(self.plan, time.time()))
+            return
         self.plan: Plan | None = None
         self.started = False
         self.stopping_reason: str | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import random
 import ssl
 import time
@@ -23,7 +24,7 @@ from users.client import ClientSettings, ToolClient
 from users.errors import ConnectionLost, WsFailure
 from users.load_control import LoadPoint, LoadSource, RatePacer, SlotRegistry, is_active, selected_share
 from users.metrics import WsCounters
-from users.options import DEFAULTS, OptionError, check_options, token_source
+from users.options import DEFAULTS, OptionError, check_options, token_source, with_local_credentials
 from users.protocol import DEFAULT_DIALECT, CallTemplate, Dialect
 from users.tool_mix import ToolMix
 
@@ -165,6 +166,8 @@ class ToolCallUser(User):
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
         options = environment.parsed_options
+        if options is not None:
+            options = with_local_credentials(options, os.environ)
         self._tokens: TokenSource | None = None
         self.option_error: OptionError | None = None
         sslopt: dict[str, Any] = {}

@@ -163,9 +163,28 @@ def add_user_arguments(parser: Any) -> None:
     )
 
 
-def check_options(options: argparse.Namespace) -> None:
+CREDENTIALS = {"jwt_secret": "LOCUST_JWT_SECRET", "token": "LOCUST_TOKEN", "jwt_private_key": "LOCUST_JWT_PRIVATE_KEY"}
+"""Credential options and the env vars a process reads them from when the options it runs with carry none."""
+
+
+def with_local_credentials(options: argparse.Namespace, environ: Mapping[str, str]) -> argparse.Namespace:
+    """`options`, with this process's own credential env vars when the options carry none.
+
+    In distributed runs Locust replaces a worker's options with the master's at
+    every spawn; a master started without credentials sends none, and each
+    worker then uses its own, so secrets never cross the master-worker link.
+    """
+    if any(getattr(options, name, None) for name in CREDENTIALS):
+        return options
+    local = {name: environ[var] for name, var in CREDENTIALS.items() if environ.get(var)}
+    return argparse.Namespace(**{**vars(options), **local}) if local else options
+
+
+def check_options(options: argparse.Namespace, *, need_credentials: bool = True) -> None:
     """Raise OptionError naming the first option whose value cannot work."""
-    given = [name for name in ("jwt_secret", "token", "jwt_private_key") if getattr(options, name, None)]
+    given = [name for name in CREDENTIALS if getattr(options, name, None)]
+    if not given and not need_credentials:
+        given = ["(on the workers)"]
     if not given:
         raise OptionError(
             "set --jwt-secret (LOCUST_JWT_SECRET), --jwt-private-key (LOCUST_JWT_PRIVATE_KEY) or --token "
@@ -173,7 +192,7 @@ def check_options(options: argparse.Namespace) -> None:
         )
     if len(given) > 1:
         raise OptionError(f"{' and '.join('--' + n.replace('_', '-') for n in given)} exclude each other: give one")
-    if options.jwt_private_key:
+    if getattr(options, "jwt_private_key", None):
         _private_key(options.jwt_private_key)
     if not 0 <= options.bad_token_fraction <= 1:
         raise OptionError(f"--bad-token-fraction must be between 0 and 1, got {options.bad_token_fraction:g}")

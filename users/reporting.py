@@ -83,7 +83,8 @@ def exit_on_bad_options(environment: Environment, **_: Any) -> None:
     if options is None or isinstance(environment.runner, WorkerRunner):
         return
     try:
-        check_options(options)
+        # A master may run without credentials: each worker then uses its own LOCUST_JWT_SECRET/TOKEN.
+        check_options(options, need_credentials=not isinstance(environment.runner, MasterRunner))
     except OptionError as exc:
         sys.stderr.write(f"error: {exc}\n")
         sys.exit(2)

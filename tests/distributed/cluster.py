@@ -139,6 +139,8 @@ class Cluster:
     master_wrap: Sequence[str] = ()
     worker_wraps: Sequence[Sequence[str]] = ()
     headless: bool = True
+    master_env: dict[str, str] | None = None
+    """The master's environment when it differs from the workers' (`env`)."""
     started: list[Process] = field(default_factory=list)
 
     @property
@@ -153,7 +155,8 @@ class Cluster:
             "--master", "--master-bind-host", self.master_bind, "--master-bind-port", str(self.master_port),
             "-H", self.host, *headless, *self.master_args,
         )  # fmt: skip
-        master = start_process("master", command, self.out_dir, self.env, self.master_wrap)
+        env = self.env if self.master_env is None else self.master_env
+        master = start_process("master", command, self.out_dir, env, self.master_wrap)
         self.started.append(master)
         return master
 

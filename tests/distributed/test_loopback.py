@@ -96,3 +96,14 @@ def test_master_refuses_bad_options_before_workers_connect(tmp_path: Path) -> No
     assert master.wait(30) == 2
     assert "error: --in-flight must be at least 1, got 0" in master.log()
     assert not read_run(tmp_path / "run", 2, "").ws_rows
+
+
+def test_secret_only_on_the_workers_never_crosses_the_master_link(tmp_path: Path, server: RunningServer) -> None:
+    cluster = Cluster(
+        tmp_path, server.url, ["-u", "4", "-r", "4", "-t", "3s", "--in-flight", "2"], secret_env(server), master_env={}
+    )
+    run = cluster.run()
+    assert run.result.returncode == 0, run.master_log[-3000:]
+    ws = ledger_closes(run.result)
+    assert ws["calls_sent"] > 0 and ws["hellos_ok"] == 4 and ws["hellos_refused"] == 0
+    server_agrees(ws, server.wait_stats(lambda s: s["connections_closed"] == 4))

@@ -147,14 +147,14 @@ def test_server_restart_mid_run_loses_nothing_from_the_counts(tmp_path: Path) ->
     secret = "restart-test-secret-" + "x" * 20
     runner = gevent.spawn(
         run_locust, tmp_path, f"ws://127.0.0.1:{port}/", "--in-flight", "4", "--tools", 'echo:4,sleep:1={"ms":200}',
-        env={"LOCUST_JWT_SECRET": secret}, users=3, run_time="7s",
+        env={"LOCUST_JWT_SECRET": secret}, users=3, run_time="8s",
     )  # fmt: skip
     with start_reference_server("--port", str(port), jwt_secret=secret) as first:
         gevent.sleep(2.5)
         tree = [psutil.Process(first.process.pid), *psutil.Process(first.process.pid).children(recursive=True)]
         for process in tree:
             process.kill()  # a crash, not a graceful shutdown
-    gevent.sleep(1.0)
+    gevent.sleep(2.0)  # at least one whole one-second metrics row falls inside the outage
     with start_reference_server("--port", str(port), jwt_secret=secret) as second:
         result = runner.get(timeout=60)
         after = second.stats()

@@ -1,0 +1,52 @@
+"""Option checks name the option; credentials fall back to the process's own environment."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from users.options import DEFAULTS, OptionError, check_options, with_local_credentials
+
+
+def options(**overrides: object) -> argparse.Namespace:
+    values = {
+        **DEFAULTS,
+        "jwt_secret": None,
+        "token": None,
+        "jwt_private_key": "",
+        "jwt_ttl": 3600.0,
+        "ca_file": "",
+        "insecure": False,
+        **overrides,
+    }
+    return argparse.Namespace(**values)
+
+
+def test_local_credentials_fill_in_only_when_the_options_carry_none() -> None:
+    environ = {"LOCUST_JWT_SECRET": "worker-secret"}
+    assert with_local_credentials(options(), environ).jwt_secret == "worker-secret"
+    assert with_local_credentials(options(token="t"), environ).jwt_secret is None
+    assert with_local_credentials(options(), {}).jwt_secret is None
+
+
+def test_a_master_may_run_without_credentials() -> None:
+    with pytest.raises(OptionError, match="hello needs a JWT"):
+        check_options(options())
+    check_options(options(), need_credentials=False)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"jwt_secret": "s", "token": "t"}, "--jwt-secret and --token exclude each other"),
+        ({"jwt_secret": "s", "in_flight": 0}, "--in-flight must be at least 1"),
+        ({"jwt_secret": "s", "bad_token_fraction": 2.0}, "--bad-token-fraction must be between 0 and 1"),
+        ({"jwt_secret": "s", "subscribe": "t:x"}, "--subscribe must be TOPIC[:RATE[:COUNT]]"),
+        ({"jwt_private_key": "/nonexistent.pem"}, "--jwt-private-key /nonexistent.pem: cannot read"),
+        ({"jwt_secret": "s", "ca_file": "ca.pem", "insecure": True}, "--ca-file and --insecure exclude each other"),
+    ],
+)
+def test_bad_values_name_their_option(overrides: dict[str, object], message: str) -> None:
+    with pytest.raises(OptionError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        check_options(options(**overrides))
