@@ -22,9 +22,7 @@ def test_demo_runs_reports_and_leaks_no_secret(tmp_path: Path) -> None:
         runpy.run_path("demo.py", run_name="__main__")
         """
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, timeout=240, check=False
-    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, timeout=240, check=False)
     output = done.stdout + done.stderr
     text = output.decode(errors="replace")
     assert done.returncode == 0, text[-3000:]
