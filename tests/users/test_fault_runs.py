@@ -216,3 +216,30 @@ def test_calls_outside_the_token_scope_fail_as_forbidden_and_the_rest_work(tmp_p
     assert result.failures[("call_tool:sleep", "forbidden")] == sleep.requests
     assert stats["results_error"] == {"forbidden": sleep.requests} and stats["results_ok"] == echo.requests
     ledger_closes(result)
+
+
+@pytest.mark.parametrize("kind", ["rsa", "ec"])
+def test_tokens_minted_with_a_private_key_pass_a_public_key_server(tmp_path: Path, kind: str) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    key = rsa.generate_private_key(65537, 2048) if kind == "rsa" else ec.generate_private_key(ec.SECP256R1())
+    private, public = tmp_path / "key.pem", tmp_path / "public.pem"
+    private.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    public.write_bytes(
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    with start_reference_server("--jwt-public-key", str(public)) as server:
+        result = run_locust(tmp_path, server.url, "--jwt-private-key", str(private), users=2, run_time="2s")
+        stats = server.stats()
+    assert result.returncode == 0, result.output[-2000:]
+    assert stats["hello_ok"] == 2 and stats["hello_refused"] == {}
+    assert result.calls()[0] > 50 and not result.failures
+    assert (
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        .decode()
+        .splitlines()[1]
+        not in result.output
+    )
