@@ -29,7 +29,10 @@ def secret_env(server: RunningServer) -> dict[str, str]:
 
 
 def test_master_and_two_workers_sum_metrics_once(tmp_path: Path, server: RunningServer) -> None:
-    cluster = Cluster(tmp_path, server.url, ["-u", "4", "-r", "4", "-t", "3s", "--in-flight", "4"], secret_env(server))
+    # 8 s and instant spawning: on a loaded machine workers can take seconds to start their users
+    cluster = Cluster(
+        tmp_path, server.url, ["-u", "4", "-r", "100", "-t", "8s", "--in-flight", "4"], secret_env(server)
+    )
     run = cluster.run(worker_args=["--csv", str(tmp_path / "worker")])  # workers given --csv still write no ws.csv
     assert run.result.returncode == 0, run.master_log[-3000:]
     assert run.worker_codes == [0, 0], [w.log()[-2000:] for w in run.workers]
@@ -45,7 +48,9 @@ def test_master_and_two_workers_sum_metrics_once(tmp_path: Path, server: Running
 
 
 def test_processes_on_one_machine(tmp_path: Path, server: RunningServer) -> None:
-    result = run_locust(tmp_path, server.url, "--processes", "2", "--in-flight", "2", env=secret_env(server))
+    result = run_locust(
+        tmp_path, server.url, "--processes", "2", "--in-flight", "2", env=secret_env(server), run_time="8s"
+    )  # forked workers can take seconds to start their users on a loaded machine
     assert result.returncode == 0, result.output[-3000:]
     ws = ledger_closes(result)
     assert ws["connects"] == 4 and ws["calls_sent"] > 0
@@ -100,7 +105,11 @@ def test_master_refuses_bad_options_before_workers_connect(tmp_path: Path) -> No
 
 def test_secret_only_on_the_workers_never_crosses_the_master_link(tmp_path: Path, server: RunningServer) -> None:
     cluster = Cluster(
-        tmp_path, server.url, ["-u", "4", "-r", "4", "-t", "3s", "--in-flight", "2"], secret_env(server), master_env={}
+        tmp_path,
+        server.url,
+        ["-u", "4", "-r", "100", "-t", "8s", "--in-flight", "2"],
+        secret_env(server),
+        master_env={},
     )
     run = cluster.run()
     assert run.result.returncode == 0, run.master_log[-3000:]
