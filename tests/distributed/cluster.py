@@ -14,12 +14,11 @@ import socket
 import subprocess
 import sys
 import time
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support.locust_run import ROOT, LocustRun, NameStats
+from tests.support.locust_run import ROOT, LocustRun, read_run
 
 WORKER_GRACE_S = 20.0
 
@@ -75,31 +74,6 @@ def start_process(name: str, command: Sequence[str], log_dir: Path, env: dict[st
             stderr=subprocess.STDOUT,
         )
     return Process(name, popen, log_path)
-
-
-def read_run(prefix: Path, returncode: int, output: str) -> LocustRun:
-    """The CSVs a run left at PREFIX (the master's, in a distributed run)."""
-    stats: dict[str, NameStats] = {}
-    failures: Counter[tuple[str, str]] = Counter()
-    ws_rows: list[dict[str, str]] = []
-    stats_file = Path(f"{prefix}_stats.csv")
-    if stats_file.exists():
-        with stats_file.open(newline="") as f:
-            for row in csv.DictReader(f):
-                stats[row["Name"]] = NameStats(
-                    int(row["Request Count"]),
-                    int(row["Failure Count"]),
-                    float(row["Median Response Time"]),
-                    float(row["99%"]) if row["99%"] != "N/A" else float("nan"),
-                )
-        with Path(f"{prefix}_failures.csv").open(newline="") as f:
-            for row in csv.DictReader(f):
-                failures[(row["Name"], row["Error"])] += int(row["Occurrences"])
-    ws_file = Path(f"{prefix}_ws.csv")
-    if ws_file.exists():
-        with ws_file.open(newline="") as f:
-            ws_rows = list(csv.DictReader(f))
-    return LocustRun(returncode, output, stats, failures, ws_rows, sorted(prefix.parent.iterdir()))
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:

@@ -87,7 +87,11 @@ def run_locust(
     done = subprocess.run(
         command, cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=timeout_s, check=False
     )
-    output = done.stdout + done.stderr
+    return read_run(prefix, done.returncode, done.stdout + done.stderr)
+
+
+def read_run(prefix: Path, returncode: int, output: str) -> LocustRun:
+    """The CSVs a run left at PREFIX (the master's, in a distributed run)."""
     stats: dict[str, NameStats] = {}
     failures: Counter[tuple[str, str]] = Counter()
     ws_rows: list[dict[str, str]] = []
@@ -108,4 +112,4 @@ def run_locust(
     if ws_file.exists():
         with ws_file.open(newline="") as f:
             ws_rows = list(csv.DictReader(f))
-    return LocustRun(done.returncode, output, stats, failures, ws_rows, sorted(out_dir.iterdir()))
+    return LocustRun(returncode, output, stats, failures, ws_rows, sorted(prefix.parent.iterdir()))
