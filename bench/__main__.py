@@ -42,8 +42,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=None, help="repeats per measurement (default 3, quick 1)")
     parser.add_argument("--only", default="", help=f"comma-separated subset of {','.join(BENCHMARKS)}")
     parser.add_argument("--output", type=Path, default=RESULTS, help="results file (default bench/results.json)")
-    parser.add_argument("--tree", type=Path, default=REPO_ROOT,
-                        help="source tree the Locust side runs from (default: this one; e.g. a patched copy)")
+    parser.add_argument(
+        "--tree",
+        type=Path,
+        default=REPO_ROOT,
+        help="source tree the Locust side runs from (default: this one; e.g. a patched copy)",
+    )
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.only.split(",") if n.strip()] or list(BENCHMARKS)
     unknown = [n for n in names if n not in BENCHMARKS]
@@ -58,8 +62,11 @@ def main(argv: list[str]) -> int:
     raise_fd_limit()
     command = " ".join(["python -m bench", *argv])
     machine = machine_facts()
-    print(f"machine: {machine['cpus']} CPUs ({machine['cpu_model']}), Python {machine['python']}, "
-          f"{machine['platform']}; client and server share the machine", flush=True)
+    print(
+        f"machine: {machine['cpus']} CPUs ({machine['cpu_model']}), Python {machine['python']}, "
+        f"{machine['platform']}; client and server share the machine",
+        flush=True,
+    )
     started = time.monotonic()
     entries: dict[str, Any] = {}
     targets: list[Target] = []

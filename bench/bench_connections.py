@@ -97,16 +97,20 @@ class StopWhenSettled:
                 self.stopped_at = last.t
 
 
-def run(quick: bool = False, connections: int | None = None, spawn_rate: float | None = None,
-        tree: Path = REPO_ROOT) -> tuple[dict[str, Any], list[Target]]:
+def run(
+    quick: bool = False, connections: int | None = None, spawn_rate: float | None = None, tree: Path = REPO_ROOT
+) -> tuple[dict[str, Any], list[Target]]:
     """One run holding `connections` idle connections (Locust from source tree `tree`); the entry and its targets."""
     wanted = connections or (500 if quick else TARGET_CONNECTIONS)
     spawn_rate = spawn_rate or (500 if quick else 2_000)
     fd_limit = raise_fd_limit()
     connections = min(wanted, fd_limit - FD_RESERVE)
     if connections < wanted:
-        print(f"  RLIMIT_NOFILE is {fd_limit} and cannot be raised here (no CAP_SYS_RESOURCE): "
-              f"asking for {connections:,} connections instead of {wanted:,}", flush=True)
+        print(
+            f"  RLIMIT_NOFILE is {fd_limit} and cannot be raised here (no CAP_SYS_RESOURCE): "
+            f"asking for {connections:,} connections instead of {wanted:,}",
+            flush=True,
+        )
     timeout_s = 60 + 3 * connections / spawn_rate + 60
     with tempfile.TemporaryDirectory(prefix="bench-connections-") as tmp, reference_server("--workers", "2") as server:
         prefix = Path(tmp) / "idle"
@@ -116,8 +120,17 @@ def run(quick: bool = False, connections: int | None = None, spawn_rate: float |
         )  # fmt: skip
         watch = StopWhenSettled(connections)
         started = time.monotonic()
-        load = run_load_process("idle", command, clean_env(LOCUST_JWT_SECRET=server.jwt_secret),
-                                Path(f"{prefix}_ws.csv"), server, timeout_s, watch=watch, interval_s=0.1, cwd=tree)
+        load = run_load_process(
+            "idle",
+            command,
+            clean_env(LOCUST_JWT_SECRET=server.jwt_secret),
+            Path(f"{prefix}_ws.csv"),
+            server,
+            timeout_s,
+            watch=watch,
+            interval_s=0.1,
+            cwd=tree,
+        )
         elapsed = time.monotonic() - started
         final_stats = server.stats()
     samples = load.samples
@@ -141,8 +154,9 @@ def run(quick: bool = False, connections: int | None = None, spawn_rate: float |
     if ramp_ok:
         per = 1000.0 / (0.8 * connections)
         cpu_ms = per * (interpolate(samples, t90, lambda s: s.cpu_s) - interpolate(samples, t10, lambda s: s.cpu_s))
-        srv_ms = per * (interpolate(samples, t90, lambda s: s.server_cpu_s)
-                        - interpolate(samples, t10, lambda s: s.server_cpu_s))
+        srv_ms = per * (
+            interpolate(samples, t90, lambda s: s.server_cpu_s) - interpolate(samples, t10, lambda s: s.server_cpu_s)
+        )
     client_rows = load.rows
     max_open = max((int(r.get("connections_open", 0)) for r in client_rows), default=0)
     entry = {
@@ -187,7 +201,7 @@ def _slope(xs: list[float], ys: list[float]) -> float:
     n = len(xs)
     mx, my = sum(xs) / n, sum(ys) / n
     var = sum((x - mx) ** 2 for x in xs)
-    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / var if var else float("nan")
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=False)) / var if var else float("nan")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -55,8 +55,13 @@ def stats_path_cost(tree: Path, quick: bool) -> dict[str, float]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run(quick: bool = False, repeats: int | None = None, run_time_s: float | None = None,
-        shape: Shape = SHAPE, tree: Path = REPO_ROOT) -> tuple[dict[str, Any], list[Target]]:
+def run(
+    quick: bool = False,
+    repeats: int | None = None,
+    run_time_s: float | None = None,
+    shape: Shape = SHAPE,
+    tree: Path = REPO_ROOT,
+) -> tuple[dict[str, Any], list[Target]]:
     """Concurrent fine/coarse pairs; the entry and its target."""
     repeats = repeats or (1 if quick else 5)
     run_time_s = run_time_s or (4.0 if quick else 10.0)
@@ -67,15 +72,19 @@ def run(quick: bool = False, repeats: int | None = None, run_time_s: float | Non
         for r in range(repeats):
             specs = [
                 locust_spec(server, shape, run_time_s, workdir, tree / LOCUSTFILE.relative_to(REPO_ROOT), "fine", tree),
-                locust_spec(server, shape, run_time_s, workdir, tree / COARSE_LOCUSTFILE.relative_to(REPO_ROOT),
-                            "coarse", tree),
+                locust_spec(
+                    server, shape, run_time_s, workdir, tree / COARSE_LOCUSTFILE.relative_to(REPO_ROOT), "coarse", tree
+                ),
             ]
             fine_run, coarse_run = run_load_processes(specs, server, timeout_s=run_time_s + 60)
             fine, coarse = throughput(fine_run, shape.users, warmup_s), throughput(coarse_run, shape.users, warmup_s)
             pairs.append((fine, coarse))
-            print(f"  [{r + 1}/{repeats}] together: 0.01 ms buckets {fine.calls_per_s:,.0f} calls/s "
-                  f"({1000 * fine.cpu_s_per_1k_calls:.2f} CPU ms/1k), Locust's buckets {coarse.calls_per_s:,.0f} "
-                  f"calls/s ({1000 * coarse.cpu_s_per_1k_calls:.2f} CPU ms/1k)", flush=True)
+            print(
+                f"  [{r + 1}/{repeats}] together: 0.01 ms buckets {fine.calls_per_s:,.0f} calls/s "
+                f"({1000 * fine.cpu_s_per_1k_calls:.2f} CPU ms/1k), Locust's buckets {coarse.calls_per_s:,.0f} "
+                f"calls/s ({1000 * coarse.cpu_s_per_1k_calls:.2f} CPU ms/1k)",
+                flush=True,
+            )
     in_process = stats_path_cost(tree, quick)
     stats = {
         "fine_calls_per_s": summary([f.calls_per_s for f, _ in pairs]),
@@ -106,15 +115,23 @@ def run(quick: bool = False, repeats: int | None = None, run_time_s: float | Non
          ["cost of 0.01 ms buckets", fmt_spread(stats["throughput_cost"], 1, pct=True),
           fmt_spread(stats["cpu_cost"], 1, pct=True)]],
     )  # fmt: skip
-    print(f"  in-process (bench.stats_cost): a request event costs {in_process['coarse_us_per_event']:.2f} us "
-          f"with Locust's buckets, {in_process['fine_us_per_event']:.2f} us with 0.01 ms buckets: "
-          f"+{in_process['extra_us_per_event']:.2f} us, {in_process['share_of_locust_cpu_per_call']:.1%} of the "
-          f"Locust user's {coarse_cpu_us:.1f} us of CPU per call")
+    print(
+        f"  in-process (bench.stats_cost): a request event costs {in_process['coarse_us_per_event']:.2f} us "
+        f"with Locust's buckets, {in_process['fine_us_per_event']:.2f} us with 0.01 ms buckets: "
+        f"+{in_process['extra_us_per_event']:.2f} us, {in_process['share_of_locust_cpu_per_call']:.1%} of the "
+        f"Locust user's {coarse_cpu_us:.1f} us of CPU per call"
+    )
     targets = [
-        Target("0.01 ms latency resolution throughput cost", stats["throughput_cost"]["median"], 0.10, "x",
-               at_most=True),
-        Target("0.01 ms latency resolution CPU per call, in-process estimate",
-               in_process["share_of_locust_cpu_per_call"], 0.10, "x", at_most=True),
+        Target(
+            "0.01 ms latency resolution throughput cost", stats["throughput_cost"]["median"], 0.10, "x", at_most=True
+        ),
+        Target(
+            "0.01 ms latency resolution CPU per call, in-process estimate",
+            in_process["share_of_locust_cpu_per_call"],
+            0.10,
+            "x",
+            at_most=True,
+        ),
     ]
     entry["targets"] = [t.as_dict() for t in targets]
     return entry, targets

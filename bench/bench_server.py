@@ -88,9 +88,13 @@ class PipelinedClient(asyncio.Protocol):
         out = []
         for _ in range(n):
             self.next_id += 1
-            out.append(client_frame(
-                b'{"op":"call_tool","request_id":"' + str(self.next_id).encode()
-                + b'","name":"echo","arguments":{"n":1}}'))
+            out.append(
+                client_frame(
+                    b'{"op":"call_tool","request_id":"'
+                    + str(self.next_id).encode()
+                    + b'","name":"echo","arguments":{"n":1}}'
+                )
+            )
         self.outstanding += n
         self.stats["sent"] += n
         return b"".join(out)
@@ -121,18 +125,18 @@ class PipelinedClient(asyncio.Protocol):
             else:
                 if size - pos < 10:
                     break
-                start, n = pos + 10, int.from_bytes(buf[pos + 2: pos + 10], "big")
+                start, n = pos + 10, int.from_bytes(buf[pos + 2 : pos + 10], "big")
             if size < start + n:
                 break
             if buf[pos] & 0x0F == 0x1:
                 if not self.ready.done():
-                    if b'"hello_ok"' not in buf[start: start + n]:
-                        self.ready.set_exception(RuntimeError(bytes(buf[start: start + n]).decode()))
+                    if b'"hello_ok"' not in buf[start : start + n]:
+                        self.ready.set_exception(RuntimeError(bytes(buf[start : start + n]).decode()))
                         return
                     self.ready.set_result(None)
                 else:
                     answers += 1
-                    if b'"ok":true' not in buf[start: start + n]:
+                    if b'"ok":true' not in buf[start : start + n]:
                         failed += 1
             pos = start + n
         del buf[:pos]
@@ -153,8 +157,9 @@ class PipelinedClient(asyncio.Protocol):
             self.ready.set_exception(ConnectionError("connection lost before hello_ok"))
 
 
-async def drive(url: str, token: str, connections: int, in_flight: int, warmup_s: float,
-                duration_s: float) -> dict[str, Any]:
+async def drive(
+    url: str, token: str, connections: int, in_flight: int, warmup_s: float, duration_s: float
+) -> dict[str, Any]:
     """Run the load and return counts for the measured window."""
     host, port = url.split("://", 1)[1].rstrip("/").rsplit(":", 1)
     loop = asyncio.get_running_loop()
@@ -162,7 +167,8 @@ async def drive(url: str, token: str, connections: int, in_flight: int, warmup_s
     clients = []
     for _ in range(connections):
         _, client = await loop.create_connection(
-            lambda: PipelinedClient(host, int(port), token, in_flight, stats), host, int(port))
+            lambda: PipelinedClient(host, int(port), token, in_flight, stats), host, int(port)
+        )
         clients.append(client)
     await asyncio.wait_for(asyncio.gather(*(c.ready for c in clients)), 10)
     for client in clients:
@@ -195,11 +201,13 @@ def client_main(args: argparse.Namespace) -> int:
     """``--client`` mode: drive the server at args.client and print one JSON line."""
     try:
         import uvloop
+
         run = uvloop.run
     except ImportError:  # pragma: no cover - uvloop is in requirements.txt
         run = asyncio.run
-    result = run(drive(args.client, os.environ["BENCH_TOKEN"], args.connections, args.in_flight,
-                       args.warmup, args.duration))
+    result = run(
+        drive(args.client, os.environ["BENCH_TOKEN"], args.connections, args.in_flight, args.warmup, args.duration)
+    )
     print(json.dumps(result), flush=True)
     return 0
 
@@ -212,11 +220,29 @@ def run_once(server: Any, duration_s: float, warmup_s: float, connections: int, 
     before = server.stats()
     pids = server_worker_pids(server)
     cpu0 = sum(proc_cpu_rss(pid)[0] for pid in pids)
-    command = [sys.executable, "-m", "bench.bench_server", "--client", server.url,
-               "--duration", str(duration_s), "--warmup", str(warmup_s),
-               "--connections", str(connections), "--in-flight", str(in_flight)]
-    done = subprocess.run(command, cwd=REPO_ROOT, env=clean_env(BENCH_TOKEN=mint_token(server.jwt_secret)),
-                          capture_output=True, text=True, timeout=duration_s + warmup_s + 60)
+    command = [
+        sys.executable,
+        "-m",
+        "bench.bench_server",
+        "--client",
+        server.url,
+        "--duration",
+        str(duration_s),
+        "--warmup",
+        str(warmup_s),
+        "--connections",
+        str(connections),
+        "--in-flight",
+        str(in_flight),
+    ]
+    done = subprocess.run(
+        command,
+        cwd=REPO_ROOT,
+        env=clean_env(BENCH_TOKEN=mint_token(server.jwt_secret)),
+        capture_output=True,
+        text=True,
+        timeout=duration_s + warmup_s + 60,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"bench_server client failed: {done.stderr.strip()[-2000:]}")
     cpu1 = sum(proc_cpu_rss(pid)[0] for pid in pids)
@@ -234,8 +260,13 @@ def run_once(server: Any, duration_s: float, warmup_s: float, connections: int, 
     return result
 
 
-def run(quick: bool = False, repeats: int | None = None, duration_s: float | None = None,
-        connections: int = 4, in_flight: int = 64) -> tuple[dict[str, Any], list[Target]]:
+def run(
+    quick: bool = False,
+    repeats: int | None = None,
+    duration_s: float | None = None,
+    connections: int = 4,
+    in_flight: int = 64,
+) -> tuple[dict[str, Any], list[Target]]:
     """`repeats` client runs against one single-worker server; the entry and its target."""
     repeats = repeats or (1 if quick else 3)
     duration_s = duration_s or (1.0 if quick else 5.0)
@@ -245,8 +276,11 @@ def run(quick: bool = False, repeats: int | None = None, duration_s: float | Non
         for r in range(repeats):
             result = run_once(server, duration_s, warmup_s, connections, in_flight)
             results.append(result)
-            print(f"  [{r + 1}/{repeats}] reference server: {result['calls_per_s']:,.0f} calls/s "
-                  f"({'consistent' if result['consistent'] else 'INCONSISTENT'})", flush=True)
+            print(
+                f"  [{r + 1}/{repeats}] reference server: {result['calls_per_s']:,.0f} calls/s "
+                f"({'consistent' if result['consistent'] else 'INCONSISTENT'})",
+                flush=True,
+            )
     stats = {
         "calls_per_s": summary([x["calls_per_s"] for x in results]),
         "messages_per_s": summary([x["messages_per_s"] for x in results]),
@@ -274,8 +308,7 @@ def run(quick: bool = False, repeats: int | None = None, duration_s: float | Non
           fmt_spread(stats["server_cpu_ms_per_1k_calls"], 1), fmt_spread(stats["calls_per_server_cpu_s"]),
           "consistent" if consistent else "INCONSISTENT"]],
     )  # fmt: skip
-    targets = [Target("reference server calls/s per server process", stats["calls_per_s"]["median"], 50_000,
-                      "calls/s")]
+    targets = [Target("reference server calls/s per server process", stats["calls_per_s"]["median"], 50_000, "calls/s")]
     entry["targets"] = [t.as_dict() for t in targets]
     return entry, targets
 
@@ -288,8 +321,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=None, help="measured seconds (default 5, quick 1)")
     parser.add_argument("--warmup", type=float, default=1.0, help=argparse.SUPPRESS)
     parser.add_argument("--connections", type=int, default=4, help="client connections (default %(default)s)")
-    parser.add_argument("--in-flight", type=int, default=64,
-                        help="calls kept outstanding per connection (default %(default)s)")
+    parser.add_argument(
+        "--in-flight", type=int, default=64, help="calls kept outstanding per connection (default %(default)s)"
+    )
     parser.add_argument("--no-write", action="store_true", help="do not update bench/results.json")
     parser.add_argument("--client", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -54,8 +54,9 @@ class Shape:
 SHAPES = (Shape("closed 200x1", 200, 1), Shape("pipelined 20x10", 20, 10), Shape("pipelined 4x100", 4, 100))
 
 
-def run_ceiling(server: Any, shape: Shape, run_time_s: float, warmup_s: float, workdir: Path,
-                tree: Path = REPO_ROOT) -> Throughput:
+def run_ceiling(
+    server: Any, shape: Shape, run_time_s: float, warmup_s: float, workdir: Path, tree: Path = REPO_ROOT
+) -> Throughput:
     """One ceiling-client run of `shape` (with `tree`'s codec); its rates over the steady window."""
     counters_csv = workdir / f"ceiling-{shape.users}x{shape.in_flight}.csv"
     command = [
@@ -70,8 +71,13 @@ def run_ceiling(server: Any, shape: Shape, run_time_s: float, warmup_s: float, w
 
 
 def locust_spec(
-    server: Any, shape: Shape, run_time_s: float, workdir: Path, locustfile: Path = LOCUSTFILE,
-    label: str = "locust", cwd: Path = REPO_ROOT,
+    server: Any,
+    shape: Shape,
+    run_time_s: float,
+    workdir: Path,
+    locustfile: Path = LOCUSTFILE,
+    label: str = "locust",
+    cwd: Path = REPO_ROOT,
 ) -> LoadSpec:
     """A headless Locust run of `shape` (all users spawned at once) writing PREFIX_ws.csv in `workdir`."""
     prefix = workdir / f"{label}-{shape.users}x{shape.in_flight}"
@@ -82,8 +88,14 @@ def locust_spec(
 
 
 def run_locust(
-    server: Any, shape: Shape, run_time_s: float, warmup_s: float, workdir: Path, locustfile: Path = LOCUSTFILE,
-    label: str = "locust", cwd: Path = REPO_ROOT,
+    server: Any,
+    shape: Shape,
+    run_time_s: float,
+    warmup_s: float,
+    workdir: Path,
+    locustfile: Path = LOCUSTFILE,
+    label: str = "locust",
+    cwd: Path = REPO_ROOT,
 ) -> Throughput:
     """One headless Locust run of `shape`; its rates from PREFIX_ws.csv over the steady window."""
     spec = locust_spec(server, shape, run_time_s, workdir, locustfile, label, cwd)
@@ -91,8 +103,13 @@ def run_locust(
     return throughput(run, shape.users, warmup_s)
 
 
-def run(quick: bool = False, repeats: int | None = None, run_time_s: float | None = None,
-        shapes: tuple[Shape, ...] = SHAPES, tree: Path = REPO_ROOT) -> tuple[dict[str, Any], list[Target]]:
+def run(
+    quick: bool = False,
+    repeats: int | None = None,
+    run_time_s: float | None = None,
+    shapes: tuple[Shape, ...] = SHAPES,
+    tree: Path = REPO_ROOT,
+) -> tuple[dict[str, Any], list[Target]]:
     """Run every shape `repeats` times (ceiling and Locust in alternating order); the entry and its targets."""
     repeats = repeats or (1 if quick else 3)
     run_time_s = run_time_s or (4.0 if quick else 12.0)
@@ -110,11 +127,13 @@ def run(quick: bool = False, repeats: int | None = None, run_time_s: float | Non
                     locust = run_locust(server, shape, run_time_s, warmup_s, workdir, locustfile, cwd=tree)
                     ceiling = run_ceiling(server, shape, run_time_s, warmup_s, workdir, tree)
                 pairs[shape.name].append((ceiling, locust))
-                print(f"  [{r + 1}/{repeats}] {shape.name}: ceiling {ceiling.calls_per_s:,.0f} calls/s, "
-                      f"locust {locust.calls_per_s:,.0f} calls/s ({locust.calls_per_s / ceiling.calls_per_s:.0%}); "
-                      f"CPU ms/1k calls {1000 * ceiling.cpu_s_per_1k_calls:.1f} vs {1000 * locust.cpu_s_per_1k_calls:.1f} "
-                      f"(kernel {1000 * ceiling.sys_s_per_1k_calls:.1f} vs {1000 * locust.sys_s_per_1k_calls:.1f})",
-                      flush=True)
+                print(
+                    f"  [{r + 1}/{repeats}] {shape.name}: ceiling {ceiling.calls_per_s:,.0f} calls/s, "
+                    f"locust {locust.calls_per_s:,.0f} calls/s ({locust.calls_per_s / ceiling.calls_per_s:.0%}); "
+                    f"CPU ms/1k calls {1000 * ceiling.cpu_s_per_1k_calls:.1f} vs {1000 * locust.cpu_s_per_1k_calls:.1f} "
+                    f"(kernel {1000 * ceiling.sys_s_per_1k_calls:.1f} vs {1000 * locust.sys_s_per_1k_calls:.1f})",
+                    flush=True,
+                )
 
     entry: dict[str, Any] = {"repeats": repeats, "run_time_s": run_time_s, "warmup_s": warmup_s, "shapes": {}}
     rows = []
@@ -163,15 +182,31 @@ def run(quick: bool = False, repeats: int | None = None, run_time_s: float | Non
     if best_pipe is not None:
         st = entry["shapes"][best_pipe.name]["summary"]
         targets += [
-            Target(f"pipelined Locust user ({best_pipe.name}) calls/s", st["locust_calls_per_s"]["median"], 40_000, "calls/s"),
-            Target(f"pipelined Locust user ({best_pipe.name}) msg/s", st["locust_messages_per_s"]["median"], 80_000, "msg/s"),
+            Target(
+                f"pipelined Locust user ({best_pipe.name}) calls/s",
+                st["locust_calls_per_s"]["median"],
+                40_000,
+                "calls/s",
+            ),
+            Target(
+                f"pipelined Locust user ({best_pipe.name}) msg/s",
+                st["locust_messages_per_s"]["median"],
+                80_000,
+                "msg/s",
+            ),
             Target(f"pipelined Locust / ceiling ({best_pipe.name})", st["ratio_calls"]["median"], 0.85, "x"),
         ]
     closed = next((s for s in shapes if s.in_flight == 1), None)
     if closed is not None:
         st = entry["shapes"][closed.name]["summary"]
-        targets.append(Target(f"closed-loop Locust user ({closed.name}) calls/s", st["locust_calls_per_s"]["median"],
-                              15_000, "calls/s"))
+        targets.append(
+            Target(
+                f"closed-loop Locust user ({closed.name}) calls/s",
+                st["locust_calls_per_s"]["median"],
+                15_000,
+                "calls/s",
+            )
+        )
     entry["targets"] = [t.as_dict() for t in targets]
     return entry, targets
 

@@ -35,8 +35,8 @@ import time  # noqa: E402
 from time import perf_counter  # noqa: E402
 
 import gevent  # noqa: E402
-from gevent.event import Event  # noqa: E402
 import websocket  # noqa: E402
+from gevent.event import Event  # noqa: E402
 
 from bench.common import COUNTER_COLUMNS  # noqa: E402
 
@@ -167,8 +167,9 @@ def main(argv: list[str] | None = None) -> int:
                 f.flush()
 
         ticker = gevent.spawn(every_second)
-        greenlets = [gevent.spawn(connection, args.url, token, args.in_flight, counters, stop)
-                     for _ in range(args.connections)]
+        greenlets = [
+            gevent.spawn(connection, args.url, token, args.in_flight, counters, stop) for _ in range(args.connections)
+        ]
         gevent.sleep(args.duration)
         stop.set()
         gevent.joinall(greenlets, timeout=10)

@@ -27,7 +27,6 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from bisect import bisect_left
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -88,7 +87,7 @@ def machine_facts() -> dict[str, Any]:
         "platform": platform.platform(),
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         "note": "a shared VM: other programs' load shows as lower calls/s; ratios and CPU per call hold better "
-                "(each run records its CPU steal fraction as 'steal')",
+        "(each run records its CPU steal fraction as 'steal')",
     }
 
 
@@ -100,7 +99,7 @@ def cpu_steal_fraction() -> tuple[int, int]:
 
 
 def now_iso() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
 # ---- servers ---------------------------------------------------------------------------------
@@ -338,14 +337,17 @@ def run_load_processes(
     logs = [spec.counters_csv.with_suffix(".log").open("wb") for spec in specs]
     processes: list[subprocess.Popen[bytes]] = []
     try:
-        for spec, log in zip(specs, logs):
-            processes.append(subprocess.Popen(spec.command, cwd=spec.cwd, env=spec.env, stdin=subprocess.DEVNULL,
-                                              stdout=log, stderr=log))
+        for spec, log in zip(specs, logs, strict=False):
+            processes.append(
+                subprocess.Popen(
+                    spec.command, cwd=spec.cwd, env=spec.env, stdin=subprocess.DEVNULL, stdout=log, stderr=log
+                )
+            )
         samplers = [Sampler(p.pid, server) for p in processes]
         while any(p.poll() is None for p in processes):
             if time.monotonic() > deadline:
                 break
-            for process, sampler in zip(processes, samplers):
+            for process, sampler in zip(processes, samplers, strict=False):
                 if process.poll() is None:
                     sampler.take()
                     if watch is not None:
@@ -361,9 +363,16 @@ def run_load_processes(
     steal1, total1 = cpu_steal_fraction()
     steal = (steal1 - steal0) / max(1, total1 - total0)
     return [
-        LoadRun(spec.label, spec.command, process.returncode, read_counter_rows(spec.counters_csv), sampler.samples,
-                spec.counters_csv.with_suffix(".log").read_text(errors="replace"), steal=steal)
-        for spec, process, sampler in zip(specs, processes, samplers)
+        LoadRun(
+            spec.label,
+            spec.command,
+            process.returncode,
+            read_counter_rows(spec.counters_csv),
+            sampler.samples,
+            spec.counters_csv.with_suffix(".log").read_text(errors="replace"),
+            steal=steal,
+        )
+        for spec, process, sampler in zip(specs, processes, samplers, strict=False)
     ]
 
 
@@ -379,8 +388,9 @@ def run_load_process(
     watch: Callable[[subprocess.Popen[bytes], list[Sample]], None] | None = None,
 ) -> LoadRun:
     """Run one load process to completion (killed after `timeout_s`) while sampling it and the server."""
-    (run,) = run_load_processes([LoadSpec(label, command, env, counters_csv, cwd)], server, timeout_s, interval_s,
-                                watch)
+    (run,) = run_load_processes(
+        [LoadSpec(label, command, env, counters_csv, cwd)], server, timeout_s, interval_s, watch
+    )
     return run
 
 
@@ -443,8 +453,11 @@ def throughput(run: LoadRun, connections: int, warmup_s: float) -> Throughput:
         server_cpu_s_per_1k_calls=1000.0 * server_cpu / calls if calls else float("nan"),
         window_s=seconds,
         calls=int(calls),
-        failed=int(run.rows[-1].get("calls_failed", 0) + run.rows[-1].get("calls_timeout", 0)
-                   + run.rows[-1].get("calls_lost", 0)),
+        failed=int(
+            run.rows[-1].get("calls_failed", 0)
+            + run.rows[-1].get("calls_timeout", 0)
+            + run.rows[-1].get("calls_lost", 0)
+        ),
         steal=run.steal,
     )
 
@@ -490,12 +503,20 @@ class Target:
 
     def line(self) -> str:
         op = "<=" if self.at_most else ">="
-        return (f"{'PASS' if self.met else 'MISS'}  {self.name}: {_num(self.value)} {self.unit} "
-                f"(target {op} {_num(self.limit)})")
+        return (
+            f"{'PASS' if self.met else 'MISS'}  {self.name}: {_num(self.value)} {self.unit} "
+            f"(target {op} {_num(self.limit)})"
+        )
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "value": self.value, "limit": self.limit, "unit": self.unit,
-                "at_most": self.at_most, "met": self.met}
+        return {
+            "name": self.name,
+            "value": self.value,
+            "limit": self.limit,
+            "unit": self.unit,
+            "at_most": self.at_most,
+            "met": self.met,
+        }
 
 
 def _num(x: float) -> str:
@@ -504,12 +525,12 @@ def _num(x: float) -> str:
 
 def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     """A plain aligned text table."""
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
     print(f"\n{title}")
-    print("  ".join(str(h).ljust(w) for h, w in zip(header, widths)))
+    print("  ".join(str(h).ljust(w) for h, w in zip(header, widths, strict=False)))
     print("  ".join("-" * w for w in widths))
     for row in rows:
-        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)))
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False)))
 
 
 def merge_results(entries: dict[str, Any], path: Path = RESULTS) -> None:

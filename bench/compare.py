@@ -47,8 +47,13 @@ def copy_tree(destination: Path, rev: str | None = None) -> Path:
         archive = subprocess.run(["git", "archive", rev], cwd=REPO_ROOT, capture_output=True, check=True).stdout
         subprocess.run(["tar", "-x", "-C", str(destination)], input=archive, check=True)
         return destination
-    listed = subprocess.run(["git", "ls-files", "-z", "-co", "--exclude-standard"], cwd=REPO_ROOT,
-                            capture_output=True, check=True).stdout.decode().split("\0")
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "-co", "--exclude-standard"], cwd=REPO_ROOT, capture_output=True, check=True
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, listed):
         source = REPO_ROOT / name
         if source.is_file():
@@ -61,31 +66,47 @@ def copy_tree(destination: Path, rev: str | None = None) -> Path:
 def apply_patches(tree: Path, patches: list[Path]) -> None:
     """`git apply` each patch inside `tree` (a plain directory, not a repository)."""
     for patch in patches:
-        done = subprocess.run(["git", "apply", "--unsafe-paths", "--directory=.", str(patch.resolve())], cwd=tree,
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            ["git", "apply", "--unsafe-paths", "--directory=.", str(patch.resolve())],
+            cwd=tree,
+            capture_output=True,
+            text=True,
+        )
         if done.returncode != 0:
             raise SystemExit(f"compare: {patch} does not apply: {done.stderr.strip()}")
 
 
-def compare_throughput(base: Path, candidate: Path, shape: Shape, repeats: int, run_time_s: float,
-                       warmup_s: float) -> dict[str, Any]:
+def compare_throughput(
+    base: Path, candidate: Path, shape: Shape, repeats: int, run_time_s: float, warmup_s: float
+) -> dict[str, Any]:
     """Concurrent base/candidate Locust pairs; ratios candidate/base."""
     pairs = []
     with tempfile.TemporaryDirectory(prefix="bench-compare-") as tmp, reference_server("--workers", "2") as server:
         for r in range(repeats):
             specs = [
-                locust_spec(server, shape, run_time_s, Path(tmp), base / LOCUSTFILE.relative_to(REPO_ROOT), "base",
-                            base),
-                locust_spec(server, shape, run_time_s, Path(tmp), candidate / LOCUSTFILE.relative_to(REPO_ROOT),
-                            "candidate", candidate),
+                locust_spec(
+                    server, shape, run_time_s, Path(tmp), base / LOCUSTFILE.relative_to(REPO_ROOT), "base", base
+                ),
+                locust_spec(
+                    server,
+                    shape,
+                    run_time_s,
+                    Path(tmp),
+                    candidate / LOCUSTFILE.relative_to(REPO_ROOT),
+                    "candidate",
+                    candidate,
+                ),
             ]
             if r % 2:
                 specs.reverse()
             runs = {run.label: run for run in run_load_processes(specs, server, timeout_s=run_time_s + 60)}
             a, b = (throughput(runs[k], shape.users, warmup_s) for k in ("base", "candidate"))
             pairs.append((a, b))
-            print(f"  [{r + 1}/{repeats}] base {a.calls_per_s:,.0f} calls/s {1000 * a.cpu_s_per_1k_calls:.2f} CPU ms/1k"
-                  f" | candidate {b.calls_per_s:,.0f} calls/s {1000 * b.cpu_s_per_1k_calls:.2f} CPU ms/1k", flush=True)
+            print(
+                f"  [{r + 1}/{repeats}] base {a.calls_per_s:,.0f} calls/s {1000 * a.cpu_s_per_1k_calls:.2f} CPU ms/1k"
+                f" | candidate {b.calls_per_s:,.0f} calls/s {1000 * b.cpu_s_per_1k_calls:.2f} CPU ms/1k",
+                flush=True,
+            )
     result = {
         "shape": shape.name,
         "base_calls_per_s": summary([a.calls_per_s for a, _ in pairs]),
@@ -115,8 +136,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patch", type=Path, action="append", default=[], help="unified diff for the candidate")
     parser.add_argument("--base-rev", default=None, help="git revision for the base (default: the working tree)")
-    parser.add_argument("--base-patch", type=Path, action="append", default=[],
-                        help="unified diff applied to both sides first (to measure a change on top of others)")
+    parser.add_argument(
+        "--base-patch",
+        type=Path,
+        action="append",
+        default=[],
+        help="unified diff applied to both sides first (to measure a change on top of others)",
+    )
     parser.add_argument("--shape", type=parse_shape, default=Shape("4x100", 4, 100), help="USERSxIN_FLIGHT")
     parser.add_argument("--repeats", type=int, default=5, help="pairs (default %(default)s)")
     parser.add_argument("--run-time", type=float, default=10.0, help="seconds per run (default %(default)s)")

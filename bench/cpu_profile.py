@@ -28,7 +28,7 @@ from pathlib import Path
 from bench.bench_throughput import LOCUSTFILE, Shape
 from bench.common import REPO_ROOT, LoadSpec, clean_env, locust_command, reference_server, run_load_processes
 
-WRAPPER = '''
+WRAPPER = """
 import atexit, collections, signal, sys, time, runpy
 out, warmup, interval = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
 sys.argv = ["locust", *sys.argv[4:]]
@@ -52,7 +52,7 @@ atexit.register(dump)
 signal.signal(signal.SIGPROF, tick)
 signal.setitimer(signal.ITIMER_PROF, interval, interval)
 runpy.run_module("locust", run_name="__main__", alter_sys=True)
-'''
+"""
 
 
 def summarise(collapsed: Path, top: int) -> tuple[list[tuple[float, str]], list[tuple[float, str]], int]:
@@ -88,19 +88,32 @@ def main(argv: list[str] | None = None) -> int:
         wrapper = Path(tmp) / "wrapper.py"
         wrapper.write_text(WRAPPER)
         prefix = Path(tmp) / "profiled"
-        locust_args = locust_command(args.tree / LOCUSTFILE.relative_to(REPO_ROOT), server.url, shape.users,
-                                     shape.users, args.run_time, prefix, "--in-flight", str(shape.in_flight))[3:]
+        locust_args = locust_command(
+            args.tree / LOCUSTFILE.relative_to(REPO_ROOT),
+            server.url,
+            shape.users,
+            shape.users,
+            args.run_time,
+            prefix,
+            "--in-flight",
+            str(shape.in_flight),
+        )[3:]
         command = [sys.executable, str(wrapper), str(out), str(args.warmup), "0.001", *locust_args]
         env = clean_env(LOCUST_JWT_SECRET=server.jwt_secret, PYTHONPATH=str(args.tree))
-        (run,) = run_load_processes([LoadSpec("profiled", command, env, Path(f"{prefix}_ws.csv"), args.tree)], server,
-                                    timeout_s=args.run_time + 60)
+        (run,) = run_load_processes(
+            [LoadSpec("profiled", command, env, Path(f"{prefix}_ws.csv"), args.tree)],
+            server,
+            timeout_s=args.run_time + 60,
+        )
         if run.returncode not in (0, 1) or not out.exists():
             print(run.output[-3000:], file=sys.stderr)
             return 1
         own, inclusive, total = summarise(out, args.top)
         calls = run.rows[-1].get("calls_ok", 0) if run.rows else 0
-        print(f"{total:,} CPU samples of 1 ms after a {args.warmup:g} s warm-up; {calls:,.0f} calls in the run "
-              f"(Locust, {shape.users} users x {shape.in_flight} in flight)")
+        print(
+            f"{total:,} CPU samples of 1 ms after a {args.warmup:g} s warm-up; {calls:,.0f} calls in the run "
+            f"(Locust, {shape.users} users x {shape.in_flight} in flight)"
+        )
         print("\nself CPU (function where the sample landed)")
         for share, name in own:
             print(f"  {100 * share:5.1f}%  {name}")

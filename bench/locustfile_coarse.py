@@ -7,7 +7,6 @@ Run from the repository root (``python -m locust`` puts it on sys.path).
 """
 
 import locustfile as _entry  # noqa: F401  the real entry point: gevent patching, options, reporting
-
 from users.latency_resolution import uninstall_latency_resolution
 
 uninstall_latency_resolution()

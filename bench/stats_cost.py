@@ -46,8 +46,14 @@ def event_cost_us(bucket, latencies: list[float], rounds: int) -> float:  # type
         for _ in range(rounds):
             start = time.process_time()
             for rt in latencies:
-                fire(request_type="WS", name="call_tool:echo", response_time=rt, response_length=40,
-                     exception=None, context={})
+                fire(
+                    request_type="WS",
+                    name="call_tool:echo",
+                    response_time=rt,
+                    response_length=40,
+                    exception=None,
+                    context={},
+                )
             best = min(best, time.process_time() - start)
         runner.quit()
     finally:
@@ -73,7 +79,9 @@ def main(argv: list[str] | None = None) -> int:
         for name, bucket in buckets.items():
             costs[name].append(event_cost_us(bucket, latencies, 1))
     result = {f"{name}_us_per_event": statistics.median(values) for name, values in costs.items()}
-    result["extra_us_per_event"] = statistics.median(f - c for f, c in zip(costs["fine"], costs["coarse"]))
+    result["extra_us_per_event"] = statistics.median(
+        f - c for f, c in zip(costs["fine"], costs["coarse"], strict=False)
+    )
     print(json.dumps(result))
     return 0
 

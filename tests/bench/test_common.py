@@ -17,8 +17,14 @@ from bench.common import (
 
 
 def row(t: float, open_: int, ok: int) -> dict[str, float]:
-    return {"timestamp": t, "connections_open": open_, "calls_sent": ok + 10, "calls_ok": ok,
-            "messages_sent": ok + 10, "messages_received": ok}
+    return {
+        "timestamp": t,
+        "connections_open": open_,
+        "calls_sent": ok + 10,
+        "calls_ok": ok,
+        "messages_sent": ok + 10,
+        "messages_received": ok,
+    }
 
 
 def test_steady_window_skips_ramp_up_warmup_and_stop() -> None:

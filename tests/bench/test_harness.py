@@ -62,7 +62,10 @@ def test_cli_writes_results_with_machine_facts(tmp_path: Path) -> None:
     output = tmp_path / "results.json"
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", "--only", "reference_server", "--output", str(output)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     assert "PASS" in done.stdout or "MISS" in done.stdout
@@ -73,6 +76,7 @@ def test_cli_writes_results_with_machine_facts(tmp_path: Path) -> None:
 
 
 def test_cli_rejects_unknown_benchmark() -> None:
-    done = subprocess.run([sys.executable, "-m", "bench", "--only", "nope"], cwd=ROOT, capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--only", "nope"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 2 and "unknown benchmark" in done.stderr

@@ -28,9 +28,23 @@ def test_copy_tree_and_apply_patch(tmp_path: Path) -> None:
 
 def test_compare_runs_a_pair_against_a_revision() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "bench.compare", "--base-rev", "HEAD", "--shape", "2x10", "--repeats", "1",
-         "--run-time", "3"],
-        cwd=ROOT, capture_output=True, text=True, timeout=150,
+        [
+            sys.executable,
+            "-m",
+            "bench.compare",
+            "--base-rev",
+            "HEAD",
+            "--shape",
+            "2x10",
+            "--repeats",
+            "1",
+            "--run-time",
+            "3",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=150,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "candidate / base" in done.stdout
@@ -38,9 +52,23 @@ def test_compare_runs_a_pair_against_a_revision() -> None:
 
 def test_cpu_profile_reports_cpu_samples() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "bench.cpu_profile", "--shape", "2x10", "--run-time", "4", "--warmup", "1",
-         "--top", "40"],
-        cwd=ROOT, capture_output=True, text=True, timeout=150,
+        [
+            sys.executable,
+            "-m",
+            "bench.cpu_profile",
+            "--shape",
+            "2x10",
+            "--run-time",
+            "4",
+            "--warmup",
+            "1",
+            "--top",
+            "40",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=150,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "CPU samples" in done.stdout and "self CPU" in done.stdout and "inclusive CPU" in done.stdout
