@@ -12,9 +12,10 @@ client's RSS has settled, the run is stopped with SIGTERM.
 Reported: connections held (server's hello_ok and the client's
 connections_open), client memory per connection (RSS after everything settled
 minus RSS before the first connection, over N; also the slope of RSS against
-open connections during the ramp), connect+hello rate (connections/s between
-10% and 90% of N, server side; Locust's spawn rate is given so it can be seen
-whether it capped the rate), and server RSS per connection.
+open connections during the ramp), connect+hello rate (N over the time from the
+server's first connection to its N-th hello; Locust's spawn rate is given so it
+can be seen whether it capped the rate), client and server CPU per connection
+over that ramp, and server RSS per connection.
 
 One source address is enough: 20,000 connections to one server port need
 20,000 of the 28,232 ephemeral ports of 32768-60999 (websocket-client's
@@ -147,16 +148,18 @@ def run(
     server_per_conn = (end.server_rss - baseline.server_rss) / max(1, held)
     ramp = [s for s in samples if 0 < _hellos(s) < connections and s.server]
     slope = _slope([float(_hellos(s)) for s in ramp], [float(s.rss) for s in ramp]) if len(ramp) >= 3 else float("nan")
-    t10, t90 = _time_at(samples, 0.1 * connections), _time_at(samples, 0.9 * connections)
-    ramp_ok = t10 is not None and t90 is not None and t90 > t10
-    rate = 0.8 * connections / (t90 - t10) if ramp_ok else float("nan")
-    cpu_ms = srv_ms = float("nan")
+    # The whole ramp, first connection to last hello: users take their slot and build their state
+    # before connecting, so a window inside the ramp would miss part of the per-user cost.
+    first = next((s for s in samples if _opened(s) > 0), None)
+    t_end = _time_at(samples, connections)
+    ramp_ok = first is not None and t_end is not None and t_end > first.t
+    rate = cpu_ms = srv_ms = float("nan")
     if ramp_ok:
-        per = 1000.0 / (0.8 * connections)
-        cpu_ms = per * (interpolate(samples, t90, lambda s: s.cpu_s) - interpolate(samples, t10, lambda s: s.cpu_s))
-        srv_ms = per * (
-            interpolate(samples, t90, lambda s: s.server_cpu_s) - interpolate(samples, t10, lambda s: s.server_cpu_s)
-        )
+        assert first is not None and t_end is not None
+        rate = connections / (t_end - first.t)
+        per = 1000.0 / connections
+        cpu_ms = per * (interpolate(samples, t_end, lambda s: s.cpu_s) - first.cpu_s)
+        srv_ms = per * (interpolate(samples, t_end, lambda s: s.server_cpu_s) - first.server_cpu_s)
     client_rows = load.rows
     max_open = max((int(r.get("connections_open", 0)) for r in client_rows), default=0)
     entry = {
