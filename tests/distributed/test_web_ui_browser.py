@@ -80,7 +80,21 @@ def test_master_web_ui_shows_the_summed_websocket_metrics(tmp_path: Path, server
         )  # fmt: skip
         assert probe.returncode == 0, probe.stderr[-3000:] + master.log()[-2000:]
         tab = json.loads(probe.stdout)
-        stats = get_json(base + "/stats/requests")
+        final: dict[str, float] = {}
+        calls: list[int] = []
+
+        def locust_calls_settled() -> bool:  # Locust caches /stats/requests for 2 s or more
+            stats = get_json(base + "/stats/requests")
+            calls.append(sum(r["num_requests"] for r in stats["stats"] if r["name"].startswith("call_tool:")))
+            if stats["state"] != "stopped":
+                return False
+            final.update(read_run(tmp_path / "run", 0, "").ws_final)  # the master's last row, once stopped
+            return calls[-1] == final["calls_sent"]
+
+        try:
+            wait_for(locust_calls_settled, 15, "the web UI's call count to equal the final ws.csv row", 0.5)
+        except AssertionError as error:
+            raise AssertionError(f"{error}: {final.get('calls_sent')} in ws.csv, web UI showed {calls}") from None
     finally:
         if master.popen.poll() is None:
             master.popen.send_signal(signal.SIGTERM)
@@ -98,7 +112,7 @@ def test_master_web_ui_shows_the_summed_websocket_metrics(tmp_path: Path, server
     assert live["Of target / stretch"].endswith("%") and live["Reconnects (attempts)"] == "0 (0)"
     assert number(live["Calls in flight"]) >= 0
 
-    calls = sum(r["num_requests"] for r in stats["stats"] if r["name"].startswith("call_tool:"))
-    final = read_run(tmp_path / "run", 0, "").ws_final
-    assert final["calls_sent"] == calls == server.wait_stats(lambda s: s["connections_closed"] == 4)["calls_received"]
+    assert (
+        final["calls_sent"] == calls[-1] == server.wait_stats(lambda s: s["connections_closed"] == 4)["calls_received"]
+    )
     assert stopped["Connections open"] == "0" and number(stopped["Calls lost / timed out"]) == 0

@@ -145,12 +145,14 @@ def test_insecure_opt_out_connects_and_warns_once(tmp_path: Path, tls: dict[str,
 def test_server_restart_mid_run_loses_nothing_from_the_counts(tmp_path: Path) -> None:
     port = free_port()
     secret = "restart-test-secret-" + "x" * 20
+    users = 3
     runner = gevent.spawn(
         run_locust, tmp_path, f"ws://127.0.0.1:{port}/", "--in-flight", "4", "--tools", 'echo:4,sleep:1={"ms":200}',
-        env={"LOCUST_JWT_SECRET": secret}, users=3, run_time="8s",
+        env={"LOCUST_JWT_SECRET": secret}, users=users, run_time="16s",
     )  # fmt: skip
     with start_reference_server("--port", str(port), jwt_secret=secret) as first:
-        gevent.sleep(2.5)
+        first.wait_stats(lambda s: s["hello_ok"] >= users, timeout=20)  # every user connected once
+        gevent.sleep(1.5)
         tree = [psutil.Process(first.process.pid), *psutil.Process(first.process.pid).children(recursive=True)]
         for process in tree:
             process.kill()  # a crash, not a graceful shutdown
@@ -161,7 +163,7 @@ def test_server_restart_mid_run_loses_nothing_from_the_counts(tmp_path: Path) ->
     assert result.returncode == 0, result.output[-2000:]
     ws = ledger_closes(result)
     assert ws["calls_lost"] > 0  # the slow calls in flight at the crash
-    assert ws["reconnects"] >= 3 and ws["connect_failures"] > 0
+    assert ws["reconnects"] == users and ws["connect_failures"] > 0, ws
     assert after["hello_ok"] == ws["reconnects"]
     rows = [ws_numbers(r) for r in result.ws_rows]
     ok_per_row = [after["calls_ok"] - before["calls_ok"] for before, after in zip(rows, rows[1:], strict=False)]
