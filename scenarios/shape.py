@@ -70,6 +70,8 @@ class ScenarioShape(LoadTestShape):
             except PlanError as exc:  # only the web UI form can get here: the command line is checked at init
                 logger.error("error: %s; stopping the run", exc)
                 return None
+        if self.stopping_reason:
+            return None
         elapsed = self.get_run_time()
         if options.run_time and elapsed >= options.run_time:
             return None
@@ -81,6 +83,12 @@ class ScenarioShape(LoadTestShape):
             return None
         self._watch_storms(point, options)
         return point.users, point.spawn_rate
+
+    def request_stop(self, reason: str) -> None:
+        """End the run at the next tick, as when a plan runs out (e.g. on SIGTERM: scenarios.termination)."""
+        if not self.stopping_reason:
+            self.stopping_reason = reason
+            logger.warning("stopping the run: %s", reason)
 
     # ------------------------------------------------------------------ start
     def _start(self, options: Any) -> None:

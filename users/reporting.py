@@ -48,6 +48,8 @@ STOP_MESSAGE = "ws_stop"
 stop only after the master's test_stop, too late for the master's last row)."""
 FINAL_WAIT_SLACK_S = 5.0
 """The master waits for final reports up to the call timeout (users drain that long) plus this."""
+MISSING_WORKER_WAIT_S = 5.0
+"""...but for a worker Locust marks missing (no heartbeat for 3 s), only this long: it may be busy or dead."""
 
 WS_CSV_COLUMNS = ["timestamp", "elapsed_s", "stage", *WsCounters().snapshot(), "rss_bytes"]
 """Columns of PREFIX_ws.csv: cumulative counters (take differences for rates), gauges, and the process RSS."""
@@ -256,14 +258,21 @@ class RunReporter:
         clients = getattr(runner, "clients", {})
         return {w for w in self.totals.workers if w not in clients or clients[w].state == STATE_MISSING}
 
-    def _alive_workers(self) -> list[str]:
+    def _final_candidates(self) -> tuple[list[str], set[str]]:
+        """Master: workers whose final report to wait for, and which of them Locust marks missing.
+
+        That is every worker still connected that runs users or reported in this run, missing ones included:
+        on a loaded machine a live worker can miss three heartbeats and still send its final report. A worker
+        no longer among Locust's clients has stopped (its final report came first) or left.
+        """
         runner = self.environment.runner if self.environment is not None else None
         clients = getattr(runner, "clients", None)
         if clients is None:
-            return []
+            return [], set()
         active = {c.id for c in clients.all if c.state in (STATE_RUNNING, STATE_SPAWNING)}
-        reported = {w for w in self.totals.workers if w in clients and clients[w].state != STATE_MISSING}
-        return sorted(active | reported)
+        reported = {w for w in self.totals.workers if w in clients}
+        missing = {w for w in reported if clients[w].state == STATE_MISSING}
+        return sorted(active | reported), missing
 
     def master_snapshot(self, take_peaks: bool = False) -> dict[str, float]:
         """Master: the workers' summed counters; plan gauges from the master's own plan when one runs."""
@@ -311,20 +320,34 @@ class RunReporter:
                 )
 
     def _collect_finals(self, environment: Environment) -> None:
-        """Master: make every live worker stop and send its final report; wait for them, bounded."""
+        """Master: make every worker of this run stop and send its final report; wait for them, bounded.
+
+        Live workers get the users' drain time (the call timeout) plus the stop timeout and some slack; workers
+        Locust marks missing get at most MISSING_WORKER_WAIT_S of that, so a killed worker costs little.
+        """
         runner = environment.runner
         assert isinstance(runner, MasterRunner)
-        pending = self.totals.pending(self._alive_workers())
+        candidates, missing = self._final_candidates()
+        pending = self.totals.pending(candidates)
         for worker in pending:
             runner.send_message(STOP_MESSAGE, None, client_id=worker)
         call_timeout = float(getattr(environment.parsed_options, "call_timeout", None) or DEFAULTS["call_timeout"])
         limit = call_timeout + float(environment.stop_timeout or 0) + FINAL_WAIT_SLACK_S
-        deadline = time.monotonic() + limit
-        while pending and time.monotonic() < deadline:
+        started = time.monotonic()
+        while pending:
+            waited = time.monotonic() - started
+            if waited >= limit or (waited >= MISSING_WORKER_WAIT_S and set(pending) <= missing):
+                break
             gevent.sleep(0.05)
-            pending = self.totals.pending(self._alive_workers())
+            candidates, missing = self._final_candidates()  # a missing worker can come back, a live one go
+            pending = self.totals.pending(candidates)
         if pending:
-            logger.warning("ws metrics: no final report from %s within %.0f s", ", ".join(pending), limit)
+            logger.warning(
+                "ws metrics: no final report from %s within %.0f s%s",
+                ", ".join(pending),
+                time.monotonic() - started,
+                " (missing: no heartbeat)" if set(pending) <= missing else "",
+            )
 
     # ------------------------------------------------------------------- stop
     def on_test_stop(self, environment: Environment, **_: Any) -> None:

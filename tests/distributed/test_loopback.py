@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import pytest
 
 from reference_server.launcher import RunningServer, start_reference_server
 from tests.distributed.checks import ledger_closes, server_agrees, summed_once
-from tests.distributed.cluster import Cluster, free_port, locust_command, read_run, start_process
+from tests.distributed.cluster import Cluster, free_port, locust_command, read_run, start_process, wait_for
 from tests.support.locust_run import ROOT, run_locust
 
 pytestmark = pytest.mark.timeout(240)  # above the runs' own bounds, so those fail first with their message
@@ -47,11 +49,27 @@ def test_master_and_two_workers_sum_metrics_once(tmp_path: Path, server: Running
     assert rows_live, "no live row saw both workers' connections"
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known race (issue 5 left open): on a loaded 2-core machine the master can write its last ws.csv row "
-    "before every --processes worker's final report has arrived, so the row falls short of Locust's count",
-)
+def test_a_worker_missing_heartbeats_at_the_end_still_counts(tmp_path: Path, server: RunningServer) -> None:
+    """A worker too busy to heartbeat (paused here) when the run ends: the master waits for its final report."""
+    cluster = Cluster(tmp_path, server.url, ["-u", "4", "-r", "100", "-t", "60s"], secret_env(server))
+    master = cluster.start_master()
+    workers = [cluster.start_worker(0), cluster.start_worker(1)]
+    try:
+        wait_for(lambda: server.stats()["hello_ok"] == 4, 30, "both workers' users")
+        workers[1].popen.send_signal(signal.SIGSTOP)
+        wait_for(lambda: "failed to send heartbeat, setting state to missing" in master.log(), 20, "a missing worker")
+        master.popen.send_signal(signal.SIGTERM)  # the run ends (as `docker stop` ends it) while it is missing
+        time.sleep(1.0)
+        workers[1].popen.send_signal(signal.SIGCONT)
+    except AssertionError:
+        cluster.stop_all()
+        raise
+    run = cluster.finish(master, workers, 60)
+    ws = ledger_closes(run.result)
+    assert [r["end"] for r in summed_once(run)] == ["final", "final"], run.master_log[-3000:]
+    server_agrees(ws, server.wait_stats(lambda s: s["connections_closed"] == 4))
+
+
 def test_processes_on_one_machine(tmp_path: Path, server: RunningServer) -> None:
     result = run_locust(
         tmp_path, server.url, "--processes", "2", "--in-flight", "2", env=secret_env(server), run_time="8s"

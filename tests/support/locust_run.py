@@ -50,6 +50,15 @@ class LocustRun:
         return sum(r.requests for r in rows), sum(r.failures for r in rows)
 
 
+def headless_command(prefix: Path, host: str, *args: str, users: int = 4, run_time: str = "3s") -> list[str]:
+    """`locust -f locustfile.py --headless ...` against `host`, CSVs at `prefix`."""
+    return [
+        sys.executable, "-m", "locust", "-f", str(ROOT / "locustfile.py"), "--headless",
+        "-u", str(users), "-r", str(users), "-t", run_time, "-H", host, "--csv", str(prefix),
+        "--only-summary", "--exit-code-on-error", "0", *args,
+    ]  # fmt: skip
+
+
 def run_locust(
     out_dir: Path,
     host: str,
@@ -61,28 +70,7 @@ def run_locust(
 ) -> LocustRun:
     """Run `locust -f locustfile.py --headless` against `host`; bounded by `run_time` and `timeout_s`."""
     prefix = out_dir / "run"
-    command = [
-        sys.executable,
-        "-m",
-        "locust",
-        "-f",
-        str(ROOT / "locustfile.py"),
-        "--headless",
-        "-u",
-        str(users),
-        "-r",
-        str(users),
-        "-t",
-        run_time,
-        "-H",
-        host,
-        "--csv",
-        str(prefix),
-        "--only-summary",
-        "--exit-code-on-error",
-        "0",
-        *args,
-    ]
+    command = headless_command(prefix, host, *args, users=users, run_time=run_time)
     full_env = {**os.environ, **(env or {})}
     done = subprocess.run(
         command, cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=timeout_s, check=False
