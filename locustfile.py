@@ -2,10 +2,12 @@
 
 from locust import events  # importing locust first applies gevent's monkey patching before websocket/ssl load
 
+from users.fast_stats import install_fast_stats
 from users.final_csv_rows import install_final_csv_rows
 from users.latency_resolution import install_latency_resolution
 
 install_latency_resolution()
+install_fast_stats()
 install_final_csv_rows()
 
 from scenarios.clock import PlanClock  # noqa: E402

@@ -331,7 +331,11 @@ class ToolClient:
             raise ConnectionLost("not connected")
         with self._write_lock:
             try:
-                sock.sendall(data)
+                # One send() usually takes it all; gevent's sendall() would first ask the kernel for SO_SNDBUF
+                # (a getsockopt syscall per write) to size its chunks.
+                sent = sock.send(data)
+                if sent < len(data):
+                    sock.sendall(memoryview(data)[sent:])
             except BaseException:
                 # A write cut short (error or greenlet kill) leaves a torn frame: never write again.
                 self._broken = True

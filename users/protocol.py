@@ -47,7 +47,7 @@ class HelloOk:
     tools: list[Any]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen __init__ costs twice as much, once per message
 class ToolResult:
     """The answer to one call_tool; `error_code` is set when `ok` is false."""
 
@@ -65,7 +65,7 @@ class ServerError:
     message: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen __init__ costs twice as much, once per message
 class PushEvent:
     """One server-push event from a subscription."""
 

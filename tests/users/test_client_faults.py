@@ -109,6 +109,6 @@ def test_stalled_server_times_calls_out_and_keeps_memory_bounded(server: Running
     client.drain(1.0)
     assert set(recorder.codes("call_tool:echo")) == {"timeout"}
     assert client.counters.calls.timeout == client.counters.calls.sent >= 20
-    assert len(client._pending.timed_out._ids) <= client._pending.timed_out._capacity
+    assert len(client._pending.timed_out) < 2 * client._pending.timed_out.capacity
     client.close()
     assert_identity(client)

@@ -9,6 +9,7 @@ from users.correlation import (
     CallLedger,
     PendingCall,
     PendingCalls,
+    RecentIds,
 )
 
 
@@ -70,14 +71,25 @@ def test_lose_all_settles_everything_left() -> None:
 
 def test_timed_out_memory_is_bounded() -> None:
     ledger = CallLedger()
-    pending = PendingCalls(ledger)
-    pending.timed_out._capacity = 3
-    for i in range(5):
+    pending = PendingCalls(ledger, timed_out=RecentIds(3))
+    for i in range(7):
         pending.add(str(i), "echo", 0.0)
     pending.expire(now=10.0, timeout=1.0)
     assert pending.resolve("0", ok=True) == UNKNOWN_REQUEST_ID  # forgotten
-    assert pending.resolve("4", ok=True) == LATE_RESULT  # remembered
+    assert pending.resolve("3", ok=True) == LATE_RESULT  # remembered
     assert (ledger.unknown_results, ledger.late_results) == (1, 1)
+
+
+def test_recent_ids_remember_the_last_capacity_ids_and_at_most_twice_that() -> None:
+    capacity = 100
+    for total in (1, 99, 100, 101, 250, 1000):
+        ids = RecentIds(capacity)
+        for i in range(total):
+            ids.add(str(i))
+        remembered = [i for i in range(total) if ids.take(str(i))]
+        assert remembered[-min(total, capacity) :] == list(range(max(0, total - capacity), total))
+        assert len(remembered) < 2 * capacity
+        assert not any(ids.take(str(i)) for i in range(total))  # taking forgets
 
 
 def test_duplicate_answers_are_told_from_unknown_ones() -> None:
