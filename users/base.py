@@ -17,6 +17,7 @@ import gevent
 from locust import User, constant, task
 from locust.env import Environment
 from locust.exception import StopUser
+from locust.user.task import LOCUST_STATE_RUNNING
 
 from users.auth import TokenSource, corrupt
 from users.backoff import backoff_delay
@@ -44,6 +45,10 @@ LATE_AFTER_S = 0.010
 """A paced call sent more than this after its intended time counts as sent late."""
 MAX_IDLE_WAIT_S = 1.0
 """Longest a waiting user goes without looking at the plan again."""
+_SHARED_RNG = random.Random()
+"""Jitter and phases for every user of the process: a Random per user would cost about 3 KB per connection."""
+TASK_SLICE_S = 0.05
+"""A closed-loop task run keeps calling this long before it hands back to Locust's task loop."""
 
 
 def slots_for(environment: Environment) -> SlotRegistry:
@@ -199,8 +204,9 @@ class ToolCallUser(User):
         self._subscription = subscribe_template(self.subscribe)
         self._failed_attempts = 0
         self._was_connected = False
-        self._rng = random.Random()
+        self._rng = _SHARED_RNG
         self._bad_token = False
+        self._zero_wait = False
         self._pacer = RatePacer(max_backlog_s=self.call_timeout)
         self._phase = self._rng.random()
         self._skipped_seen = 0
@@ -225,6 +231,7 @@ class ToolCallUser(User):
             raise StopUser()
         self.slot = slots_for(self.environment).take()
         self._bad_token = self.bad_token_fraction > 0 and selected_share(self.slot, 0, self.bad_token_fraction)
+        self._zero_wait = self.wait_time() == 0
         self.open_connection()
 
     def on_stop(self) -> None:
@@ -250,7 +257,7 @@ class ToolCallUser(User):
             return  # a fresh task run looks at the plan again before sending
         try:
             if point is None:
-                client.keep_in_flight(self.in_flight, self.mix.pick)
+                self._keep_calling(client, TASK_SLICE_S)
             elif not is_active(self.slot, len(slots_for(self.environment)), point):
                 self._pacer.pause()
                 self._idle(client, point)
@@ -259,9 +266,24 @@ class ToolCallUser(User):
                 if point.rate:
                     self._send_paced(client, point)
                 else:
-                    client.keep_in_flight(self.in_flight, self.mix.pick, min(point.until_change_s, MAX_IDLE_WAIT_S))
+                    self._keep_calling(client, min(TASK_SLICE_S, point.until_change_s))
         except ConnectionLost:
             pass  # its calls were reported as connection_lost; the next run of this task reconnects
+
+    def _keep_calling(self, client: ToolClient, slice_s: float) -> None:
+        """Closed loop: keep `in_flight` calls outstanding for up to `slice_s` (the plan's point holds that long).
+
+        Rounds repeat inside one task run, so Locust's task loop and its zero wait are paid once per slice, not
+        once per call (a tenth of a closed-loop worker's CPU). A user with a think time (wait_time) does one
+        round per task run, and Locust's graceful stop is honoured between rounds.
+        """
+        until = perf_counter() + slice_s
+        while True:
+            client.keep_in_flight(self.in_flight, self.mix.pick, max(0.0, min(until - perf_counter(), MAX_IDLE_WAIT_S)))
+            if not self._zero_wait or self._state != LOCUST_STATE_RUNNING or not client.connected:
+                return
+            if perf_counter() >= until:
+                return
 
     # ------------------------------------------------------------ plan work
     def _send_paced(self, client: ToolClient, point: LoadPoint) -> None:

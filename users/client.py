@@ -117,13 +117,13 @@ class ToolClient:
         self._ids = itertools.count(1)
         self._names: dict[str, str] = {}
         self._sock: socket.socket | None = None
-        self._ws: websocket.WebSocket | None = None
         self._reader: gevent.Greenlet | None = None
         self._write_lock = Semaphore()
         self._progress = Event()
         self._hello_reply: AsyncResult | None = None
         self._push_streams: dict[str, SequenceTracker] = {}
-        self._keepalive: gevent.Greenlet | None = None
+        self._ping_timer: Any = None
+        self._pinger: gevent.Greenlet | None = None
         self._pong = Event()
         self._push_names: dict[str, str] = {}
         self._connected = False
@@ -162,8 +162,7 @@ class ToolClient:
             self.counters.connect_failures += 1
             self._report("connect", perf_counter() - start, 0, failure, start_wall)
             raise failure from None
-        self._ws = ws
-        self._sock = ws.sock
+        self._sock = ws.sock  # websocket-client's WebSocket object is not kept: only its socket is used from here
         self._sock.settimeout(None)
         self._connected = True
         self.counters.connects += 1
@@ -171,7 +170,9 @@ class ToolClient:
         self._report("connect", perf_counter() - start, 0, None, start_wall)
         self._reader = gevent.spawn(self._read_loop, FrameDecoder(s.max_message_bytes))
         if s.ping_interval_s > 0:
-            self._keepalive = gevent.spawn(self._ping_loop, s.ping_interval_s, s.ping_timeout_s)
+            # A timer, not a greenlet parked between pings: a parked greenlet costs about 8 KB per connection.
+            self._ping_timer = gevent.get_hub().loop.timer(s.ping_interval_s, s.ping_interval_s)
+            self._ping_timer.start(self._ping_due)
 
     def hello(self, session_id: str, token: str) -> HelloOk:
         """Send hello and wait for its answer; fires `hello`; raises HelloRefused."""
@@ -486,22 +487,22 @@ class ToolClient:
             context={},
         )
 
-    def _ping_loop(self, interval_s: float, timeout_s: float) -> None:
-        """Ping every `interval_s`; no pong within `timeout_s` means a half-open connection: abort it."""
-        while self._connected:
-            gevent.sleep(interval_s)
-            if not self._connected:
-                return
-            self._pong.clear()
-            try:
-                self._write(encode_frame(b"keepalive", OP_PING))
-            except OSError:
-                return
-            if not self._pong.wait(timeout_s) and self._connected:
-                self.counters.ping_timeouts += 1
-                self._protocol_error("ping_timeout")
-                self._abort("ping_timeout")
-                return
+    def _ping_due(self) -> None:
+        """Timer callback (in the hub, must not block): ping from a short-lived greenlet unless one is waiting."""
+        if self._connected and (self._pinger is None or self._pinger.dead):
+            self._pinger = gevent.spawn(self._ping_once, self.settings.ping_timeout_s)
+
+    def _ping_once(self, timeout_s: float) -> None:
+        """Ping; no pong within `timeout_s` means a half-open connection: abort it."""
+        self._pong.clear()
+        try:
+            self._write(encode_frame(b"keepalive", OP_PING))
+        except OSError:
+            return
+        if not self._pong.wait(timeout_s) and self._connected:
+            self.counters.ping_timeouts += 1
+            self._protocol_error("ping_timeout")
+            self._abort("ping_timeout")
 
     def _abort(self, how: str) -> None:
         """End the connection now: settle in-flight calls as lost, close the socket, wake waiters."""
@@ -523,7 +524,10 @@ class ToolClient:
                     sock.close()
                 except OSError:
                     pass
-        for greenlet in (self._reader, self._keepalive):
+        if self._ping_timer is not None:
+            self._ping_timer.close()
+            self._ping_timer = None
+        for greenlet in (self._reader, self._pinger):
             if greenlet is not None and greenlet is not gevent.getcurrent() and not greenlet.dead:
                 greenlet.kill(block=False)
         self._progress.set()
