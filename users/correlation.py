@@ -58,6 +58,13 @@ class CallLedger:
         }
 
 
+TIMED_OUT_MEMORY = 1024
+"""Timed-out request ids remembered per connection (at least), so their late answers count as `late_result`."""
+ANSWERED_MEMORY = 256
+"""Answered request ids remembered per connection (at least), so a repeated answer counts as `duplicate_result`
+rather than `unknown_request_id`; small, as it fills on every busy connection (tens of KB at most)."""
+
+
 class RecentIds:
     """A bounded memory of request ids (timed out, or answered), so a late or duplicate answer is told from an
     unknown one. Two generations of sets: it remembers the last `capacity` ids at least and `2 * capacity` at
@@ -66,7 +73,7 @@ class RecentIds:
 
     __slots__ = ("_new", "_old", "_capacity")
 
-    def __init__(self, capacity: int = 4096) -> None:
+    def __init__(self, capacity: int) -> None:
         self._new: set[str] = set()
         self._old: set[str] = set()
         self._capacity = capacity
@@ -101,8 +108,8 @@ class PendingCalls:
     """Calls in flight on one connection, oldest first, settled exactly once into `ledger`."""
 
     ledger: CallLedger
-    timed_out: RecentIds = field(default_factory=RecentIds)
-    answered: RecentIds = field(default_factory=RecentIds)
+    timed_out: RecentIds = field(default_factory=lambda: RecentIds(TIMED_OUT_MEMORY))
+    answered: RecentIds = field(default_factory=lambda: RecentIds(ANSWERED_MEMORY))
     _calls: dict[str, PendingCall] = field(default_factory=dict)
 
     def __len__(self) -> int:
