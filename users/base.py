@@ -27,6 +27,7 @@ from users.load_control import LoadPoint, LoadSource, RatePacer, SlotRegistry, i
 from users.metrics import WsCounters
 from users.options import DEFAULTS, OptionError, check_options, token_source, with_local_credentials
 from users.protocol import DEFAULT_DIALECT, CallTemplate, Dialect
+from users.request_events import request_fire
 from users.tool_mix import ToolMix
 
 logger = logging.getLogger(__name__)
@@ -354,7 +355,7 @@ class ToolCallUser(User):
             raise RuntimeError("ToolCallUser needs Locust's parsed options (--jwt-secret or --token)")
         client = ToolClient(
             self.host,
-            fire=self.environment.events.request.fire,
+            fire=request_fire(self.environment),
             counters=self.counters,
             settings=self.settings,
         )

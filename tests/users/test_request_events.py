@@ -1,0 +1,98 @@
+"""users.request_events against Locust's request event: the same stats, and every other listener sees everything."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from locust import stats as locust_stats
+from locust.env import Environment
+
+from tests.users.test_fast_stats import Clock, entry_state
+from users import fast_stats
+from users.errors import CallFailed, CallTimeout
+from users.request_events import locust_stats_listener, request_fire
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
+    clock = Clock(1_800_000_000.5)
+    fake_time = SimpleNamespace(time=clock.time)
+    monkeypatch.setattr(locust_stats, "time", fake_time)
+    monkeypatch.setattr(fast_stats, "time", fake_time)
+    yield clock
+
+
+def environment() -> Environment:
+    env = Environment()
+    env.create_local_runner()
+    return env
+
+
+def requests(n: int) -> list[dict[str, Any]]:
+    rng = random.Random(3)
+    out = []
+    for _ in range(n):
+        exception = rng.choice([None, None, None, CallFailed("tool_error"), CallTimeout()])
+        out.append({
+            "request_type": "WS", "name": rng.choice(["call_tool:echo", "connect", "hello"]),
+            "response_time": rng.choice([None, rng.uniform(0, 50)]), "response_length": rng.randrange(100),
+            "exception": exception, "context": {},
+        })  # fmt: skip
+    return out
+
+
+def stats_state(env: Environment) -> dict[str, Any]:
+    stats = env.stats
+    entries = {f"{k}": entry_state(v) for k, v in stats.entries.items()}
+    errors = {k: (e.method, e.name, repr(e.error), e.occurrences) for k, e in stats.errors.items()}
+    return {"total": entry_state(stats.total), "entries": entries, "errors": errors}
+
+
+def replay(clock: Clock, fire: Any, n: int = 2000) -> None:
+    rng = random.Random(5)
+    for request in requests(n):
+        clock.now += rng.choice([0.0, 0.0, 0.4])
+        fire(**request)
+
+
+def test_the_shortcut_leaves_the_stats_the_event_leaves(clock: Clock) -> None:
+    start = clock.now
+    fast, slow = environment(), environment()
+    fire = request_fire(fast)
+    assert fire is not fast.events.request.fire  # the shortcut is in use
+    replay(clock, fire)
+    clock.now = start
+    replay(clock, slow.events.request.fire)
+    assert stats_state(fast) == stats_state(slow)
+    assert fast.stats.total.num_requests == 2000
+
+
+def test_another_listener_sees_every_request_and_the_stats_still_count(clock: Clock) -> None:
+    env = environment()
+    fire = request_fire(env)
+    seen: list[dict[str, Any]] = []
+
+    def listener(**kwargs: Any) -> None:
+        seen.append(kwargs)
+
+    replay(clock, fire, 100)
+    env.events.request.add_listener(listener)  # added after the shortcut was made
+    replay(clock, fire, 300)
+    env.events.request.remove_listener(listener)
+    replay(clock, fire, 50)
+    assert len(seen) == 300
+    assert [s["name"] for s in seen] == [r["name"] for r in requests(300)]
+    assert all(set(s) >= {"request_type", "name", "response_time", "response_length", "exception"} for s in seen)
+    assert env.stats.total.num_requests == 450
+
+
+def test_without_locusts_listener_the_event_itself_is_used() -> None:
+    env = Environment()  # no runner: nobody listens
+    assert locust_stats_listener(env) is None
+    assert request_fire(env) == env.events.request.fire
+    env.create_local_runner()
+    assert locust_stats_listener(env) is not None
