@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import random
 import ssl
@@ -258,7 +259,7 @@ class ToolCallUser(User):
             return  # a fresh task run looks at the plan again before sending
         try:
             if point is None:
-                self._keep_calling(client, TASK_SLICE_S)
+                self._keep_calling(client, TASK_SLICE_S, point_free=True)
             elif not is_active(self.slot, len(slots_for(self.environment)), point):
                 self._pacer.pause()
                 self._idle(client, point)
@@ -271,7 +272,7 @@ class ToolCallUser(User):
         except ConnectionLost:
             pass  # its calls were reported as connection_lost; the next run of this task reconnects
 
-    def _keep_calling(self, client: ToolClient, slice_s: float) -> None:
+    def _keep_calling(self, client: ToolClient, slice_s: float, point_free: bool = False) -> None:
         """Closed loop: keep `in_flight` calls outstanding for up to `slice_s` (the plan's point holds that long).
 
         Rounds repeat inside one task run, so Locust's task loop and its zero wait are paid once per slice, not
@@ -280,7 +281,9 @@ class ToolCallUser(User):
         """
         until = perf_counter() + slice_s
         while True:
-            client.keep_in_flight(self.in_flight, self.mix.pick, max(0.0, min(until - perf_counter(), MAX_IDLE_WAIT_S)))
+            # Without a plan nothing changes at the slice's end: wait for an answer or a deadline only.
+            wait = math.inf if point_free else max(0.0, min(until - perf_counter(), MAX_IDLE_WAIT_S))
+            client.keep_in_flight(self.in_flight, self.mix.pick, wait)
             if not self._zero_wait or self._state != LOCUST_STATE_RUNNING or not client.connected:
                 return
             if perf_counter() >= until:

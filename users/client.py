@@ -19,6 +19,7 @@ from gevent.event import AsyncResult, Event
 from gevent.lock import Semaphore
 
 from users.correlation import PendingCall, PendingCalls
+from users.deadlines import SWEEPER
 from users.errors import (
     CallFailed,
     CallTimeout,
@@ -268,7 +269,12 @@ class ToolClient:
         if need > 0:
             self.send_calls(pick(need))
         if self._pending and self._connected:
-            self._progress.wait(min(max_wait_s, self._time_to_oldest_deadline()))
+            if max_wait_s == math.inf:
+                oldest = self._pending.oldest_sent_at()
+                assert oldest is not None
+                SWEEPER.wait(self._progress, oldest + self.settings.call_timeout_s)  # no timer per wait
+            else:
+                self._progress.wait(min(max_wait_s, self._time_to_oldest_deadline()))
         self.expire_overdue()
 
     def drain(self, timeout_s: float | None = None) -> None:
