@@ -6,7 +6,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -59,8 +58,8 @@ def test_a_worker_missing_heartbeats_at_the_end_still_counts(tmp_path: Path, ser
         workers[1].popen.send_signal(signal.SIGSTOP)
         wait_for(lambda: "failed to send heartbeat, setting state to missing" in master.log(), 20, "a missing worker")
         master.popen.send_signal(signal.SIGTERM)  # the run ends (as `docker stop` ends it) while it is missing
-        time.sleep(1.0)
-        workers[1].popen.send_signal(signal.SIGCONT)
+        wait_for(lambda: "Shape test stopping" in master.log(), 20, "the master ending the run")
+        workers[1].popen.send_signal(signal.SIGCONT)  # the master is collecting final reports by now
     except AssertionError:
         cluster.stop_all()
         raise
