@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from bench.compare import apply_patches, copy_tree
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.locust_run import ROOT
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -26,49 +25,20 @@ def test_copy_tree_and_apply_patch(tmp_path: Path) -> None:
     assert (tree / "users" / "__init__.py").read_text().startswith("# patched")
 
 
-def test_compare_runs_a_pair_against_a_revision() -> None:
+def run_module(module: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m MODULE ARGS` from the repository root, bounded; its exit code asserted 0."""
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.compare",
-            "--base-rev",
-            "HEAD",
-            "--shape",
-            "2x10",
-            "--repeats",
-            "1",
-            "--run-time",
-            "3",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=150,
+        [sys.executable, "-m", module, *args], cwd=ROOT, capture_output=True, text=True, timeout=150, check=False
     )
     assert done.returncode == 0, done.stderr[-2000:]
+    return done
+
+
+def test_compare_runs_a_pair_against_a_revision() -> None:
+    done = run_module("bench.compare", "--base-rev", "HEAD", "--shape", "2x10", "--repeats", "1", "--run-time", "3")
     assert "candidate / base" in done.stdout
 
 
 def test_cpu_profile_reports_cpu_samples() -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.cpu_profile",
-            "--shape",
-            "2x10",
-            "--run-time",
-            "4",
-            "--warmup",
-            "1",
-            "--top",
-            "40",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=150,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    done = run_module("bench.cpu_profile", "--shape", "2x10", "--run-time", "4", "--warmup", "1", "--top", "40")
     assert "CPU samples" in done.stdout and "self CPU" in done.stdout and "inclusive CPU" in done.stdout

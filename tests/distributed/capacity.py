@@ -26,6 +26,7 @@ import psutil
 
 from reference_server.launcher import start_reference_server
 from tests.distributed.cluster import Cluster
+from tests.support.locust_run import secret_env
 
 
 def cpu_sampler(pids: dict[str, int], stop: threading.Event, out: dict[str, list[float]]) -> None:
@@ -68,7 +69,7 @@ def main() -> None:
     if args.rate:
         load += ["--scenario", "rate", "--rate", f"{args.rate:g}", "--stage-duration", f"{args.seconds}s"]
     with start_reference_server("--workers", str(args.server_workers)) as server:
-        cluster = Cluster(out_dir, server.url, load, {"LOCUST_JWT_SECRET": server.jwt_secret or ""}, args.workers)
+        cluster = Cluster(out_dir, server.url, load, secret_env(server), args.workers)
         master = cluster.start_master()
         workers = [cluster.start_worker(i) for i in range(args.workers)]
         time.sleep(2.0)  # let them connect before sampling

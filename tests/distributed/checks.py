@@ -5,20 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from tests.distributed.cluster import DistributedRun
-from tests.support.locust_run import LocustRun
 
 COUNTER_FIELDS_SUMMED = ("calls_sent", "calls_ok", "messages_sent", "messages_received", "bytes_sent", "connects")
-
-
-def ledger_closes(result: LocustRun) -> dict[str, float]:
-    """The master's last ws.csv row closes the ledger and equals Locust's call_tool counts."""
-    ws = result.ws_final
-    assert ws["calls_in_flight"] == 0, ws
-    assert ws["calls_sent"] == ws["calls_ok"] + ws["calls_failed"] + ws["calls_timeout"] + ws["calls_lost"]
-    requests, failures = result.calls()
-    assert requests == ws["calls_sent"], (requests, ws["calls_sent"])
-    assert failures == ws["calls_failed"] + ws["calls_timeout"] + ws["calls_lost"]
-    return ws
 
 
 def summed_once(run: DistributedRun) -> list[dict[str, str]]:

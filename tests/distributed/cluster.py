@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,15 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support.locust_run import ROOT, LocustRun, read_run
+from tests.support.locust_run import ROOT, LocustRun, free_port, read_run
 
 WORKER_GRACE_S = 20.0
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
 
 
 def locust_command(*args: str) -> list[str]:

@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.distributed.checks import ledger_closes, server_agrees, summed_once
-from tests.distributed.cluster import Cluster, DistributedRun, free_port, read_run, start_process, wait_for
-from tests.support.locust_run import ROOT
+from tests.distributed.checks import server_agrees, summed_once
+from tests.distributed.cluster import Cluster, DistributedRun, start_process, wait_for
+from tests.support.locust_run import ROOT, free_port, ledger_closes, read_run
 
 COMPOSE_FILE = ROOT / "docker-compose.locust.yml"
 VARIABLE = re.compile(r"\$\{(?P<name>\w+)(?:(?P<op>:-|:\?)(?P<arg>[^}]*))?\}")

@@ -6,27 +6,16 @@ import json
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from reference_server.launcher import RunningServer, start_reference_server
-from tests.distributed.checks import ledger_closes, server_agrees, summed_once
-from tests.distributed.cluster import Cluster, free_port, locust_command, read_run, start_process, wait_for
-from tests.support.locust_run import ROOT, run_locust
+from reference_server.launcher import RunningServer
+from tests.distributed.checks import server_agrees, summed_once
+from tests.distributed.cluster import Cluster, locust_command, start_process, wait_for
+from tests.support.locust_run import ROOT, free_port, ledger_closes, read_run, run_locust, secret_env
 
 pytestmark = pytest.mark.timeout(240)  # above the runs' own bounds, so those fail first with their message
-
-
-@pytest.fixture
-def server() -> Iterator[RunningServer]:
-    with start_reference_server() as running:
-        yield running
-
-
-def secret_env(server: RunningServer) -> dict[str, str]:
-    return {"LOCUST_JWT_SECRET": server.jwt_secret or ""}
 
 
 def test_master_and_two_workers_sum_metrics_once(tmp_path: Path, server: RunningServer) -> None:

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.distributed import netns
-from tests.distributed.checks import ledger_closes, server_agrees, summed_once
+from tests.distributed.checks import server_agrees, summed_once
 from tests.distributed.cluster import Cluster, start_process, wait_for
+from tests.support.locust_run import ledger_closes
 
 pytestmark = pytest.mark.timeout(240)  # above the runs' own bounds, so those fail first with their message
 

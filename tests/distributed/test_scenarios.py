@@ -4,27 +4,16 @@ from __future__ import annotations
 
 import csv
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from reference_server.launcher import RunningServer, start_reference_server
-from tests.distributed.checks import ledger_closes, summed_once
+from reference_server.launcher import RunningServer
+from tests.distributed.checks import summed_once
 from tests.distributed.cluster import Cluster, wait_for
-from tests.support.locust_run import ws_numbers
+from tests.support.locust_run import ledger_closes, secret_env, ws_numbers
 
 pytestmark = pytest.mark.timeout(240)  # above the runs' own bounds, so those fail first with their message
-
-
-@pytest.fixture
-def server() -> Iterator[RunningServer]:
-    with start_reference_server() as running:
-        yield running
-
-
-def secret_env(server: RunningServer) -> dict[str, str]:
-    return {"LOCUST_JWT_SECRET": server.jwt_secret or ""}
 
 
 def rate_between(rows: list[dict[str, float]], start_s: float, end_s: float) -> float:

@@ -10,15 +10,14 @@ import signal
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from reference_server.launcher import RunningServer, start_reference_server
-from tests.distributed.cluster import Cluster, free_port, read_run, wait_for
-from tests.support.locust_run import ROOT
+from reference_server.launcher import RunningServer
+from tests.distributed.cluster import Cluster, wait_for
+from tests.support.locust_run import ROOT, free_port, read_run, secret_env
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -31,12 +30,6 @@ def browser_ready() -> None:
         pytest.skip(f"{CHROMIUM} is not installed (as root: apt-get install -y chromium; .ci/run does it)")
     if importlib.util.find_spec("playwright") is None:
         pytest.skip("playwright is not installed (pip install -r requirements.txt)")
-
-
-@pytest.fixture
-def server() -> Iterator[RunningServer]:
-    with start_reference_server() as running:
-        yield running
 
 
 def get_json(url: str) -> Any:
@@ -55,7 +48,7 @@ def test_master_web_ui_shows_the_summed_websocket_metrics(tmp_path: Path, server
     cluster = Cluster(
         tmp_path, "ws://localhost:8079/",
         ["--web-host", "127.0.0.1", "--web-port", str(web_port), "--csv", str(tmp_path / "run")],
-        {"LOCUST_JWT_SECRET": server.jwt_secret or ""}, headless=False,
+        secret_env(server), headless=False,
     )  # fmt: skip
     master = cluster.start_master()
     workers = [cluster.start_worker(0), cluster.start_worker(1)]

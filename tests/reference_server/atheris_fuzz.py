@@ -28,10 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 with atheris.instrument_imports(include=["reference_server"]):
     from reference_server import messages
     from reference_server.auth import AuthError, hmac_verifier
-    from reference_server.connection import Connection, ServerContext
+    from reference_server.connection import Connection
     from reference_server.counters import Counters
-    from reference_server.push import Hub
-    from reference_server.tools import reference_tools
 
 from tests.reference_server.fuzz_support import encode  # noqa: E402
 from tests.reference_server.test_fuzz_connection import (  # noqa: E402
@@ -39,7 +37,6 @@ from tests.reference_server.test_fuzz_connection import (  # noqa: E402
     CLOSE,
     CONT,
     GOOD_TOKENS,
-    MAX_MESSAGE,
     PING,
     PONG,
     SECRET,
@@ -47,6 +44,7 @@ from tests.reference_server.test_fuzz_connection import (  # noqa: E402
     FakeTransport,
     Frame,
     Model,
+    fuzz_context,
     matches,
 )
 
@@ -82,16 +80,7 @@ def one_input(data: bytes) -> None:
             assert exc.code in ("invalid_token", "token_expired")
         return
     counters = Counters()
-    ctx = ServerContext(
-        loop=LOOP,
-        counters=counters,
-        verifier=VERIFIER,
-        tools=reference_tools(),
-        hub=Hub(),
-        server_info={"name": "atheris", "version": "0"},
-        hello_timeout_s=60.0,
-        max_message_bytes=MAX_MESSAGE,
-    )
+    ctx = fuzz_context(LOOP, counters, VERIFIER, "atheris")
     conn, transport, model = Connection(ctx), FakeTransport(), Model()
     conn.on_ws_connected(transport)  # type: ignore[arg-type]
     frames: list[Frame] = []

@@ -410,6 +410,20 @@ def test_opening_frames_get_the_documented_answers(loop: asyncio.AbstractEventLo
     run_plan(loop, plan)
 
 
+def fuzz_context(loop: asyncio.AbstractEventLoop, counters: Counters, verifier: Any, name: str) -> ServerContext:
+    """The server context both fuzz harnesses (this one and atheris_fuzz.py) drive a Connection with."""
+    return ServerContext(
+        loop=loop,
+        counters=counters,
+        verifier=verifier,
+        tools=reference_tools(),
+        hub=Hub(),
+        server_info={"name": name, "version": "0"},
+        hello_timeout_s=60.0,
+        max_message_bytes=MAX_MESSAGE,
+    )
+
+
 def run_plan(loop: asyncio.AbstractEventLoop, plan: list[list[Frame]]) -> None:
     """Feed ``plan`` to a fresh Connection; compare with the model after every frame; check the ledger."""
     errors: list[logging.LogRecord] = []
@@ -417,16 +431,7 @@ def run_plan(loop: asyncio.AbstractEventLoop, plan: list[list[Frame]]) -> None:
     handler.emit = errors.append  # type: ignore[method-assign]
     logging.getLogger("reference_server").addHandler(handler)
     counters = Counters()
-    ctx = ServerContext(
-        loop=loop,
-        counters=counters,
-        verifier=hmac_verifier(SECRET.encode()),
-        tools=reference_tools(),
-        hub=Hub(),
-        server_info={"name": "fuzz", "version": "0"},
-        hello_timeout_s=60.0,
-        max_message_bytes=MAX_MESSAGE,
-    )
+    ctx = fuzz_context(loop, counters, hmac_verifier(SECRET.encode()), "fuzz")
     conn, transport, model = Connection(ctx), FakeTransport(), Model()
     try:
         conn.on_ws_connected(transport)  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from reference_server.launcher import RunningServer, start_reference_server
-from tests.support.locust_run import LocustRun, run_locust, ws_numbers
+from tests.support.locust_run import LocustRun, ledger_closes, run_locust, ws_numbers
 
 
 @pytest.fixture
@@ -25,15 +25,6 @@ def run(tmp_path: Path, server: RunningServer, *args: str, users: int = 4, run_t
     )
     assert result.returncode == 0, result.output[-3000:]
     return result
-
-
-def ledger_closes(result: LocustRun) -> dict[str, float]:
-    ws = result.ws_final
-    assert ws["calls_in_flight"] == 0
-    assert ws["calls_sent"] == ws["calls_ok"] + ws["calls_failed"] + ws["calls_timeout"] + ws["calls_lost"]
-    requests, failures = result.calls()
-    assert requests == ws["calls_sent"] and failures == ws["calls_failed"] + ws["calls_timeout"] + ws["calls_lost"]
-    return ws
 
 
 def stages_in_order(result: LocustRun) -> list[str]:

@@ -13,8 +13,7 @@ import pytest
 
 from reference_server.launcher import RunningServer, start_reference_server
 from scenarios.termination import FORCED_EXIT_CODE, GracefulStop
-from tests.scenarios.test_scenario_runs import ledger_closes
-from tests.support.locust_run import ROOT, headless_command, read_run
+from tests.support.locust_run import ROOT, headless_command, ledger_closes, read_run
 
 
 @pytest.fixture

@@ -4,13 +4,27 @@ from __future__ import annotations
 
 import csv
 import os
+import socket
 import subprocess
 import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port free on `host` right now (loopback by default)."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def secret_env(server: Any) -> dict[str, str]:
+    """The environment a Locust process needs to mint tokens for `server` (a RunningServer)."""
+    return {"LOCUST_JWT_SECRET": server.jwt_secret or ""}
 
 
 def ws_numbers(row: dict[str, str]) -> dict[str, float]:
@@ -48,6 +62,18 @@ class LocustRun:
         """(requests, failures) summed over the call_tool names."""
         rows = [s for name, s in self.stats.items() if name.startswith(prefix)]
         return sum(r.requests for r in rows), sum(r.failures for r in rows)
+
+
+def ledger_closes(result: LocustRun) -> dict[str, float]:
+    """The last ws.csv row closes the ledger (sent = ok + failed + timeout + lost, nothing in flight) and equals
+    Locust's call_tool counts; returns that row."""
+    ws = result.ws_final
+    assert ws["calls_in_flight"] == 0, ws
+    assert ws["calls_sent"] == ws["calls_ok"] + ws["calls_failed"] + ws["calls_timeout"] + ws["calls_lost"]
+    requests, failures = result.calls()
+    assert requests == ws["calls_sent"], (requests, ws["calls_sent"])
+    assert failures == ws["calls_failed"] + ws["calls_timeout"] + ws["calls_lost"]
+    return ws
 
 
 def headless_command(prefix: Path, host: str, *args: str, users: int = 4, run_time: str = "3s") -> list[str]:

@@ -3,49 +3,14 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from locust import stats as locust_stats
 
+from tests.support.stats_state import Clock, entry_state
 from users import fast_stats
 from users.latency_resolution import install_latency_resolution, uninstall_latency_resolution
-
-FIELDS = (
-    "num_requests", "num_none_requests", "num_failures", "total_response_time", "min_response_time",
-    "max_response_time", "last_request_timestamp", "total_content_length",
-)  # fmt: skip
-
-
-class Clock:
-    """time.time() for both implementations; the test moves it."""
-
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def time(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
-    clock = Clock(1_800_000_000.25)
-    fake_time = SimpleNamespace(time=clock.time)
-    monkeypatch.setattr(locust_stats, "time", fake_time)
-    monkeypatch.setattr(fast_stats, "time", fake_time)
-    yield clock
-    fast_stats.uninstall_fast_stats()
-
-
-def entry_state(entry: Any) -> dict[str, Any]:
-    state = {name: getattr(entry, name) for name in FIELDS}
-    state["response_times"] = dict(entry.response_times)
-    state["num_reqs_per_sec"] = dict(entry.num_reqs_per_sec)
-    cache = entry.response_times_cache
-    state["cache"] = None if cache is None else {t: (dict(c.response_times), c.num_requests) for t, c in cache.items()}
-    return state
 
 
 def state(stats: Any) -> dict[str, Any]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -17,21 +16,7 @@ import pytest
 import trustme
 
 from reference_server.launcher import RunningServer, start_reference_server
-from tests.support.locust_run import ROOT, LocustRun, run_locust, ws_numbers
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def ledger_closes(result: LocustRun) -> dict[str, float]:
-    ws = result.ws_final
-    assert ws["calls_in_flight"] == 0
-    assert ws["calls_sent"] == ws["calls_ok"] + ws["calls_failed"] + ws["calls_timeout"] + ws["calls_lost"]
-    assert result.calls() == (ws["calls_sent"], ws["calls_failed"] + ws["calls_timeout"] + ws["calls_lost"])
-    return ws
+from tests.support.locust_run import ROOT, LocustRun, free_port, ledger_closes, run_locust, ws_numbers
 
 
 def connect_errors(result: LocustRun) -> dict[str, int]:

@@ -3,27 +3,13 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
-from types import SimpleNamespace
 from typing import Any
 
-import pytest
-from locust import stats as locust_stats
 from locust.env import Environment
 
-from tests.users.test_fast_stats import Clock, entry_state
-from users import fast_stats
+from tests.support.stats_state import Clock, entry_state
 from users.errors import CallFailed, CallTimeout
 from users.request_events import locust_stats_listener, request_fire
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
-    clock = Clock(1_800_000_000.5)
-    fake_time = SimpleNamespace(time=clock.time)
-    monkeypatch.setattr(locust_stats, "time", fake_time)
-    monkeypatch.setattr(fast_stats, "time", fake_time)
-    yield clock
 
 
 def environment() -> Environment:
