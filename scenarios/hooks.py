@@ -22,7 +22,7 @@ from locust.runners import MasterRunner, WorkerRunner
 from scenarios.clock import PLAN_MESSAGE, PlanClock
 from scenarios.options import add_scenario_arguments, plan_for
 from scenarios.plan_builder import PlanError
-from scenarios.termination import end_shape_on_signals
+from scenarios.termination import end_shape_on_signals, workers_leave_ctrl_c_to_the_master
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +72,7 @@ def register_scenarios(events: Any, clock: PlanClock) -> None:
                 sys.stderr.write(f"error: {exc}\n")
                 sys.exit(2)
         end_shape_on_signals(environment)
+        workers_leave_ctrl_c_to_the_master(environment)
         runner = environment.runner
         if isinstance(runner, MasterRunner):
             relays.append(PlanRelay(runner, clock))
