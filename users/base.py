@@ -280,12 +280,17 @@ class ToolCallUser(User):
             pass  # its calls were reported as connection_lost; the next run of this task reconnects
 
     def _is_active(self, point: LoadPoint) -> bool:
-        """Whether this user sends now; users above the count Locust wants in this process (spike users not yet
-        stopped) stay idle."""
+        """Whether this user sends now. Users above what the plan wants in this process now (its share of the
+        plan's users, and Locust's target) stay idle: spike users of a burst that Locust has not stopped yet
+        (it does so on its next one-second tick) send nothing in the next stage."""
+        runtime = self.runtime
+        wanted = math.ceil(point.users * runtime.share.share - 1e-9)
         runner = self.environment.runner
         target = getattr(runner, "target_user_count", None) if runner is not None else None
-        slots = self.runtime.slots
-        return is_active(slots.rank(self.slot), len(slots), point, target if isinstance(target, int) else None)
+        if isinstance(target, int) and target > 0:
+            wanted = min(wanted, target)
+        slots = runtime.slots
+        return is_active(slots.rank(self.slot), len(slots), point, wanted)
 
     def _keep_calling(self, client: ToolClient, slice_s: float, point_free: bool = False) -> None:
         """Closed loop: keep `in_flight` calls outstanding for up to `slice_s` (the plan's point holds that long).

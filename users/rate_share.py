@@ -40,7 +40,9 @@ def relay_rate_shares(runner: MasterRunner) -> None:
         shares = {w: round(s, 4) for w, s in rate_shares(worker_users(runner)).items()}
         looks += 1
         if shares and (shares != sent or looks % RESEND_EVERY == 0):
-            runner.send_message(RATE_SHARE_MESSAGE, shares)
+            # To each running worker only: a worker still starting up may not handle the message yet.
+            for worker in shares:
+                runner.send_message(RATE_SHARE_MESSAGE, shares, client_id=worker)
             sent = shares
         gevent.sleep(EVERY_S)
 
