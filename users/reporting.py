@@ -35,6 +35,7 @@ from users.rate_hold import RateHold
 from users.rate_share import follow_rate_share, relay_rate_shares
 from users.recovery import RecoveryTracker
 from users.runtime import runtime_for
+from users.storms import StormEdges
 from users.web_tab import install_web_tab
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,8 @@ FINAL_WAIT_SLACK_S = 5.0
 MISSING_WORKER_WAIT_S = 5.0
 """...but for a worker Locust marks missing (no heartbeat for 3 s), only this long: it may be busy or dead."""
 
+STORM_MODES = ("client", "server")
+"""Storms of both modes start a recovery measurement."""
 WS_CSV_COLUMNS = ["timestamp", "elapsed_s", "stage", *WsCounters().snapshot(), "rss_bytes"]
 """Columns of PREFIX_ws.csv: cumulative counters (take differences for rates), gauges, and the process RSS."""
 COUNTER_KEYS = list(WsCounters().snapshot())
@@ -116,7 +119,7 @@ class RunReporter:
         self._stream: TextIO | None = None
         self._writer: WsCsvWriter | None = None
         self._process = psutil.Process()
-        self._storm_key: tuple[int, int] | None = None
+        self._storm_edges = StormEdges(STORM_MODES)
         self._started = time.perf_counter()
         self._started_wall = time.time()
         self._reporting = False
@@ -144,7 +147,7 @@ class RunReporter:
         self.environment = environment
         self.recovery = RecoveryTracker()
         self.rate_hold = RateHold()
-        self._storm_key = None
+        self._storm_edges = StormEdges(STORM_MODES)
         self._last_row_time = 0.0
         self._started = time.perf_counter()
         self._started_wall = time.time()
@@ -188,11 +191,8 @@ class RunReporter:
             counters.rate_target = point.rate or 0.0
             counters.active_users = point.active_users
             self.rate_hold.observe(now, point.stage_index, point.stage, counters.rate_target, counters.calls.sent)
-            key = (point.stage_index, point.storm_epoch)
-            if point.storm_fraction > 0 and self._storm_key is not None and key != self._storm_key:
-                if key[0] == self._storm_key[0]:
-                    self.recovery.storm(now)
-            self._storm_key = key
+        if self._storm_edges.storm_now(point):
+            self.recovery.storm(now)
         self.recovery.sample(now, counters.calls.ok)
         sending = len(counters.sending)
         counters.sending.clear()

@@ -18,13 +18,14 @@ PAST_EDGE_S = 0.0005
 
 
 class StormEdges:
-    """Pure: tells, point after point, when a new storm epoch of a client-mode reconnect stage begins.
+    """Pure: tells, point after point, when a new storm epoch of a reconnect stage in one of `modes` begins.
 
     A stage's first epoch is its start, not a storm.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, modes: tuple[str, ...] = ("client",)) -> None:
         self._seen: tuple[int, int] | None = None
+        self._modes = modes
 
     def storm_now(self, point: LoadPoint | None) -> bool:
         """True once per storm, at the first point of a new epoch in the same stage."""
@@ -33,7 +34,7 @@ class StormEdges:
             return False
         key = (point.stage_index, point.storm_epoch)
         seen, self._seen = self._seen, key
-        if point.storm_mode != "client" or point.storm_fraction <= 0:
+        if point.storm_mode not in self._modes or point.storm_fraction <= 0:
             return False
         return seen is not None and seen[0] == key[0] and seen != key
 

@@ -107,6 +107,18 @@ def test_rate_is_held_with_locusts_default_spawn_rate(tmp_path: Path, server: Ru
     ledger_closes(result)
 
 
+def test_a_rate_the_connections_cannot_carry_ends_with_one_line_saying_so(
+    tmp_path: Path, server: RunningServer
+) -> None:
+    """One connection, one call in flight at a time, 20 ms per call: at most 50 calls/s of the 500 asked for."""
+    result = run(tmp_path, server, "--scenario", "rate", "--rate", "500", "--stage-duration", "6s", "--max-in-flight",
+                 "1", "--tools", 'sleep={"ms":20}', users=1)  # fmt: skip
+    lines = [line for line in result.output.splitlines() if "rate stage 'rate': " in line]
+    assert len(lines) == 1 and "of 500 target" in lines[0] and "NOT held" in lines[0], result.output[-2000:]
+    assert result.ws_final["rate_target"] == 0 and max(ws_numbers(r)["rate_target"] for r in result.ws_rows) == 500
+    ledger_closes(result)
+
+
 def test_rate_stage_after_a_burst_sends_no_more_than_its_target(tmp_path: Path, server: RunningServer) -> None:
     """Burst -> rate: the spike users Locust has not stopped yet stay idle, and nothing is sent unpaced after
     the plan's last stage."""

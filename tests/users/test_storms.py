@@ -37,3 +37,8 @@ def test_victims_are_the_fraction_of_slots_differently_each_epoch() -> None:
     second = storm_victims(slots, reconnect(2))
     assert 45 <= len(first) <= 55 and first != second
     assert storm_victims(slots, reconnect(1, fraction=1.0)) == slots
+
+
+def test_recovery_watches_storms_of_both_modes() -> None:
+    edges = StormEdges(("client", "server"))
+    assert [edges.storm_now(reconnect(e, mode="server")) for e in (0, 1)] == [False, True]
