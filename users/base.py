@@ -18,17 +18,16 @@ import gevent
 from locust import User, constant, task
 from locust.env import Environment
 from locust.exception import StopUser
-from locust.user.task import LOCUST_STATE_RUNNING
 
 from users.auth import TokenSource, corrupt
 from users.backoff import backoff_delay
 from users.client import ClientSettings, ToolClient
 from users.errors import ConnectionLost, WsFailure
+from users.integration import request_fire, user_is_running
 from users.load_control import LoadPoint, LoadSource, RatePacer, SlotRegistry, is_active, selected_share
 from users.metrics import WsCounters
 from users.options import DEFAULTS, OptionError, check_options, token_source, with_local_credentials
 from users.protocol import DEFAULT_DIALECT, CallTemplate, Dialect
-from users.request_events import request_fire
 from users.runtime import Runtime, runtime_for
 from users.storms import StormDropper
 from users.tool_mix import ToolMix
@@ -304,7 +303,7 @@ class ToolCallUser(User):
             # Without a plan nothing changes at the slice's end: wait for an answer or a deadline only.
             wait = math.inf if point_free else max(0.0, min(until - perf_counter(), MAX_IDLE_WAIT_S))
             client.keep_in_flight(self.in_flight, self.mix.pick, wait)
-            if not self._zero_wait or self._state != LOCUST_STATE_RUNNING or not client.connected:
+            if not self._zero_wait or not user_is_running(self) or not client.connected:
                 return
             if perf_counter() >= until:
                 return

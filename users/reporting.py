@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import gevent
-import locust.runners
 import psutil
 from locust.env import Environment
 from locust.runners import STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 
+from users import integration
 from users.aggregation import WS_REPORT_KEY, WorkerTotals, merge_storms, worker_payload
 from users.base import counters_for
 from users.load_control import LoadSource
@@ -44,9 +44,6 @@ SAMPLE_EVERY_S = 0.1
 ROWS_EVERY_SAMPLES = 10
 ROW_EVERY_S = SAMPLE_EVERY_S * ROWS_EVERY_SAMPLES
 
-WORKER_REPORT_INTERVAL_S = 1.0
-"""Workers send Locust's report (request stats and our counters) this often; Locust's default is 3 s, which
-would make the master's one-second PREFIX_ws.csv rows move in three-second steps."""
 STOP_MESSAGE = "ws_stop"
 """Master -> worker: stop your users now and send your final report (Locust's headless quit tells workers to
 stop only after the master's test_stop, too late for the master's last row)."""
@@ -137,7 +134,7 @@ class RunReporter:
             gevent.spawn(relay_rate_shares, runner)
         elif isinstance(runner, WorkerRunner):
             self.mode = "worker"
-            locust.runners.WORKER_REPORT_INTERVAL = WORKER_REPORT_INTERVAL_S
+            integration.report_each_second()
             environment.events.report_to_master.add_listener(self.on_report_to_master)
             runner.register_message(STOP_MESSAGE, self.on_stop_message)
             follow_rate_share(environment)
@@ -238,7 +235,7 @@ class RunReporter:
         self._reporting = False
         environment.events.report_to_master.fire(client_id=runner.client_id, data=data)
         data[WS_REPORT_KEY] = self._last_final = self._worker_payload(final=True)
-        runner.send_message("stats", data)  # handled by the master as a worker report, like Locust's own
+        integration.send_worker_report(runner, data)
 
     def on_stop_message(self, environment: Environment, msg: Any, **_: Any) -> None:
         """Worker: the master wants the final report now; stop the users (the report follows) or resend it."""
@@ -253,7 +250,7 @@ class RunReporter:
         data: dict[str, Any] = {}
         environment.events.report_to_master.fire(client_id=getattr(runner, "client_id", ""), data=data)
         data[WS_REPORT_KEY] = self._last_final or worker_payload(counters_for(environment).snapshot(), 0, True)
-        runner.send_message("stats", data)
+        integration.send_worker_report(runner, data)
 
     # ----------------------------------------------------------------- master
     def on_worker_report(self, client_id: str, data: dict[str, Any], **_: Any) -> None:
