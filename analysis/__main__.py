@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("prefix", help="the run's --csv PREFIX (e.g. results/20261121-150212/run) or its folder")
     report.add_argument("--out", type=Path, metavar="DIR",
-                        help="output folder (default: a 'report' folder beside the CSVs)")  # fmt: skip
+                        help="output folder (default: PREFIX_report beside the CSVs, e.g. results/x/run_report)")  # fmt: skip
     report.add_argument("--target-msgs", type=rate, default=defaults.target_msgs_per_s, metavar="RATE",
                         help="floor of messages/s that gates the verdict (default 50K)")  # fmt: skip
     report.add_argument("--stretch-msgs", type=rate, default=defaults.stretch_msgs_per_s, metavar="RATE",
@@ -95,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def default_report_dir(prefix: Path) -> Path:
+    """PREFIX_report beside the CSVs: two runs in one folder get two report folders."""
+    return prefix.with_name(f"{prefix.name}_report")
+
+
 def write_step_summary(markdown: str) -> None:
     """Append to the GitHub Actions job summary when $GITHUB_STEP_SUMMARY is set."""
     target = os.environ.get("GITHUB_STEP_SUMMARY")
@@ -115,7 +120,7 @@ def run_report(args: argparse.Namespace) -> int:
         connect_p99_ms=args.connect_p99_ms,
         min_success=args.min_success,
     )
-    out = args.out or resolve_prefix(args.prefix).parent / "report"
+    out = args.out or default_report_dir(resolve_prefix(args.prefix))
     outcome = make_report(args.prefix, out, thresholds)
     print(outcome.verdict_line)
     print(f"report: {outcome.html_path}")

@@ -107,6 +107,8 @@ def fmt_measured(target: Target, value: float | None = None) -> str:
 
 
 def fmt_required(target: Target) -> str:
+    if target.comparison.startswith("±"):
+        return f"{fmt_measured(target, target.target)} {target.comparison}"
     sign = {">=": "≥", "<": "<"}.get(target.comparison, target.comparison)
     if target.unit == "ms":
         return f"{sign} {target.target:g} ms"
@@ -115,7 +117,7 @@ def fmt_required(target: Target) -> str:
 
 def target_result(target: Target) -> str:
     if target.ok is None:
-        return f"not checked ({target.note})"
+        return f"n/a: {target.note}"
     if not target.gates:
         return "met (does not gate)" if target.ok else "not met (does not gate)"
     if target.ok:
@@ -137,12 +139,14 @@ def verdict_line(summary: Summary) -> str:
     if floor.ok:
         throughput = f"{measured} {fmt_measured(floor)} ≥ floor {fmt_measured(floor, floor.target)}; {throughput}"
     head = f"{'PASS' if not failed else 'FAIL'} ({len(gating) - len(failed)}/{len(gating)} targets met)"
+    unjudged = [t for t in summary.targets if t.gates and t.ok is None]
+    tail = "".join(f" | {t.name} n/a: {t.note}" for t in unjudged)
     if not failed:
-        return f"{head}: {throughput}"
+        return f"{head}: {throughput}{tail}"
     missed = "; ".join(
         f"{t.name} {fmt_measured(t)}, needs {fmt_required(t)}" + (f" ({t.note})" if t.note else "") for t in failed
     )
-    return f"{head}: missed {missed} | {throughput}"
+    return f"{head}: missed {missed} | {throughput}{tail}"
 
 
 def run_document(summary: Summary, charts: dict[str, bytes]) -> Document:
@@ -301,6 +305,7 @@ def summary_json(summary: Summary, charts: list[str]) -> dict[str, object]:
         "verdict": summary.verdict,
         "verdict_line": verdict_line(summary),
         "failed_targets": [t.name for t in summary.targets if t.gates and t.ok is False],
+        "not_judged_targets": [t.name for t in summary.targets if t.gates and t.ok is None],
         "duration_s": _num(tput.duration_s),
         "calls_per_s": tput.calls.as_dict(),
         "messages_per_s": tput.messages.as_dict(),
@@ -324,6 +329,7 @@ def summary_json(summary: Summary, charts: list[str]) -> dict[str, object]:
             s.__dict__ | {"calls_per_s": _num(s.calls_per_s), "messages_per_s": _num(s.messages_per_s)}
             for s in summary.stages
         ],  # fmt: skip
+        "latency_over_time": summary.latency_over_time_kind,
         "notes": list(tput.notes),
         "charts": charts,
         "sources": summary.sources,

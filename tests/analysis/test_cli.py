@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 from tests.analysis.helpers import FIXTURES, copy_run, png_size, run_cli
@@ -17,7 +18,8 @@ def test_report_exit_0_when_every_target_holds(tmp_path: Path) -> None:
     env = {**os.environ, "GITHUB_STEP_SUMMARY": str(summary_file)}
     done = run_cli("report", str(FIXTURES / "fast" / "run"), "--out", str(tmp_path / "out"), *LENIENT, env=env)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("PASS (5/5 targets met): messages/s (mean) 3,517 msg/s ≥ floor 3,000 msg/s;")
+    assert done.stdout.startswith("PASS (4/4 targets met): messages/s (mean) 3,517 msg/s ≥ floor 3,000 msg/s;")
+    assert "| connect p99 n/a: 2 samples (p99 needs ≥ 100); max 8.85 ms\n" in done.stdout
     assert f"report: {tmp_path / 'out' / 'report.html'}" in done.stdout
     assert json.loads((tmp_path / "out" / "summary.json").read_text())["verdict"] == "pass"
     step = summary_file.read_text()
@@ -28,9 +30,22 @@ def test_report_exit_1_names_the_missed_target(tmp_path: Path) -> None:
     prefix = copy_run("slow", tmp_path / "run1")
     done = run_cli("report", str(prefix.parent), *LENIENT)  # a run folder works as well as a prefix
     assert done.returncode == 1, done.stderr
-    assert done.stdout.startswith("FAIL (2/5 targets met): missed messages/s (mean) floor 459 msg/s")
+    assert done.stdout.startswith("FAIL (1/4 targets met): missed messages/s (mean) floor 459 msg/s")
     assert "call p99 260 ms, needs < 50 ms" in done.stdout
-    assert (prefix.parent / "report" / "report.html").is_file()  # default --out: beside the CSVs
+    assert (prefix.parent / "run_report" / "report.html").is_file()  # default --out: PREFIX_report beside the CSVs
+    assert f"report: {prefix.parent / 'run_report' / 'report.html'}" in done.stdout
+
+
+def test_two_runs_in_one_folder_get_a_report_folder_each(tmp_path: Path) -> None:
+    for name, fixture in (("fast", "fast"), ("slow", "slow")):
+        for path in (FIXTURES / fixture).glob("run_*.csv"):
+            shutil.copy(path, tmp_path / path.name.replace("run_", f"{name}_", 1))
+    assert run_cli("report", str(tmp_path / "fast"), *LENIENT).returncode == 0
+    assert run_cli("report", str(tmp_path / "slow"), *LENIENT).returncode == 1
+    fast = json.loads((tmp_path / "fast_report" / "summary.json").read_text())
+    slow = json.loads((tmp_path / "slow_report" / "summary.json").read_text())
+    assert (fast["verdict"], slow["verdict"]) == ("pass", "fail")
+    assert not (tmp_path / "report").exists()
 
 
 def test_report_exit_2_on_a_truncated_file(tmp_path: Path) -> None:
