@@ -81,8 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     comparison = commands.add_parser(
         "compare",
         help="compare two runs; exit 1 on a regression beyond --max-regression",
-        description="Side-by-side table and overlay charts of two runs. Mean messages/s and calls/s, and call "
-        "p50/p99, are checked: worse than BASE by more than --max-regression is a regression (exit 1).",
+        description="Side-by-side table and overlay charts of two runs, after naming how their request names and "
+        "tool mixes differ. Mean messages/s and calls/s, and call p50/p99, are checked: worse than BASE by more "
+        "than --max-regression is a regression (exit 1); so is a call success rate lower by more than "
+        "--max-success-drop.",
     )
     comparison.add_argument("base", help="PREFIX (or folder) of the baseline run")
     comparison.add_argument("candidate", help="PREFIX (or folder) of the run to judge")
@@ -92,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
                             help="allowed worsening, e.g. 10%% or 0.1 (default 10%%)")  # fmt: skip
     comparison.add_argument("--latency-floor-ms", type=float, default=0.1, metavar="MS",
                             help="latency changes smaller than this are never regressions (default 0.1)")  # fmt: skip
+    comparison.add_argument("--max-success-drop", type=fraction, default=0.005, metavar="POINTS",
+                            help="allowed drop of the call success rate in percentage points, e.g. 0.5%% "
+                            "(default 0.5%%)")  # fmt: skip
     return parser
 
 
@@ -131,7 +136,9 @@ def run_report(args: argparse.Namespace) -> int:
 def run_compare(args: argparse.Namespace) -> int:
     from analysis.pipeline import make_comparison
 
-    outcome = make_comparison(args.base, args.candidate, args.out, args.max_regression, args.latency_floor_ms)
+    outcome = make_comparison(
+        args.base, args.candidate, args.out, args.max_regression, args.latency_floor_ms, args.max_success_drop
+    )
     print(to_markdown(outcome.document, images=False))
     if outcome.files:
         print(f"comparison: {outcome.files[0]}")

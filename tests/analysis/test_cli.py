@@ -90,3 +90,28 @@ def test_compare_exit_0_without_regression_and_2_on_bad_input(tmp_path: Path) ->
     Path(f"{prefix}_ws.csv").write_text("")
     bad = run_cli("compare", str(FIXTURES / "fast" / "run"), str(prefix))
     assert bad.returncode == 2 and f"{prefix}_ws.csv:1: empty file" in bad.stderr
+
+
+OTHERWISE_EQUAL = ["--max-regression", "20%", "--latency-floor-ms", "10"]
+"""errors against fast: -16.9% throughput, call p50 +0.58 ms and p99 +6.4 ms are within these."""
+
+
+def test_compare_names_the_differences_and_flags_the_success_rate_drop(tmp_path: Path) -> None:
+    done = run_cli("compare", str(FIXTURES / "fast" / "run"), str(FIXTURES / "errors" / "run"),
+                   *OTHERWISE_EQUAL, "--out", str(tmp_path))  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    head, _, rest = done.stdout.partition("## Result")
+    assert "- only in candidate: call_tool:fail, call_tool:sleep" in head  # named before any comparison
+    assert "- tool mix differs: echo 100% vs echo 80%/sleep 10.3%/fail 9.7%" in head
+    assert "REGRESSION beyond 20%: call success rate 100.00% -> 90.31% (-9.69 pp)" in rest
+    assert "| call success rate | 100.00% | 90.31% | -9.69 pp | yes | REGRESSION |" in rest
+    data = json.loads((tmp_path / "compare.json").read_text())
+    assert data["regressions"] == ["call success rate"]
+    assert data["differences"][0] == "only in candidate: call_tool:fail, call_tool:sleep"
+    assert data["tool_mix"]["base"] == {"echo": 1.0}
+    markdown = (tmp_path / "compare.md").read_text()
+    assert markdown.index("tool mix differs") < markdown.index("## Metrics")
+    assert "tool mix differs: echo 100% vs" in (tmp_path / "compare.html").read_text()
+    lenient = run_cli("compare", str(FIXTURES / "fast" / "run"), str(FIXTURES / "errors" / "run"),
+                      *OTHERWISE_EQUAL, "--max-success-drop", "10%")  # fmt: skip
+    assert lenient.returncode == 0, lenient.stdout
