@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("prefix", help="the run's --csv PREFIX (e.g. results/20261121-150212/run) or its folder")
     report.add_argument("--out", type=Path, metavar="DIR",
-                        help="output folder (default: PREFIX_report beside the CSVs, e.g. results/x/run_report)")  # fmt: skip
+                        help="output folder (default: PREFIX_report beside the CSVs, e.g. x/run_report)")  # fmt: skip
     report.add_argument("--target-msgs", type=rate, default=defaults.target_msgs_per_s, metavar="RATE",
                         help="floor of messages/s that gates the verdict (default 50K)")  # fmt: skip
     report.add_argument("--stretch-msgs", type=rate, default=defaults.stretch_msgs_per_s, metavar="RATE",

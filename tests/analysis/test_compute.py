@@ -14,11 +14,18 @@ from analysis.compute import (
     Thresholds,
     error_code,
     failures_by_code,
+    increasing,
+    interval_rates,
     latency_table,
+    min_samples,
     mix_percentiles,
     percentile_knots,
+    percentile_target,
+    rate_checks,
     rate_stat,
+    rate_target,
     summarize,
+    verdict,
 )
 from analysis.load import load_run, read_failures
 from tests.analysis.helpers import FIXTURES, STATS_HEADER, copy_run, write_ws, ws_row
@@ -255,3 +262,104 @@ def test_one_history_row_and_no_ws_csv_leaves_throughput_unmeasured(tmp_path: Pa
     floor = summary.targets[0]
     assert (floor.ok, floor.note) == (False, "not measured")
     assert summary.success_rate == 1.0  # from Locust's stats.csv: 7,313 calls, none failed
+
+
+# --- intervals between rows ---------------------------------------------------------------------------------------
+
+
+def test_rows_with_non_increasing_time_are_skipped() -> None:
+    times = pd.Series([1.0, 1.5, 1.5, 1.2, 3.5, float("nan"), 4.0])
+    assert increasing(times).tolist() == [True, True, False, False, True, False, True]
+
+
+def test_rates_use_the_time_between_rows_never_one_second(tmp_path: Path) -> None:
+    prefix = copy_run("fast", tmp_path)
+    # irregular rows: 0.5 s, 2 s, a repeat of 3.5 s and a row back in time (both skipped), then 0.25 s
+    spec = [(1.0, 100), (1.5, 150), (3.5, 350), (3.5, 360), (3.0, 370), (3.75, 400)]
+    write_ws(prefix, [ws_row(t, calls_sent=n, calls_ok=n, messages_sent=n, messages_received=n) for t, n in spec])
+    series = summarize(load_run(prefix)).throughput.series
+    assert series["elapsed_s"].tolist() == [1.5, 3.5, 3.75]  # the first interval starts at the first row
+    assert series["interval_s"].tolist() == pytest.approx([0.5, 2.0, 0.25])
+    assert series["calls_per_s"].tolist() == pytest.approx([100.0, 100.0, 200.0])  # (400 - 350) / 0.25
+    assert series["messages_per_s"].tolist() == pytest.approx([200.0, 200.0, 400.0])
+    summary = summarize(load_run(prefix))
+    assert summary.throughput.calls.mean == pytest.approx(400 / 3.75)  # the counters start at 0 with the run
+    assert summary.errors_over_time["elapsed_s"].tolist() == [1.5, 3.5, 3.75]
+    assert summary.connections_over_time["elapsed_s"].tolist() == [1.0, 1.5, 3.5, 3.75]  # no made-up 0 s row
+
+
+def test_interval_rates_of_a_single_row_are_empty() -> None:
+    rates = interval_rates(pd.Series([2.0]), pd.DataFrame({"calls": [10.0]}))
+    assert rates.empty and list(rates.columns) == ["elapsed_s", "interval_s", "calls"]
+
+
+# --- percentile targets on few samples ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("quantile", "needed"), [(0.5, 20), (0.9, 20), (0.95, 20), (0.99, 100), (0.999, 1000)])
+def test_minimum_samples_per_percentile(quantile: float, needed: int) -> None:
+    assert min_samples(quantile) == needed
+
+
+def _latency(requests: int, p99: float, maximum: float) -> pd.DataFrame:
+    row = {"requests": requests, "failures": 0, "p50": 1.0, "p90": 2.0, "p95": 3.0, "p99": p99, "p99.9": p99,
+           "max": maximum}  # fmt: skip
+    return pd.DataFrame.from_dict({"connect": row}, orient="index")
+
+
+def test_a_p99_of_few_samples_is_not_judged_and_says_so() -> None:
+    target = percentile_target("connect p99", 10.0, _latency(20, 35.6, 35.6), "connect", "p99")
+    assert target.ok is None and target.gates
+    assert target.note == "20 samples (p99 needs ≥ 100); max 35.6 ms"
+    assert verdict([target]) == "pass"
+    judged = percentile_target("connect p99", 10.0, _latency(100, 35.6, 40.0), "connect", "p99")
+    assert judged.ok is False and verdict([judged]) == "fail"
+
+
+# --- rate targets -------------------------------------------------------------------------------------------------
+
+
+def rate_rows(spec: list[tuple[float, str, float, int]]) -> pd.DataFrame:
+    """PREFIX_ws.csv-like rows from (elapsed_s, stage, rate_target, calls_sent)."""
+    return pd.DataFrame(spec, columns=["elapsed_s", "stage", "rate_target", "calls_sent"])
+
+
+def test_rate_is_checked_from_three_seconds_after_the_stage_s_first_row() -> None:
+    # ramp-up: 100 calls in the first 3 s, then 1,000 calls/s from 4 s to 9 s; a rate-less stage after it
+    spec = [(1.0, "rate", 1000, 0), (2.0, "rate", 1000, 20), (3.0, "rate", 1000, 60), (4.0, "rate", 1000, 100)]
+    spec += [(t, "rate", 1000, 100 + 1000 * (t - 4)) for t in (5.0, 6.5, 9.0)]
+    spec += [(10.0, "closed", 0, 7000)]
+    (check,) = rate_checks(rate_rows(spec))
+    assert (check.stage, check.rate_target, check.first_s, check.window_start_s, check.last_s) == (
+        "rate", 1000, 1.0, 4.0, 9.0
+    )  # fmt: skip
+    assert check.achieved == pytest.approx(1000.0) and check.calls == 5000
+    target = rate_target(check)
+    assert target.name == "calls/s vs rate target (rate, 1-9 s)" and target.ok is True
+    assert target.comparison == "±5%"
+
+
+def test_each_stage_and_rate_change_is_checked_on_its_own() -> None:
+    spec = [(float(t), "step", 100, 100 * t) for t in range(1, 7)]  # 100/s for 1..6 s
+    spec += [(float(t), "step", 200, 600 + 180 * (t - 6)) for t in range(7, 13)]  # 180/s against 200
+    spec += [(float(t), "", 300, 1500 + 300 * (t - 12)) for t in range(13, 15)]  # too short to judge
+    first, second, third = (rate_target(c) for c in rate_checks(rate_rows(spec)))
+    assert first.ok is True and first.measured == pytest.approx(100.0)
+    assert second.ok is False and second.measured == pytest.approx(180.0)  # 10% short
+    assert third.ok is None and third.name == "calls/s vs rate target (13-14 s)"
+    assert third.note == "1.0 s of rows, needs ≥ 5 s (the first 3 s not judged)"
+    assert verdict([first, third]) == "pass" and verdict([first, second]) == "fail"
+
+
+def test_a_rate_above_the_target_fails_too() -> None:
+    spec = [(float(t), "rate", 100, 106 * t) for t in range(1, 9)]  # 6% over
+    (check,) = rate_checks(rate_rows(spec))
+    assert rate_target(check).ok is False
+    assert rate_checks(rate_rows([(1.0, "", 0, 10), (2.0, "", 0, 20)])) == []  # no rate target: nothing to check
+
+
+def test_rate_checks_skip_rows_with_non_increasing_time() -> None:
+    spec = [(float(t), "rate", 100, 100 * t) for t in range(1, 8)]
+    spec.insert(5, (5.0, "rate", 100, 10_000))  # a repeated time would make 9,500 calls in no time
+    (check,) = rate_checks(rate_rows(spec))
+    assert check.achieved == pytest.approx(100.0)
