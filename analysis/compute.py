@@ -754,8 +754,12 @@ RATE_TOLERANCE = 0.05
 RATE_SETTLE_S = 3.0
 """The rate check starts this long after a rate segment's first row (ramp-up is not judged)."""
 
-MIN_RATE_WINDOW_S = 2.0
-"""A rate check needs at least this much time between its first and last row, else it is not judged."""
+ROW_JITTER_S = 0.1
+"""Rows are written about a second apart; a row this much early still starts the window."""
+
+MIN_RATE_WINDOW_S = 1.5
+"""A rate check needs at least this much time between its first and last row, else it is not judged (rows come
+about a second apart: this is two intervals, less jitter)."""
 
 
 @dataclass(frozen=True)
@@ -777,7 +781,10 @@ class RateCheck:
 
 
 def rate_checks(ws: pd.DataFrame | None) -> list[RateCheck]:
-    """One RateCheck per contiguous stretch of rows with the same stage and a rate target above 0 (calls_sent)."""
+    """One RateCheck per contiguous stretch of rows with the same stage and a rate target above 0 (calls_sent).
+
+    In a run with named stages, rows without a stage (after the plan's last stage) are not a stage to check.
+    """
     if ws is None or "rate_target" not in ws or "calls_sent" not in ws:
         return []
     rows = ws[increasing(ws["elapsed_s"])]
@@ -791,14 +798,14 @@ def rate_checks(ws: pd.DataFrame | None) -> list[RateCheck]:
         j = i
         while j + 1 < len(times) and (stages[j + 1], targets[j + 1]) == (stages[i], targets[i]):
             j += 1
-        if targets[i] > 0:
+        if targets[i] > 0 and (stages[i] or not any(stages)):
             checks.append(_rate_check(stages[i], targets[i], times[i : j + 1], sent[i : j + 1]))
         i = j + 1
     return checks
 
 
 def _rate_check(stage: str, target: float, times: list[float], sent: list[float]) -> RateCheck:
-    k = bisect_left(times, times[0] + RATE_SETTLE_S)
+    k = bisect_left(times, times[0] + RATE_SETTLE_S - ROW_JITTER_S)
     if k >= len(times) or times[-1] - times[k] < MIN_RATE_WINDOW_S:
         start = times[k] if k < len(times) else math.nan
         return RateCheck(stage, target, times[0], times[-1], start, math.nan, 0)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
 from pathlib import Path
+
+import pytest
 
 from tests.analysis.helpers import FIXTURES, copy_run, png_size, run_cli
 
@@ -115,3 +118,43 @@ def test_compare_names_the_differences_and_flags_the_success_rate_drop(tmp_path:
     lenient = run_cli("compare", str(FIXTURES / "fast" / "run"), str(FIXTURES / "errors" / "run"),
                       *OTHERWISE_EQUAL, "--max-success-drop", "10%")  # fmt: skip
     assert lenient.returncode == 0, lenient.stdout
+
+
+RATE_LENIENT = ["--target-msgs", "500", "--p50-ms", "50", "--p99-ms", "500"]
+"""Thresholds the `rate` fixture meets apart from its rate targets (300 calls/s, 657 msg/s, call p99 under 100 ms)."""
+
+
+def test_report_gates_on_calls_per_second_against_each_stage_s_rate_target(tmp_path: Path) -> None:
+    # the fixture: --scenario sustained,rate --rate 300 --stage-duration 7s, both stages held ~300 calls/s
+    held = run_cli("report", str(FIXTURES / "rate" / "run"), "--out", str(tmp_path / "held"), *RATE_LENIENT)
+    assert held.returncode == 0, held.stdout
+    data = json.loads((tmp_path / "held" / "summary.json").read_text())
+    checks = {t["name"]: t for t in data["targets"] if t["name"].startswith("calls/s vs rate target")}
+    assert list(checks) == ["calls/s vs rate target (sustained, 1-6 s)", "calls/s vs rate target (rate, 7-13 s)"]
+    rate = checks["calls/s vs rate target (rate, 7-13 s)"]
+    assert (rate["target"], rate["comparison"], rate["ok"]) == (300.0, "±5%", True)
+    assert rate["measured"] == pytest.approx((3898 - 2998) / (13.003 - 10.001))  # rows from 3 s after 7.001 s
+    assert (
+        "| calls/s vs rate target (rate, 7-13 s) | 300 calls/s | 300 calls/s ±5% | PASS |"
+        in (tmp_path / "held" / "report.md").read_text()
+    )
+    # the same run judged against 400 calls/s in its rate stage: missed, exit 1, in every format
+    prefix = copy_run("rate", tmp_path / "missed")
+    ws = Path(f"{prefix}_ws.csv")
+    with ws.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    for row in rows:
+        row["rate_target"] = "400.0" if row["stage"] == "rate" else row["rate_target"]
+    with ws.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    missed = run_cli("report", str(prefix), *RATE_LENIENT)
+    assert missed.returncode == 1, missed.stdout
+    line = "missed calls/s vs rate target (rate, 7-13 s) 300 calls/s, needs 400 calls/s ±5%"
+    assert missed.stdout.startswith(f"FAIL (5/6 targets met): {line} (900 calls sent in 3.0 s from 10.0 s)")
+    report_dir = prefix.parent / "run_report"
+    assert "| 300 calls/s | 400 calls/s ±5% | FAIL (900 calls sent" in (report_dir / "report.md").read_text()
+    assert "calls/s vs rate target (rate, 7-13 s)" in (report_dir / "report.html").read_text()
+    summary = json.loads((report_dir / "summary.json").read_text())
+    assert summary["failed_targets"] == ["calls/s vs rate target (rate, 7-13 s)"]

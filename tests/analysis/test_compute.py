@@ -342,13 +342,25 @@ def test_rate_is_checked_from_three_seconds_after_the_stage_s_first_row() -> Non
 def test_each_stage_and_rate_change_is_checked_on_its_own() -> None:
     spec = [(float(t), "step", 100, 100 * t) for t in range(1, 7)]  # 100/s for 1..6 s
     spec += [(float(t), "step", 200, 600 + 180 * (t - 6)) for t in range(7, 13)]  # 180/s against 200
-    spec += [(float(t), "", 300, 1500 + 300 * (t - 12)) for t in range(13, 15)]  # too short to judge
+    spec += [(float(t), "short", 300, 1500 + 300 * (t - 12)) for t in range(13, 15)]  # too short to judge
+    spec += [(15.0, "", 300, 5000)]  # after the plan's last stage: not a stage
     first, second, third = (rate_target(c) for c in rate_checks(rate_rows(spec)))
     assert first.ok is True and first.measured == pytest.approx(100.0)
     assert second.ok is False and second.measured == pytest.approx(180.0)  # 10% short
-    assert third.ok is None and third.name == "calls/s vs rate target (13-14 s)"
-    assert third.note == "1.0 s of rows, needs ≥ 5 s (the first 3 s not judged)"
+    assert third.ok is None and third.name == "calls/s vs rate target (short, 13-14 s)"
+    assert third.note == "1.0 s of rows, needs ≥ 4.5 s (the first 3 s not judged)"
     assert verdict([first, third]) == "pass" and verdict([first, second]) == "fail"
+
+
+def test_a_run_without_stage_names_is_checked_as_one_stretch() -> None:
+    (check,) = rate_checks(rate_rows([(float(t), "", 100, 100 * t) for t in range(1, 8)]))
+    assert rate_target(check).name == "calls/s vs rate target (1-7 s)" and check.achieved == pytest.approx(100.0)
+
+
+def test_the_settling_window_allows_for_row_jitter() -> None:
+    times = [7.001, 8.002, 9.002, 10.001, 11.002, 12.001, 13.003]  # a real run's rows: 10.001 is 3 s after 7.001
+    (check,) = rate_checks(rate_rows([(t, "rate", 300, round(300 * t)) for t in times]))
+    assert check.window_start_s == 10.001
 
 
 def test_a_rate_above_the_target_fails_too() -> None:
