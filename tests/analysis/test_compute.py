@@ -11,14 +11,19 @@ import pytest
 
 from analysis.compute import (
     CALLS,
+    MEAN_ALL,
+    MEAN_CALLS,
+    WINDOWED,
     Thresholds,
     error_code,
     failures_by_code,
     increasing,
+    interval_mean_latency,
     interval_rates,
     latency_table,
     min_samples,
     mix_percentiles,
+    non_call_activity,
     percentile_knots,
     percentile_target,
     rate_checks,
@@ -375,3 +380,55 @@ def test_rate_checks_skip_rows_with_non_increasing_time() -> None:
     spec.insert(5, (5.0, "rate", 100, 10_000))  # a repeated time would make 9,500 calls in no time
     (check,) = rate_checks(rate_rows(spec))
     assert check.achieved == pytest.approx(100.0)
+
+
+# --- latency over time --------------------------------------------------------------------------------------------
+
+
+def test_without_full_history_the_chart_is_the_interval_mean_of_calls_alone() -> None:
+    summary = summarize(load_run(FIXTURES / "nofull" / "run"))
+    assert summary.latency_over_time_kind == MEAN_CALLS
+    frame = summary.latency_over_time
+    assert frame[["p50", "p90", "p99", "p99.9"]].isna().all().all()  # Locust wrote cumulative percentiles only
+    # history rows 577..581 (count, average ms); 4 connects/hellos before 579.989 s: the first two intervals hold them
+    assert frame["mean"].isna().tolist() == [True, True, False, False]
+    third = (19086 * 0.45628160688484165 - 13550 * 0.4287697008115466) / (19086 - 13550)
+    fourth = (22640 * 0.47949701285400775 - 19086 * 0.45628160688484165) / (22640 - 19086)
+    assert frame["mean"].iloc[2:].tolist() == pytest.approx([third, fourth])
+
+
+def test_interval_mean_latency_from_cumulative_counts_and_averages() -> None:
+    aggregated = pd.DataFrame(
+        {"timestamp_s": [100.0, 101.0, 101.0, 103.0, 104.0], "total_requests": [10, 30, 30, 30, 70],
+         "total_avg_ms": [1.0, 2.0, 2.0, 2.0, 3.0]}
+    )  # fmt: skip
+    frame = interval_mean_latency(aggregated, origin=99.5)
+    assert frame["elapsed_s"].tolist() == [1.5, 3.5, 4.5]  # the repeated 101 s row is skipped
+    # (30 * 2 - 10 * 1) / 20 = 2.5 ms; no requests from 101 to 103 s: no mean; (70 * 3 - 30 * 2) / 40 = 3.75 ms
+    assert frame["mean"].tolist()[0] == pytest.approx(2.5) and math.isnan(frame["mean"].iloc[1])
+    assert frame["mean"].iloc[2] == pytest.approx(3.75)
+    busy = interval_mean_latency(aggregated, 99.5, busy=lambda t0, t1: t0 <= 103.0 < t1)
+    assert math.isnan(busy["mean"].iloc[2]) and busy["mean"].iloc[0] == pytest.approx(2.5)
+
+
+def test_connect_and_hello_activity_is_judged_from_the_ws_counters() -> None:
+    ws = pd.DataFrame({"elapsed_s": [1.0, 2.0, 3.0, 4.0], "connects": [2, 2, 3, 3], "hellos_ok": [2, 2, 2, 3]})
+    busy = non_call_activity(ws, origin=1000.0)
+    assert busy(1000.0, 1001.0)  # the first connects happened by the first row
+    assert not busy(1001.0, 1002.0)
+    assert busy(1001.5, 1002.5)  # rows at or before 1001.5 and at or after 1002.5: 1001 s and 1003 s
+    assert busy(1003.0, 1004.0) and not busy(1004.0, 1009.0)  # after the last row: nothing more
+    assert non_call_activity(None, 1000.0) is None
+
+
+def test_without_a_ws_csv_the_interval_mean_says_it_includes_connects(tmp_path: Path) -> None:
+    prefix = copy_run("nofull", tmp_path)
+    Path(f"{prefix}_ws.csv").unlink()
+    summary = summarize(load_run(prefix))
+    assert summary.latency_over_time_kind == MEAN_ALL
+    assert summary.latency_over_time["mean"].notna().all()  # connect/hello intervals included, as it says
+
+
+def test_with_full_history_the_chart_has_windowed_call_percentiles() -> None:
+    summary = summarize(load_run(FIXTURES / "fast" / "run"))
+    assert summary.latency_over_time_kind == WINDOWED and "call_tool" in WINDOWED
