@@ -306,8 +306,34 @@ def throughput(run: Run) -> Throughput:
         received=rate_stat(elapsed, counts["received"]),
         duration_s=duration,
         source=source,
-        notes=notes,
+        notes=[*notes, *outlier_notes(series)],
     )
+
+
+OUTLIER_FACTOR = 2.0
+"""An interval whose calls/s is more than this times the run's median is named in the report's notes."""
+
+
+def worst_interval(series: pd.DataFrame, column: str = "calls_per_s") -> tuple[pd.Series | None, float]:
+    """The interval with the highest rate in `column`, and the median of all intervals (None, NaN when empty)."""
+    rates = series[column].dropna() if column in series else pd.Series(dtype=float)
+    if rates.empty:
+        return None, math.nan
+    return series.loc[rates.idxmax()], float(rates.median())
+
+
+def outlier_notes(series: pd.DataFrame) -> list[str]:
+    """A note when the busiest interval ran at more than OUTLIER_FACTOR times the median calls/s."""
+    worst, median = worst_interval(series)
+    if worst is None or not median > 0 or worst["calls_per_s"] <= OUTLIER_FACTOR * median:
+        return []
+    start, end = worst["elapsed_s"] - worst["interval_s"], worst["elapsed_s"]
+    return [
+        f"busiest interval {start:.1f}-{end:.1f} s ({worst['interval_s']:.2f} s): {worst['calls_per_s']:,.0f} calls/s,"
+        f" {worst['calls_per_s'] / median:.1f}x the median interval ({median:,.0f} calls/s). Rates are counter"
+        " differences over each interval's true length: the traffic did this, or that row's counters are not"
+        " those of its timestamp"
+    ]
 
 
 # --- latency ------------------------------------------------------------------------------------------------------

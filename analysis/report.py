@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from analysis.compute import CALLS, ERROR_KINDS, REPORTED_PERCENTILES, Summary, Target
+from analysis.compute import CALLS, ERROR_KINDS, REPORTED_PERCENTILES, Summary, Target, Throughput, worst_interval
 
 # --- document blocks ----------------------------------------------------------------------------------------------
 
@@ -313,6 +313,7 @@ def summary_json(summary: Summary, charts: list[str]) -> dict[str, object]:
         "received_per_s": tput.received.as_dict(),
         "throughput_checked_on": f"messages_per_s.{summary.thresholds.throughput_stat}",
         "throughput_source": tput.source,
+        "intervals": interval_json(tput),
         "success_rate": _num(summary.success_rate),
         "calls": {"total": summary.calls_total, "not_ok": summary.calls_failed},
         "latency_ms": latency,
@@ -333,6 +334,20 @@ def summary_json(summary: Summary, charts: list[str]) -> dict[str, object]:
         "notes": list(tput.notes),
         "charts": charts,
         "sources": summary.sources,
+    }
+
+
+def interval_json(tput: Throughput) -> dict[str, float | None]:
+    """The busiest interval of calls/s against the median interval (artefacts show up here)."""
+    worst, median = worst_interval(tput.series)
+    if worst is None:
+        return {"count": 0, "median_calls_per_s": None, "max_calls_per_s": None, "max_at_s": None}
+    return {
+        "count": len(tput.series),
+        "median_calls_per_s": _num(median),
+        "max_calls_per_s": _num(float(worst["calls_per_s"])),
+        "max_at_s": _num(float(worst["elapsed_s"])),
+        "max_interval_s": _num(float(worst["interval_s"])),
     }
 
 

@@ -24,6 +24,7 @@ from analysis.compute import (
     min_samples,
     mix_percentiles,
     non_call_activity,
+    outlier_notes,
     percentile_knots,
     percentile_target,
     rate_checks,
@@ -31,6 +32,7 @@ from analysis.compute import (
     rate_target,
     summarize,
     verdict,
+    worst_interval,
 )
 from analysis.load import load_run, read_failures
 from tests.analysis.helpers import FIXTURES, STATS_HEADER, copy_run, write_ws, ws_row
@@ -432,3 +434,14 @@ def test_without_a_ws_csv_the_interval_mean_says_it_includes_connects(tmp_path: 
 def test_with_full_history_the_chart_has_windowed_call_percentiles() -> None:
     summary = summarize(load_run(FIXTURES / "fast" / "run"))
     assert summary.latency_over_time_kind == WINDOWED and "call_tool" in WINDOWED
+
+
+def test_an_interval_beyond_twice_the_median_is_named() -> None:
+    series = pd.DataFrame(
+        {"elapsed_s": [1.0, 2.0, 3.0, 3.25], "interval_s": [1.0, 1.0, 1.0, 0.25], "calls_per_s": [100, 110, 90, 700]}
+    )
+    (note,) = outlier_notes(series)
+    assert note.startswith("busiest interval 3.0-3.2 s (0.25 s): 700 calls/s, 6.7x the median interval (105 calls/s)")
+    assert outlier_notes(series.iloc[:3]) == []  # 110 against a median of 100
+    worst, median = worst_interval(series)
+    assert worst["elapsed_s"] == 3.25 and median == 105.0

@@ -113,6 +113,10 @@ def test_summary_json_has_the_headline_numbers(errors_report) -> None:
     assert data["duration_s"] == pytest.approx(3.948)
     assert [Path(s).name for s in data["sources"]][-1] == "run_ws.csv"
     assert data["throughput_checked_on"] == "messages_per_s.mean"
+    calls = tput.series["calls_per_s"]
+    assert data["intervals"]["count"] == len(calls) and data["intervals"]["max_calls_per_s"] == calls.max()
+    assert data["intervals"]["median_calls_per_s"] == pytest.approx(calls.median())
+    assert "without --csv-full-history" not in data["latency_over_time"]  # the fixture has the full history
 
 
 def test_without_ws_csv_the_report_says_messages_are_derived(tmp_path: Path) -> None:
