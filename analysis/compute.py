@@ -666,6 +666,7 @@ def stage_spans(ws: pd.DataFrame | None) -> list[StageSpan]:
     """
     if ws is None or "stage" not in ws:
         return []
+    ws = ws[increasing(ws["elapsed_s"])].reset_index(drop=True)
     stages = ["" if pd.isna(s) else str(s).strip() for s in ws["stage"]]
     counts = ws_counts(ws)
     times = counts["elapsed_s"].tolist()
