@@ -173,9 +173,10 @@ def latency_over_time_chart(summary: Summary) -> Figure:
     else:
         marker = "o" if len(shown) <= 30 else None
         for column in ("p99.9", "p99", "p90", "p50", "mean"):
-            if column not in shown or shown[column].isna().all():
+            if column not in frame or frame[column].isna().all():
                 continue
-            ax.plot(shown["elapsed_s"], shown[column], label=column, color=COLORS[column], marker=marker,
+            # NaN rows (no window yet, or an interval left out) break the line instead of bridging it
+            ax.plot(frame["elapsed_s"], frame[column], label=column, color=COLORS[column], marker=marker,
                     markersize=3, linewidth=1.6)  # fmt: skip
         ax.axhline(thresholds.call_p99_ms, color=COLORS["p99"], linestyle="--", linewidth=1,
                    label=f"p99 target {thresholds.call_p99_ms:g} ms")  # fmt: skip
