@@ -150,6 +150,7 @@ class Summary:
     stages: list[StageSpan]
     targets: list[Target]
     thresholds: Thresholds
+    rate_checks: list[RateCheck] = field(default_factory=list)
 
     @property
     def verdict(self) -> str:
@@ -900,9 +901,9 @@ def summarize(run: Run, thresholds: Thresholds | None = None) -> Summary:
         failures=failures_by_code(run.failures),
         exceptions=run.exceptions,
         stages=stage_spans(run.ws),
+        rate_checks=rate_checks(run.ws),
         targets=[],
         thresholds=thresholds,
     )
-    checks = rate_checks(run.ws)
-    targets = evaluate_targets(thresholds, tput, latency, summary.call_latency_name, success, checks)
+    targets = evaluate_targets(thresholds, tput, latency, summary.call_latency_name, success, summary.rate_checks)
     return replace(summary, targets=targets)

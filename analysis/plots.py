@@ -132,6 +132,9 @@ def throughput_chart(summary: Summary) -> Figure:
                 linewidth=width, linestyle=style, marker=marker, markersize=3)  # fmt: skip
     peak = float(series["messages_per_s"].max()) if len(series) else 0.0
     notes = _target_lines(ax, peak, thresholds)
+    for i, check in enumerate(summary.rate_checks):
+        ax.hlines(check.rate_target, check.first_s, check.last_s, color=COLORS["calls"], linestyle=":",
+                  linewidth=1.6, label="rate target (calls/s)" if i == 0 else None)  # fmt: skip
     ax.set_ylim(bottom=0)
     _time_axis(ax, summary)
     ax.yaxis.set_major_formatter(FuncFormatter(si))

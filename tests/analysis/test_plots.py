@@ -105,3 +105,11 @@ def test_without_full_history_the_latency_chart_draws_the_interval_mean_and_says
     assert list(line.get_ydata()) == pytest.approx(summary.latency_over_time["mean"].tolist(), nan_ok=True)
     overlay = overlay_latency_chart(summary, summary)
     assert {"base: interval mean", "candidate: interval mean"} <= set(legend_labels(overlay))
+
+
+def test_the_throughput_chart_draws_each_rate_target() -> None:
+    summary = summarize(load_run(FIXTURES / "rate" / "run"))
+    figure = throughput_chart(summary)
+    assert "rate target (calls/s)" in legend_labels(figure)
+    drawn = [segment.tolist() for lines in figure.axes[0].collections for segment in lines.get_segments()]
+    assert drawn == [[[1.002, 300.0], [6.001, 300.0]], [[7.001, 300.0], [13.003, 300.0]]]  # sustained, rate
