@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from analysis.compute import CALLS, NON_CALL_NAMES, Summary
+from analysis.compute import CALLS, NON_CALL_NAMES, REPORTED_PERCENTILES, Summary, min_samples
 from analysis.report import (
     Banner,
     Bullets,
@@ -39,6 +39,7 @@ class Metric:
     candidate: float
     checked: bool
     regression: bool
+    note: str = ""
 
     @property
     def change(self) -> float:
@@ -60,6 +61,7 @@ class Metric:
             "change": num(self.change),
             "checked": self.checked,
             "regression": self.regression,
+            "note": self.note,
         }
 
 
@@ -96,6 +98,19 @@ def _latency(summary: Summary, name: str | None, column: str) -> float:
     if name is None or name not in summary.latency.index:
         return math.nan
     return float(summary.latency.loc[name, column])
+
+
+def _few_samples(base: Summary, base_row: str | None, candidate: Summary, candidate_row: str | None,
+                 column: str) -> str:  # fmt: skip
+    """'n/a: ...' when either run has too few samples to compare percentile `column` on, else ''."""
+    needed = min_samples(dict(REPORTED_PERCENTILES)[column])
+    counts = [
+        int(summary.latency.loc[row, "requests"])
+        for summary, row in ((base, base_row), (candidate, candidate_row))
+        if row is not None and row in summary.latency.index
+    ]
+    few = min(counts) if counts else 0
+    return f"n/a: {few:,} samples ({column} needs ≥ {needed:,})" if counts and few < needed else ""
 
 
 def request_counts(summary: Summary) -> dict[str, int]:
@@ -146,9 +161,10 @@ def compare(
     `max_success_drop`, absolute) are checked; the other rows are shown only."""
     metrics: list[Metric] = []
 
-    def add(name: str, unit: str, better: str, b: float, c: float, checked: bool, floor: float = 0.0) -> None:
-        flagged = checked and is_regression(better, b, c, max_regression, floor)
-        metrics.append(Metric(name, unit, better, b, c, checked, flagged))
+    def add(name: str, unit: str, better: str, b: float, c: float, checked: bool, floor: float = 0.0,
+            note: str = "") -> None:  # fmt: skip
+        flagged = checked and not note and is_regression(better, b, c, max_regression, floor)
+        metrics.append(Metric(name, unit, better, b, c, checked, flagged, note))
 
     bt, ct = base.throughput, candidate.throughput
     add("messages/s (mean)", "msg/s", HIGHER, bt.messages.mean, ct.messages.mean, True)
@@ -159,8 +175,9 @@ def compare(
     bn, cn = base.call_latency_name, candidate.call_latency_name
     for column in ("p50", "p90", "p99", "p99.9", "max"):
         checked = column in ("p50", "p99")
+        note = _few_samples(base, bn, candidate, cn, column) if checked else ""
         add(f"call {column}", "ms", LOWER, _latency(base, bn, column), _latency(candidate, cn, column), checked,
-            latency_floor_ms)  # fmt: skip
+            latency_floor_ms, note)  # fmt: skip
     add("connect p99", "ms", LOWER, _latency(base, "connect", "p99"), _latency(candidate, "connect", "p99"), False)
     bs, cs = base.success_rate, candidate.success_rate
     dropped = not missing(bs) and (missing(cs) or bs - cs > max_success_drop)
@@ -215,7 +232,7 @@ def comparison_document(comparison: Comparison, base_label: str, candidate_label
         ["metric", "base", "candidate", "change", "checked", "result"],
         [
             [m.name, _fmt(m, m.base), _fmt(m, m.candidate), _fmt_change(m), "yes" if m.checked else "",
-             "REGRESSION" if m.regression else ("ok" if m.checked else "")]
+             "REGRESSION" if m.regression else (m.note or "ok") if m.checked else ""]
             for m in comparison.metrics
         ],
         numeric=(1, 2, 3),

@@ -107,3 +107,15 @@ def test_same_tools_in_other_shares_are_a_different_mix(errors) -> None:
     nudged = errors.latency.copy()
     nudged.loc["call_tool:fail", "requests"] += 50  # +0.7 percentage points: within the tolerance
     assert run_differences(errors, replace(errors, latency=nudged)) == []
+
+
+def test_a_percentile_of_few_calls_is_not_compared(fast, slow) -> None:
+    latency = slow.latency.copy()
+    row = slow.call_latency_name
+    latency.loc[row, "requests"] = 99  # p99 needs 100 samples; p50 20
+    few = replace(slow, latency=latency)
+    comparison = compare(fast, few)
+    p99 = next(m for m in comparison.metrics if m.name == "call p99")
+    p50 = next(m for m in comparison.metrics if m.name == "call p50")
+    assert (p99.regression, p99.note) == (False, "n/a: 99 samples (p99 needs ≥ 100)")
+    assert p50.regression and p50.note == ""
