@@ -36,6 +36,17 @@ def fraction(text: str) -> float:
     return value
 
 
+def points(text: str) -> float:
+    """Percentage points: '0.5', '0.5%', '0.5pp' -> 0.005."""
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*(%|pp)?\s*", text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of percentage points (e.g. 0.5)")
+    value = float(match.group(1))
+    if value > 100:
+        raise argparse.ArgumentTypeError(f"{text!r} is more than 100 percentage points")
+    return value / 100
+
+
 def milliseconds(text: str) -> float:
     try:
         value = float(text.removesuffix("ms").strip())
@@ -94,9 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
                             help="allowed worsening, e.g. 10%% or 0.1 (default 10%%)")  # fmt: skip
     comparison.add_argument("--latency-floor-ms", type=float, default=0.1, metavar="MS",
                             help="latency changes smaller than this are never regressions (default 0.1)")  # fmt: skip
-    comparison.add_argument("--max-success-drop", type=fraction, default=0.005, metavar="POINTS",
-                            help="allowed drop of the call success rate in percentage points, e.g. 0.5%% "
-                            "(default 0.5%%)")  # fmt: skip
+    comparison.add_argument("--max-success-drop", type=points, default=0.005, metavar="POINTS",
+                            help="allowed drop of the call success rate in percentage points (default 0.5: "
+                            "99.9%% -> 99.3%% is a regression)")  # fmt: skip
     return parser
 
 

@@ -116,8 +116,13 @@ def test_compare_names_the_differences_and_flags_the_success_rate_drop(tmp_path:
     assert markdown.index("tool mix differs") < markdown.index("## Metrics")
     assert "tool mix differs: echo 100% vs" in (tmp_path / "compare.html").read_text()
     lenient = run_cli("compare", str(FIXTURES / "fast" / "run"), str(FIXTURES / "errors" / "run"),
-                      *OTHERWISE_EQUAL, "--max-success-drop", "10%")  # fmt: skip
+                      *OTHERWISE_EQUAL, "--max-success-drop", "10")  # fmt: skip
     assert lenient.returncode == 0, lenient.stdout
+    strict = run_cli("compare", str(FIXTURES / "fast" / "run"), str(FIXTURES / "errors" / "run"),
+                     *OTHERWISE_EQUAL, "--max-success-drop", "9.5%")  # fmt: skip
+    assert strict.returncode == 1, strict.stdout  # 9.69 points dropped
+    bad = run_cli("compare", str(FIXTURES / "fast" / "run"), str(FIXTURES / "fast" / "run"), "--max-success-drop", "x")
+    assert bad.returncode == 2 and "is not a number of percentage points" in bad.stderr
 
 
 RATE_LENIENT = ["--target-msgs", "500", "--p50-ms", "50", "--p99-ms", "500"]
