@@ -151,6 +151,7 @@ class Summary:
     targets: list[Target]
     thresholds: Thresholds
     rate_checks: list[RateCheck] = field(default_factory=list)
+    rate_overshoots: pd.DataFrame | None = None
 
     @property
     def verdict(self) -> str:
@@ -841,6 +842,41 @@ def _rate_check(stage: str, target: float, times: list[float], sent: list[float]
     return RateCheck(stage, target, times[0], times[-1], times[k], calls / (times[-1] - times[k]), int(calls))
 
 
+OVERSHOOT_FACTOR = 1.5
+"""An interval sending more than this times its rate target is named (at least OVERSHOOT_MIN_CALLS over it)."""
+
+OVERSHOOT_MIN_CALLS = 10
+
+
+def rate_overshoots(ws: pd.DataFrame | None) -> pd.DataFrame:
+    """Intervals between rows that sent more than OVERSHOOT_FACTOR times the rate target of the row ending them
+    (the target in force when the counters were taken): elapsed_s, interval_s, calls_per_s, rate_target."""
+    columns = ["elapsed_s", "interval_s", "calls_per_s", "rate_target"]
+    if ws is None or "rate_target" not in ws or "calls_sent" not in ws:
+        return pd.DataFrame(columns=columns, dtype=float)
+    frame = ws[["elapsed_s", "calls_sent"]].astype(float)
+    frame["rate_target"] = pd.to_numeric(ws["rate_target"], errors="coerce").fillna(0.0)
+    rates = interval_rates(frame["elapsed_s"], frame[["calls_sent"]])
+    targets = frame[increasing(frame["elapsed_s"])]["rate_target"].iloc[1:].reset_index(drop=True)
+    rates = rates.assign(rate_target=targets).rename(columns={"calls_sent": "calls_per_s"})
+    excess = (rates["calls_per_s"] - rates["rate_target"]) * rates["interval_s"]
+    over = (rates["rate_target"] > 0) & (rates["calls_per_s"] > OVERSHOOT_FACTOR * rates["rate_target"])
+    return rates[over & (excess >= OVERSHOOT_MIN_CALLS)][columns].reset_index(drop=True)
+
+
+def overshoot_notes(overshoots: pd.DataFrame) -> list[str]:
+    """One note naming the worst interval above its rate target, and how many there were."""
+    if overshoots.empty:
+        return []
+    worst = overshoots.loc[(overshoots["calls_per_s"] / overshoots["rate_target"]).idxmax()]
+    start = worst["elapsed_s"] - worst["interval_s"]
+    return [
+        f"{len(overshoots)} interval(s) sent more than {OVERSHOOT_FACTOR:g}x their rate target; the worst,"
+        f" {start:.1f}-{worst['elapsed_s']:.1f} s, {worst['calls_per_s']:,.0f} calls/s against"
+        f" {worst['rate_target']:,.0f} ({worst['calls_per_s'] / worst['rate_target']:.1f}x)"
+    ]
+
+
 def rate_target(check: RateCheck) -> Target:
     """The gating target of one RateCheck: achieved calls/s within RATE_TOLERANCE of the rate target."""
     where = f"{check.stage}, " if check.stage else ""
@@ -906,4 +942,8 @@ def summarize(run: Run, thresholds: Thresholds | None = None) -> Summary:
         thresholds=thresholds,
     )
     targets = evaluate_targets(thresholds, tput, latency, summary.call_latency_name, success, summary.rate_checks)
+    overshoots = rate_overshoots(run.ws)
+    if not overshoots.empty:
+        tput = replace(tput, notes=[*tput.notes, *overshoot_notes(overshoots)])
+        return replace(summary, targets=targets, throughput=tput, rate_overshoots=overshoots)
     return replace(summary, targets=targets)

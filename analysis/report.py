@@ -320,6 +320,7 @@ def summary_json(summary: Summary, charts: list[str]) -> dict[str, object]:
         "throughput_checked_on": f"messages_per_s.{summary.thresholds.throughput_stat}",
         "throughput_source": tput.source,
         "intervals": interval_json(tput),
+        "rate_overshoots": [] if summary.rate_overshoots is None else summary.rate_overshoots.to_dict("records"),
         "success_rate": _num(summary.success_rate),
         "calls": {"total": summary.calls_total, "not_ok": summary.calls_failed},
         "latency_ms": latency,

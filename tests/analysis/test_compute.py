@@ -25,9 +25,11 @@ from analysis.compute import (
     mix_percentiles,
     non_call_activity,
     outlier_notes,
+    overshoot_notes,
     percentile_knots,
     percentile_target,
     rate_checks,
+    rate_overshoots,
     rate_stat,
     rate_target,
     summarize,
@@ -445,3 +447,24 @@ def test_an_interval_beyond_twice_the_median_is_named() -> None:
     assert outlier_notes(series.iloc[:3]) == []  # 110 against a median of 100
     worst, median = worst_interval(series)
     assert worst["elapsed_s"] == 3.25 and median == 105.0
+
+
+def test_intervals_above_their_rate_target_are_named() -> None:
+    spec = [(float(t), "rate", 300, 300 * t) for t in range(1, 6)]  # 300/s held
+    spec += [(6.0, "", 300, 1800), (6.25, "", 300, 2300)]  # after the last stage: 500 calls in 0.25 s
+    overshoots = rate_overshoots(rate_rows(spec))
+    assert overshoots.to_dict("records") == [
+        {"elapsed_s": 6.25, "interval_s": 0.25, "calls_per_s": 2000.0, "rate_target": 300.0}
+    ]
+    (note,) = overshoot_notes(overshoots)
+    assert note.endswith("the worst, 6.0-6.2 s, 2,000 calls/s against 300 (6.7x)")
+    # 1.6x the target but 3 calls over it in 0.05 s: noise, not named
+    assert rate_overshoots(rate_rows([(1.0, "r", 100, 100), (1.05, "r", 100, 108)])).empty
+    assert rate_overshoots(rate_rows([(1.0, "", 0, 10), (2.0, "", 0, 5000)])).empty  # no target, nothing over it
+
+
+def test_the_rate_fixture_names_the_unpaced_tail_after_its_last_stage() -> None:
+    summary = summarize(load_run(FIXTURES / "rate" / "run"))
+    (tail,) = summary.rate_overshoots.to_dict("records")
+    assert tail["elapsed_s"] == 14.225 and tail["calls_per_s"] == pytest.approx((4670 - 4210) / 0.223)
+    assert any("sent more than 1.5x their rate target" in note for note in summary.throughput.notes)
