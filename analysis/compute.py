@@ -787,8 +787,8 @@ ROW_JITTER_S = 0.1
 """Rows are written about a second apart; a row this much early still starts the window."""
 
 MIN_RATE_WINDOW_S = 1.5
-"""A rate check needs at least this much time between its first and last row, else it is not judged (rows come
-about a second apart: this is two intervals, less jitter)."""
+"""A rate check needs at least this much time from its window's first row to its last, else it is not judged (rows
+come about a second apart: this is two intervals, less jitter)."""
 
 
 @dataclass(frozen=True)
