@@ -42,16 +42,27 @@ class WorkerState:
     first_at: float = 0.0
     last_at: float = 0.0
     received_wall: float = 0.0
-    """Wall-clock time the master received the latest snapshot: when its counters were (about) taken."""
+    """Wall-clock time (the master's) the latest snapshot was received."""
+    taken_at: float = 0.0
+    """When the latest snapshot's counters were taken, in the master's clock (see `update`)."""
+    clock_offset: float | None = None
+    """Least (receipt - the worker's own snapshot time) seen: the worker's clock offset plus the shortest delay."""
     peaks: dict[str, float] = field(default_factory=dict)
     storms: list[dict[str, Any]] = field(default_factory=list)
 
 
 def worker_payload(
-    counters: Mapping[str, float], rss_bytes: int, final: bool, storms: Iterable[Mapping[str, Any]] = ()
+    counters: Mapping[str, float],
+    rss_bytes: int,
+    final: bool,
+    storms: Iterable[Mapping[str, Any]] = (),
+    at: float | None = None,
 ) -> dict[str, Any]:
-    """The payload a worker adds to its report under WS_REPORT_KEY."""
-    return {"counters": dict(counters), "rss_bytes": int(rss_bytes), "final": bool(final), "storms": list(storms)}
+    """The payload a worker adds to its report under WS_REPORT_KEY; `at`: its wall-clock time of the snapshot."""
+    payload = {"counters": dict(counters), "rss_bytes": int(rss_bytes), "final": bool(final), "storms": list(storms)}
+    if at is not None:
+        payload["at"] = float(at)
+    return payload
 
 
 class WorkerTotals:
@@ -78,6 +89,14 @@ class WorkerTotals:
         state.reports += 1
         state.last_at = now
         state.received_wall = wall
+        state.taken_at = wall
+        at = payload.get("at")
+        if at is not None:
+            # A busy worker or master delays a report; the worker's own snapshot time, moved into the master's
+            # clock by the least delay seen (as NTP filters by the shortest round trip), says when it was taken.
+            delay = wall - float(at)
+            state.clock_offset = delay if state.clock_offset is None else min(state.clock_offset, delay)
+            state.taken_at = float(at) + state.clock_offset
         if payload.get("storms"):
             state.storms = list(payload["storms"])
         for key in WINDOW_PEAK_KEYS:
@@ -114,15 +133,15 @@ class WorkerTotals:
         return total
 
     def data_time(self, gone: Iterable[str] = ()) -> float | None:
-        """When the summed counters were taken: the mean receipt time of the workers still reporting (or final).
+        """When the summed counters were taken: the mean snapshot time of the workers still reporting (or final).
 
         Workers report once a second each, at their own moments, so a row stamped with this time has counters
         consistent with its timestamp: the rate between any two rows is true, the last one (final reports a
         fraction of a second after the previous row) included. A gone worker's frozen counters add nothing
-        to any interval, so its old receipt time does not count. None before any report.
+        to any interval, so its old time does not count. None before any report.
         """
         gone = set(gone)
-        times = [s.received_wall for s in self.workers.values() if s.final or s.worker_id not in gone]
+        times = [s.taken_at for s in self.workers.values() if s.final or s.worker_id not in gone]
         return sum(times) / len(times) if times else None
 
     @property

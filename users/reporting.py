@@ -212,7 +212,7 @@ class RunReporter:
         assert self.environment is not None
         counters = counters_for(self.environment)
         storms = self._storms_wall_clock() if final else []
-        payload = worker_payload(counters.snapshot(), self._process.memory_info().rss, final, storms)
+        payload = worker_payload(counters.snapshot(), self._process.memory_info().rss, final, storms, time.time())
         _reset_window_gauges(counters)
         return payload
 

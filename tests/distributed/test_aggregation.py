@@ -196,3 +196,21 @@ def test_data_time_leaves_out_gone_workers_and_waits_for_a_report() -> None:
     assert totals.data_time(gone={"b"}) == 100.0
     totals.update("b", worker_payload(snapshot(), 0, True), 2.0, wall=106.0)
     assert totals.data_time(gone={"b"}) == 103.0  # a final report counts, gone or not
+
+
+def test_a_late_report_is_placed_at_the_time_its_counters_were_taken() -> None:
+    """A worker 5 s behind the master's clock whose third report arrives 0.4 s late (a busy machine): rows
+    stamped with receipt times would read 600 and 1,400 calls/s around it; with the worker's own snapshot time,
+    moved into the master's clock by the least delay seen, every interval reads 1,000."""
+    totals = WorkerTotals(COUNTER_KEYS)
+    rows: list[tuple[float, float]] = []
+    for second, delay in enumerate([0.002, 0.001, 0.4, 0.001, 0.002], start=1):
+        at_worker = second - 5.0  # the worker's clock
+        received = second + delay
+        payload = worker_payload(snapshot(calls_sent=1000 * second), 0, False, at=at_worker)
+        totals.update("a", payload, received, wall=received)
+        data_time = totals.data_time()
+        assert data_time is not None
+        rows.append((data_time, totals.totals()["calls_sent"]))
+    rates = [(c2 - c1) / (t2 - t1) for (t1, c1), (t2, c2) in zip(rows[1:], rows[2:], strict=False)]
+    assert all(abs(rate - 1000.0) < 2.0 for rate in rates), rates
