@@ -256,7 +256,8 @@ class ToolCallUser(User):
         client = self.client
         pacing = self.runtime.pacing
         if client is None or not client.connected:
-            pacing.leave(self.slot)  # the connected users carry the rate meanwhile
+            pacing.leave(self.slot)  # the connected users carry the rate meanwhile: no backlog to catch up
+            self._pacer.pause()
             self._reconnect()
             return  # a fresh task run looks at the plan again before sending
         try:

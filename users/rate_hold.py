@@ -75,13 +75,23 @@ class RateHold:
     def __init__(self) -> None:
         self.stages: dict[int, StageRate] = {}
 
-    def observe(self, now: float, stage_index: int, label: str, rate_target: float, calls_sent: float) -> None:
-        """The run at `now`: in stage `stage_index` with `rate_target` calls/s (0: none), `calls_sent` so far."""
+    def observe(
+        self,
+        now: float,
+        stage_index: int,
+        label: str,
+        rate_target: float,
+        calls_sent: float,
+        stage_elapsed_s: float | None = None,
+    ) -> None:
+        """The run at `now`: `stage_elapsed_s` into stage `stage_index` (None: it started at the first look) with
+        `rate_target` calls/s (0: none), `calls_sent` so far."""
         if rate_target <= 0:
             return
         stage = self.stages.get(stage_index)
         if stage is None:
-            stage = self.stages[stage_index] = StageRate(stage_index, label, started_at=now)
+            started_at = now - (stage_elapsed_s or 0.0)
+            stage = self.stages[stage_index] = StageRate(stage_index, label, started_at=started_at)
         if now < stage.started_at + SETTLE_S:
             stage._last_target = rate_target
             return

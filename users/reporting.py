@@ -187,7 +187,9 @@ class RunReporter:
             stage = point.stage
             counters.rate_target = point.rate or 0.0
             counters.active_users = point.active_users
-            self.rate_hold.observe(now, point.stage_index, point.stage, counters.rate_target, counters.calls.sent)
+            self.rate_hold.observe(
+                now, point.stage_index, point.stage, counters.rate_target, counters.calls.sent, point.stage_elapsed_s
+            )
         if self._storm_edges.storm_now(point):
             self.recovery.storm(now)
         self.recovery.sample(now, counters.calls.ok)
@@ -329,7 +331,10 @@ class RunReporter:
             return totals
         point = self.load_source.point() if self.load_source is not None else None
         if point is not None and not final:
-            self.rate_hold.observe(data_time, point.stage_index, point.stage, point.rate or 0.0, totals["calls_sent"])
+            elapsed = point.stage_elapsed_s - (time.time() - data_time)  # into the stage when the data was taken
+            self.rate_hold.observe(
+                data_time, point.stage_index, point.stage, point.rate or 0.0, totals["calls_sent"], elapsed
+            )
         if self._writer is not None:
             self._writer.write_row(data_time, totals, stage, self.totals.rss_bytes)
         self._last_row_time = max(self._last_row_time, data_time)

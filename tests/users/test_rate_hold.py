@@ -52,3 +52,14 @@ def test_a_target_that_steps_within_a_stage_is_averaged() -> None:
         hold.observe(t, 0, "step", target, sent)
     (stage,) = hold.results()
     assert stage.target == pytest.approx(stage.achieved, rel=0.02) and stage.held
+
+
+def test_the_window_opens_3_s_after_the_stage_start_not_after_the_first_look() -> None:
+    """A master sees its first summed row 1.5 s into the stage: judging still starts at 3 s."""
+    hold = RateHold()
+    for i in range(15, 101):
+        t = i / 10
+        hold.observe(100.0 + t, 0, "rate", 1000.0, 1000.0 * t, stage_elapsed_s=t)
+    (stage,) = hold.results()
+    assert stage.window_start is not None and stage.window_start[0] == pytest.approx(103.0)
+    assert stage.seconds == pytest.approx(7.0) and stage.held

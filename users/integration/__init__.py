@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import locust
+import locust.argument_parser
 import locust.runners
 from locust.env import Environment
 from locust.user.task import LOCUST_STATE_RUNNING
@@ -53,6 +54,18 @@ PATCHES = (
 )
 
 
+ORIGINAL_DEFAULT_ARGS = locust.argument_parser.default_args_dict
+_DEFAULT_ARGS: list[dict[str, Any]] = []
+
+
+def memoized_default_args() -> dict[str, Any]:
+    """Locust's `default_args_dict()` (its own options' defaults), built once: callers test membership in it, and
+    a worker calls it once per option of every spawn message (runners.WorkerRunner.handle_message)."""
+    if not _DEFAULT_ARGS:
+        _DEFAULT_ARGS.append(ORIGINAL_DEFAULT_ARGS())
+    return dict(_DEFAULT_ARGS[0])
+
+
 class _State:
     version: str | None = None
     internals = False
@@ -88,6 +101,7 @@ def install(version: str = locust.__version__) -> bool:
     stats_path.install_fused_logging()
     stats_path.install_csv_percentiles()
     csv_rows.install_final_csv_rows()
+    locust.argument_parser.default_args_dict = memoized_default_args
     return True
 
 
@@ -95,6 +109,7 @@ def uninstall() -> None:
     """Locust's own code paths everywhere (for tests and benchmarks)."""
     stats_path.restore()
     csv_rows.restore()
+    locust.argument_parser.default_args_dict = ORIGINAL_DEFAULT_ARGS
     _State.internals = False
 
 

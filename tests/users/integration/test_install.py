@@ -40,6 +40,7 @@ def test_a_tested_version_gets_every_patch(caplog: pytest.LogCaptureFixture) -> 
     assert locust_stats.bucket_response_time is stats_path.fine_bucket_response_time
     assert locust_stats.StatsCSV._percentile_fields is stats_path._percentile_fields
     assert locust_stats.StatsCSVFileWriter.close_files is csv_rows._close_files_with_final_rows
+    assert locust.argument_parser.default_args_dict is integration.memoized_default_args
     environment = Environment(events=locust.events)
     environment.create_local_runner()
     assert integration.request_fire(environment) is not environment.events.request.fire
@@ -60,6 +61,7 @@ def test_another_version_warns_once_and_keeps_locusts_own_paths(caplog: pytest.L
     assert locust_stats.RequestStats.log_request is stats_path.ORIGINAL_LOG_REQUEST
     assert locust_stats.StatsCSV._percentile_fields is stats_path.ORIGINAL_PERCENTILE_FIELDS
     assert locust_stats.StatsCSVFileWriter.close_files is csv_rows._ORIGINAL_CLOSE
+    assert locust.argument_parser.default_args_dict is integration.ORIGINAL_DEFAULT_ARGS
     assert locust_stats.bucket_response_time is stats_path.fine_bucket_response_time  # documented: any version
     environment = Environment(events=locust.events)
     assert integration.request_fire(environment) == environment.events.request.fire
@@ -71,3 +73,20 @@ def test_every_patch_says_what_it_replaces() -> None:
     assert len({p.name for p in integration.PATCHES}) == len(integration.PATCHES)
     assert all(p.replaces and p.why for p in integration.PATCHES)
     assert [p.name for p in integration.PATCHES if not p.internal] == ["fine buckets"]
+
+
+def test_locusts_default_options_are_built_once_and_stay_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    original = integration.ORIGINAL_DEFAULT_ARGS
+
+    def counting() -> dict:
+        calls.append(1)
+        return original()
+
+    monkeypatch.setattr(integration, "ORIGINAL_DEFAULT_ARGS", counting)
+    monkeypatch.setattr(integration, "_DEFAULT_ARGS", [])
+    first = integration.memoized_default_args()
+    first["num_users"] = -1  # a caller's change does not leak into the next answer
+    second = integration.memoized_default_args()
+    assert calls == [1]
+    assert second == original() and second["num_users"] != -1
