@@ -11,7 +11,8 @@ from typing import Any
 from picows import WSCloseCode, WSMsgType, WSTransport
 
 from .context import ServerContext
-from .session import CLOSED, Session
+from .session import Session
+from .work import CLOSED
 
 log = logging.getLogger("reference_server")
 

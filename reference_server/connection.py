@@ -11,7 +11,7 @@ from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
 
 from .backpressure import FlowControl
 from .context import MAX_HIGH_WATER, ServerContext
-from .session import CLOSED, OPEN
+from .work import CLOSED, OPEN
 
 __all__ = ["CLOSE_REPLY_TIMEOUT_S", "MAX_HIGH_WATER", "Busy", "Connection", "ServerContext"]
 
