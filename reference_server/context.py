@@ -40,6 +40,10 @@ class ServerContext:
     send_timeout_s: float = 10.0
     #: Open connections beyond which new ones are closed with 1013 (None: no limit).
     max_connections: int | None = None
+    #: The wire protocol: toolcall (PROTOCOL.md), jsonrpc or mcp.
+    protocol: str = "toolcall"
+    #: mcp only: seconds between the server's ping requests (None: no pings).
+    ping_interval_s: float | None = None
     connections: set[Connection] = field(default_factory=set)
     shutting_down: bool = False
     #: The ongoing faults; change them with set_faults.

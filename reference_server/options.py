@@ -25,6 +25,8 @@ _MAX_SEND_BUFFER_BYTES = 1 << 34
 _MAX_LIMIT_COUNT = 1_000_000
 SECRET_ENV = "REFERENCE_SERVER_JWT_SECRET"
 SECRET_OPTION = "--jwt-secret"
+PROTOCOL_ENV = "REFERENCE_SERVER_PROTOCOL"
+PROTOCOLS = ("toolcall", "jsonrpc", "mcp")
 MAX_WORKERS = 256
 _MIN_MESSAGE_BYTES = 256
 _MAX_MESSAGE_BYTES = 1 << 30
@@ -65,6 +67,10 @@ class Config:
     faults: Faults = field(default_factory=Faults)
     #: Serve the /control routes on the metrics port.
     control: bool = True
+    #: The wire protocol: toolcall (PROTOCOL.md), jsonrpc or mcp.
+    protocol: str = "toolcall"
+    #: mcp only: seconds between the server's ping requests (None: no pings).
+    mcp_ping_interval_s: float | None = None
 
     @property
     def scheme(self) -> str:
@@ -127,6 +133,25 @@ class Option:
 #: Every option of the server, in --help order within its group.
 OPTIONS: tuple[Option, ...] = (
     Option("--host", "address to listen on (default %(default)s)", default=DEFAULT_HOST, field="host"),
+    Option(
+        "--protocol",
+        "wire protocol: toolcall (hello / call_tool, PROTOCOL.md), jsonrpc (JSON-RPC 2.0, the method is the "
+        "tool) or mcp (MCP over WebSocket, subprotocol mcp); jsonrpc and mcp take the token from the "
+        f"upgrade's 'Authorization: Bearer' header (default: ${PROTOCOL_ENV} or toolcall)",
+        default=None,
+        metavar="NAME",
+        env=PROTOCOL_ENV,
+        choices=PROTOCOLS,
+        field="protocol",
+    ),
+    Option(
+        "--mcp-ping-interval",
+        "mcp only: send a ping request to each initialized client every this many seconds (default: never)",
+        float,
+        metavar="SECONDS",
+        check=_positive,
+        field="mcp_ping_interval_s",
+    ),
     Option(
         "--port",
         "WebSocket port (default %(default)s; 0 picks a free port)",
@@ -408,6 +433,7 @@ def parse_config(argv: Sequence[str], environ: Mapping[str, str]) -> Config:
     """Parse and validate ``argv``; raise ConfigError (message safe to print)."""
     args = build_parser().parse_args(list(argv))
     values = {opt.dest: _value(opt, args, environ) for opt in OPTIONS}
+    _check_protocol(values)
     if bool(values["tls_cert"]) != bool(values["tls_key"]):
         raise ConfigError("--tls-cert and --tls-key go together")
     if values["tls_cert"]:
@@ -424,6 +450,17 @@ def parse_config(argv: Sequence[str], environ: Mapping[str, str]) -> Config:
         faults=_faults(values),
         control=not values["no_control"],
     )
+
+
+def _check_protocol(values: dict[str, Any]) -> None:
+    """The protocol is known (also from the environment) and the options fit it."""
+    protocol = values["protocol"] = values["protocol"] or "toolcall"
+    if protocol not in PROTOCOLS:
+        raise ConfigError(f"{PROTOCOL_ENV}: unknown protocol {protocol[:32]!r} (one of {', '.join(PROTOCOLS)})")
+    if values["mcp_ping_interval"] is not None and protocol != "mcp":
+        raise ConfigError("--mcp-ping-interval needs --protocol mcp")
+    if values["fault_stall_hello"] and protocol == "jsonrpc":
+        raise ConfigError("--fault-stall-hello needs a protocol with a handshake (toolcall or mcp)")
 
 
 def _metrics_port(port: int, metrics_port: int | None) -> int:
