@@ -57,8 +57,7 @@ class JsonRpcConnection(Connection):
             self._bad_request(BadRequest(rpc.PARSE_ERROR, "message is not valid JSON"))
             return
         except InvalidUtf8:
-            self._counters.bad_messages += 1
-            self.close(WSCloseCode.INVALID_TEXT, "invalid UTF-8")
+            self._invalid_utf8()
             return
         try:
             request_id, method, params = rpc.parse_request(msg)
