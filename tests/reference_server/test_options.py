@@ -14,6 +14,7 @@ from reference_server.faults import Faults
 from reference_server.options import (
     FAULT_OPTIONS,
     OPTIONS,
+    PROTOCOL_ENV,
     SECRET_ENV,
     Config,
     ConfigError,
@@ -103,6 +104,10 @@ def test_secret_from_command_line_wins_over_env() -> None:
         (["--max-send-buffer-bytes", "1000"], "--max-send-buffer-bytes"),
         (["--send-timeout", "-1"], "--send-timeout"),
         (["--max-connections", "-1"], "--max-connections"),
+        (["--protocol", "xml"], "--protocol"),
+        (["--mcp-ping-interval", "1"], "needs --protocol mcp"),
+        (["--protocol", "mcp", "--mcp-ping-interval", "0"], "--mcp-ping-interval"),
+        (["--protocol", "jsonrpc", "--fault-stall-hello"], "handshake"),
     ],
 )
 def test_bad_values_are_config_errors(argv: list[str], fragment: str) -> None:
@@ -212,3 +217,12 @@ def test_each_check_names_its_option() -> None:
         assert problem is not None and problem.startswith("must"), opt.flag
         with pytest.raises(ConfigError, match=f"^{opt.flag} must"):
             parse_config([opt.flag, str(-(10**12))], ENV)
+
+
+def test_protocol_from_option_or_environment() -> None:
+    assert parse_config([], ENV).protocol == "toolcall"
+    assert parse_config(["--protocol", "mcp", "--mcp-ping-interval", "2"], ENV).mcp_ping_interval_s == 2.0
+    assert parse_config([], {**ENV, PROTOCOL_ENV: "jsonrpc"}).protocol == "jsonrpc"
+    assert parse_config(["--protocol", "mcp"], {**ENV, PROTOCOL_ENV: "jsonrpc"}).protocol == "mcp"
+    with pytest.raises(ConfigError, match=PROTOCOL_ENV):
+        parse_config([], {**ENV, PROTOCOL_ENV: "xml"})
