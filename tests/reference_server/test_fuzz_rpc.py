@@ -10,7 +10,6 @@ sent, nothing is logged as an internal error, and the call ledger balances
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import Any
 
 import orjson
@@ -19,14 +18,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reference_server.auth import hmac_verifier
-from reference_server.context import ServerContext
 from reference_server.counters import Counters
 from reference_server.jsonrpc import JsonRpcConnection
 from reference_server.mcp import McpConnection
-from reference_server.push import Hub
-from reference_server.tools import reference_tools
-from tests.reference_server.fuzz_support import encode, fuzz_settings, json_values, mutated, valid_arguments, weighted
-from tests.reference_server.test_fuzz_connection import BINARY, TEXT, FakeTransport, Frame
+from tests.reference_server.fuzz_support import (
+    encode,
+    fuzz_settings,
+    json_values,
+    logged_errors,
+    mutated,
+    valid_arguments,
+    weighted,
+)
+from tests.reference_server.test_fuzz_connection import BINARY, TEXT, FakeTransport, Frame, fuzz_context
 
 SECRET = "rpc-fuzz-secret-long-enough-for-hs256-0123456789"
 ids = weighted((4, st.integers(0, 3)), (2, st.sampled_from(["a", "b"])), (1, json_values))
@@ -91,43 +95,24 @@ def loop() -> asyncio.AbstractEventLoop:
 
 
 def run(loop: asyncio.AbstractEventLoop, cls: type[JsonRpcConnection], plan: list[Frame]) -> None:
-    errors: list[logging.LogRecord] = []
-    handler = logging.Handler(logging.ERROR)
-    handler.emit = errors.append  # type: ignore[method-assign]
-    logging.getLogger("reference_server").addHandler(handler)
     counters = Counters()
-    ctx = ServerContext(
-        loop=loop,
-        counters=counters,
-        verifier=hmac_verifier(SECRET.encode()),
-        tools=reference_tools(),
-        hub=Hub(),
-        server_info={"name": "fuzz", "version": "0"},
-        hello_timeout_s=60.0,
-        max_message_bytes=4096,
-        protocol="mcp" if cls is McpConnection else "jsonrpc",
-    )
-    conn, transport = cls(ctx, None), FakeTransport()
-    try:
+    conn, transport = cls(fuzz_context(loop, counters, hmac_verifier(SECRET.encode()), "fuzz"), None), FakeTransport()
+    init = {"jsonrpc": "2.0", "id": "init", "method": "initialize", "params": {"protocolVersion": "2025-06-18"}}
+    with logged_errors() as errors:
         conn.on_ws_connected(transport)  # type: ignore[arg-type]
-        if cls is McpConnection:
-            conn.on_ws_frame(transport, Frame(TEXT, encode({"jsonrpc": "2.0", "id": "init", "method": "initialize",
-                                                           "params": {"protocolVersion": "2025-06-18"}})))  # type: ignore[arg-type]  # fmt: skip
-        for frame in plan:
+        for frame in ([Frame(TEXT, encode(init))] if cls is McpConnection else []) + plan:
             conn.on_ws_frame(transport, frame)  # type: ignore[arg-type]
         loop.run_until_complete(asyncio.sleep(0))
         conn.on_ws_disconnected(transport)  # type: ignore[arg-type]
         loop.run_until_complete(asyncio.sleep(0))
-        sent = sent_ids(plan)
-        for kind, msg in transport.out:
-            if kind == "text" and "method" not in msg:
-                assert msg["jsonrpc"] == "2.0" and ("result" in msg) != ("error" in msg), msg
-                assert msg["id"] is None or msg["id"] in sent, (msg, sent)
-        answered = counters.results_ok + sum(counters.results_error.values()) + counters.calls_unanswered
-        assert counters.calls_received == answered, counters.to_dict()
-        assert not errors, [r.getMessage() for r in errors]
-    finally:
-        logging.getLogger("reference_server").removeHandler(handler)
+    sent = sent_ids(plan)
+    for kind, msg in transport.out:
+        if kind == "text" and "method" not in msg:
+            assert msg["jsonrpc"] == "2.0" and ("result" in msg) != ("error" in msg), msg
+            assert msg["id"] is None or msg["id"] in sent, (msg, sent)
+    answered = counters.results_ok + sum(counters.results_error.values()) + counters.calls_unanswered
+    assert counters.calls_received == answered, counters.to_dict()
+    assert not errors, [r.getMessage() for r in errors]
 
 
 @fuzz_settings(150)

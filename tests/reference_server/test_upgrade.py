@@ -14,9 +14,8 @@ from reference_server.context import ServerContext
 from reference_server.counters import Counters
 from reference_server.jsonrpc import JsonRpcConnection
 from reference_server.mcp import McpConnection
-from reference_server.push import Hub
-from reference_server.tools import reference_tools
 from reference_server.upgrade import accept_rpc, bearer_token
+from tests.reference_server.test_fuzz_connection import fuzz_context
 from tests.support.ws import mint_token
 
 SECRET = "upgrade-test-secret-long-enough-for-hs256-0123456789"
@@ -32,17 +31,9 @@ def test_bearer_token(value: str, token: str | None) -> None:
 
 
 def context(protocol: str, loop: asyncio.AbstractEventLoop) -> ServerContext:
-    return ServerContext(
-        loop=loop,
-        counters=Counters(),
-        verifier=hmac_verifier(SECRET.encode()),
-        tools=reference_tools(),
-        hub=Hub(),
-        server_info={"name": "t", "version": "0"},
-        hello_timeout_s=5.0,
-        max_message_bytes=4096,
-        protocol=protocol,
-    )
+    ctx = fuzz_context(loop, Counters(), hmac_verifier(SECRET.encode()), "t")
+    ctx.protocol = protocol
+    return ctx
 
 
 def upgrade_request(**headers: str) -> WSUpgradeRequest:
