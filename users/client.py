@@ -219,7 +219,7 @@ class ToolClient:
         need = limit - len(core.pending)
         if need > 0:
             self.send_calls(pick(need))
-        if core.pending and self.connected:
+        if core.pending and core.state is not CLOSED:
             if max_wait_s == math.inf:
                 oldest = core.pending.oldest_sent_at()
                 assert oldest is not None

@@ -272,11 +272,10 @@ class ClientCore:
             if call.__class__ is str:
                 self._fault(call)  # type: ignore[arg-type]
                 return
-            assert isinstance(call, PendingCall)
-            call.settled_at = now
-            call.length = len(payload)
-            call.failure = None if msg.ok else CallFailed(msg.error_code or "error")
-            call.result = msg.result
+            call.settled_at = now  # type: ignore[union-attr]
+            call.length = len(payload)  # type: ignore[union-attr]
+            call.failure = None if msg.ok else CallFailed(msg.error_code or "error")  # type: ignore[union-attr]
+            call.result = msg.result  # type: ignore[union-attr]
             self._events.append(call)
         elif kind is PushEvent:
             self._on_push(msg, len(payload))  # type: ignore[arg-type]
