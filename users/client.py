@@ -21,7 +21,7 @@ from gevent import ssl as gssl
 from gevent.event import AsyncResult, Event
 from gevent.lock import Semaphore
 
-from users.core import CLOSED, CONNECTING, OPEN, ClientCore
+from users.core import CLOSED, ClientCore
 from users.deadlines import SWEEPER, WRITE_WATCH
 from users.errors import ConnectFailed, ConnectionLost, HelloRefused, describe_os_error
 from users.frames import CLOSE_GOING_AWAY, CLOSE_NORMAL
@@ -75,7 +75,7 @@ class ToolClient:
     def connected(self) -> bool:
         """True from a successful handshake until the connection starts closing or ends."""
         core = self.core
-        return core is not None and (core.state is OPEN or core.state is CONNECTING)
+        return core is not None and core.live
 
     @property
     def in_flight(self) -> int:
@@ -177,7 +177,7 @@ class ToolClient:
         it was: a generator that falls behind cannot hide server stalls.
         """
         core = self.core
-        if core is None or not (core.state is OPEN or core.state is CONNECTING):
+        if core is None or not core.live:
             raise ConnectionLost("not connected")
         now = perf_counter()
         core.send_calls(templates, now, intended, waiter)
@@ -386,14 +386,19 @@ class ToolClient:
     # ---------------------------------------------------------------- reader
     def _read_loop(self, core: ClientCore) -> None:
         sock = self._sock
+        receive, take_events, report = core.receive_data, core.events_received, self._reporter.report
         how = "eof"
         try:
             while core.state is not CLOSED:
                 data = sock.recv(RECV_BYTES)
                 if not data:
                     break
-                core.receive_data(data, perf_counter())
-                self._process(core)
+                receive(data, perf_counter())
+                events = take_events()
+                if events:
+                    report(events)
+                if core.outgoing or core.state is CLOSED:
+                    self._process(core)
                 if self._pinger is not None and not core.ping_pending:
                     self._pong.set()
                 self._progress.set()

@@ -78,6 +78,8 @@ class ClientCore:
 
     def __init__(self, counters: WsCounters, settings: ClientSettings, now: float) -> None:
         self.state = CONNECTING
+        self.live = True
+        """CONNECTING or OPEN: calls may be sent (a plain attribute: read once per call)."""
         self.counters = counters
         self.settings = settings
         self.opened_at = now
@@ -92,7 +94,8 @@ class ClientCore:
         self._decoder = FrameDecoder(settings.max_message_bytes)
         self._call_timeout_s = settings.call_timeout_s
         self._ids = itertools.count(1)
-        self._out: list[bytes] = []
+        self.outgoing: list[bytes] = []
+        """Frames queued and not yet taken by `data_to_send()` (read-only for the I/O layer)."""
         self._events: list[CoreEvent] = []
         self._hello_sent_at: float | None = None
         self._ping_sent_at: float | None = None
@@ -104,10 +107,10 @@ class ClientCore:
     # ------------------------------------------------------------------ output
     def data_to_send(self) -> bytes:
         """Bytes to write now, in order (b"" when nothing)."""
-        out = self._out
+        out = self.outgoing
         if not out:
             return b""
-        self._out = []
+        self.outgoing = []
         return out[0] if len(out) == 1 else b"".join(out)
 
     def events_received(self) -> list[CoreEvent]:
@@ -149,7 +152,7 @@ class ClientCore:
     def send_hello(self, session_id: str, token: str, now: float) -> None:
         """Queue the hello; its answer (or its timeout, or the connection's end) becomes a HelloAnswered."""
         payload = build_hello(session_id, token, self.settings.dialect)
-        self._out.append(encode_frame(payload))
+        self.outgoing.append(encode_frame(payload))
         counters = self.counters
         counters.messages_sent += 1
         counters.bytes_sent += len(payload)
@@ -160,7 +163,7 @@ class ClientCore:
         self, templates: Sequence[Any], now: float, intended: Sequence[float] | None = None, waiter: Any = None
     ) -> None:
         """Queue one call per template (CallTemplate), in one write; raise ConnectionLost once closing."""
-        if self.state is CLOSED or self.state is CLOSING:
+        if not self.live:
             raise ConnectionLost("not connected")
         ids = self._ids
         add = self.pending.add
@@ -172,13 +175,13 @@ class ClientCore:
         counters = self.counters
         counters.messages_sent += len(payloads)
         counters.bytes_sent += sum(map(len, payloads))
-        self._out.append(encode_text_frames(payloads))
+        self.outgoing.append(encode_text_frames(payloads))
 
     def send_ping(self, now: float) -> bool:
         """Queue a keepalive ping unless one is unanswered or the connection is ending; True when queued."""
-        if self._ping_sent_at is not None or (self.state is not OPEN and self.state is not CONNECTING):
+        if self._ping_sent_at is not None or not self.live:
             return False
-        self._out.append(encode_frame(b"keepalive", OP_PING))
+        self.outgoing.append(encode_frame(b"keepalive", OP_PING))
         self._ping_sent_at = now
         return True
 
@@ -186,9 +189,10 @@ class ClientCore:
         """Start the closing handshake: queue a close frame; the connection ends when the server answers."""
         if self.state is CLOSED or self._close_sent is not None:
             return
-        self._out.append(encode_close(code, reason[:REASON_CHARS]))
+        self.outgoing.append(encode_close(code, reason[:REASON_CHARS]))
         self._close_sent = code
         self.state = CLOSING
+        self.live = False
 
     def fail(self, how: str, now: float) -> None:
         """End the connection now (the transport is gone or given up): calls in flight are lost with `how`."""
@@ -209,7 +213,7 @@ class ClientCore:
                     self._on_text(frame.payload, now)
                 elif opcode == OP_PING:
                     if self._close_sent is None:
-                        self._out.append(encode_frame(frame.payload, OP_PONG))
+                        self.outgoing.append(encode_frame(frame.payload, OP_PONG))
                 elif opcode == OP_PONG:
                     self._ping_sent_at = None
                 elif opcode == OP_CLOSE:
@@ -232,7 +236,9 @@ class ClientCore:
         hello_at = self._hello_sent_at
         if hello_at is not None and now >= hello_at + self.settings.hello_timeout_s:
             self._hello_failed(HelloRefused("hello_timeout"), now)
-        self._time_out(self.pending.expire(now, self._call_timeout_s), now)
+        expired = self.pending.expire(now, self._call_timeout_s)
+        if expired:
+            self._time_out(expired, now)
         if self._ping_sent_at is not None and now >= self._ping_sent_at + self.settings.ping_timeout_s:
             self.counters.ping_timeouts += 1
             self._fault("ping_timeout")
@@ -248,12 +254,11 @@ class ClientCore:
 
     # --------------------------------------------------------------- internals
     def _time_out(self, expired: list[PendingCall], now: float) -> None:
-        if expired:
-            failure = CallTimeout()
-            events = self._events
-            for call in expired:
-                call.settled_at, call.length, call.failure, call.result = now, 0, failure, None
-                events.append(call)
+        failure = CallTimeout()
+        events = self._events
+        for call in expired:
+            call.settled_at, call.length, call.failure, call.result = now, 0, failure, None
+            events.append(call)
 
     def _on_text(self, payload: bytes, now: float) -> None:
         counters = self.counters
@@ -334,6 +339,7 @@ class ClientCore:
         if self.state is CLOSED:
             return
         self.state = CLOSED
+        self.live = False
         self.closed_at = now
         self._ping_sent_at = None
         self.writing_since = 0.0
