@@ -16,19 +16,18 @@ from typing import Any
 
 import gevent
 import websocket
-from gevent import socket as gsocket
-from gevent import ssl as gssl
 from gevent.event import AsyncResult, Event
-from gevent.lock import Semaphore
 
 from users.core import CLOSED, ClientCore
-from users.deadlines import SWEEPER, WRITE_WATCH
+from users.deadlines import SWEEPER
 from users.errors import ConnectFailed, ConnectionLost, HelloRefused, describe_os_error
 from users.frames import CLOSE_GOING_AWAY, CLOSE_NORMAL
+from users.keepalive import Keepalive
 from users.metrics import WsCounters
 from users.protocol import CallTemplate, HelloOk
 from users.reporter import CallOutcome, EventReporter, RequestHook
 from users.settings import ClientSettings
+from users.socket_writer import SocketWriter
 
 __all__ = ["CallOutcome", "ClientSettings", "RequestHook", "ToolClient"]
 
@@ -36,6 +35,22 @@ logger = logging.getLogger(__name__)
 
 RECV_BYTES = 256 * 1024
 CLOSE_WAIT_S = 2.0
+
+
+def handshake(url: str, settings: ClientSettings) -> Any:
+    """TCP, TLS and the WebSocket upgrade (websocket-client); the socket, blocking, for this module's greenlets."""
+    ws = websocket.create_connection(
+        url,
+        timeout=settings.connect_timeout_s,
+        header=list(settings.headers),
+        subprotocols=list(settings.subprotocols) or None,
+        sslopt=dict(settings.sslopt),
+        skip_utf8_validation=True,
+        enable_multithread=False,
+    )
+    sock = ws.sock  # websocket-client's WebSocket object is not kept: only its socket is used
+    sock.settimeout(None)
+    return sock
 
 
 def how_it_ended(exc: BaseException) -> str:
@@ -59,15 +74,10 @@ class ToolClient:
         self.counters = counters
         self.core: ClientCore | None = None
         self._reporter = EventReporter(fire, settings.request_type)
-        self._sock: Any = None
-        self._plain = False
+        self._writer: SocketWriter | None = None
         self._reader: gevent.Greenlet | None = None
-        self._write_lock = Semaphore()
+        self._keepalive: Keepalive | None = None
         self._progress = Event()
-        self._ping_timer: Any = None
-        self._pinger: gevent.Greenlet | None = None
-        self._pong = Event()
-        self._broken = False
         self._torn_down = False
 
     # ----------------------------------------------------------------- state
@@ -90,13 +100,8 @@ class ToolClient:
 
     @property
     def close_code(self) -> int | None:
-        """The code of the server's close frame, if one came."""
+        """The code of the server's close frame, if one came (its reason: `core.close_reason`)."""
         return None if self.core is None else self.core.close_code
-
-    @property
-    def close_reason(self) -> str:
-        """The reason of the server's close frame."""
-        return "" if self.core is None else self.core.close_reason
 
     @property
     def lived_s(self) -> float:
@@ -113,35 +118,22 @@ class ToolClient:
     # ------------------------------------------------------- connect / hello
     def connect(self) -> None:
         """Open the WebSocket; fires `connect`; raises ConnectFailed."""
-        s = self.settings
         start_wall = time.time()
         start = perf_counter()
         try:
-            ws = websocket.create_connection(
-                self.url,
-                timeout=s.connect_timeout_s,
-                header=list(s.headers),
-                subprotocols=list(s.subprotocols) or None,
-                sslopt=dict(s.sslopt),
-                skip_utf8_validation=True,
-                enable_multithread=False,
-            )
+            sock = handshake(self.url, self.settings)
         except (OSError, ssl.SSLError, websocket.WebSocketException) as exc:
             failure = ConnectFailed(describe_os_error(exc))
             self.counters.connect_failures += 1
             self._reporter.timed("connect", perf_counter() - start, failure, start_wall)
             raise failure from None
-        sock = self._sock = ws.sock  # websocket-client's WebSocket object is not kept: only its socket is used
-        sock.settimeout(None)
-        self._plain = isinstance(sock, gsocket.socket) and not isinstance(sock, gssl.SSLSocket)
         now = perf_counter()
-        self.core = ClientCore(self.counters, s, now)
+        core = self.core = ClientCore(self.counters, self.settings, now)
+        self._writer = SocketWriter(sock, core, self._on_write_stalled)
         self._reporter.timed("connect", now - start, None, start_wall)
-        self._reader = gevent.spawn(self._read_loop, self.core)
-        if s.ping_interval_s > 0:
-            # A timer, not a greenlet parked between pings: a parked greenlet costs about 8 KB per connection.
-            self._ping_timer = gevent.get_hub().loop.timer(s.ping_interval_s, s.ping_interval_s)
-            self._ping_timer.start(self._ping_due)
+        self._reader = gevent.spawn(self._read_loop, core)
+        if self.settings.ping_interval_s > 0:
+            self._keepalive = Keepalive(core, self.settings.ping_interval_s, lambda: self._process(core))
 
     def hello(self, session_id: str, token: str) -> HelloOk:
         """Send hello and wait for its answer; fires `hello`; raises HelloRefused (and then closes)."""
@@ -182,7 +174,7 @@ class ToolClient:
         now = perf_counter()
         core.send_calls(templates, now, intended, waiter)
         try:
-            self._write(core.data_to_send(), now)
+            self._writer.write(core.data_to_send(), now)  # type: ignore[union-attr]
         except OSError as exc:
             core.fail(f"write failed: {how_it_ended(exc)}", perf_counter())
             self._process(core)
@@ -258,7 +250,7 @@ class ToolClient:
         core = self.core
         if core is None:
             return
-        if self.connected and not self._broken:
+        if self.connected and not self._writer.broken:  # type: ignore[union-attr]
             core.close(CLOSE_GOING_AWAY, how)
         core.fail(how, perf_counter())
         self._process(core)
@@ -274,7 +266,7 @@ class ToolClient:
         core = self.core
         if core is None:
             return
-        if self.connected and not self._broken:
+        if self.connected and not self._writer.broken:  # type: ignore[union-attr]
             core.close(CLOSE_NORMAL)
             self._process(core)
             reader = self._reader
@@ -282,22 +274,6 @@ class ToolClient:
                 reader.join(timeout=CLOSE_WAIT_S)
         core.fail("closed by client", perf_counter())
         self._process(core)
-
-    # ----------------------------------------------------------- write watch
-    def write_deadline(self) -> float:
-        """When a blocked write must be looked at: the core's next deadline."""
-        core = self.core
-        return math.inf if core is None else core.next_deadline()
-
-    def on_write_stalled(self) -> None:
-        """A write is still blocked at a deadline (own greenlet): settle what is overdue; given up, tear down."""
-        core = self.core
-        if core is None:
-            return
-        core.tick(perf_counter())
-        self._process(core)
-        if core.writing_since and core.state is not CLOSED:
-            WRITE_WATCH.add(self)
 
     # --------------------------------------------------------------- helpers
     def _open_core(self) -> ClientCore:
@@ -313,37 +289,12 @@ class ToolClient:
             return self.settings.call_timeout_s
         return max(0.0, oldest + self.settings.call_timeout_s - perf_counter())
 
-    def _write(self, data: bytes, now: float) -> None:
-        sock = self._sock
-        if sock is None or self._broken:
-            raise ConnectionLost("not connected")
-        with self._write_lock:
-            try:
-                sent = 0
-                if self._plain:
-                    try:
-                        sent = sock.send(data, 0, 0.0)  # never waits: a full buffer goes to the watched path
-                    except BlockingIOError:
-                        sent = 0
-                    if sent == len(data):
-                        return
-                self._write_watched(sock, memoryview(data)[sent:], now)
-            except BaseException:
-                # A write cut short (error or greenlet kill) leaves a torn frame: never write again.
-                self._broken = True
-                raise
-
-    def _write_watched(self, sock: Any, view: memoryview, now: float) -> None:
-        """Write the rest, however long it blocks, while the write watch keeps the deadlines."""
+    def _on_write_stalled(self) -> None:
+        """A write is still blocked at a deadline: settle what is overdue (the core may give the connection up)."""
         core = self.core
         assert core is not None
-        core.writing_since = now
-        WRITE_WATCH.add(self)
-        try:
-            sock.sendall(view)
-        finally:
-            core.writing_since = 0.0
-            WRITE_WATCH.discard(self)
+        core.tick(perf_counter())
+        self._process(core)
 
     def _process(self, core: ClientCore) -> None:
         """Report the core's events and write what it wants written; tear down once it is closed."""
@@ -354,10 +305,11 @@ class ToolClient:
             data = core.data_to_send()
             if not data:
                 break
-            if self._broken or self._sock is None:
+            writer = self._writer
+            if writer is None or writer.broken:
                 continue
             try:
-                self._write(data, perf_counter())
+                writer.write(data, perf_counter())
             except (OSError, ConnectionLost) as exc:
                 core.fail(how_it_ended(exc), perf_counter())
         if core.state is CLOSED:
@@ -369,23 +321,18 @@ class ToolClient:
         if self._torn_down:
             return
         self._torn_down = True
-        WRITE_WATCH.discard(self)
-        sock = self._sock
-        if sock is not None:
-            try:
-                sock.close()
-            except OSError:
-                pass
-        if self._ping_timer is not None:
-            self._ping_timer.close()
-            self._ping_timer = None
-        for greenlet in (self._reader, self._pinger):
-            if greenlet is not None and greenlet is not gevent.getcurrent() and not greenlet.dead:
-                greenlet.kill(block=False)
+        if self._writer is not None:
+            self._writer.close()
+        if self._keepalive is not None:
+            self._keepalive.stop()
+        reader = self._reader
+        if reader is not None and reader is not gevent.getcurrent() and not reader.dead:
+            reader.kill(block=False)
 
     # ---------------------------------------------------------------- reader
     def _read_loop(self, core: ClientCore) -> None:
-        sock = self._sock
+        sock = self._writer.sock  # type: ignore[union-attr]
+        keepalive = self._keepalive
         receive, take_events, report = core.receive_data, core.events_received, self._reporter.report
         how = "eof"
         try:
@@ -399,8 +346,8 @@ class ToolClient:
                     report(events)
                 if core.outgoing or core.state is CLOSED:
                     self._process(core)
-                if self._pinger is not None and not core.ping_pending:
-                    self._pong.set()
+                if keepalive is not None:
+                    keepalive.after_read()
                 self._progress.set()
         except (OSError, ssl.SSLError) as exc:
             how = how_it_ended(exc)
@@ -409,24 +356,3 @@ class ToolClient:
         finally:
             core.receive_eof(how, perf_counter())
             self._process(core)
-
-    # ------------------------------------------------------------------ pings
-    def _ping_due(self) -> None:
-        """Timer callback (in the hub, must not block): ping from a short-lived greenlet unless one is waiting."""
-        if self.connected and (self._pinger is None or self._pinger.dead):
-            self._pinger = gevent.spawn(self._ping_once)
-
-    def _ping_once(self) -> None:
-        """Ping, and wait for the pong until the core's deadline; none in time means a half-open connection."""
-        core = self.core
-        if core is None:
-            return
-        self._pong.clear()
-        if core.send_ping(perf_counter()):
-            self._process(core)
-        while core.ping_pending and core.state is not CLOSED:
-            remaining = core.next_deadline() - perf_counter()
-            if remaining > 0:
-                self._pong.wait(remaining)
-            elif core.tick(perf_counter()) or core.state is CLOSED:
-                self._process(core)

@@ -45,7 +45,7 @@ from users.protocol import (
     build_hello,
     parse_server_message,
 )
-from users.push_tracking import SequenceTracker
+from users.push_tracking import PushStreams
 from users.settings import ClientSettings
 
 REASON_CHARS = 60
@@ -100,7 +100,7 @@ class ClientCore:
         self._hello_sent_at: float | None = None
         self._ping_sent_at: float | None = None
         self._close_sent: int | None = None
-        self._streams: dict[str, SequenceTracker] = {}
+        self._streams = PushStreams()
         counters.connects += 1
         counters.connections_open += 1
 
@@ -310,16 +310,7 @@ class ClientCore:
         self._events.append(self.hello_answer)
 
     def _on_push(self, event: PushEvent, length: int) -> None:
-        counters = self.counters
-        counters.pushes_received += 1
-        tracker = self._streams.get(event.topic)
-        if tracker is None:
-            tracker = self._streams[event.topic] = SequenceTracker()
-        gaps, duplicates, reordered = tracker.gaps, tracker.duplicates, tracker.reordered
-        tracker.observe(event.seq)
-        counters.push_gaps += tracker.gaps - gaps
-        counters.push_duplicates += tracker.duplicates - duplicates
-        counters.push_reordered += tracker.reordered - reordered
+        self._streams.observe(event.topic, event.seq, self.counters)
         if event.sent_at_ns is not None:
             self._events.append(PushReceived(event, length))
 

@@ -55,7 +55,7 @@ def test_a_server_close_names_its_code_and_reason_and_is_counted_by_class(code: 
         client.drain(5.0)
         wait_until(lambda: not client.connected)
     assert recorder.codes("call_tool:echo") == [None] * 3 + [f"connection_lost: close {code} overloaded"] * 2
-    assert (client.close_code, client.close_reason) == (code, "overloaded")
+    assert client.core is not None and (client.close_code, client.core.close_reason) == (code, "overloaded")
     counters = client.counters
     assert getattr(counters, counter) == 1 and counters.disconnects == 1 and counters.connections_open == 0
     assert_identity(client)
