@@ -61,12 +61,8 @@ def how_it_ended(exc: BaseException) -> str:
 
 
 class ToolClient:
-    """One WebSocket connection speaking hello / call_tool, firing a request event per outcome.
-
-    Writes happen in the caller's greenlet, batched into one `send` per batch of calls; a write that cannot
-    finish at once is watched (users/deadlines.py), so call deadlines hold and a server that stops reading
-    is given up after the call timeout. A reader greenlet receives in large chunks and feeds the core.
-    """
+    """One WebSocket connection speaking hello / call_tool, firing a request event per outcome: writes in the
+    caller's greenlet, one `send` per batch of calls (users/socket_writer.py); a reader greenlet feeds the core."""
 
     def __init__(self, url: str, *, fire: RequestHook, counters: WsCounters, settings: ClientSettings) -> None:
         self.url = url
@@ -137,7 +133,9 @@ class ToolClient:
 
     def hello(self, session_id: str, token: str) -> HelloOk:
         """Send hello and wait for its answer; fires `hello`; raises HelloRefused (and then closes)."""
-        core = self._open_core()
+        core = self.core
+        if core is None or core.state is CLOSED:
+            raise HelloRefused("connection_closed", "not connected")
         core.send_hello(session_id, token, perf_counter())
         self._process(core)
         while core.hello_pending:
@@ -276,12 +274,6 @@ class ToolClient:
         self._process(core)
 
     # --------------------------------------------------------------- helpers
-    def _open_core(self) -> ClientCore:
-        core = self.core
-        if core is None or core.state is CLOSED:
-            raise HelloRefused("connection_closed", "not connected")
-        return core
-
     def _time_to_oldest_deadline(self) -> float:
         core = self.core
         oldest = None if core is None else core.pending.oldest_sent_at()
@@ -290,11 +282,17 @@ class ToolClient:
         return max(0.0, oldest + self.settings.call_timeout_s - perf_counter())
 
     def _on_write_stalled(self) -> None:
-        """A write is still blocked at a deadline: settle what is overdue (the core may give the connection up)."""
+        """A write is still blocked at a deadline: settle what is overdue (the core may give the connection up).
+        Nothing is written from here: the write lock is held by the blocked write."""
         core = self.core
         assert core is not None
         core.tick(perf_counter())
-        self._process(core)
+        events = core.events_received()
+        if events:
+            self._reporter.report(events)
+        self._progress.set()
+        if core.state is CLOSED:
+            self._teardown()  # closing the socket fails the blocked write at once
 
     def _process(self, core: ClientCore) -> None:
         """Report the core's events and write what it wants written; tear down once it is closed."""
