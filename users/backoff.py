@@ -1,13 +1,38 @@
-"""Pure capped exponential backoff with full jitter for reconnects."""
+"""Pure reconnect backoff: capped exponential delays with jitter, and when a reconnect must back off at all."""
 
 from __future__ import annotations
 
 import random
 
+STABLE_AFTER_S = 3.0
+"""A connection that lived at least this long and closed cleanly lets the next reconnect go at once."""
+
 
 def backoff_delay(attempt: int, base_s: float, cap_s: float, rng: random.Random) -> float:
-    """Seconds to wait before reconnect attempt number `attempt` (1 = first retry): uniform in [0, min(cap, base*2^(attempt-1))]."""
+    """Seconds to wait before reconnect attempt number `attempt` (1 = first retry): uniform in
+    [0, min(cap, base*2^(attempt-1))] (full jitter)."""
     if attempt <= 0:
         return 0.0
     ceiling = min(cap_s, base_s * (2 ** min(attempt - 1, 30)))
     return rng.uniform(0.0, ceiling)
+
+
+def reconnect_delay(attempt: int, base_s: float, cap_s: float, rng: random.Random) -> float:
+    """As `backoff_delay`, but never under half the ceiling (equal jitter): however the draws fall, a user
+    makes at most about 1/base_s attempts in its first second and fewer after, down to one per cap_s/2."""
+    if attempt <= 0:
+        return 0.0
+    ceiling = min(cap_s, base_s * (2 ** min(attempt - 1, 30)))
+    return rng.uniform(ceiling / 2, ceiling)
+
+
+def attempts_after_session(previous: int, lived_s: float, clean: bool) -> int:
+    """The failed-attempt count a reconnect starts from once a connection (past hello) has ended.
+
+    A connection that lived `STABLE_AFTER_S` and closed with 1000 starts over at 0 (no delay); one that lived
+    that long but ended abnormally (an error close, a reset) starts at 1; a shorter one adds to `previous`, so a
+    server that accepts hello and then drops every session meets growing delays, not a reconnect flood.
+    """
+    if lived_s >= STABLE_AFTER_S:
+        return 0 if clean else 1
+    return previous + 1

@@ -20,7 +20,7 @@ from locust.env import Environment
 from locust.exception import StopUser
 
 from users.auth import TokenSource, corrupt
-from users.backoff import backoff_delay
+from users.backoff import attempts_after_session, reconnect_delay
 from users.client import ClientSettings, ToolClient
 from users.errors import ConnectionLost, WsFailure
 from users.integration import request_fire, user_is_running
@@ -393,17 +393,24 @@ class ToolCallUser(User):
             self.client = None
             self._failed_attempts += 1
             return False
+        except BaseException:
+            client.close()  # stopped mid-connect or mid-hello: the connection is closed and counted, not left open
+            raise
         if self._was_connected:
             self.counters.reconnects += 1
         self._was_connected = True
-        self._failed_attempts = 0
         self.client = client
         if self._subscription is not None:
             client.call(self._subscription)
         return True
 
     def _reopen_with_backoff(self) -> None:
-        delay = backoff_delay(self._failed_attempts, self.reconnect_base_s, self.reconnect_cap_s, self._rng)
+        """Reconnect, after a delay unless the last connection lived long and closed cleanly (users/backoff.py)."""
+        ended = self.client
+        if ended is not None and not ended.connected:
+            self._failed_attempts = attempts_after_session(self._failed_attempts, ended.lived_s, ended.ended_cleanly)
+            self.client = None
+        delay = reconnect_delay(self._failed_attempts, self.reconnect_base_s, self.reconnect_cap_s, self._rng)
         if delay:
             gevent.sleep(delay)
         self.open_connection()

@@ -10,14 +10,23 @@ DUPLICATE_RESULT = "duplicate_result"
 UNKNOWN_REQUEST_ID = "unknown_request_id"
 
 
-@dataclass(slots=True)
 class PendingCall:
-    """A call sent and not yet settled; `waiter` is whatever a blocking caller waits on."""
+    """A call sent and not yet settled; `waiter` is whatever a blocking caller waits on.
 
-    request_id: str
-    tool: str
-    sent_at: float
-    waiter: Any = None
+    Once settled it is also the event that says so: `settled_at`, `length`, `failure` (None for a success) and
+    `result` are set then (a slot per field, not a new object per answer: this is the hot path).
+    """
+
+    __slots__ = ("request_id", "tool", "sent_at", "waiter", "settled_at", "length", "failure", "result")
+
+    def __init__(self, request_id: str, tool: str, sent_at: float, waiter: Any = None) -> None:
+        self.request_id = request_id
+        self.tool = tool
+        self.sent_at = sent_at
+        self.waiter = waiter
+
+    def __repr__(self) -> str:
+        return f"PendingCall({self.request_id!r}, {self.tool!r}, {self.sent_at!r})"
 
 
 @dataclass

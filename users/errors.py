@@ -41,11 +41,18 @@ class CallTimeout(WsFailure):
 
 
 class ConnectionLost(WsFailure):
-    """The connection ended while the call was in flight; `detail` says how (close code, reset)."""
+    """The connection ended while the call was in flight; `detail` says how (`close 1011 overloaded`, `reset`)."""
 
     def __init__(self, detail: str = "") -> None:
-        super().__init__("connection_lost")
+        super().__init__("connection_lost", detail)
         self.how = detail
+
+
+class WriteTimeout(WsFailure):
+    """The server took no bytes for longer than the call timeout: the connection is given up."""
+
+    def __init__(self) -> None:
+        super().__init__("write_timeout")
 
 
 class ServerProtocolError(WsFailure):

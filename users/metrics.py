@@ -11,7 +11,11 @@ from users.correlation import CallLedger
 class WsCounters:
     """Monotonic counters of one load-generator process, plus gauges (connections_open, schedule_lag_ms:
     the worst lag behind the rate schedule since the last metrics row, rate_target, active_users, and
-    users_sending_peak: the most distinct users seen sending within one 100 ms sample since the last row)."""
+    users_sending_peak: the most distinct users seen sending within one 100 ms sample since the last row).
+
+    Every disconnect is counted once by how the connection ended: `closes_normal` (close code 1000),
+    `closes_going_away` (1001), `closes_error` (any other close code, sent or received) or `resets` (no close
+    frame either way: TCP reset or EOF, or given up by the client on a ping or write timeout)."""
 
     calls: CallLedger = field(default_factory=CallLedger)
     messages_sent: int = 0
@@ -23,6 +27,7 @@ class WsCounters:
     connect_failures: int = 0
     disconnects: int = 0
     connections_open: int = 0
+    hellos_sent: int = 0
     hellos_ok: int = 0
     hellos_refused: int = 0
     tokens_minted: int = 0
@@ -32,6 +37,11 @@ class WsCounters:
     push_reordered: int = 0
     protocol_errors: int = 0
     ping_timeouts: int = 0
+    write_timeouts: int = 0
+    closes_normal: int = 0
+    closes_going_away: int = 0
+    closes_error: int = 0
+    resets: int = 0
     storm_drops: int = 0
     reconnect_attempts: int = 0
     calls_sent_late: int = 0

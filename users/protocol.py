@@ -133,7 +133,9 @@ def parse_server_message(payload: bytes, dialect: Dialect = DEFAULT_DIALECT) -> 
     if op == d.tool_result:
         rid = msg.get(d.request_id)
         if not isinstance(rid, str):
-            raise ProtocolViolation("missing_request_id", "tool_result without a string request_id")
+            if rid is None:
+                raise ProtocolViolation("missing_request_id", "tool_result without a request_id")
+            raise ProtocolViolation("bad_request_id_type", f"tool_result with a {type(rid).__name__} request_id")
         ok = msg.get("ok")
         if ok is True:
             return ToolResult(rid, True, msg.get("result"), None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -35,3 +36,24 @@ class SequenceTracker:
             return "reordered"
         self.duplicates += 1
         return "duplicate"
+
+
+class PushStreams:
+    """A SequenceTracker per topic, their findings added to a connection's counters as pushes arrive."""
+
+    __slots__ = ("_trackers",)
+
+    def __init__(self) -> None:
+        self._trackers: dict[str, SequenceTracker] = {}
+
+    def observe(self, topic: str, seq: int, counters: Any) -> None:
+        """Count push `seq` of `topic` into `counters` (WsCounters: pushes_received, push_gaps, ...)."""
+        counters.pushes_received += 1
+        tracker = self._trackers.get(topic)
+        if tracker is None:
+            tracker = self._trackers[topic] = SequenceTracker()
+        gaps, duplicates, reordered = tracker.gaps, tracker.duplicates, tracker.reordered
+        tracker.observe(seq)
+        counters.push_gaps += tracker.gaps - gaps
+        counters.push_duplicates += tracker.duplicates - duplicates
+        counters.push_reordered += tracker.reordered - reordered

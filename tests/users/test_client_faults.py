@@ -35,8 +35,8 @@ GARBAGE = {
     "unknown_request_id": ("unknown_request_id", True, "timeout"),
     "duplicate_result": ("duplicate_result", True, None),
     "binary_frame": ("binary_frame", True, "timeout"),
-    "invalid_utf8": ("invalid_utf8", False, "connection_lost"),
-    "oversize": ("oversize_message", False, "connection_lost"),
+    "invalid_utf8": ("invalid_utf8", False, "connection_lost: framing error 1007"),
+    "oversize": ("oversize_message", False, "connection_lost: framing error 1009"),
 }
 
 
@@ -53,7 +53,7 @@ def test_each_malformed_answer_has_its_own_code_and_policy(server: RunningServer
     if settles_as is None:
         assert outcome.ok  # the first copy answered the call; the second is the protocol error
     else:
-        assert outcome.failure is not None and outcome.failure.code == settles_as
+        assert outcome.failure is not None and repr(outcome.failure) == settles_as
     if not stays_open:
         assert client.close_code is None or client.close_code in (1007, 1009)
     client.close()
@@ -70,9 +70,19 @@ def test_server_dropping_mid_call_loses_exactly_the_calls_in_flight(
     wait_until(lambda: server.stats()["calls_received"] >= 5)
     assert server.control("/control/drop", {"fraction": 1.0, "mode": mode, "code": 1012})["dropped"] >= 1
     client.drain(5.0)
-    assert recorder.codes("call_tool:sleep") == ["connection_lost"] * 5
+    how = "close 1012 dropped by fault injection" if mode == "close" else "reset"
+    assert recorder.codes("call_tool:sleep") == [f"connection_lost: {how}"] * 5
+    counters = client.counters
     if mode == "close":
-        assert client.close_code == 1012
+        assert (
+            client.core is not None
+            and client.close_code == 1012
+            and client.core.close_reason == "dropped by fault injection"
+        )
+        assert (counters.closes_error, counters.resets) == (1, 0)
+    else:
+        assert (counters.closes_error, counters.resets) == (0, 1)
+    assert counters.disconnects == 1 and counters.connections_open == 0
     assert_identity(client)
 
 
@@ -94,7 +104,7 @@ def test_half_open_connection_is_found_by_ping_timeout() -> None:
             for process in tree:
                 process.send_signal(signal.SIGCONT)
     assert recorder.codes("protocol_error") == ["ping_timeout"]
-    assert recorder.codes("call_tool:echo") == [None] * 3 + ["connection_lost"] * 4
+    assert recorder.codes("call_tool:echo") == [None] * 3 + ["connection_lost: ping_timeout"] * 4
     assert client.counters.ping_timeouts == 1
     assert_identity(client)
 
@@ -109,6 +119,7 @@ def test_stalled_server_times_calls_out_and_keeps_memory_bounded(server: Running
     client.drain(1.0)
     assert set(recorder.codes("call_tool:echo")) == {"timeout"}
     assert client.counters.calls.timeout == client.counters.calls.sent >= 20
-    assert len(client._pending.timed_out) < 2 * client._pending.timed_out.capacity
+    assert client.core is not None
+    assert len(client.core.pending.timed_out) < 2 * client.core.pending.timed_out.capacity
     client.close()
     assert_identity(client)

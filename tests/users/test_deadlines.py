@@ -7,7 +7,7 @@ from time import perf_counter
 import gevent
 from gevent.event import Event
 
-from users.deadlines import DeadlineSweeper
+from users.deadlines import DeadlineSweeper, WriteWatch
 
 
 def test_wake_due_sets_exactly_the_waits_whose_deadline_has_passed() -> None:
@@ -52,3 +52,41 @@ def test_a_killed_waiter_is_forgotten() -> None:
     waiter.kill()
     assert sweeper.waiting == 0
     stop(sweeper)
+
+
+class FakeWriter:
+    """A blocked writer with a fixed deadline, counting how often it is handed over."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.stalls = 0
+
+    def write_deadline(self) -> float:
+        return self.deadline
+
+    def on_write_stalled(self) -> None:
+        self.stalls += 1
+
+
+def test_write_watch_hands_over_exactly_the_writers_whose_deadline_has_come() -> None:
+    watch = WriteWatch(resolution_s=3600.0)  # the timer never fires here: time is passed in
+    early, late = FakeWriter(10.0), FakeWriter(20.0)
+    watch.add(early)
+    watch.add(late)
+    assert watch.due(9.99) == [] and watch.due(10.0) == [early] and set(watch.due(20.0)) == {early, late}
+    watch.discard(early)
+    watch.discard(late)
+    assert len(watch) == 0
+
+
+def test_write_watch_timer_runs_while_writers_are_watched_and_stops_after() -> None:
+    watch = WriteWatch(resolution_s=0.01)
+    writer = FakeWriter(0.0)  # due at once
+    watch.add(writer)
+    deadline = perf_counter() + 5.0
+    while writer.stalls == 0 and perf_counter() < deadline:
+        gevent.sleep(0.01)
+    assert writer.stalls == 1 and len(watch) == 0  # handed over once, and no longer watched
+    while watch._timer is not None and perf_counter() < deadline:
+        gevent.sleep(0.01)
+    assert watch._timer is None

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from users.push_tracking import SequenceTracker
+from users.metrics import WsCounters
+from users.push_tracking import PushStreams, SequenceTracker
 
 
 def test_clean_stream() -> None:
@@ -23,3 +24,16 @@ def test_true_loss_and_duplicates() -> None:
     for s in (1, 2, 2, 4, 1):
         tracker.observe(s)
     assert (tracker.gaps, tracker.duplicates, tracker.reordered) == (1, 2, 0)
+
+
+def test_push_streams_count_into_counters_per_topic() -> None:
+    counters = WsCounters()
+    streams = PushStreams()
+    for topic, seq in [("a", 1), ("a", 3), ("b", 1), ("a", 2), ("b", 1)]:
+        streams.observe(topic, seq, counters)
+    assert (counters.pushes_received, counters.push_gaps, counters.push_reordered, counters.push_duplicates) == (
+        5,
+        0,
+        1,
+        1,
+    )

@@ -1,0 +1,200 @@
+"""A small WebSocket server that misbehaves on purpose, run as its own process: `python -m tests.support.misbehaving_server`.
+
+It answers hello with hello_ok and echoes calls (`tool_result` with the arguments), then, per `--mode`:
+`stop-reading` stops reading after `--after` calls (the client's writes back up); `close` closes every
+session with `--code`/`--reason` after `--after` calls (a flapping server); `mute-hello` never answers hello. It prints `port N` once
+listening and `session N` for each WebSocket session it accepts, so a test can count the attempts it saw.
+Plain asyncio and hand-written RFC 6455: no third-party WebSocket library needed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import hashlib
+import json
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+def server_frame(payload: bytes, opcode: int = 0x1) -> bytes:
+    """One unmasked server frame."""
+    n = len(payload)
+    if n < 126:
+        header = struct.pack("!BB", 0x80 | opcode, n)
+    elif n < 0x10000:
+        header = struct.pack("!BBH", 0x80 | opcode, 126, n)
+    else:
+        header = struct.pack("!BBQ", 0x80 | opcode, 127, n)
+    return header + payload
+
+
+def take_client_frame(buf: bytearray) -> tuple[int, bytes] | None:
+    """(opcode, unmasked payload) of the first whole masked client frame in `buf`, removed from it; None if
+    incomplete."""
+    if len(buf) < 2:
+        return None
+    length, pos = buf[1] & 0x7F, 2
+    if length == 126:
+        if len(buf) < 4:
+            return None
+        length, pos = struct.unpack_from("!H", buf, 2)[0], 4
+    elif length == 127:
+        if len(buf) < 10:
+            return None
+        length, pos = struct.unpack_from("!Q", buf, 2)[0], 10
+    if len(buf) < pos + 4 + length:
+        return None
+    key = bytes(buf[pos : pos + 4])
+    data = bytes(buf[pos + 4 : pos + 4 + length])
+    opcode = buf[0] & 0x0F
+    del buf[: pos + 4 + length]
+    stream = (key * (length // 4 + 1))[:length]
+    return opcode, (int.from_bytes(data, "big") ^ int.from_bytes(stream, "big")).to_bytes(length, "big")
+
+
+class Session(asyncio.Protocol):
+    """One connection: the upgrade, then frames."""
+
+    sessions = 0
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.buf = bytearray()
+        self.upgraded = False
+        self.calls = 0
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        if not self.upgraded:
+            end = self.buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = bytes(self.buf[:end]).decode("latin-1")
+            del self.buf[: end + 4]
+            key = next(
+                line.split(":", 1)[1].strip()
+                for line in head.split("\r\n")
+                if line.lower().startswith("sec-websocket-key:")
+            )
+            accept = base64.b64encode(hashlib.sha1(key.encode() + GUID).digest()).decode()
+            self.send(
+                f"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n".encode()
+            )
+            self.upgraded = True
+            Session.sessions += 1
+            print(f"session {Session.sessions}", flush=True)
+        while self.transport is not None and (frame := take_client_frame(self.buf)) is not None:
+            self.on_frame(*frame)
+
+    def on_frame(self, opcode: int, payload: bytes) -> None:
+        if opcode == 0x8:
+            self.send(server_frame(payload[:2], 0x8))
+            self.end()
+            return
+        if opcode == 0x9:
+            self.send(server_frame(payload, 0xA))
+            return
+        if opcode != 0x1:
+            return
+        message = json.loads(payload)
+        if message.get("op") == "hello":
+            if self.args.mode == "mute-hello":
+                return
+            self.send(server_frame(json.dumps({"op": "hello_ok", "session_id": message.get("session_id")}).encode()))
+            return
+        self.calls += 1
+        answer = {"op": "tool_result", "request_id": message.get("request_id"), "ok": True, "result": {"n": self.calls}}
+        self.send(server_frame(json.dumps(answer).encode()))
+        if self.calls >= self.args.after:
+            if self.args.mode == "stop-reading" and self.transport is not None:
+                self.transport.pause_reading()
+            elif self.args.mode == "close":
+                self.send(server_frame(struct.pack("!H", self.args.code) + self.args.reason.encode(), 0x8))
+                self.end()
+
+    def send(self, data: bytes) -> None:
+        if self.transport is not None:
+            self.transport.write(data)
+
+    def end(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+            self.transport = None
+
+
+async def serve(args: argparse.Namespace) -> None:
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: Session(args), "127.0.0.1", 0)
+    print(f"port {server.sockets[0].getsockname()[1]}", flush=True)
+    async with server:
+        await server.serve_forever()
+
+
+@dataclass
+class Misbehaving:
+    """A running misbehaving server: its URL, and what it printed."""
+
+    url: str
+    log: Path
+    jwt_secret: str = "misbehaving-server-accepts-any-token"
+
+    def sessions(self) -> int:
+        """WebSocket sessions accepted so far."""
+        return sum(1 for line in self.log.read_text().splitlines() if line.startswith("session "))
+
+
+@contextmanager
+def misbehaving_server(*args: str, timeout_s: float = 10.0) -> Iterator[Misbehaving]:
+    """Start `python -m tests.support.misbehaving_server ARGS` on a free loopback port; stopped on exit."""
+    folder = Path(tempfile.mkdtemp(prefix="misbehaving-"))
+    log = folder / "stdout"
+    with log.open("w") as out:
+        command = [sys.executable, "-m", "tests.support.misbehaving_server", *args]
+        process = subprocess.Popen(command, stdout=out, cwd=Path(__file__).resolve().parents[2])
+    try:
+        deadline = time.monotonic() + timeout_s
+        while not log.read_text().startswith("port "):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"misbehaving server did not start: {log.read_text()!r}")
+            time.sleep(0.02)
+        port = int(log.read_text().splitlines()[0].split()[1])
+        yield Misbehaving(f"ws://127.0.0.1:{port}/", log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--mode", choices=["stop-reading", "close", "mute-hello"], required=True)
+    parser.add_argument("--after", type=int, default=5, help="calls answered before misbehaving")
+    parser.add_argument("--code", type=int, default=1011, help="close code (mode close)")
+    parser.add_argument("--reason", default="overloaded", help="close reason (mode close)")
+    args = parser.parse_args()
+    try:
+        asyncio.run(serve(args))
+    except KeyboardInterrupt:
+        sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""The one place client outcomes become Locust request events: connect, hello, calls, pushes, protocol errors."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from users.correlation import PendingCall
+from users.errors import ServerProtocolError, WsFailure
+from users.events import CoreEvent, HelloAnswered, ProtocolFault, PushReceived
+
+RequestHook = Callable[..., Any]
+"""Locust's `environment.events.request.fire` (keyword arguments as Locust's request event)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallOutcome:
+    """What a blocking `call` returns: the result, or the failure it was reported as."""
+
+    ok: bool
+    result: Any
+    failure: WsFailure | None
+    latency_ms: float
+
+
+class EventReporter:
+    """Fires one request event per outcome with Locust's keyword arguments; wakes a blocking caller's waiter."""
+
+    __slots__ = ("_fire", "_request_type", "_names", "_push_names")
+
+    def __init__(self, fire: RequestHook, request_type: str) -> None:
+        self._fire = fire
+        self._request_type = request_type
+        self._names: dict[str, str] = {}
+        self._push_names: dict[str, str] = {}
+
+    def timed(self, name: str, seconds: float, failure: WsFailure | None, start_wall: float | None = None) -> None:
+        """A connect or hello attempt that took `seconds`."""
+        extra = {} if start_wall is None else {"start_time": start_wall}
+        self._fire(
+            request_type=self._request_type,
+            name=name,
+            response_time=seconds * 1000.0,
+            response_length=0,
+            exception=failure,
+            context={},
+            **extra,
+        )
+
+    def report(self, events: list[CoreEvent]) -> None:
+        """Every event of the core, in order (ConnectionClosed fires nothing: its lost calls carry it)."""
+        fire = self._fire
+        request_type = self._request_type
+        names = self._names
+        for event in events:
+            if event.__class__ is PendingCall:
+                call: PendingCall = event  # type: ignore[assignment]
+                name = names.get(call.tool)
+                if name is None:
+                    name = names[call.tool] = f"call_tool:{call.tool}"
+                ms = (call.settled_at - call.sent_at) * 1000.0
+                fire(
+                    request_type=request_type,
+                    name=name,
+                    response_time=ms,
+                    response_length=call.length,
+                    exception=call.failure,
+                    context={},
+                )
+                if call.waiter is not None:
+                    call.waiter.set(CallOutcome(call.failure is None, call.result, call.failure, ms))
+            else:
+                self._report_other(event)
+
+    def _report_other(self, event: CoreEvent) -> None:
+        if isinstance(event, ProtocolFault):
+            self._fire(
+                request_type=self._request_type,
+                name="protocol_error",
+                response_time=None,
+                response_length=0,
+                exception=ServerProtocolError(event.code),
+                context={},
+            )
+        elif isinstance(event, PushReceived):
+            topic = event.event.topic
+            name = self._push_names.get(topic)
+            if name is None:
+                name = self._push_names[topic] = f"push:{topic}"
+            sent_at_ns = event.event.sent_at_ns or 0
+            self._fire(
+                request_type=self._request_type,
+                name=name,
+                response_time=max(0.0, (time.time_ns() - sent_at_ns) / 1e6),
+                response_length=event.length,
+                exception=None,
+                context={},
+            )
+        elif isinstance(event, HelloAnswered):
+            self.timed("hello", event.seconds, event.failure, time.time() - event.seconds)

@@ -1,0 +1,26 @@
+"""How one client connection behaves (timeouts, limits, handshake extras): plain data, filled by the User."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from users.protocol import DEFAULT_DIALECT, Dialect
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """How one connection behaves; the User fills it from its options."""
+
+    connect_timeout_s: float = 10.0
+    hello_timeout_s: float = 10.0
+    call_timeout_s: float = 10.0
+    max_message_bytes: int = 16 * 1024 * 1024
+    ping_interval_s: float = 0.0
+    ping_timeout_s: float = 10.0
+    headers: Sequence[str] = ()
+    subprotocols: Sequence[str] = ()
+    sslopt: dict[str, Any] = field(default_factory=dict)
+    dialect: Dialect = DEFAULT_DIALECT
+    request_type: str = "WS"
