@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from analysis.compute import Thresholds
 from users.aggregation import WorkerTotals, merge_storms, worker_payload
 from users.metrics import WsCounters
-from users.reporting import COUNTER_KEYS, WS_CSV_COLUMNS, WsCsvWriter
 from users.web_tab import STRETCH_MSGS_PER_S, TARGET_MSGS_PER_S, WebSocketTab
+from users.ws_csv import COUNTER_KEYS, WS_CSV_COLUMNS, WsCsvWriter
 
 
 def snapshot(**values: float) -> dict[str, float]:
