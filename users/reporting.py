@@ -32,6 +32,7 @@ from users.load_control import LoadSource
 from users.metrics import WsCounters
 from users.options import DEFAULTS, OptionError, check_options
 from users.recovery import RecoveryTracker
+from users.terminal import register_terminal
 from users.web_tab import install_web_tab
 
 logger = logging.getLogger(__name__)
@@ -491,4 +492,5 @@ def register_reporting(events: Any, load_source: LoadSource | None = None) -> Ru
     events.init.add_listener(lambda environment, **_: install_web_tab(environment, load_source, reporter))
     events.test_start.add_listener(reporter.on_test_start)
     events.test_stop.add_listener(reporter.on_test_stop)
+    register_terminal(events, reporter, load_source)  # after the reporter: its final counters come first
     return reporter
