@@ -22,6 +22,7 @@ from scenarios.profile import Plan, Point
 
 logger = logging.getLogger(__name__)
 
+
 class ScenarioShape(LoadTestShape):
     """Runs the plan from --scenario/--plan/--rate; without one, holds -u users at -r until -t, like Locust."""
 
