@@ -19,7 +19,7 @@ from locust.env import Environment
 from locust.runners import WorkerRunner
 
 from analysis.histograms import call_totals
-from analysis.thresholds import final_verdict, judge_all, parse_thresholds
+from analysis.thresholds import ThresholdError, final_verdict, judge_all, parse_thresholds
 from users.jwt_notice import quiet_key_length_warnings
 from users.load_control import LoadSource
 from users.progress import Sample, progress_line
@@ -133,8 +133,14 @@ class RunTerminal:
         self._started = time.monotonic()
         self._unknown_reported = False
         self._aborted = False
+        try:  # checked at init (users.options.check_options); the web UI's form may have changed it since
+            thresholds = parse_thresholds(getattr(options, "threshold", ""))
+        except ThresholdError as exc:
+            logger.error("error: --threshold %s; stopping the run", exc)
+            thresholds = []
+            request_run_stop(environment, "bad --threshold")
         self.watch = ThresholdWatch(
-            parse_thresholds(getattr(options, "threshold", "")),  # checked at init (users.options.check_options)
+            thresholds,
             abort=bool(getattr(options, "abort_on_threshold", False)),
             grace_s=float(getattr(options, "abort_grace", 0.0) or 0.0),
         )

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from reference_server.launcher import RunningServer, start_reference_server
-from tests.support.locust_run import ROOT, LocustRun, ledger_closes, read_run
+from tests.support.locust_run import ROOT, LocustRun, ledger_closes, read_run, run_locust
 
 PROGRESS = re.compile(
     r"^progress +(\d+\.\d)s \| .* \| ([\d,]+) calls/s \| ([\d,]+) msg/s \| p50 .* ms p99 .* ms \|", re.M
@@ -114,3 +114,20 @@ def test_a_master_prints_progress_and_a_summary_from_the_workers_sums(server: Ru
     assert len(lines) >= 2 and int(lines[-1][2].replace(",", "")) > 0, result.output[-3000:]
     sent = int(ledger_closes(result)["calls_sent"])
     assert f"server    {sent:,} calls received, {sent:,} ok: agrees with the client" in result.output
+
+
+@pytest.mark.parametrize(
+    ("host", "args", "message"),
+    [
+        ("http://127.0.0.1:9/", [], "error: --host must be a ws:// or wss:// URL, not http"),
+        ("ws://127.0.0.1:9/", ["--threshold", "p99<<1"], "error: --threshold 'p99<<1': a latency limit"),
+    ],
+)
+def test_a_bad_host_or_threshold_is_one_error_line_and_exit_2(
+    tmp_path: Path, host: str, args: list[str], message: str
+) -> None:
+    result = run_locust(tmp_path, host, *args, env={"LOCUST_JWT_SECRET": "x" * 32}, run_time="2s")
+    assert result.returncode == 2, result.output[-3000:]
+    assert [line for line in result.output.splitlines() if line.startswith("error:")][0].startswith(message)
+    assert len([line for line in result.output.splitlines() if "error" in line.lower()]) == 1, result.output
+    assert "Traceback" not in result.output and not result.stats
