@@ -233,6 +233,9 @@ def check_options(options: argparse.Namespace, *, need_credentials: bool = True)
         raise OptionError(str(exc)) from None
     if options.ca_file and options.insecure:
         raise OptionError("--ca-file and --insecure exclude each other")
+    for name in ("progress_interval", "abort_grace"):
+        if float(getattr(options, name, 0) or 0) < 0:
+            raise OptionError(f"--{name.replace('_', '-')} must be 0 or more seconds, got {getattr(options, name)}")
     try:
         parse_thresholds(getattr(options, "threshold", ""))
     except ThresholdError as exc:
