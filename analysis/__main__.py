@@ -11,7 +11,7 @@ from pathlib import Path
 from analysis.compute import Thresholds
 from analysis.load import LoadError, resolve_prefix
 from analysis.report import to_markdown
-from analysis.thresholds import ThresholdError, final_verdict, parse_thresholds
+from analysis.thresholds import Threshold, ThresholdError, final_verdict, parse_thresholds
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -132,7 +132,7 @@ def run_report(args: argparse.Namespace) -> int:
     return max(outcome.exit_code, judge_thresholds(args.prefix, expressions))
 
 
-def judge_thresholds(prefix: str, expressions: list) -> int:
+def judge_thresholds(prefix: str, expressions: list[Threshold]) -> int:
     """Print each --threshold's judgement, as the live run does; EXIT_FAILED when one fails."""
     if not expressions:
         return EXIT_OK
