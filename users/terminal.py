@@ -15,6 +15,7 @@ import urllib.request
 from typing import Any
 
 import gevent
+import locust.stats
 from locust.env import Environment
 from locust.runners import WorkerRunner
 
@@ -57,6 +58,13 @@ def add_terminal_arguments(parser: Any) -> None:
         help="Seconds between WebSocket progress lines of a headless run (0: none; --only-summary: none).",
     )
     parser.add_argument(
+        "--stats-table",
+        env_var="LOCUST_STATS_TABLE",
+        action="store_true",
+        default=False,
+        help="Headless: keep Locust's request table every 2 s beside the progress lines (default: only ours).",
+    )
+    parser.add_argument(
         "--threshold",
         env_var="LOCUST_THRESHOLD",
         action=ThresholdAction,
@@ -78,6 +86,22 @@ def add_terminal_arguments(parser: Any) -> None:
         default=5.0,
         help="Seconds into the run before --abort-on-threshold may stop it (warm-up).",
     )
+
+
+def prints_progress(options: Any) -> bool:
+    """Whether this run prints progress lines: headless, an interval, and no --only-summary."""
+    interval = float(getattr(options, "progress_interval", DEFAULT_PROGRESS_S) or 0)
+    return interval > 0 and bool(getattr(options, "headless", False)) and not getattr(options, "only_summary", False)
+
+
+def quiet_locust_table(environment: Environment, **_: Any) -> None:
+    """`init` listener: with progress lines, Locust's periodic request table is left out (unless --stats-table):
+    it would print every 2 s between them; its final tables still print at the end."""
+    options = environment.parsed_options
+    if options is None or isinstance(environment.runner, WorkerRunner) or getattr(options, "stats_table", False):
+        return
+    if prints_progress(options):
+        locust.stats.CONSOLE_STATS_INTERVAL_SEC = 365 * 24 * 3600  # read by Locust's stats printer at each sleep
 
 
 def request_run_stop(environment: Environment, reason: str) -> None:
@@ -160,7 +184,7 @@ class RunTerminal:
     def _run(self, environment: Environment) -> None:
         options = environment.parsed_options
         interval = float(getattr(options, "progress_interval", DEFAULT_PROGRESS_S) or 0)
-        printing = interval > 0 and getattr(options, "headless", False) and not getattr(options, "only_summary", False)
+        printing = prints_progress(options)
         every = interval if interval > 0 else DEFAULT_PROGRESS_S
         previous = self._sample(environment)
         next_line = self._started + every
@@ -236,6 +260,7 @@ def register_terminal(events: Any, reporter: Any, load_source: LoadSource | None
     terminal = RunTerminal(reporter, load_source)
     events.init_command_line_parser.add_listener(add_terminal_arguments)
     events.init.add_listener(quiet_key_length_warnings)
+    events.init.add_listener(quiet_locust_table)
     events.test_start.add_listener(terminal.on_test_start)
     events.test_stop.add_listener(terminal.on_test_stop)
     return terminal

@@ -47,6 +47,8 @@ def test_a_12_second_run_prints_progress_and_a_summary_agreeing_with_the_server(
     assert len(lines) >= 3, result.output[-3000:]
     assert all(int(msgs.replace(",", "")) > 0 for _, _, msgs in lines)
     assert [float(t) for t, _, _ in lines] == sorted(float(t) for t, _, _ in lines)
+    tables = re.findall(r"^Type +Name", result.output, re.M)
+    assert len(tables) <= 3, "Locust's 2 s table left out (one at the start, its two at the end)"
     ws = ledger_closes(result)
     sent = int(ws["calls_sent"])
     assert f"ledger    sent {sent:,} = ok {sent:,} + failed 0 + timeout 0 + lost 0 (holds)" in result.output
