@@ -1,14 +1,10 @@
-"""Locust entry point: patches first, then exposes the WebSocket user classes and the scenario shape; no logic."""
+"""Locust entry point: Locust integration first, then exposes the WebSocket user classes and the scenario shape; no logic."""
 
 from locust import events  # importing locust first applies gevent's monkey patching before websocket/ssl load
 
-from users.fast_stats import install_fast_stats
-from users.final_csv_rows import install_final_csv_rows
-from users.latency_resolution import install_latency_resolution
+from users import integration
 
-install_latency_resolution()
-install_fast_stats()
-install_final_csv_rows()
+integration.install()  # every touch of Locust's internals, after a version check
 
 from scenarios.clock import PlanClock  # noqa: E402
 from scenarios.hooks import register_scenarios  # noqa: E402

@@ -37,6 +37,17 @@ def fraction(text: str) -> float:
     return value
 
 
+def points(text: str) -> float:
+    """Percentage points: '0.5', '0.5%', '0.5pp' -> 0.005."""
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*(%|pp)?\s*", text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of percentage points (e.g. 0.5)")
+    value = float(match.group(1))
+    if value > 100:
+        raise argparse.ArgumentTypeError(f"{text!r} is more than 100 percentage points")
+    return value / 100
+
+
 def milliseconds(text: str) -> float:
     try:
         value = float(text.removesuffix("ms").strip())
@@ -64,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("prefix", help="the run's --csv PREFIX (e.g. results/20261121-150212/run) or its folder")
     report.add_argument("--out", type=Path, metavar="DIR",
-                        help="output folder (default: a 'report' folder beside the CSVs)")  # fmt: skip
+                        help="output folder (default: PREFIX_report beside the CSVs, e.g. x/run_report)")  # fmt: skip
     report.add_argument("--target-msgs", type=rate, default=defaults.target_msgs_per_s, metavar="RATE",
                         help="floor of messages/s that gates the verdict (default 50K)")  # fmt: skip
     report.add_argument("--stretch-msgs", type=rate, default=defaults.stretch_msgs_per_s, metavar="RATE",
@@ -85,8 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     comparison = commands.add_parser(
         "compare",
         help="compare two runs; exit 1 on a regression beyond --max-regression",
-        description="Side-by-side table and overlay charts of two runs. Mean messages/s and calls/s, and call "
-        "p50/p99, are checked: worse than BASE by more than --max-regression is a regression (exit 1).",
+        description="Side-by-side table and overlay charts of two runs, after naming how their request names and "
+        "tool mixes differ. Mean messages/s and calls/s, and call p50/p99, are checked: worse than BASE by more "
+        "than --max-regression is a regression (exit 1); so is a call success rate lower by more than "
+        "--max-success-drop.",
     )
     comparison.add_argument("base", help="PREFIX (or folder) of the baseline run")
     comparison.add_argument("candidate", help="PREFIX (or folder) of the run to judge")
@@ -96,7 +109,15 @@ def build_parser() -> argparse.ArgumentParser:
                             help="allowed worsening, e.g. 10%% or 0.1 (default 10%%)")  # fmt: skip
     comparison.add_argument("--latency-floor-ms", type=float, default=0.1, metavar="MS",
                             help="latency changes smaller than this are never regressions (default 0.1)")  # fmt: skip
+    comparison.add_argument("--max-success-drop", type=points, default=0.005, metavar="POINTS",
+                            help="allowed drop of the call success rate in percentage points (default 0.5: "
+                            "99.9%% -> 99.3%% is a regression)")  # fmt: skip
     return parser
+
+
+def default_report_dir(prefix: Path) -> Path:
+    """PREFIX_report beside the CSVs: two runs in one folder get two report folders."""
+    return prefix.with_name(f"{prefix.name}_report")
 
 
 def write_step_summary(markdown: str) -> None:
@@ -124,7 +145,7 @@ def run_report(args: argparse.Namespace) -> int:
     except ThresholdError as exc:
         print(f"error: --threshold {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    out = args.out or resolve_prefix(args.prefix).parent / "report"
+    out = args.out or default_report_dir(resolve_prefix(args.prefix))
     outcome = make_report(args.prefix, out, thresholds)
     print(outcome.verdict_line)
     print(f"report: {outcome.html_path}")
@@ -150,7 +171,9 @@ def judge_thresholds(prefix: str, expressions: list[Threshold]) -> int:
 def run_compare(args: argparse.Namespace) -> int:
     from analysis.pipeline import make_comparison
 
-    outcome = make_comparison(args.base, args.candidate, args.out, args.max_regression, args.latency_floor_ms)
+    outcome = make_comparison(
+        args.base, args.candidate, args.out, args.max_regression, args.latency_floor_ms, args.max_success_drop
+    )
     print(to_markdown(outcome.document, images=False))
     if outcome.files:
         print(f"comparison: {outcome.files[0]}")

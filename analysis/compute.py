@@ -150,6 +150,8 @@ class Summary:
     stages: list[StageSpan]
     targets: list[Target]
     thresholds: Thresholds
+    rate_checks: list[RateCheck] = field(default_factory=list)
+    rate_overshoots: pd.DataFrame | None = None
 
     @property
     def verdict(self) -> str:
@@ -190,12 +192,12 @@ def start_time(run: Run) -> float:
 
 
 def cumulative_counts(run: Run) -> tuple[pd.DataFrame, str, list[str]]:
-    """Cumulative calls, messages sent and received by elapsed time, starting from zero at 0 s."""
+    """Cumulative calls, messages sent and received by elapsed time, one row per CSV row."""
     if run.ws is not None:
         notes = []
         if not all(c in run.ws for c in ("messages_sent", "messages_received")):
             notes.append("messages derived as two per call: the WebSocket CSV has no message counters")
-        return _from_zero(ws_counts(run.ws)), "ws", notes
+        return ws_counts(run.ws), "ws", notes
     history = last_rows(run.history)
     names = call_names(run.stats)
     per_name = history[history["name"].isin(names)]
@@ -212,7 +214,7 @@ def cumulative_counts(run: Run) -> tuple[pd.DataFrame, str, list[str]]:
     counts = pd.DataFrame(
         {"elapsed_s": totals.index - origin, "calls": totals.values, "sent": totals.values, "received": totals.values}
     ).astype(float)
-    return _from_zero(counts), "history", notes  # Locust's counts start at 0 with its first history row
+    return counts, "history", notes
 
 
 def ws_counts(ws: pd.DataFrame) -> pd.DataFrame:
@@ -242,13 +244,29 @@ def last_rows(history: pd.DataFrame) -> pd.DataFrame:
     return history.drop_duplicates(subset=["timestamp_s", "name"], keep="last").reset_index(drop=True)
 
 
+def increasing(times: pd.Series) -> pd.Series:
+    """Mask of the rows to use for intervals: each later than every row kept before it (the others are skipped)."""
+    keep, latest = [], -math.inf
+    for value in times:
+        later = not pd.isna(value) and float(value) > latest
+        keep.append(later)
+        if later:
+            latest = float(value)
+    return pd.Series(keep, index=times.index, dtype=bool)
+
+
 def interval_rates(elapsed: pd.Series, counts: pd.DataFrame) -> pd.DataFrame:
-    """Rate of each counter column over each interval between consecutive rows, stamped at the interval's end."""
-    span = elapsed.diff()
-    rates = counts.diff().div(span, axis=0)
-    rates = rates[span > 0]
-    rates.insert(0, "interval_s", span[span > 0])
-    rates.insert(0, "elapsed_s", elapsed[span > 0])
+    """Rate of each counter column over each interval between consecutive rows, stamped at the interval's end.
+
+    Intervals are the true time differences between rows (never assumed to be 1 s); rows whose time is not later
+    than the row before are skipped; the first interval starts at the first row.
+    """
+    mask = increasing(elapsed)
+    times, values = elapsed[mask].reset_index(drop=True), counts[mask].reset_index(drop=True)
+    span = times.diff()
+    rates = values.diff().div(span, axis=0).iloc[1:]
+    rates.insert(0, "interval_s", span.iloc[1:])
+    rates.insert(0, "elapsed_s", times.iloc[1:])
     return rates.reset_index(drop=True)
 
 
@@ -274,11 +292,13 @@ def rate_stat(elapsed: pd.Series, count: pd.Series, window_s: float = PEAK_WINDO
 
 def throughput(run: Run) -> Throughput:
     """calls/s, messages/s (sent + received), sent/s and received/s: series, mean and 10 s peak."""
-    counts, source, notes = cumulative_counts(run)
-    counts["messages"] = counts["sent"] + counts["received"]
-    elapsed = counts["elapsed_s"]
-    series = interval_rates(elapsed, counts[["calls", "messages", "sent", "received"]])
+    rows, source, notes = cumulative_counts(run)
+    rows["messages"] = rows["sent"] + rows["received"]
+    rows = rows[increasing(rows["elapsed_s"])].reset_index(drop=True)
+    series = interval_rates(rows["elapsed_s"], rows[["calls", "messages", "sent", "received"]])
     series.columns = ["elapsed_s", "interval_s", "calls_per_s", "messages_per_s", "sent_per_s", "received_per_s"]
+    counts = _from_zero(rows)  # the mean and peaks count from the run's start, where the counters are 0
+    elapsed = counts["elapsed_s"]
     duration = float(elapsed.iloc[-1] - elapsed.iloc[0]) if len(elapsed) else math.nan
     return Throughput(
         series=series,
@@ -288,8 +308,34 @@ def throughput(run: Run) -> Throughput:
         received=rate_stat(elapsed, counts["received"]),
         duration_s=duration,
         source=source,
-        notes=notes,
+        notes=[*notes, *outlier_notes(series)],
     )
+
+
+OUTLIER_FACTOR = 2.0
+"""An interval whose calls/s is more than this times the run's median is named in the report's notes."""
+
+
+def worst_interval(series: pd.DataFrame, column: str = "calls_per_s") -> tuple[pd.Series | None, float]:
+    """The interval with the highest rate in `column`, and the median of all intervals (None, NaN when empty)."""
+    rates = series[column].dropna() if column in series else pd.Series(dtype=float)
+    if rates.empty:
+        return None, math.nan
+    return series.loc[rates.idxmax()], float(rates.median())
+
+
+def outlier_notes(series: pd.DataFrame) -> list[str]:
+    """A note when the busiest interval ran at more than OUTLIER_FACTOR times the median calls/s."""
+    worst, median = worst_interval(series)
+    if worst is None or not median > 0 or worst["calls_per_s"] <= OUTLIER_FACTOR * median:
+        return []
+    start, end = worst["elapsed_s"] - worst["interval_s"], worst["elapsed_s"]
+    return [
+        f"busiest interval {start:.1f}-{end:.1f} s ({worst['interval_s']:.2f} s): {worst['calls_per_s']:,.0f} calls/s,"
+        f" {worst['calls_per_s'] / median:.1f}x the median interval ({median:,.0f} calls/s). Rates are counter"
+        " differences over each interval's true length: the traffic did this, or that row's counters are not"
+        " those of its timestamp"
+    ]
 
 
 # --- latency ------------------------------------------------------------------------------------------------------
@@ -404,17 +450,83 @@ def _latency_row(row: pd.Series) -> dict[str, float]:
     return out
 
 
+OVER_TIME_PERCENTILES = [("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("p99.9", 0.999)]
+OVER_TIME_COLUMNS = ["elapsed_s", *(label for label, _ in OVER_TIME_PERCENTILES), "mean"]
+
+NON_CALL_COUNTERS = ("connects", "connect_failures", "hellos_ok", "hellos_refused", "protocol_errors")
+"""PREFIX_ws.csv counters of the requests Locust logs besides calls (connect, hello, protocol_error)."""
+
+WINDOWED = "percentiles of the last ~10 s (Locust's current percentiles, call_tool rows; --csv-full-history)"
+MEAN_CALLS = (
+    "mean call latency of each interval, from the Aggregated row's cumulative count and average; intervals with"
+    " connect/hello requests are left out (percentiles over time need --csv-full-history)"
+)
+MEAN_ALL = (
+    "mean latency of each interval over ALL requests, connect/hello included (no PREFIX_ws.csv to tell them"
+    " apart); percentiles over time need --csv-full-history"
+)
+
+
 def latency_over_time(run: Run, origin: float) -> tuple[pd.DataFrame, str]:
-    """Call latency percentiles (ms) per history row time; the kind says if they are windowed or cumulative."""
+    """Call latency (ms) per history row time, and what it is.
+
+    With --csv-full-history: Locust's windowed percentiles of the call_tool rows, mixed. Without it Locust writes
+    only the Aggregated row, whose percentiles are cumulative and include connect/hello: the mean of each interval
+    is derived from its cumulative count and average instead, leaving out intervals with connect/hello requests.
+    """
     history = last_rows(run.history)
-    names = call_names(run.stats)
-    per_name = history[history["name"].isin(names)]
+    per_name = history[history["name"].isin(call_names(run.stats))]
     if run.full_history and len(per_name):
-        rows, kind = per_name, "last ~10 s window (Locust's current percentiles), all calls combined"
-    else:
-        rows = history[history["name"] == "Aggregated"]
-        kind = "cumulative since the start (Aggregated row; run without --csv-full-history)"
-    labels = [("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("p99.9", 0.999)]
+        return _windowed_percentiles(per_name, origin), WINDOWED
+    aggregated = history[history["name"] == "Aggregated"]
+    busy = non_call_activity(run.ws, origin)
+    return interval_mean_latency(aggregated, origin, busy), MEAN_ALL if busy is None else MEAN_CALLS
+
+
+def non_call_activity(ws: pd.DataFrame | None, origin: float):
+    """A function (t0, t1) -> whether connect/hello/protocol_error requests may have happened between the Unix times
+    t0 and t1, judged from PREFIX_ws.csv's counters (conservatively: rows at or before t0 and at or after t1);
+    None without a WebSocket CSV (or its timestamps)."""
+    if ws is None or math.isnan(origin):
+        return None
+    present = [c for c in NON_CALL_COUNTERS if c in ws]
+    if not present:
+        return None
+    times = [origin, *(origin + float(t) for t in ws["elapsed_s"])]
+    counts = [0.0, *ws[present].astype(float).sum(axis=1).tolist()]
+
+    def busy(t0: float, t1: float) -> bool:
+        before = max(0, bisect_right(times, t0) - 1)
+        after = min(len(times) - 1, bisect_left(times, t1))
+        return counts[after] > counts[before]
+
+    return busy
+
+
+def interval_mean_latency(aggregated: pd.DataFrame, origin: float, busy=None) -> pd.DataFrame:
+    """Mean latency of each interval between history rows: (sum at t1 - sum at t0) / (count at t1 - count at t0),
+    sums being Locust's cumulative average times count. Locust stamps a row with int(now), so the row at T was
+    taken within [T, T + 1); `busy(T0, T1 + 1)` True leaves the interval out (NaN)."""
+    if aggregated.empty or "total_avg_ms" not in aggregated:
+        return pd.DataFrame(columns=OVER_TIME_COLUMNS, dtype=float)
+    rows = aggregated.sort_values("timestamp_s", kind="stable")
+    rows = rows[increasing(rows["timestamp_s"])]
+    times = rows["timestamp_s"].astype(float).tolist()
+    counts = rows["total_requests"].astype(float).tolist()
+    sums = (rows["total_avg_ms"].astype(float) * rows["total_requests"]).tolist()
+    records = []
+    for i in range(1, len(times)):
+        done = counts[i] - counts[i - 1]
+        mean = (sums[i] - sums[i - 1]) / done if done > 0 else math.nan
+        if busy is not None and busy(times[i - 1], times[i] + 1):
+            mean = math.nan
+        records.append({"elapsed_s": times[i] - origin, "mean": mean})
+    return pd.DataFrame(records, columns=OVER_TIME_COLUMNS, dtype=float)
+
+
+def _windowed_percentiles(rows: pd.DataFrame, origin: float) -> pd.DataFrame:
+    """The windowed percentiles of the call rows at each history time, mixed by each row's current rate."""
+    labels = OVER_TIME_PERCENTILES
     records = []
     for timestamp, group in rows.groupby("timestamp_s", sort=True):
         parts = []
@@ -427,8 +539,7 @@ def latency_over_time(run: Run, origin: float) -> tuple[pd.DataFrame, str]:
         records.append(
             {"elapsed_s": float(timestamp) - origin, **{label: v for (label, _), v in zip(labels, values, strict=True)}}
         )
-    frame = pd.DataFrame(records, columns=["elapsed_s", *(label for label, _ in labels)])
-    return frame, kind
+    return pd.DataFrame(records, columns=OVER_TIME_COLUMNS, dtype=float)
 
 
 def _window_knots(row: pd.Series) -> list[tuple[float, float]]:
@@ -447,7 +558,7 @@ def errors_over_time(run: Run, origin: float) -> tuple[pd.DataFrame, pd.DataFram
     by_kind = pd.DataFrame({"elapsed_s": pd.Series(dtype=float)})
     if run.ws is not None:
         present = [c for c in ERROR_KINDS if c in run.ws]
-        counts = _from_zero(run.ws[["elapsed_s", *present]].astype(float))
+        counts = run.ws[["elapsed_s", *present]].astype(float)
         by_kind = interval_rates(counts["elapsed_s"], counts[present]).rename(columns=ERROR_KINDS)
     history = last_rows(run.history)
     per_name = history[history["name"] != "Aggregated"] if run.full_history else history
@@ -536,15 +647,14 @@ def connection_totals(ws: pd.DataFrame | None) -> dict[str, int]:
 
 
 def connections_over_time(ws: pd.DataFrame | None) -> pd.DataFrame:
-    """Open connections and calls in flight (gauges, 0 at 0 s), and reconnects/connect failures/disconnects per second
-    over the interval ending at each row (NaN on the 0 s row)."""
+    """Open connections and calls in flight (gauges) at each row, and reconnects/connect failures/disconnects per
+    second over the interval ending at each row (NaN on the first row)."""
     if ws is None:
         return pd.DataFrame({"elapsed_s": pd.Series(dtype=float)})
-    gauges = _from_zero(
-        ws[["elapsed_s", *(c for c in ("connections_open", "calls_in_flight") if c in ws)]].astype(float)
-    )
+    ws = ws[increasing(ws["elapsed_s"])]
+    gauges = ws[["elapsed_s", *(c for c in ("connections_open", "calls_in_flight") if c in ws)]].astype(float)
     counters = [c for c in ("reconnects", "connect_failures", "disconnects") if c in ws]
-    counts = _from_zero(ws[["elapsed_s", *counters]].astype(float))
+    counts = ws[["elapsed_s", *counters]].astype(float)
     rates = interval_rates(counts["elapsed_s"], counts[counters])
     rates.columns = ["elapsed_s", "interval_s", *(f"{c}_per_s" for c in counters)]
     return gauges.merge(rates, on="elapsed_s", how="left")
@@ -558,6 +668,7 @@ def stage_spans(ws: pd.DataFrame | None) -> list[StageSpan]:
     """
     if ws is None or "stage" not in ws:
         return []
+    ws = ws[increasing(ws["elapsed_s"])].reset_index(drop=True)
     stages = ["" if pd.isna(s) else str(s).strip() for s in ws["stage"]]
     counts = ws_counts(ws)
     times = counts["elapsed_s"].tolist()
@@ -603,8 +714,44 @@ def call_totals(run: Run) -> tuple[int, int]:
     return int(rows["requests"].sum()), int(rows["failures"].sum())
 
 
+MIN_PERCENTILE_SAMPLES = 20
+"""A percentile target is judged on at least this many samples, and on at least 1 / (1 - q): p99 needs 100."""
+
+
+def min_samples(quantile: float) -> int:
+    """Fewest samples a percentile target is judged on: p50/p90/p95 20, p99 100, p99.9 1000."""
+    return max(MIN_PERCENTILE_SAMPLES, round(1 / (1 - quantile)))
+
+
+def percentile_target(name: str, target_ms: float, latency: pd.DataFrame, row: str | None, label: str) -> Target:
+    """`row`'s percentile `label` below `target_ms`; not judged (ok None, does not fail) on too few samples."""
+    quantile = dict(REPORTED_PERCENTILES)[label]
+    if row is None or row not in latency.index:
+        return _below(name, target_ms, "ms", math.nan)
+    measured, samples = float(latency.loc[row, label]), int(latency.loc[row, "requests"])
+    needed = min_samples(quantile)
+    if samples < needed:
+        note = f"{samples:,} samples ({label} needs ≥ {needed:,})"
+        if samples:
+            note += f"; max {fmt_number_ms(float(latency.loc[row, 'max']))} ms"
+        return Target(name, "<", target_ms, "ms", measured, None, True, note)
+    return _below(name, target_ms, "ms", measured)
+
+
+def fmt_number_ms(value: float) -> str:
+    """Milliseconds with the precision they have: 0.28, 14.1, 260."""
+    if math.isnan(value):
+        return "n/a"
+    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}" if value >= 10 else f"{value:.2f}"
+
+
 def evaluate_targets(
-    thresholds: Thresholds, tput: Throughput, latency: pd.DataFrame, call_row: str | None, success_rate: float
+    thresholds: Thresholds,
+    tput: Throughput,
+    latency: pd.DataFrame,
+    call_row: str | None,
+    success_rate: float,
+    rate_checks: list[RateCheck] | None = None,
 ) -> list[Target]:
     """The checked targets, in report order; the stretch target is reported but does not gate."""
     stat = thresholds.throughput_stat
@@ -615,22 +762,134 @@ def evaluate_targets(
         _at_least(f"messages/s ({label}) stretch", thresholds.stretch_msgs_per_s, "msg/s", msgs, gates=False),
     ]
 
-    def latency_of(name: str | None, column: str) -> float:
-        if name is None or name not in latency.index:
-            return math.nan
-        return float(latency.loc[name, column])
-
-    targets.append(_below("call p99", thresholds.call_p99_ms, "ms", latency_of(call_row, "p99")))
-    targets.append(_below("call p50", thresholds.call_p50_ms, "ms", latency_of(call_row, "p50")))
-    connect = latency_of("connect", "p99")
+    targets.append(percentile_target("call p99", thresholds.call_p99_ms, latency, call_row, "p99"))
+    targets.append(percentile_target("call p50", thresholds.call_p50_ms, latency, call_row, "p50"))
     if "connect" in latency.index and latency.loc["connect", "requests"] > 0:
-        targets.append(_below("connect p99", thresholds.connect_p99_ms, "ms", connect))
+        targets.append(percentile_target("connect p99", thresholds.connect_p99_ms, latency, "connect", "p99"))
     else:
         targets.append(
             Target("connect p99", "<", thresholds.connect_p99_ms, "ms", math.nan, None, True, "no connect requests")
         )
     targets.append(_at_least("call success rate", thresholds.min_success, "ratio", success_rate, gates=True))
+    targets.extend(rate_target(check) for check in rate_checks or [])
     return targets
+
+
+# --- open-model rate targets --------------------------------------------------------------------------------------
+
+RATE_TOLERANCE = 0.05
+"""Achieved calls/s must be within this share of the rate target."""
+
+RATE_SETTLE_S = 3.0
+"""The rate check starts this long after a rate segment's first row (ramp-up is not judged)."""
+
+ROW_JITTER_S = 0.1
+"""Rows are written about a second apart; a row this much early still starts the window."""
+
+MIN_RATE_WINDOW_S = 1.5
+"""A rate check needs at least this much time from its window's first row to its last, else it is not judged (rows
+come about a second apart: this is two intervals, less jitter)."""
+
+
+@dataclass(frozen=True)
+class RateCheck:
+    """Calls sent per second over one stretch of rows with the same stage and rate target, from RATE_SETTLE_S
+    after its first row to its last row; `achieved` NaN when that window is shorter than MIN_RATE_WINDOW_S."""
+
+    stage: str
+    rate_target: float
+    first_s: float
+    last_s: float
+    window_start_s: float
+    achieved: float
+    calls: int
+
+    @property
+    def window_s(self) -> float:
+        return self.last_s - self.window_start_s if not math.isnan(self.window_start_s) else 0.0
+
+
+def rate_checks(ws: pd.DataFrame | None) -> list[RateCheck]:
+    """One RateCheck per contiguous stretch of rows with the same stage and a rate target above 0 (calls_sent).
+
+    In a run with named stages, rows without a stage (after the plan's last stage) are not a stage to check.
+    """
+    if ws is None or "rate_target" not in ws or "calls_sent" not in ws:
+        return []
+    rows = ws[increasing(ws["elapsed_s"])]
+    times = rows["elapsed_s"].astype(float).tolist()
+    sent = rows["calls_sent"].astype(float).tolist()
+    targets = [0.0 if pd.isna(r) else float(r) for r in pd.to_numeric(rows["rate_target"], errors="coerce")]
+    stages = ["" if pd.isna(x) else str(x).strip() for x in rows["stage"]] if "stage" in rows else [""] * len(times)
+    checks: list[RateCheck] = []
+    i = 0
+    while i < len(times):
+        j = i
+        while j + 1 < len(times) and (stages[j + 1], targets[j + 1]) == (stages[i], targets[i]):
+            j += 1
+        if targets[i] > 0 and (stages[i] or not any(stages)):
+            checks.append(_rate_check(stages[i], targets[i], times[i : j + 1], sent[i : j + 1]))
+        i = j + 1
+    return checks
+
+
+def _rate_check(stage: str, target: float, times: list[float], sent: list[float]) -> RateCheck:
+    k = bisect_left(times, times[0] + RATE_SETTLE_S - ROW_JITTER_S)
+    if k >= len(times) or times[-1] - times[k] < MIN_RATE_WINDOW_S:
+        start = times[k] if k < len(times) else math.nan
+        return RateCheck(stage, target, times[0], times[-1], start, math.nan, 0)
+    calls = sent[-1] - sent[k]
+    return RateCheck(stage, target, times[0], times[-1], times[k], calls / (times[-1] - times[k]), int(calls))
+
+
+OVERSHOOT_FACTOR = 1.5
+"""An interval sending more than this times its rate target is named (at least OVERSHOOT_MIN_CALLS over it)."""
+
+OVERSHOOT_MIN_CALLS = 10
+
+
+def rate_overshoots(ws: pd.DataFrame | None) -> pd.DataFrame:
+    """Intervals between rows that sent more than OVERSHOOT_FACTOR times the rate target of the row ending them
+    (the target in force when the counters were taken): elapsed_s, interval_s, calls_per_s, rate_target."""
+    columns = ["elapsed_s", "interval_s", "calls_per_s", "rate_target"]
+    if ws is None or "rate_target" not in ws or "calls_sent" not in ws:
+        return pd.DataFrame(columns=columns, dtype=float)
+    frame = ws[["elapsed_s", "calls_sent"]].astype(float)
+    frame["rate_target"] = pd.to_numeric(ws["rate_target"], errors="coerce").fillna(0.0)
+    rates = interval_rates(frame["elapsed_s"], frame[["calls_sent"]])
+    targets = frame[increasing(frame["elapsed_s"])]["rate_target"].iloc[1:].reset_index(drop=True)
+    rates = rates.assign(rate_target=targets).rename(columns={"calls_sent": "calls_per_s"})
+    excess = (rates["calls_per_s"] - rates["rate_target"]) * rates["interval_s"]
+    over = (rates["rate_target"] > 0) & (rates["calls_per_s"] > OVERSHOOT_FACTOR * rates["rate_target"])
+    return rates[over & (excess >= OVERSHOOT_MIN_CALLS)][columns].reset_index(drop=True)
+
+
+def overshoot_notes(overshoots: pd.DataFrame) -> list[str]:
+    """One note naming the worst interval above its rate target, and how many there were."""
+    if overshoots.empty:
+        return []
+    worst = overshoots.loc[(overshoots["calls_per_s"] / overshoots["rate_target"]).idxmax()]
+    start = worst["elapsed_s"] - worst["interval_s"]
+    return [
+        f"{len(overshoots)} interval(s) sent more than {OVERSHOOT_FACTOR:g}x their rate target; the worst,"
+        f" {start:.1f}-{worst['elapsed_s']:.1f} s, {worst['calls_per_s']:,.0f} calls/s against"
+        f" {worst['rate_target']:,.0f} ({worst['calls_per_s'] / worst['rate_target']:.1f}x)"
+    ]
+
+
+def rate_target(check: RateCheck) -> Target:
+    """The gating target of one RateCheck: achieved calls/s within RATE_TOLERANCE of the rate target."""
+    where = f"{check.stage}, " if check.stage else ""
+    name = f"calls/s vs rate target ({where}{check.first_s:.0f}-{check.last_s:.0f} s)"
+    comparison = f"±{100 * RATE_TOLERANCE:g}%"
+    if math.isnan(check.achieved):
+        needed = RATE_SETTLE_S + MIN_RATE_WINDOW_S
+        span = check.last_s - check.first_s
+        note = f"{span:.1f} s of rows, needs ≥ {needed:g} s (the first {RATE_SETTLE_S:g} s not judged)"
+        return Target(name, comparison, check.rate_target, "calls/s", math.nan, None, True, note)
+    ok = abs(check.achieved - check.rate_target) <= RATE_TOLERANCE * check.rate_target
+    note = f"{check.calls:,} calls sent in {check.window_s:.1f} s from {check.window_start_s:.1f} s"
+    return Target(name, comparison, check.rate_target, "calls/s", check.achieved, ok, True, note)
 
 
 def _at_least(name: str, target: float, unit: str, measured: float, gates: bool) -> Target:
@@ -678,8 +937,13 @@ def summarize(run: Run, thresholds: Thresholds | None = None) -> Summary:
         failures=failures_by_code(run.failures),
         exceptions=run.exceptions,
         stages=stage_spans(run.ws),
+        rate_checks=rate_checks(run.ws),
         targets=[],
         thresholds=thresholds,
     )
-    targets = evaluate_targets(thresholds, tput, latency, summary.call_latency_name, success)
+    targets = evaluate_targets(thresholds, tput, latency, summary.call_latency_name, success, summary.rate_checks)
+    overshoots = rate_overshoots(run.ws)
+    if not overshoots.empty:
+        tput = replace(tput, notes=[*tput.notes, *overshoot_notes(overshoots)])
+        return replace(summary, targets=targets, throughput=tput, rate_overshoots=overshoots)
     return replace(summary, targets=targets)

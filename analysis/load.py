@@ -211,20 +211,25 @@ def read_exceptions(path: str | Path) -> pd.DataFrame:
 
 
 def read_ws(path: str | Path) -> pd.DataFrame:
-    """PREFIX_ws.csv -> one row per sample; cumulative counters must not go down, time must not go back."""
+    """PREFIX_ws.csv -> one row per sample; cumulative counters must not go down.
+
+    A row whose time is not later than the one before (a wall clock stepped back) is kept here and skipped when
+    rates are computed (analysis.compute.increasing).
+    """
     table = _read_table(path, WS_COLUMNS, "WebSocket metrics CSV (PREFIX_ws.csv)", keep_unknown=True)
     if table.empty:
         raise LoadError(path, "no data rows (the run writes a final row when it stops): truncated or unfinished?", 2)
     lines = table.attrs["lines"]
-    for name in ["elapsed_s", *WS_COUNTERS]:
+    for name in WS_COUNTERS:
         if name not in table:
             continue
         values = table[name].tolist()
         for i in range(1, len(values)):
             if values[i] < values[i - 1]:
-                what = "time goes back" if name == "elapsed_s" else "a cumulative counter goes down"
                 raise LoadError(
-                    path, f"{name} {values[i - 1]} -> {values[i]}: {what} (two runs in one file?)", lines[i]
+                    path,
+                    f"{name} {values[i - 1]} -> {values[i]}: a cumulative counter goes down (two runs in one file?)",
+                    lines[i],
                 )
     if "stage" not in table:
         table["stage"] = ""

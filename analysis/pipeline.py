@@ -68,10 +68,12 @@ def make_comparison(
     out_dir: str | Path | None = None,
     max_regression: float = 0.10,
     latency_floor_ms: float = 0.1,
+    max_success_drop: float = 0.005,
 ) -> ComparisonOutcome:
     """Compare two runs; with `out_dir`, write compare.html, compare.md, compare.json and overlay charts."""
     base_run, candidate_run = load_run(base), load_run(candidate)
-    comparison = compare(summarize(base_run), summarize(candidate_run), max_regression, latency_floor_ms)
+    summaries = summarize(base_run), summarize(candidate_run)
+    comparison = compare(*summaries, max_regression, latency_floor_ms, max_success_drop)
     labels = (base_run.prefix, candidate_run.prefix)
     charts: dict[str, bytes] = {}
     if out_dir is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import textwrap
 
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -31,6 +32,7 @@ COLORS = {
     "p99": "#e08a1e",
     "p99.9": "#c0392b",
     "max": "#555555",
+    "mean": "#444444",
 }
 STAGE_SHADES = ["#eef3fb", "#fbf3e6", "#edf7ef", "#f6eef8"]
 BASE_STYLE, CANDIDATE_STYLE = {"color": "#7f8c8d", "linestyle": "--"}, {"color": "#1f4e9c", "linestyle": "-"}
@@ -130,6 +132,9 @@ def throughput_chart(summary: Summary) -> Figure:
                 linewidth=width, linestyle=style, marker=marker, markersize=3)  # fmt: skip
     peak = float(series["messages_per_s"].max()) if len(series) else 0.0
     notes = _target_lines(ax, peak, thresholds)
+    for i, check in enumerate(summary.rate_checks):
+        ax.hlines(check.rate_target, check.first_s, check.last_s, color=COLORS["calls"], linestyle=":",
+                  linewidth=1.6, label="rate target (calls/s)" if i == 0 else None)  # fmt: skip
     ax.set_ylim(bottom=0)
     _time_axis(ax, summary)
     ax.yaxis.set_major_formatter(FuncFormatter(si))
@@ -170,8 +175,11 @@ def latency_over_time_chart(summary: Summary) -> Figure:
         _empty_note(ax, "no latency history (no calls, or the run was too short)")
     else:
         marker = "o" if len(shown) <= 30 else None
-        for column in ("p99.9", "p99", "p90", "p50"):
-            ax.plot(shown["elapsed_s"], shown[column], label=column, color=COLORS[column], marker=marker,
+        for column in ("p99.9", "p99", "p90", "p50", "mean"):
+            if column not in frame or frame[column].isna().all():
+                continue
+            # NaN rows (no window yet, or an interval left out) break the line instead of bridging it
+            ax.plot(frame["elapsed_s"], frame[column], label=column, color=COLORS[column], marker=marker,
                     markersize=3, linewidth=1.6)  # fmt: skip
         ax.axhline(thresholds.call_p99_ms, color=COLORS["p99"], linestyle="--", linewidth=1,
                    label=f"p99 target {thresholds.call_p99_ms:g} ms")  # fmt: skip
@@ -182,8 +190,12 @@ def latency_over_time_chart(summary: Summary) -> Figure:
         figure.legend(loc="outside lower center", fontsize=8, ncols=6, frameon=False)
     _time_axis(ax, summary)
     ax.set_ylabel("call latency (ms, log scale)")
-    ax.set_title(f"Call latency percentiles: {summary.latency_over_time_kind}", loc="left", fontsize=11, pad=14)
+    ax.set_title(_wrapped(f"Call latency: {summary.latency_over_time_kind}"), loc="left", fontsize=10, pad=14)
     return figure
+
+
+def _wrapped(text: str, width: int = 110) -> str:
+    return "\n".join(textwrap.wrap(text, width))
 
 
 def latency_by_name_chart(summary: Summary) -> Figure:
@@ -298,13 +310,16 @@ def overlay_latency_chart(base: Summary, candidate: Summary) -> Figure:
     figure, (ax,) = new_figure()
     drawn = False
     for summary, label, style in ((base, "base", BASE_STYLE), (candidate, "candidate", CANDIDATE_STYLE)):
-        frame = summary.latency_over_time.dropna(subset=["p50", "p99"], how="all")
-        if frame.empty:
+        frame = summary.latency_over_time
+        if frame[["p50", "p99"]].notna().any().any():
+            ax.plot(frame["elapsed_s"], frame["p99"], label=f"{label}: p99", linewidth=2, **style)
+            ax.plot(frame["elapsed_s"], frame["p50"], label=f"{label}: p50", linewidth=1.2, color=style["color"],
+                    linestyle=":")  # fmt: skip
+        elif "mean" in frame and frame["mean"].notna().any():
+            ax.plot(frame["elapsed_s"], frame["mean"], label=f"{label}: interval mean", linewidth=1.6, **style)
+        else:
             continue
         drawn = True
-        ax.plot(frame["elapsed_s"], frame["p99"], label=f"{label}: p99", linewidth=2, **style)
-        ax.plot(frame["elapsed_s"], frame["p50"], label=f"{label}: p50", linewidth=1.2, color=style["color"],
-                linestyle=":")  # fmt: skip
     if drawn:
         ax.set_yscale("log")
         _log_ms_axis(ax.yaxis)

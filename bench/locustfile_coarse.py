@@ -6,9 +6,11 @@ the real entry point's, imported rather than copied so the two cannot drift.
 Run from the repository root (``python -m locust`` puts it on sys.path).
 """
 
-import locustfile as _entry  # noqa: F401  the real entry point: gevent patching, options, reporting
-from users.latency_resolution import uninstall_latency_resolution
+from locust import stats as _locust_stats
 
-uninstall_latency_resolution()
+import locustfile as _entry  # noqa: F401  the real entry point: gevent patching, options, reporting
+from users.integration import stats_path as _stats_path
+
+_locust_stats.bucket_response_time = _stats_path.ORIGINAL_BUCKET  # Locust's own buckets; the rest as the real one
 
 ToolCallUser = _entry.ToolCallUser

@@ -21,6 +21,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from locust import User
 from locust import stats as locust_stats
@@ -61,19 +62,30 @@ def event_cost_us(bucket, latencies: list[float], rounds: int) -> float:  # type
     return 1e6 * best / len(latencies)
 
 
+def _bucket_module(tree: Path) -> Any:
+    """The module of `tree` that holds the fine buckets (where it is now, or where older trees kept it)."""
+    for relative in ("users/integration/stats_path.py", "users/latency_resolution.py"):
+        path = tree / relative
+        if path.exists():
+            spec = importlib.util.spec_from_file_location("_latency_resolution", path)
+            assert spec is not None and spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            return module
+    raise SystemExit(f"error: no latency buckets module under {tree}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000, help="events per round (default %(default)s)")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default %(default)s)")
     parser.add_argument("--tree", type=Path, default=REPO_ROOT, help="source tree whose users/ to load")
     args = parser.parse_args(argv)
-    spec = importlib.util.spec_from_file_location("_latency_resolution", args.tree / "users" / "latency_resolution.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _bucket_module(args.tree)
     rng = random.Random(7)
     latencies = [rng.lognormvariate(1.4, 0.5) for _ in range(args.events)]
-    buckets = {"coarse": module._ORIGINAL_BUCKET, "fine": module.fine_bucket_response_time}
+    coarse = getattr(module, "ORIGINAL_BUCKET", None) or module._ORIGINAL_BUCKET
+    buckets = {"coarse": coarse, "fine": module.fine_bucket_response_time}
     costs: dict[str, list[float]] = {name: [] for name in buckets}
     for _ in range(args.rounds):
         for name, bucket in buckets.items():

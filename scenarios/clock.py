@@ -39,11 +39,13 @@ class PlanClock:
         return self._clock() - self._t0
 
     def point(self) -> Point | None:
-        """The load the plan asks for now; None without a plan or after its end."""
+        """The load the plan asks for now; None without a plan. After its end, users stay connected and idle
+        (never an unpaced closed loop around a rate stage) until Locust stops them."""
         plan = self._plan
         if plan is None:
             return None
-        return plan.at(self._clock() - self._t0)
+        point = plan.at(self._clock() - self._t0)
+        return point if point is not None else plan.ended()
 
     def on_message(self, environment: Any, msg: Any, **_: Any) -> None:
         """Runner message handler for PLAN_MESSAGE."""

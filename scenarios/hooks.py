@@ -22,7 +22,7 @@ from locust.runners import MasterRunner, WorkerRunner
 from scenarios.clock import PLAN_MESSAGE, PlanClock
 from scenarios.options import add_scenario_arguments, plan_for
 from scenarios.plan_builder import PlanError
-from scenarios.termination import end_shape_on_signals
+from scenarios.termination import end_shape_on_signals, workers_leave_ctrl_c_to_the_master
 
 logger = logging.getLogger(__name__)
 
@@ -31,28 +31,25 @@ PLAN_REQUEST = "ws_plan_request"
 
 
 class PlanRelay:
-    """On the master: follows the plan the shape broadcasts and resends it to workers that ask."""
+    """On the master: follows the plan the shape broadcasts (ScenarioShape.on_plan) and resends it to workers
+    that ask."""
 
     def __init__(self, runner: MasterRunner, clock: PlanClock) -> None:
         self.runner = runner
         self.clock = clock
         self.current: dict[str, Any] | None = None
-        self._send = runner.send_message
-        runner.send_message = self.send_message  # type: ignore[method-assign]
         runner.register_message(PLAN_REQUEST, self.on_request)
 
-    def send_message(self, msg_type: str, data: Any = None, client_id: str | None = None) -> None:
-        """MasterRunner.send_message, noting a broadcast plan and following it here too."""
-        if msg_type == PLAN_MESSAGE and client_id is None:
-            self.current = data
-            self.clock.on_message(self.runner.environment, SimpleNamespace(data=data))
-        self._send(msg_type, data, client_id)
+    def on_plan(self, data: dict[str, Any]) -> None:
+        """The shape broadcast `data` (PLAN_MESSAGE's payload): note it and follow it here too."""
+        self.current = data
+        self.clock.on_message(self.runner.environment, SimpleNamespace(data=data))
 
     def on_request(self, environment: Environment, msg: Any, **_: Any) -> None:
         """A worker asked for the plan: send the one in force, if a run is going."""
         if self.current is not None:
             logger.debug("sending the plan in force to worker %s", msg.node_id)
-            self._send(PLAN_MESSAGE, self.current, msg.node_id)
+            self.runner.send_message(PLAN_MESSAGE, self.current, msg.node_id)
 
     def stop(self) -> None:
         """The run is over: nothing to resend."""
@@ -72,9 +69,14 @@ def register_scenarios(events: Any, clock: PlanClock) -> None:
                 sys.stderr.write(f"error: {exc}\n")
                 sys.exit(2)
         end_shape_on_signals(environment)
+        workers_leave_ctrl_c_to_the_master(environment)
         runner = environment.runner
         if isinstance(runner, MasterRunner):
-            relays.append(PlanRelay(runner, clock))
+            relay = PlanRelay(runner, clock)
+            relays.append(relay)
+            shape = environment.shape_class
+            if shape is not None and hasattr(shape, "on_plan"):
+                shape.on_plan = relay.on_plan
         elif runner is not None:
             runner.register_message(PLAN_MESSAGE, clock.on_message)
             if isinstance(runner, WorkerRunner):

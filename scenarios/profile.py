@@ -174,6 +174,13 @@ class Plan:
             return None
         return self.stages[index].point(t - self.stage_start(index), index)
 
+    def ended(self) -> Point:
+        """The load once the plan is over and Locust has not stopped the users yet: connected, none sending."""
+        last = self.stages[-1] if self.stages else None
+        users = last.connections if last is not None else 0
+        spawn_rate = last.spawn_rate if last is not None else 1.0
+        return Point("", len(self.stages), users, spawn_rate, active_users=0)
+
     def to_data(self) -> list[dict[str, Any]]:
         """The plan as plain data (sent to workers in distributed runs)."""
         return [stage.as_dict() for stage in self.stages]

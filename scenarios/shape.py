@@ -7,6 +7,7 @@ import json
 import logging
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,8 @@ class ScenarioShape(LoadTestShape):
     """Runs the plan from --scenario/--plan/--rate; without one, holds -u users at -r until -t, like Locust."""
 
     use_common_options = True
+    on_plan: Callable[[dict[str, Any]], None] | None = None
+    """Called with each plan broadcast (the master's own plan relay follows it there)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -37,7 +40,7 @@ class ScenarioShape(LoadTestShape):
         runner = self.runner
         if getattr(self, "started", False) and runner is not None and gevent.getcurrent() is runner.shape_greenlet:
             # Locust restarts shape time when the first users start (runner.start): the plan restarts with it.
-            runner.send_message(PLAN_MESSAGE, plan_message(self.plan, time.time()))
+            self._broadcast(plan_message(self.plan, time.time()))
             return
         self.plan: Plan | None = None
         self.started = False
@@ -69,6 +72,12 @@ class ScenarioShape(LoadTestShape):
         self._watch_storms(point, options)
         return point.users, point.spawn_rate
 
+    def _broadcast(self, data: dict[str, Any]) -> None:
+        """Send the plan to every user process (the runner's own too, in a single process), and to `on_plan`."""
+        self.runner.send_message(PLAN_MESSAGE, data)
+        if self.on_plan is not None:
+            self.on_plan(data)
+
     def request_stop(self, reason: str) -> None:
         """End the run at the next tick, as when a plan runs out (e.g. on SIGTERM: scenarios.termination)."""
         if not self.stopping_reason:
@@ -80,7 +89,7 @@ class ScenarioShape(LoadTestShape):
         self.started = True
         self.plan = plan_for(options)  # checked at init; the web UI form may have changed options since
         t0 = time.time() - self.get_run_time()
-        self.runner.send_message(PLAN_MESSAGE, plan_message(self.plan, t0))
+        self._broadcast(plan_message(self.plan, t0))
         if self.plan is not None:
             stages = ", ".join(f"{s.label} {s.duration_s:g}s" for s in self.plan.stages)
             logger.info("scenario plan: %s", stages)

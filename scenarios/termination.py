@@ -7,6 +7,11 @@ final CSV rows, ws.csv total or HTML report. Its Ctrl+C path stops the users
 without draining their calls in flight. Here the first signal ends the plan
 (users drain, workers send final reports, reports are written, exit code 0);
 a second Ctrl+C quits at once, as in k6.
+
+Workers get the same Ctrl+C as their master when they share its terminal
+(`--processes`: SIGINT goes to the whole process group). Locust would let it
+kill them with a traceback and lose their counters; here a worker leaves the
+ending to its master, and stops cleanly by itself only if no stop comes.
 """
 
 from __future__ import annotations
@@ -18,12 +23,14 @@ from typing import Any, Protocol
 
 import gevent
 from locust.env import Environment
-from locust.runners import WorkerRunner
+from locust.runners import STATE_RUNNING, STATE_SPAWNING, WorkerRunner
 
 logger = logging.getLogger(__name__)
 
 FORCED_EXIT_CODE = 130
 """Exit code of a second Ctrl+C (128 + SIGINT, as a shell reports it)."""
+MASTER_GRACE_S = 3.0
+"""A worker interrupted mid-run waits this long for its master's stop before stopping by itself."""
 
 
 class StoppableShape(Protocol):
@@ -60,3 +67,46 @@ def end_shape_on_signals(environment: Environment) -> list[Any]:
         return []
     stop = GracefulStop(shape)
     return [gevent.signal_handler(signum, stop, signum) for signum in (signal.SIGTERM, signal.SIGINT)]
+
+
+class WorkerInterrupt:
+    """Ctrl+C on a worker: mid-run, wait MASTER_GRACE_S for the master's stop, then stop cleanly (users drain,
+    the final report goes out) and quit; idle, quit cleanly at once; a second Ctrl+C mid-run quits at once."""
+
+    def __init__(self, runner: Any, spawn_later: Any = gevent.spawn_later) -> None:
+        self.runner = runner
+        self.received = 0
+        self._spawn_later = spawn_later
+
+    def running(self) -> bool:
+        """Whether this worker's users are running (not stopping, not idle)."""
+        return self.runner.state in (STATE_SPAWNING, STATE_RUNNING)
+
+    def __call__(self) -> None:
+        self.received += 1
+        if not self.running():
+            logger.info("Ctrl+C: this worker is idle; quitting")
+            self._spawn_later(0, self.runner.quit)
+        elif self.received == 1:
+            logger.info(
+                "Ctrl+C: this worker's master ends the run (else it stops by itself in %.0f s); Ctrl+C again to "
+                "quit at once",
+                MASTER_GRACE_S,
+            )
+            self._spawn_later(MASTER_GRACE_S, self._stop_unless_stopped)
+        else:
+            logger.error("second Ctrl+C: quitting at once; this worker's final report is lost")
+            logging.shutdown()
+            os._exit(FORCED_EXIT_CODE)
+
+    def _stop_unless_stopped(self) -> None:
+        if self.running():
+            logger.warning("no stop from the master: stopping this worker's users and quitting")
+            self.runner.quit()
+
+
+def workers_leave_ctrl_c_to_the_master(environment: Environment) -> Any:
+    """On a worker, SIGINT goes through WorkerInterrupt instead of a KeyboardInterrupt; returns the watcher."""
+    if not isinstance(environment.runner, WorkerRunner):
+        return None
+    return gevent.signal_handler(signal.SIGINT, WorkerInterrupt(environment.runner))

@@ -41,6 +41,8 @@ class WorkerState:
     reports: int = 0
     first_at: float = 0.0
     last_at: float = 0.0
+    received_wall: float = 0.0
+    """Wall-clock time the master received the latest snapshot: when its counters were (about) taken."""
     peaks: dict[str, float] = field(default_factory=dict)
     storms: list[dict[str, Any]] = field(default_factory=list)
 
@@ -63,8 +65,9 @@ class WorkerTotals:
         """Forget every worker (a new run starts)."""
         self.workers = {}
 
-    def update(self, worker_id: str, payload: Mapping[str, Any], now: float) -> WorkerState:
-        """Record a worker's report; the latest snapshot replaces the previous one (counters are cumulative)."""
+    def update(self, worker_id: str, payload: Mapping[str, Any], now: float, wall: float = 0.0) -> WorkerState:
+        """Record a worker's report (`now` monotonic, `wall` wall-clock time of receipt); the latest snapshot
+        replaces the previous one (counters are cumulative)."""
         counters = {k: payload["counters"].get(k, 0) for k in self.keys}
         state = self.workers.get(worker_id)
         if state is None:
@@ -74,6 +77,7 @@ class WorkerTotals:
         state.final = state.final or bool(payload.get("final"))
         state.reports += 1
         state.last_at = now
+        state.received_wall = wall
         if payload.get("storms"):
             state.storms = list(payload["storms"])
         for key in WINDOW_PEAK_KEYS:
@@ -108,6 +112,18 @@ class WorkerTotals:
             if take_peaks:
                 state.peaks = {}
         return total
+
+    def data_time(self, gone: Iterable[str] = ()) -> float | None:
+        """When the summed counters were taken: the mean receipt time of the workers still reporting (or final).
+
+        Workers report once a second each, at their own moments, so a row stamped with this time has counters
+        consistent with its timestamp: the rate between any two rows is true, the last one (final reports a
+        fraction of a second after the previous row) included. A gone worker's frozen counters add nothing
+        to any interval, so its old receipt time does not count. None before any report.
+        """
+        gone = set(gone)
+        times = [s.received_wall for s in self.workers.values() if s.final or s.worker_id not in gone]
+        return sum(times) / len(times) if times else None
 
     @property
     def rss_bytes(self) -> int:

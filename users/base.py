@@ -18,17 +18,18 @@ import gevent
 from locust import User, constant, task
 from locust.env import Environment
 from locust.exception import StopUser
-from locust.user.task import LOCUST_STATE_RUNNING
 
 from users.auth import TokenSource, corrupt
 from users.backoff import backoff_delay
 from users.client import ClientSettings, ToolClient
 from users.errors import ConnectionLost, WsFailure
+from users.integration import request_fire, user_is_running
 from users.load_control import LoadPoint, LoadSource, RatePacer, SlotRegistry, is_active, selected_share
 from users.metrics import WsCounters
 from users.options import DEFAULTS, OptionError, check_options, token_source, with_local_credentials
 from users.protocol import DEFAULT_DIALECT, CallTemplate, Dialect
-from users.request_events import request_fire
+from users.runtime import Runtime, runtime_for
+from users.storms import StormDropper
 from users.tool_mix import ToolMix
 
 logger = logging.getLogger(__name__)
@@ -36,11 +37,7 @@ logger = logging.getLogger(__name__)
 
 def counters_for(environment: Environment) -> WsCounters:
     """The process-wide WebSocket counters of `environment`, created on first use."""
-    counters = getattr(environment, "ws_counters", None)
-    if counters is None:
-        counters = WsCounters()
-        environment.ws_counters = counters  # type: ignore[attr-defined]
-    return counters
+    return runtime_for(environment).counters
 
 
 LATE_AFTER_S = 0.010
@@ -55,11 +52,7 @@ TASK_SLICE_S = 0.05
 
 def slots_for(environment: Environment) -> SlotRegistry:
     """The process-wide user slots of `environment` (burst gating, storm selection)."""
-    slots = getattr(environment, "ws_slots", None)
-    if slots is None:
-        slots = SlotRegistry()
-        environment.ws_slots = slots  # type: ignore[attr-defined]
-    return slots
+    return runtime_for(environment).slots
 
 
 def subscribe_template(spec: str) -> CallTemplate | None:
@@ -86,10 +79,10 @@ def _token_source_for(environment: Environment, options: argparse.Namespace) -> 
         options.jwt_ttl,
         options.jwt_audience,
     )
-    cached = getattr(environment, "ws_token_source", None)
+    runtime = runtime_for(environment)
+    cached = runtime.token_cache
     if cached is None or cached[0] != key:
-        cached = (key, token_source(options))
-        environment.ws_token_source = cached  # type: ignore[attr-defined]
+        cached = runtime.token_cache = (key, token_source(options))
     return cached[1]
 
 
@@ -108,9 +101,10 @@ def _stop_run_once(environment: Environment, error: OptionError) -> None:
     """Log `error` and stop the run, once per run however many users hit it."""
     runner = environment.runner
     this_run = environment.stats.start_time
-    if runner is None or getattr(runner, "ws_option_error_run", None) == this_run:
+    runtime = runtime_for(environment)
+    if runner is None or runtime.option_error_run == this_run:
         return
-    runner.ws_option_error_run = this_run  # type: ignore[attr-defined]
+    runtime.option_error_run = this_run
     logger.error("error: %s; stopping the run", error)
     gevent.spawn(runner.stop)
 
@@ -187,7 +181,8 @@ class ToolCallUser(User):
                 self._apply_options(options)
                 self._tokens = _token_source_for(environment, options)
                 sslopt = _sslopt(options)
-        self.counters = counters_for(environment)
+        self.runtime: Runtime = runtime_for(environment)
+        self.counters = self.runtime.counters
         self.settings = ClientSettings(
             connect_timeout_s=self.connect_timeout,
             hello_timeout_s=self.hello_timeout,
@@ -212,7 +207,7 @@ class ToolCallUser(User):
         self._pacer = RatePacer(max_backlog_s=self.call_timeout)
         self._phase = self._rng.random()
         self._skipped_seen = 0
-        self._storm_seen: tuple[int, int] | None = None
+        self._storm_dropped = False
 
     def _apply_options(self, options: argparse.Namespace) -> None:
         """Options that differ from the shared defaults win over (sub)class attributes."""
@@ -231,15 +226,23 @@ class ToolCallUser(User):
         if self.option_error is not None:
             _stop_run_once(self.environment, self.option_error)
             raise StopUser()
-        self.slot = slots_for(self.environment).take()
+        self.counters = self.runtime.counters  # a new run may have started since this user was made
+        self.slot = self.runtime.slots.take()
         self._bad_token = self.bad_token_fraction > 0 and selected_share(self.slot, 0, self.bad_token_fraction)
         self._zero_wait = self.wait_time() == 0
+        if self.load_plan is not None:
+            if self.runtime.storms is None:
+                self.runtime.storms = StormDropper(self.load_plan)
+            self.runtime.storms.add(self.slot, self._storm_drop)
         self.open_connection()
 
     def on_stop(self) -> None:
         """Drain calls in flight (bounded by the call timeout), then close the connection."""
         if self.slot >= 0:
-            slots_for(self.environment).release(self.slot)
+            self.runtime.pacing.leave(self.slot)
+            if self.runtime.storms is not None:
+                self.runtime.storms.remove(self.slot)
+            self.runtime.slots.release(self.slot)
             self.slot = -1
         client = self.client
         if client is not None:
@@ -250,27 +253,43 @@ class ToolCallUser(User):
     def call_tools(self) -> None:
         """Send calls as the plan says (closed loop, paced, idle for a burst, storm); reopen lost connections."""
         point = self.load_plan.point() if self.load_plan is not None else None
-        if point is not None and self._storm_hits(point):
-            self._ride_storm()
-            return
         client = self.client
+        pacing = self.runtime.pacing
         if client is None or not client.connected:
-            self._reopen_with_backoff()
+            pacing.leave(self.slot)  # the connected users carry the rate meanwhile
+            self._reconnect()
             return  # a fresh task run looks at the plan again before sending
         try:
             if point is None:
                 self._keep_calling(client, TASK_SLICE_S, point_free=True)
-            elif not is_active(self.slot, len(slots_for(self.environment)), point):
+            elif not self._is_active(point):
+                pacing.leave(self.slot)
                 self._pacer.pause()
                 self._idle(client, point)
             else:
                 self.counters.sending.add(self.slot)
                 if point.rate:
+                    pacing.join(self.slot)
                     self._send_paced(client, point)
                 else:
+                    pacing.leave(self.slot)
+                    self._pacer.pause()
                     self._keep_calling(client, min(TASK_SLICE_S, point.until_change_s))
         except ConnectionLost:
             pass  # its calls were reported as connection_lost; the next run of this task reconnects
+
+    def _is_active(self, point: LoadPoint) -> bool:
+        """Whether this user sends now. Users above what the plan wants in this process now (its share of the
+        plan's users, and Locust's target) stay idle: spike users of a burst that Locust has not stopped yet
+        (it does so on its next one-second tick) send nothing in the next stage."""
+        runtime = self.runtime
+        wanted = math.ceil(point.users * runtime.share.share - 1e-9)
+        runner = self.environment.runner
+        target = getattr(runner, "target_user_count", None) if runner is not None else None
+        if isinstance(target, int) and target > 0:
+            wanted = min(wanted, target)
+        slots = runtime.slots
+        return is_active(slots.rank(self.slot), len(slots), point, wanted)
 
     def _keep_calling(self, client: ToolClient, slice_s: float, point_free: bool = False) -> None:
         """Closed loop: keep `in_flight` calls outstanding for up to `slice_s` (the plan's point holds that long).
@@ -284,7 +303,7 @@ class ToolCallUser(User):
             # Without a plan nothing changes at the slice's end: wait for an answer or a deadline only.
             wait = math.inf if point_free else max(0.0, min(until - perf_counter(), MAX_IDLE_WAIT_S))
             client.keep_in_flight(self.in_flight, self.mix.pick, wait)
-            if not self._zero_wait or self._state != LOCUST_STATE_RUNNING or not client.connected:
+            if not self._zero_wait or not user_is_running(self) or not client.connected:
                 return
             if perf_counter() >= until:
                 return
@@ -295,7 +314,8 @@ class ToolCallUser(User):
         assert point.rate is not None
         counters = self.counters
         now = perf_counter()
-        self._pacer.set_rate(point.rate / max(1, point.active_users), now, self._phase)
+        process_rate = self.runtime.share.process_rate(point.rate)
+        self._pacer.set_rate(self.runtime.pacing.per_user_rate(process_rate), now, self._phase)
         due = self._pacer.take_due(now, self.max_in_flight - client.in_flight)
         if self._pacer.skipped != self._skipped_seen:
             counters.calls_skipped += self._pacer.skipped - self._skipped_seen
@@ -324,24 +344,23 @@ class ToolCallUser(User):
         else:
             gevent.sleep(wait + 0.0001)  # just past the change, so the next look sees it
 
-    def _storm_hits(self, point: LoadPoint) -> bool:
-        """True once per new storm epoch of a client-mode reconnect stage, for the users it selects."""
-        key = (point.stage_index, point.storm_epoch)
-        seen, self._storm_seen = self._storm_seen, key
-        if seen is None or seen[0] != point.stage_index or seen == key:
-            return False
-        if point.storm_mode != "client" or point.storm_fraction <= 0:
-            return False
-        return selected_share(self.slot, point.storm_epoch, point.storm_fraction)
-
-    def _ride_storm(self) -> None:
-        """Drop the connection (in-flight calls become connection_lost) and reconnect at once."""
+    def _storm_drop(self) -> None:
+        """Called by the process's StormDropper at a storm: drop the connection at once, wherever this user is
+        (its calls in flight become connection_lost); the user reconnects at once, without backoff."""
         client = self.client
         if client is not None and client.connected:
             self.counters.storm_drops += 1
+            self._storm_dropped = True
             client.drop("storm")
-        self._failed_attempts = 0
-        self.open_connection()
+
+    def _reconnect(self) -> None:
+        """Reopen the connection: at once after a storm drop, otherwise after backoff."""
+        if self._storm_dropped:
+            self._storm_dropped = False
+            self._failed_attempts = 0
+            self.open_connection()
+        else:
+            self._reopen_with_backoff()
 
     # -------------------------------------------------------------- helpers
     def connected_client(self) -> ToolClient | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 from typing import Protocol
 
@@ -30,30 +31,95 @@ class SlotRegistry:
     """Numbers the live users of one process 0, 1, 2, ... (lowest free first), so gating is stable."""
 
     def __init__(self) -> None:
-        self._taken: set[int] = set()
+        self._taken: list[int] = []
 
     def __len__(self) -> int:
         return len(self._taken)
 
     def take(self) -> int:
         """The lowest free slot, now taken."""
-        slot = 0
-        while slot in self._taken:
-            slot += 1
-        self._taken.add(slot)
+        taken = self._taken
+        slot = next((i for i, s in enumerate(taken) if s != i), len(taken))
+        bisect.insort(taken, slot)
         return slot
 
     def release(self, slot: int) -> None:
         """Free `slot`."""
-        self._taken.discard(slot)
+        index = bisect.bisect_left(self._taken, slot)
+        if index < len(self._taken) and self._taken[index] == slot:
+            del self._taken[index]
+
+    def rank(self, slot: int) -> int:
+        """How many live slots are below `slot`: its place among the users alive now (Locust stops any users,
+        so slots can have gaps)."""
+        return bisect.bisect_left(self._taken, slot)
 
 
-def is_active(slot: int, live_users: int, point: LoadPoint) -> bool:
-    """Whether the user in `slot` sends now: the first active_users/users share of this process's users do."""
+def is_active(rank: int, live_users: int, point: LoadPoint, target_users: int | None = None) -> bool:
+    """Whether the user at `rank` (SlotRegistry.rank) sends now: the first active_users/users share of this
+    process's users do.
+
+    `target_users` is how many users Locust wants in this process now: users above it (spike users of a burst
+    stage that Locust has not stopped yet) are idle, so a stage change never has more senders than the plan.
+    """
+    present = live_users if target_users is None else min(live_users, target_users)
+    if rank >= present or point.active_users <= 0:
+        return False
     if point.active_users >= point.users:
         return True
     share = point.active_users / point.users if point.users else 0.0
-    return slot < round(share * live_users)
+    return rank < round(share * present)
+
+
+class PacingPool:
+    """The users of one process that pace calls now; the process's rate is split evenly among them.
+
+    Pacing by the users actually connected and active (as k6's arrival-rate executors treat VUs as a pool),
+    not by the plan's user count, holds the rate while users ramp up, reconnect or go idle.
+    """
+
+    def __init__(self) -> None:
+        self._members: set[int] = set()
+
+    def __len__(self) -> int:
+        return len(self._members)
+
+    def join(self, slot: int) -> None:
+        """`slot` paces from now on."""
+        self._members.add(slot)
+
+    def leave(self, slot: int) -> None:
+        """`slot` no longer paces (idle, disconnected or stopped)."""
+        self._members.discard(slot)
+
+    def per_user_rate(self, process_rate: float) -> float:
+        """Calls/s each member paces so that together they send `process_rate`."""
+        return process_rate / max(1, len(self._members))
+
+
+class RateShare:
+    """This process's share of a plan's call rate: 1 alone; on a worker, its users' share of the run's users."""
+
+    def __init__(self, share: float = 1.0) -> None:
+        self.share = share
+        self.known = False
+
+    def set(self, share: float) -> None:
+        """The master's word on this worker's share."""
+        self.share = max(0.0, min(1.0, share))
+        self.known = True
+
+    def process_rate(self, plan_rate: float) -> float:
+        """Calls/s this process sends of `plan_rate`."""
+        return plan_rate * self.share
+
+
+def rate_shares(users_by_worker: dict[str, int]) -> dict[str, float]:
+    """Each worker's share of the run's rate: its users over all users (equal shares while none are known)."""
+    total = sum(users_by_worker.values())
+    if total <= 0:
+        return {w: 1.0 / len(users_by_worker) for w in users_by_worker} if users_by_worker else {}
+    return {w: n / total for w, n in users_by_worker.items()}
 
 
 def selected_share(slot: int, epoch: int, fraction: float) -> bool:

@@ -21,17 +21,21 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import gevent
-import locust.runners
 import psutil
 from locust.env import Environment
 from locust.runners import STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 
+from users import integration
 from users.aggregation import WS_REPORT_KEY, WorkerTotals, merge_storms, worker_payload
 from users.base import counters_for
 from users.load_control import LoadSource
 from users.metrics import WsCounters
 from users.options import DEFAULTS, OptionError, check_options
+from users.rate_hold import RateHold
+from users.rate_share import follow_rate_share, relay_rate_shares
 from users.recovery import RecoveryTracker
+from users.runtime import runtime_for
+from users.storms import StormEdges
 from users.terminal import register_terminal
 from users.web_tab import install_web_tab
 
@@ -41,9 +45,6 @@ SAMPLE_EVERY_S = 0.1
 ROWS_EVERY_SAMPLES = 10
 ROW_EVERY_S = SAMPLE_EVERY_S * ROWS_EVERY_SAMPLES
 
-WORKER_REPORT_INTERVAL_S = 1.0
-"""Workers send Locust's report (request stats and our counters) this often; Locust's default is 3 s, which
-would make the master's one-second PREFIX_ws.csv rows move in three-second steps."""
 STOP_MESSAGE = "ws_stop"
 """Master -> worker: stop your users now and send your final report (Locust's headless quit tells workers to
 stop only after the master's test_stop, too late for the master's last row)."""
@@ -52,6 +53,8 @@ FINAL_WAIT_SLACK_S = 5.0
 MISSING_WORKER_WAIT_S = 5.0
 """...but for a worker Locust marks missing (no heartbeat for 3 s), only this long: it may be busy or dead."""
 
+STORM_MODES = ("client", "server")
+"""Storms of both modes start a recovery measurement."""
 WS_CSV_COLUMNS = ["timestamp", "elapsed_s", "stage", *WsCounters().snapshot(), "rss_bytes"]
 """Columns of PREFIX_ws.csv: cumulative counters (take differences for rates), gauges, and the process RSS."""
 COUNTER_KEYS = list(WsCounters().snapshot())
@@ -105,6 +108,8 @@ class RunReporter:
     def __init__(self, load_source: LoadSource | None = None) -> None:
         self.load_source = load_source
         self.recovery = RecoveryTracker()
+        self.rate_hold = RateHold()
+        self._last_row_time = 0.0
         self.totals = WorkerTotals(COUNTER_KEYS)
         self.mode = "local"
         self.environment: Environment | None = None
@@ -112,7 +117,7 @@ class RunReporter:
         self._stream: TextIO | None = None
         self._writer: WsCsvWriter | None = None
         self._process = psutil.Process()
-        self._storm_key: tuple[int, int] | None = None
+        self._storm_edges = StormEdges(STORM_MODES)
         self._started = time.perf_counter()
         self._started_wall = time.time()
         self._reporting = False
@@ -127,17 +132,21 @@ class RunReporter:
         if isinstance(runner, MasterRunner):
             self.mode = "master"
             environment.events.worker_report.add_listener(self.on_worker_report)
+            gevent.spawn(relay_rate_shares, runner)
         elif isinstance(runner, WorkerRunner):
             self.mode = "worker"
-            locust.runners.WORKER_REPORT_INTERVAL = WORKER_REPORT_INTERVAL_S
+            integration.report_each_second()
             environment.events.report_to_master.add_listener(self.on_report_to_master)
             runner.register_message(STOP_MESSAGE, self.on_stop_message)
+            follow_rate_share(environment)
 
     # ----------------------------------------------------------------- start
     def on_test_start(self, environment: Environment, **_: Any) -> None:
         self.environment = environment
         self.recovery = RecoveryTracker()
-        self._storm_key = None
+        self.rate_hold = RateHold()
+        self._storm_edges = StormEdges(STORM_MODES)
+        self._last_row_time = 0.0
         self._started = time.perf_counter()
         self._started_wall = time.time()
         if self.mode == "master":
@@ -146,7 +155,7 @@ class RunReporter:
             self._open_ws_csv(environment)
             self._greenlet = gevent.spawn(self._master_rows)
             return
-        environment.ws_counters = WsCounters()  # type: ignore[attr-defined]  # each run counts from zero
+        runtime_for(environment).new_run()  # each run counts from zero
         if self.mode == "local":
             self._open_ws_csv(environment)
         self._reporting = True
@@ -179,11 +188,9 @@ class RunReporter:
             stage = point.stage
             counters.rate_target = point.rate or 0.0
             counters.active_users = point.active_users
-            key = (point.stage_index, point.storm_epoch)
-            if point.storm_fraction > 0 and self._storm_key is not None and key != self._storm_key:
-                if key[0] == self._storm_key[0]:
-                    self.recovery.storm(now)
-            self._storm_key = key
+            self.rate_hold.observe(now, point.stage_index, point.stage, counters.rate_target, counters.calls.sent)
+        if self._storm_edges.storm_now(point):
+            self.recovery.storm(now)
         self.recovery.sample(now, counters.calls.ok)
         sending = len(counters.sending)
         counters.sending.clear()
@@ -229,7 +236,7 @@ class RunReporter:
         self._reporting = False
         environment.events.report_to_master.fire(client_id=runner.client_id, data=data)
         data[WS_REPORT_KEY] = self._last_final = self._worker_payload(final=True)
-        runner.send_message("stats", data)  # handled by the master as a worker report, like Locust's own
+        integration.send_worker_report(runner, data)
 
     def on_stop_message(self, environment: Environment, msg: Any, **_: Any) -> None:
         """Worker: the master wants the final report now; stop the users (the report follows) or resend it."""
@@ -244,14 +251,14 @@ class RunReporter:
         data: dict[str, Any] = {}
         environment.events.report_to_master.fire(client_id=getattr(runner, "client_id", ""), data=data)
         data[WS_REPORT_KEY] = self._last_final or worker_payload(counters_for(environment).snapshot(), 0, True)
-        runner.send_message("stats", data)
+        integration.send_worker_report(runner, data)
 
     # ----------------------------------------------------------------- master
     def on_worker_report(self, client_id: str, data: dict[str, Any], **_: Any) -> None:
         """Master: keep the latest snapshot of each worker of this run."""
         payload = data.get(WS_REPORT_KEY)
         if payload is not None and self._collecting:
-            self.totals.update(client_id, payload, time.monotonic())
+            self.totals.update(client_id, payload, time.monotonic(), wall=time.time())
 
     def _gone_workers(self) -> set[str]:
         """Workers that reported in this run and are no longer connected (missing, quit, stopped)."""
@@ -311,14 +318,23 @@ class RunReporter:
         while True:
             next_tick += ROW_EVERY_S
             gevent.sleep(max(0.0, next_tick - time.perf_counter()))
-            if self._writer is not None:
-                point = self.load_source.point() if self.load_source is not None else None
-                self._writer.write_row(
-                    time.time(),
-                    self.master_snapshot(take_peaks=True),
-                    point.stage if point else "",
-                    self.totals.rss_bytes,
-                )
+            point = self.load_source.point() if self.load_source is not None else None
+            self._master_row(point.stage if point else "", final=False)
+
+    def _master_row(self, stage: str, final: bool) -> dict[str, float]:
+        """Master: one PREFIX_ws.csv row of the summed counters, stamped with the time they were taken
+        (WorkerTotals.data_time), so the rate between any two rows is true. A periodic row waits for news."""
+        totals = self.master_snapshot(take_peaks=True)
+        data_time = self.totals.data_time(self._gone_workers())
+        if data_time is None or (not final and data_time <= self._last_row_time):
+            return totals
+        point = self.load_source.point() if self.load_source is not None else None
+        if point is not None and not final:
+            self.rate_hold.observe(data_time, point.stage_index, point.stage, point.rate or 0.0, totals["calls_sent"])
+        if self._writer is not None:
+            self._writer.write_row(data_time, totals, stage, self.totals.rss_bytes)
+        self._last_row_time = max(self._last_row_time, data_time)
+        return totals
 
     def _collect_finals(self, environment: Environment) -> None:
         """Master: make every worker of this run stop and send its final report; wait for them, bounded.
@@ -368,6 +384,7 @@ class RunReporter:
             self._writer.write_row(time.time(), counters.snapshot(), "", self._process.memory_info().rss)
             self._close_csv()
         self._log_summary(counters.snapshot())
+        self._log_rate_hold()
         offset = self._started_wall - self._started
         storms = [
             {"at": s.at + offset, "baseline_per_s": s.baseline_per_s, "recovered_after_s": s.recovered_after_s}
@@ -395,13 +412,12 @@ class RunReporter:
                     state.counters.get("calls_sent", 0),
                     state.counters.get("calls_in_flight", 0),
                 )
-        totals = self.master_snapshot(take_peaks=True)
-        if self._writer is not None:
-            self._writer.write_row(time.time(), totals, "", self.totals.rss_bytes)
-            self._close_csv()
+        totals = self._master_row("", final=True)
+        self._close_csv()
         finals = sum(1 for s in self.totals.workers.values() if s.final)
         logger.info("ws metrics: summed over %d workers (%d sent a final report)", len(self.totals.workers), finals)
         self._log_summary(totals)
+        self._log_rate_hold()
         storms = merge_storms(s.storms for s in self.totals.workers.values())
         self._log_storms(storms)
         prefix = getattr(environment.parsed_options, "csv_prefix", None)
@@ -458,6 +474,18 @@ class RunReporter:
                 totals["reconnect_attempts"],
                 totals["storm_drops"],
             )
+
+    def _log_rate_hold(self) -> None:
+        """One line per rate stage: achieved calls/s against its target (a warning when not held)."""
+        for stage in self.rate_hold.results():
+            if stage.held:
+                logger.info("%s", stage.describe())
+            else:
+                logger.warning(
+                    "%s (too few connections for --max-in-flight, a saturated generator or a slow server: see "
+                    "calls_sent_late, calls_skipped and calls_in_flight in PREFIX_ws.csv)",
+                    stage.describe(),
+                )
 
     @staticmethod
     def _log_storms(storms: list[dict[str, Any]]) -> None:

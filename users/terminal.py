@@ -15,12 +15,12 @@ import urllib.request
 from typing import Any
 
 import gevent
-import locust.stats
 from locust.env import Environment
 from locust.runners import WorkerRunner
 
 from analysis.histograms import call_totals
 from analysis.thresholds import ThresholdError, final_verdict, judge_all, parse_thresholds
+from users import integration
 from users.jwt_notice import quiet_key_length_warnings
 from users.load_control import LoadSource
 from users.progress import Sample, progress_line
@@ -101,7 +101,7 @@ def quiet_locust_table(environment: Environment, **_: Any) -> None:
     if options is None or isinstance(environment.runner, WorkerRunner) or getattr(options, "stats_table", False):
         return
     if prints_progress(options):
-        locust.stats.CONSOLE_STATS_INTERVAL_SEC = 365 * 24 * 3600  # read by Locust's stats printer at each sleep
+        integration.quiet_console_table()
 
 
 def request_run_stop(environment: Environment, reason: str) -> None:

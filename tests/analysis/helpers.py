@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-"""Real short runs: fast (echo), slow (sleep 5 ms), errors (echo + fail + sleep), nofull (no --csv-full-history)."""
+"""Real short runs: fast (echo), slow (sleep 5 ms), errors (echo + fail + sleep), nofull (no --csv-full-history),
+stages (a plan), rate (--scenario sustained,rate --rate 300 --stage-duration 7s -u 4 -r 4 -t 14s)."""
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -111,10 +111,9 @@ def test_ws_counter_going_down_names_the_line(tmp_path: Path) -> None:
     assert error.line == 4 and "calls_sent 20 -> 5" in error.message
 
 
-def test_ws_time_going_back_names_the_line(tmp_path: Path) -> None:
-    path = write_ws(tmp_path / "run", [ws_row(2), ws_row(1)])
-    error = load_error(read_ws, path)
-    assert error.line == 3 and "time goes back" in error.message
+def test_ws_time_going_back_is_read_and_left_to_the_rates_to_skip(tmp_path: Path) -> None:
+    path = write_ws(tmp_path / "run", [ws_row(2, calls_sent=5), ws_row(1, calls_sent=6)])
+    assert read_ws(path)["elapsed_s"].tolist() == [2.0, 1.0]
 
 
 def test_ws_with_only_a_header(tmp_path: Path) -> None:

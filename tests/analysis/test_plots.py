@@ -15,6 +15,7 @@ from analysis.plots import (
     errors_chart,
     latency_by_name_chart,
     latency_over_time_chart,
+    overlay_latency_chart,
     png_bytes,
     report_charts,
     throughput_chart,
@@ -91,3 +92,24 @@ def test_errors_chart_shows_error_kinds_and_names() -> None:
     assert {"call failed (error code)", "call_tool:fail"} <= set(legend_labels(figure))
     quiet = errors_chart(summarize(load_run(FIXTURES / "fast" / "run")))
     assert all_texts(quiet).count("no errors") == 2
+
+
+def test_without_full_history_the_latency_chart_draws_the_interval_mean_and_says_so() -> None:
+    summary = summarize(load_run(FIXTURES / "nofull" / "run"))
+    figure = latency_over_time_chart(summary)
+    labels = set(legend_labels(figure))
+    assert "mean" in labels and not {"p50", "p99"} & labels
+    title = figure.axes[0].get_title(loc="left").replace("\n", " ")
+    assert "mean call latency of each interval" in title and "--csv-full-history" in title
+    line = next(line for line in figure.axes[0].get_lines() if line.get_label() == "mean")
+    assert list(line.get_ydata()) == pytest.approx(summary.latency_over_time["mean"].tolist(), nan_ok=True)
+    overlay = overlay_latency_chart(summary, summary)
+    assert {"base: interval mean", "candidate: interval mean"} <= set(legend_labels(overlay))
+
+
+def test_the_throughput_chart_draws_each_rate_target() -> None:
+    summary = summarize(load_run(FIXTURES / "rate" / "run"))
+    figure = throughput_chart(summary)
+    assert "rate target (calls/s)" in legend_labels(figure)
+    drawn = [segment.tolist() for lines in figure.axes[0].collections for segment in lines.get_segments()]
+    assert drawn == [[[1.002, 300.0], [6.001, 300.0]], [[7.001, 300.0], [13.003, 300.0]]]  # sustained, rate

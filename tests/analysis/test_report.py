@@ -78,7 +78,8 @@ def test_html_is_self_contained_and_its_images_decode(errors_report) -> None:
         assert data == (out / image["title"]).read_bytes()  # the same chart as the PNG file
         assert image["alt"]
     assert {"target", "measured", "required", "result", "p99.9", "code", "occurrences"} <= set(page.headers)
-    assert page.banner.startswith("FAIL (2/5 targets met): missed messages/s (mean) floor 2,922 msg/s")
+    assert page.banner.startswith("FAIL (2/4 targets met): missed messages/s (mean) floor 2,922 msg/s")
+    assert page.banner.endswith("| connect p99 n/a: 2 samples (p99 needs ≥ 100); max 17.0 ms")
 
 
 def test_markdown_links_the_pngs_and_says_what_throughput_is_checked_on(errors_report) -> None:
@@ -107,10 +108,15 @@ def test_summary_json_has_the_headline_numbers(errors_report) -> None:
     assert [t["name"] for t in data["targets"]][:2] == ["messages/s (mean) floor", "messages/s (mean) stretch"]
     assert all({"name", "target", "measured", "ok"} <= set(t) for t in data["targets"])
     assert data["verdict"] == "fail"
-    assert data["failed_targets"] == ["messages/s (mean) floor", "connect p99", "call success rate"]
+    assert data["failed_targets"] == ["messages/s (mean) floor", "call success rate"]
+    assert data["not_judged_targets"] == ["connect p99"]
     assert data["duration_s"] == pytest.approx(3.948)
     assert [Path(s).name for s in data["sources"]][-1] == "run_ws.csv"
     assert data["throughput_checked_on"] == "messages_per_s.mean"
+    calls = tput.series["calls_per_s"]
+    assert data["intervals"]["count"] == len(calls) and data["intervals"]["max_calls_per_s"] == calls.max()
+    assert data["intervals"]["median_calls_per_s"] == pytest.approx(calls.median())
+    assert "without --csv-full-history" not in data["latency_over_time"]  # the fixture has the full history
 
 
 def test_without_ws_csv_the_report_says_messages_are_derived(tmp_path: Path) -> None:

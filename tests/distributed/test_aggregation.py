@@ -160,3 +160,39 @@ def test_web_tab_rows_from_summed_counters() -> None:
 def test_web_tab_has_no_workers_row_in_a_single_process() -> None:
     tab = WebSocketTab(FakeSource(snapshot(), None), None)
     assert "Workers" not in {r["metric"] for r in tab.rows(0.0)}
+
+
+def test_rows_stamped_with_the_data_time_have_true_rates_to_the_last_row() -> None:
+    """Two workers at 1,000 calls/s each, reporting once a second at their own moments; the master writes a row
+    each second and a last one when the final reports arrive 0.1 s after its previous row. Stamped with the
+    master's clock, that last row carried a second of counters in 0.1 s (a 10x interval); stamped with the
+    data time, every interval reads 2,000 calls/s."""
+    totals = WorkerTotals(COUNTER_KEYS)
+    phases = {"a": 0.2, "b": 0.7}
+    rows: list[tuple[float, float]] = []
+    for second in range(1, 11):
+        for worker, phase in phases.items():
+            at = second - 1 + phase
+            totals.update(worker, worker_payload(snapshot(calls_sent=1000 * at), 0, False), at, wall=at)
+        data_time = totals.data_time()
+        assert data_time is not None
+        rows.append((data_time, totals.totals()["calls_sent"]))
+    stop = 10.1
+    for worker in phases:
+        totals.update(worker, worker_payload(snapshot(calls_sent=1000 * stop), 0, True), stop, wall=stop)
+    final_time = totals.data_time()
+    assert final_time == stop
+    rows.append((final_time, totals.totals()["calls_sent"]))
+    rates = [(c2 - c1) / (t2 - t1) for (t1, c1), (t2, c2) in zip(rows, rows[1:], strict=False)]
+    assert all(abs(rate - 2000.0) < 1e-6 for rate in rates), rates
+
+
+def test_data_time_leaves_out_gone_workers_and_waits_for_a_report() -> None:
+    totals = WorkerTotals(COUNTER_KEYS)
+    assert totals.data_time() is None
+    totals.update("a", worker_payload(snapshot(), 0, False), 1.0, wall=100.0)
+    totals.update("b", worker_payload(snapshot(), 0, False), 1.0, wall=104.0)
+    assert totals.data_time() == 102.0
+    assert totals.data_time(gone={"b"}) == 100.0
+    totals.update("b", worker_payload(snapshot(), 0, True), 2.0, wall=106.0)
+    assert totals.data_time(gone={"b"}) == 103.0  # a final report counts, gone or not

@@ -58,6 +58,20 @@ def test_rate_target_is_split_across_workers(tmp_path: Path, server: RunningServ
     assert all(float(r["calls_sent"]) > 3000 for r in summed_once(run))  # both workers paced their share
 
 
+def test_rate_is_held_across_workers_with_locusts_default_spawn_rate(tmp_path: Path, server: RunningServer) -> None:
+    """One user a second over two workers: the master gives each worker its users' share of the rate, and each
+    worker's connected users carry that share, so the run holds the rate from 3 s on."""
+    args = ["-u", "6", "-r", "1", "-t", "30s", "--scenario", "rate", "--rate", "1000", "--stage-duration", "10s"]
+    run = Cluster(tmp_path, server.url, args, secret_env(server)).run()
+    assert run.result.returncode == 0, run.master_log[-3000:]
+    rows = [ws_numbers(r) for r in run.result.ws_rows if r["stage"] == "rate"]
+    assert rate_between(rows, 3.0, 10.0) == pytest.approx(1000, rel=0.05)
+    assert min(r["connections_open"] for r in rows if r["elapsed_s"] >= 3.0) < 6  # still ramping meanwhile
+    assert "rate stage 'rate': " in run.master_log and ": held" in run.master_log, run.master_log[-3000:]
+    ledger_closes(run.result)
+    assert all(float(r["calls_sent"]) > 1000 for r in summed_once(run))  # both workers paced their share
+
+
 def test_worker_joining_mid_run_gets_the_plan_and_the_rate_holds(tmp_path: Path, server: RunningServer) -> None:
     # 20 s leaves a measuring window after the late worker joins even when a loaded machine slows everything
     args = ["-u", "4", "-r", "100", "-t", "40s", "--scenario", "rate", "--rate", "1000", "--stage-duration", "20s"]

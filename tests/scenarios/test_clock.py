@@ -21,6 +21,7 @@ def test_clock_follows_the_plan_from_t0_and_survives_the_message_round_trip() ->
     second = clock.point()
     assert second is not None and (second.stage, second.storm_epoch) == ("reconnect", 2)
     now[0] = 1010.0
-    assert clock.point() is None
+    ended = clock.point()  # after the plan: users stay connected and idle until Locust stops them
+    assert ended is not None and (ended.stage, ended.active_users, ended.rate, ended.users) == ("", 0, None, 3)
     clock.on_message(None, SimpleNamespace(data=plan_message(None, t0=0.0)))
     assert clock.plan is None

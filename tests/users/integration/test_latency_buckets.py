@@ -1,4 +1,4 @@
-"""users.latency_resolution: 0.01 ms buckets below 10 ms, 0.1 ms below 100 ms, Locust's own above."""
+"""The latency buckets of users.integration.stats_path: 0.01 ms buckets below 10 ms, 0.1 ms below 100 ms, Locust's own above."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import random
 import pytest
 from locust import stats as locust_stats
 
-from users.latency_resolution import _ORIGINAL_BUCKET, _csv_number, fine_bucket_response_time
+from users.integration.stats_path import ORIGINAL_BUCKET, _csv_number, fine_bucket_response_time
 
 
 def near_a_tie(x: float, step: float) -> bool:
@@ -31,7 +31,7 @@ def test_ties_round_up_and_the_grid_meets_locusts_buckets_at_100_ms() -> None:
     assert fine_bucket_response_time(0.125) == 0.13 and fine_bucket_response_time(0.0) == 0.0
     assert fine_bucket_response_time(9.996) == 10.0 and fine_bucket_response_time(99.96) == 100.0
     for x in (100.0, 147.0, 3432.0, 58760.0):
-        assert fine_bucket_response_time(x) == _ORIGINAL_BUCKET(x) == locust_stats.bucket_response_time(x)
+        assert fine_bucket_response_time(x) == ORIGINAL_BUCKET(x) == locust_stats.bucket_response_time(x)
 
 
 def test_csv_percentiles_keep_two_decimals_below_100_ms() -> None:

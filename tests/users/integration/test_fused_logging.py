@@ -1,4 +1,4 @@
-"""users.fast_stats against Locust's own RequestStats: the same requests leave every field the same."""
+"""The fused logging of users.integration.stats_path against Locust's own RequestStats: the same requests leave every field the same."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ import pytest
 from locust import stats as locust_stats
 
 from tests.support.stats_state import Clock, entry_state
-from users import fast_stats
-from users.latency_resolution import install_latency_resolution, uninstall_latency_resolution
+from users.integration import stats_path
 
 
 def state(stats: Any) -> dict[str, Any]:
@@ -39,9 +38,10 @@ def requests(seed: int, n: int) -> list[tuple[float, str, float | None, int]]:
 
 def run(clock: Clock, fused: bool, cache: bool, seed: int) -> dict[str, Any]:
     if fused:
-        fast_stats.install_fast_stats()
+        stats_path.install_fused_logging()
     else:
-        fast_stats.uninstall_fast_stats()
+        locust_stats.StatsEntry.log = stats_path.ORIGINAL_LOG  # type: ignore[method-assign]
+        locust_stats.RequestStats.log_request = stats_path.ORIGINAL_LOG_REQUEST  # type: ignore[method-assign]
     start = clock.now
     stats = locust_stats.RequestStats(use_response_times_cache=cache)
     for advance, name, rt, length in requests(seed, 3000):
@@ -56,7 +56,7 @@ def run(clock: Clock, fused: bool, cache: bool, seed: int) -> dict[str, Any]:
 @pytest.mark.parametrize("fine", [False, True])
 def test_fused_logging_leaves_the_same_state_as_locusts(clock: Clock, cache: bool, fine: bool) -> None:
     bucket = locust_stats.bucket_response_time
-    install_latency_resolution() if fine else uninstall_latency_resolution()
+    locust_stats.bucket_response_time = stats_path.fine_bucket_response_time if fine else stats_path.ORIGINAL_BUCKET
     try:
         for seed in range(3):
             assert run(clock, True, cache, seed) == run(clock, False, cache, seed)
@@ -64,8 +64,8 @@ def test_fused_logging_leaves_the_same_state_as_locusts(clock: Clock, cache: boo
         locust_stats.bucket_response_time = bucket
 
 
-def test_install_and_uninstall_swap_the_functions() -> None:
-    fast_stats.install_fast_stats()
-    assert locust_stats.StatsEntry.log is fast_stats.log
-    fast_stats.uninstall_fast_stats()
-    assert locust_stats.StatsEntry.log is fast_stats._ORIGINAL_LOG
+def test_install_and_restore_swap_the_functions() -> None:
+    stats_path.install_fused_logging()
+    assert locust_stats.StatsEntry.log is stats_path.log
+    stats_path.restore()
+    assert locust_stats.StatsEntry.log is stats_path.ORIGINAL_LOG

@@ -1,4 +1,4 @@
-"""Make Locust's CSV files final: write the last stats, failures and history rows when the files close.
+"""Make Locust's CSV files final (internal to users.integration): write the last stats, failures and history rows when the files close.
 
 Locust rewrites PREFIX_stats.csv once a second from a greenlet and, at shutdown,
 only closes the files, so the last second of a run (including every call
@@ -32,3 +32,8 @@ def _close_files_with_final_rows(self: Any) -> None:
 def install_final_csv_rows() -> None:
     """Patch `StatsCSVFileWriter.close_files` to write final rows first; idempotent."""
     locust_stats.StatsCSVFileWriter.close_files = _close_files_with_final_rows  # type: ignore[method-assign]
+
+
+def restore() -> None:
+    """Locust's own `close_files`."""
+    locust_stats.StatsCSVFileWriter.close_files = _ORIGINAL_CLOSE  # type: ignore[method-assign]

@@ -1,4 +1,4 @@
-"""users.request_events against Locust's request event: the same stats, and every other listener sees everything."""
+"""The request shortcut of users.integration.stats_path against Locust's request event: the same stats, and every other listener sees everything."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from locust.env import Environment
 
 from tests.support.stats_state import Clock, entry_state
 from users.errors import CallFailed, CallTimeout
-from users.request_events import locust_stats_listener, request_fire
+from users.integration.stats_path import locust_stats_listener, request_fire
 
 
 def environment() -> Environment:

@@ -1,0 +1,43 @@
+"""The per-process state the users of one Locust environment share, as one typed object (no stashed attributes)."""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass, field
+from typing import Any
+
+from locust.env import Environment
+
+from users.load_control import PacingPool, RateShare, SlotRegistry
+from users.metrics import WsCounters
+
+
+@dataclass
+class Runtime:
+    """Counters, user slots, the pacing pool and this process's rate share; one per environment."""
+
+    counters: WsCounters = field(default_factory=WsCounters)
+    slots: SlotRegistry = field(default_factory=SlotRegistry)
+    pacing: PacingPool = field(default_factory=PacingPool)
+    share: RateShare = field(default_factory=RateShare)
+    token_cache: tuple[Any, Any] | None = None
+    """(options key, TokenSource): tokens are minted once per process, not per connection."""
+    option_error_run: float | None = None
+    """The run (Locust's stats start time) already stopped for a bad option from the web UI form."""
+    storms: Any = None
+    """The process's client-mode storm dropper (users.storms.StormDropper), started by the first user."""
+
+    def new_run(self) -> None:
+        """Each run counts from zero."""
+        self.counters = WsCounters()
+
+
+_RUNTIMES: weakref.WeakKeyDictionary[Environment, Runtime] = weakref.WeakKeyDictionary()
+
+
+def runtime_for(environment: Environment) -> Runtime:
+    """The Runtime of `environment`, created on first use."""
+    runtime = _RUNTIMES.get(environment)
+    if runtime is None:
+        runtime = _RUNTIMES[environment] = Runtime()
+    return runtime
