@@ -7,6 +7,7 @@ RUN pip install --no-cache-dir --disable-pip-version-check -r requirements.txt
 COPY locustfile.py ./
 COPY users users
 COPY scenarios scenarios
+COPY analysis analysis
 COPY reference_server reference_server
 RUN mkdir -p results
 EXPOSE 8089 5557 8079 8080

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import os
+import re
 import secrets
+import shutil
 import subprocess
 import sys
 import time
@@ -14,6 +15,7 @@ from pathlib import Path
 from analysis.load import LoadError
 from analysis.pipeline import make_report
 from reference_server.launcher import start_reference_server
+from users.tool_mix import ToolMixError, parse_tool_spec
 
 ROOT = Path(__file__).resolve().parent
 
@@ -29,82 +31,64 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def read_rows(path: Path) -> list[dict[str, str]]:
-    """Rows of a CSV written by the run."""
-    with path.open(newline="") as f:
-        return list(csv.DictReader(f))
+DURATION = re.compile(r"(?:\d+h)?(?:\d+m)?(?:\d+s)?|\d+")
 
 
-def summarise(prefix: Path, server_stats: dict) -> list[str]:
-    """The lines printed at the end of the demo, from the run's own CSVs and the server's counters."""
-    stats = {row["Name"]: row for row in read_rows(Path(f"{prefix}_stats.csv"))}
-    ws_rows = read_rows(Path(f"{prefix}_ws.csv"))
-    last = ws_rows[-1]
-    duration = float(last["elapsed_s"])
-    calls = {name: row for name, row in stats.items() if name.startswith("call_tool:")}
-    total_calls = sum(int(r["Request Count"]) for r in calls.values())
-    total_failed = sum(int(r["Failure Count"]) for r in calls.values())
-    sent = int(last["messages_sent"])
-    received = int(last["messages_received"])
-    lines = [
-        f"duration        {duration:.1f} s",
-        f"calls           {total_calls:,} ({total_failed:,} failed)  {total_calls / duration:,.0f} calls/s",
-        f"messages        {(sent + received) / duration:,.0f} msg/s  (sent {sent / duration:,.0f}/s + "
-        f"received {received / duration:,.0f}/s)",
-        "latency (ms)    " + "  ".join(f"{p:>7}" for p in ("p50", "p90", "p99", "p99.9", "max")),
-    ]
-    for name, row in sorted(stats.items()):
-        if name == "Aggregated" or row["Request Count"] == "0":
-            continue
-        values = [row["50%"], row["90%"], row["99%"], row["99.9%"], f"{float(row['Max Response Time']):.2f}"]
-        lines.append(f"  {name:<14}" + "  ".join(f"{v:>7}" for v in values))
-    identity = (
-        f"sent {int(last['calls_sent']):,} = ok {int(last['calls_ok']):,} + failed {int(last['calls_failed']):,}"
-        f" + timeout {int(last['calls_timeout']):,} + lost {int(last['calls_lost']):,}"
-    )
-    lines.append(f"ledger          {identity}  (in flight at end: {last['calls_in_flight']})")
-    agrees = server_stats["calls_received"] == int(last["calls_sent"]) - int(last["calls_lost"])
-    lines.append(
-        f"server counted  {server_stats['calls_received']:,} calls received, {server_stats['results_ok']:,} ok "
-        f"({'agrees with' if agrees else 'DIFFERS from'} the client)"
-    )
-    return lines
+def check_args(args: argparse.Namespace) -> str | None:
+    """What is wrong with the demo's arguments, before anything starts (None: nothing)."""
+    if not args.duration or not DURATION.fullmatch(args.duration):
+        return f"--duration must look like 20s, 2m or 1h30m, got {args.duration!r}"
+    if args.users < 1 or args.in_flight < 1 or not args.spawn_rate > 0:
+        return "--users and --in-flight must be at least 1 and --spawn-rate positive"
+    try:
+        parse_tool_spec(args.tools)
+    except ToolMixError as exc:
+        return f'{exc} (in make, quote the value: DEMO_ARGS="--tools \'echo:9,sleep:1={{\\"ms\\":5}}\'")'
+    return None
+
+
+def locust_command(args: argparse.Namespace, server_url: str, control_url: str, run_dir: Path) -> list[str]:
+    """The headless Locust run of the demo; it ends with the run's summary, checked against the server."""
+    return [
+        sys.executable, "-m", "locust",
+        "-f", str(ROOT / "locustfile.py"),
+        "--headless",
+        "-u", str(args.users),
+        "-r", str(args.spawn_rate),
+        "-t", args.duration,
+        "-H", server_url,
+        "--server-control-url", control_url,
+        "--in-flight", str(args.in_flight),
+        "--tools", args.tools,
+        "--csv", str(run_dir / "run"),
+        "--csv-full-history",
+        "--html", str(run_dir / "locust_report.html"),
+        "--only-summary",
+    ]  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    problem = check_args(args)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     run_dir = args.results / time.strftime("%Y%m%d-%H%M%S")
     run_dir.mkdir(parents=True, exist_ok=True)
     prefix = run_dir / "run"
     secret = secrets.token_urlsafe(32)  # a fresh secret per run, passed to both sides by environment only
     with start_reference_server("--stats-file", str(run_dir / "server_stats.json"), jwt_secret=secret) as server:
         print(f"reference server: {server.url} (stats {server.stats_url})", flush=True)
-        command = [
-            sys.executable, "-m", "locust",
-            "-f", str(ROOT / "locustfile.py"),
-            "--headless",
-            "-u", str(args.users),
-            "-r", str(args.spawn_rate),
-            "-t", args.duration,
-            "-H", server.url,
-            "--in-flight", str(args.in_flight),
-            "--tools", args.tools,
-            "--csv", str(prefix),
-            "--csv-full-history",
-            "--html", str(run_dir / "locust_report.html"),
-            "--only-summary",
-        ]  # fmt: skip
         env = {**os.environ, "LOCUST_JWT_SECRET": secret}
         print(f"locust: {args.users} users x {args.in_flight} in flight for {args.duration} ...", flush=True)
+        command = locust_command(args, server.url, server.base_url, run_dir)
         done = subprocess.run(command, cwd=ROOT, env=env, check=False)
-        server_stats = server.stats()
-    if not Path(f"{prefix}_stats.csv").exists():
-        print(f"locust failed (exit code {done.returncode}); nothing to summarise", file=sys.stderr)
+    if not Path(f"{prefix}_ws.csv").exists():
+        shutil.rmtree(run_dir, ignore_errors=True)  # no half-written results folder
+        print(f"error: locust ended with exit code {done.returncode} before any load; nothing kept", file=sys.stderr)
         return done.returncode or 1
     print()
     print(f"results in {run_dir}")
-    for line in summarise(prefix, server_stats):
-        print(line)
     for line in report_lines(prefix, run_dir / "report"):
         print(line)
     return done.returncode

@@ -11,6 +11,7 @@ from pathlib import Path
 from analysis.compute import Thresholds
 from analysis.load import LoadError, resolve_prefix
 from analysis.report import to_markdown
+from analysis.thresholds import Threshold, ThresholdError, final_verdict, parse_thresholds
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -89,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="connect p99 must be below this (default 10)")  # fmt: skip
     report.add_argument("--min-success", type=fraction, default=defaults.min_success, metavar="RATIO",
                         help="lowest call success rate, e.g. 0.99 or 99%% (default 99%%)")  # fmt: skip
+    report.add_argument("--threshold", action="append", default=[], metavar="EXPR",
+                        help="k6-style pass/fail criteria, as Locust's --threshold (repeatable or comma-separated): "
+                        "p99<100ms, errors<1%%, msgs>=50K/s, call_tool:echo:p99<5ms; a failed one exits 1")  # fmt: skip
     comparison = commands.add_parser(
         "compare",
         help="compare two runs; exit 1 on a regression beyond --max-regression",
@@ -136,12 +140,32 @@ def run_report(args: argparse.Namespace) -> int:
         connect_p99_ms=args.connect_p99_ms,
         min_success=args.min_success,
     )
+    try:
+        expressions = parse_thresholds(args.threshold)
+    except ThresholdError as exc:
+        print(f"error: --threshold {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     out = args.out or default_report_dir(resolve_prefix(args.prefix))
     outcome = make_report(args.prefix, out, thresholds)
     print(outcome.verdict_line)
     print(f"report: {outcome.html_path}")
     write_step_summary(to_markdown(outcome.document, images=False))
-    return outcome.exit_code
+    return max(outcome.exit_code, judge_thresholds(args.prefix, expressions))
+
+
+def judge_thresholds(prefix: str, expressions: list[Threshold]) -> int:
+    """Print each --threshold's judgement, as the live run does; EXIT_FAILED when one fails."""
+    if not expressions:
+        return EXIT_OK
+    from analysis.load import load_run
+    from analysis.run_thresholds import judge_run
+
+    judgements = judge_run(load_run(prefix), expressions)
+    for judgement in judgements:
+        print(f"threshold {judgement.describe()}")
+    passed = final_verdict(judgements)
+    print(f"thresholds {'passed' if passed else 'FAILED'}")
+    return EXIT_OK if passed else EXIT_FAILED
 
 
 def run_compare(args: argparse.Namespace) -> int:

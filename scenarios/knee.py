@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from analysis.histograms import percentile
+
 
 @dataclass(frozen=True)
 class StepWindow:
@@ -33,25 +35,6 @@ class StepVerdict:
         p99 = "n/a" if self.p99_ms is None else f"{self.p99_ms:g} ms"
         tail = f"knee: {self.crossed}" if self.crossed else "within limits"
         return f"step {self.step_index} ({load}): p99 {p99}, errors {self.error_rate:.2%} over {self.requests} calls; {tail}"
-
-
-def histogram_delta(after: Mapping[float, int], before: Mapping[float, int]) -> dict[float, int]:
-    """Counts added between two snapshots of a cumulative histogram."""
-    return {k: v - before.get(k, 0) for k, v in after.items() if v - before.get(k, 0) > 0}
-
-
-def percentile(histogram: Mapping[float, int], fraction: float) -> float | None:
-    """The bucket at `fraction` (0..1] of the counts, as Locust computes percentiles; None when empty."""
-    total = sum(histogram.values())
-    if total <= 0:
-        return None
-    rank = fraction * total
-    seen = 0
-    for bucket in sorted(histogram):
-        seen += histogram[bucket]
-        if seen >= rank:
-            return bucket
-    return max(histogram)
 
 
 def judge_step(

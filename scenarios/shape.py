@@ -14,29 +14,14 @@ from typing import Any
 import gevent
 from locust import LoadTestShape
 
+from analysis.histograms import call_totals, histogram_delta
 from scenarios.clock import PLAN_MESSAGE, plan_message
-from scenarios.knee import StepVerdict, StepWindow, histogram_delta, judge_step
+from scenarios.knee import StepVerdict, StepWindow, judge_step
 from scenarios.options import plan_for
 from scenarios.plan_builder import PlanError
 from scenarios.profile import Plan, Point
 
 logger = logging.getLogger(__name__)
-
-CALL_PREFIX = "call_tool:"
-
-
-def call_totals(stats: Any) -> tuple[dict[float, int], int, int]:
-    """Summed (histogram, requests, failures) of every call_tool:* entry of Locust's stats."""
-    histogram: dict[float, int] = {}
-    requests = failures = 0
-    for entry in list(stats.entries.values()):
-        if not entry.name.startswith(CALL_PREFIX):
-            continue
-        requests += entry.num_requests
-        failures += entry.num_failures
-        for bucket, count in entry.response_times.items():
-            histogram[bucket] = histogram.get(bucket, 0) + count
-    return histogram, requests, failures
 
 
 class ScenarioShape(LoadTestShape):

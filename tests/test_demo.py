@@ -34,3 +34,16 @@ def test_demo_runs_reports_and_leaks_no_secret(tmp_path: Path) -> None:
     for blob, where in [(output, "demo output"), *((p.read_bytes(), str(p)) for p in files)]:
         assert secret.encode() not in blob, f"the JWT secret leaked into {where}"
         assert JWT_PREFIX not in blob, f"a JWT leaked into {where}"
+
+
+def test_bad_demo_arguments_are_one_error_line_and_leave_no_folder(tmp_path: Path) -> None:
+    for args, message in [
+        (["--tools", "echo:9,sleep:1={ms:5}"], "error: --tools: arguments of 'sleep' are not valid JSON"),
+        (["--duration", "5x"], "error: --duration must look like 20s"),
+        (["--in-flight", "0"], "error: --users and --in-flight must be at least 1"),
+    ]:
+        command = [sys.executable, "demo.py", *args, "--results", str(tmp_path / "results")]
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.startswith(message) and done.stderr.count("\n") == 1, done.stderr
+        assert not (tmp_path / "results").exists()

@@ -6,7 +6,9 @@ import argparse
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from analysis.thresholds import ThresholdError, parse_thresholds
 from users.auth import Minter, StaticToken, TokenSource, algorithm_for_private_key
 from users.tool_mix import ToolMixError, parse_tool_spec
 
@@ -107,7 +109,8 @@ def add_user_arguments(parser: Any) -> None:
         "--subscribe",
         env_var="LOCUST_SUBSCRIBE",
         default=DEFAULTS["subscribe"],
-        help="Server-push stream each connection subscribes to after hello: TOPIC[:RATE[:COUNT]] (e.g. ticks:100).",
+        help="Server-push stream each connection subscribes to after hello: TOPIC[:RATE[:COUNT]], e.g. "
+        "ticks:100:1000 (100 events/s, 1000 in all; the reference server needs COUNT).",
     )
     group.add_argument(
         "--call-timeout",
@@ -183,6 +186,10 @@ def with_local_credentials(options: argparse.Namespace, environ: Mapping[str, st
 
 def check_options(options: argparse.Namespace, *, need_credentials: bool = True) -> None:
     """Raise OptionError naming the first option whose value cannot work."""
+    host = getattr(options, "host", None)
+    scheme = urlsplit(host).scheme if host else "ws"
+    if scheme not in ("ws", "wss"):  # the rest of the URL is not echoed: it may carry a token
+        raise OptionError(f"--host must be a ws:// or wss:// URL, not {scheme or 'one without a scheme'}")
     given = [name for name in CREDENTIALS if getattr(options, name, None)]
     if not given and not need_credentials:
         given = ["(on the workers)"]
@@ -226,6 +233,13 @@ def check_options(options: argparse.Namespace, *, need_credentials: bool = True)
         raise OptionError(str(exc)) from None
     if options.ca_file and options.insecure:
         raise OptionError("--ca-file and --insecure exclude each other")
+    for name in ("progress_interval", "abort_grace"):
+        if float(getattr(options, name, 0) or 0) < 0:
+            raise OptionError(f"--{name.replace('_', '-')} must be 0 or more seconds, got {getattr(options, name)}")
+    try:
+        parse_thresholds(getattr(options, "threshold", ""))
+    except ThresholdError as exc:
+        raise OptionError(f"--threshold {exc}") from None
 
 
 def token_source(options: argparse.Namespace) -> TokenSource:

@@ -31,6 +31,7 @@ from users.rate_share import follow_rate_share
 from users.run_log import log_rate_stages, log_storms, log_summary
 from users.runtime import runtime_for
 from users.sampler import SAMPLE_EVERY_S, RunSampler, reset_window_gauges
+from users.terminal import register_terminal
 from users.web_tab import install_web_tab
 from users.ws_csv import WsCsvWriter, write_storms, ws_csv_for
 
@@ -246,4 +247,5 @@ def register_reporting(events: Any, load_source: LoadSource | None = None) -> Re
     events.init.add_listener(lambda environment, **_: install_web_tab(environment, load_source, reporting))
     events.test_start.add_listener(reporting.on_test_start)
     events.test_stop.add_listener(reporting.on_test_stop)
+    register_terminal(events, reporting, load_source)  # after the reporter: its final counters come first
     return reporting

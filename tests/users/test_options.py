@@ -45,8 +45,18 @@ def test_a_master_may_run_without_credentials() -> None:
         ({"jwt_secret": "s", "subscribe": "t:x"}, "--subscribe must be TOPIC[:RATE[:COUNT]]"),
         ({"jwt_private_key": "/nonexistent.pem"}, "--jwt-private-key /nonexistent.pem: cannot read"),
         ({"jwt_secret": "s", "ca_file": "ca.pem", "insecure": True}, "--ca-file and --insecure exclude each other"),
+        ({"jwt_secret": "s", "host": "http://h:1/?token=abc"}, "--host must be a ws:// or wss:// URL, not http$"),
+        ({"jwt_secret": "s", "host": "localhost:8079"}, "--host must be a ws:// or wss:// URL, not localhost$"),
+        ({"jwt_secret": "s", "threshold": "p99<5ms,p42<1"}, "--threshold 'p42<1': unknown metric"),
+        ({"jwt_secret": "s", "progress_interval": -1.0}, "--progress-interval must be 0 or more seconds, got -1.0"),
+        ({"jwt_secret": "s", "abort_grace": -2.0}, "--abort-grace must be 0 or more seconds"),
     ],
 )
 def test_bad_values_name_their_option(overrides: dict[str, object], message: str) -> None:
     with pytest.raises(OptionError, match=message.replace("[", r"\[").replace("]", r"\]")):
         check_options(options(**overrides))
+
+
+def test_ws_hosts_and_good_thresholds_pass() -> None:
+    for host in ("ws://127.0.0.1:8079/", "wss://example.test/ws", "", None):
+        check_options(options(jwt_secret="s", host=host, threshold="p99<100ms,errors<1%"))

@@ -17,6 +17,7 @@ from typing import Any
 import locust
 import locust.argument_parser
 import locust.runners
+import locust.stats
 from locust.env import Environment
 from locust.user.task import LOCUST_STATE_RUNNING
 
@@ -48,6 +49,12 @@ PATCHES = (
     Patch("CSV percentiles", "StatsCSV._percentile_fields", "percentiles with two decimals below 100 ms", True),
     Patch("final CSV rows", "StatsCSVFileWriter.close_files", "the run's last second in PREFIX_stats.csv", True),
     Patch("report interval", "locust.runners.WORKER_REPORT_INTERVAL", "workers report each second, not 3 s", True),
+    Patch(
+        "quiet stats table",
+        "locust.stats.CONSOLE_STATS_INTERVAL_SEC",
+        "headless progress lines instead of Locust's request table every 2 s (kept with --stats-table)",
+        True,
+    ),
     Patch(
         "request shortcut", "EventHook._handlers (read only)", "skip the event while Locust's stats listen alone", True
     ),
@@ -129,6 +136,13 @@ def report_each_second() -> None:
     """On a worker: send Locust's report every WORKER_REPORT_INTERVAL_S (tested versions only)."""
     if _State.internals:
         locust.runners.WORKER_REPORT_INTERVAL = WORKER_REPORT_INTERVAL_S
+
+
+def quiet_console_table(seconds: float = 365 * 24 * 3600) -> None:
+    """Headless, with our progress lines: Locust's periodic request table every `seconds` instead of 2 s (its
+    stats printer reads the constant at each sleep; its final tables still print). Tested versions only."""
+    if _State.internals:
+        locust.stats.CONSOLE_STATS_INTERVAL_SEC = seconds
 
 
 def send_worker_report(runner: Any, data: dict[str, Any]) -> None:

@@ -1,0 +1,31 @@
+"""The progress line from two samples: rates of the interval, its percentiles, failures by kind, target share."""
+
+from __future__ import annotations
+
+from users.progress import Sample, progress_line
+
+ZERO = {
+    "calls_sent": 0, "calls_ok": 0, "calls_failed": 0, "calls_timeout": 0, "calls_lost": 0, "calls_in_flight": 0,
+    "messages_sent": 0, "messages_received": 0, "rate_target": 0.0,
+}  # fmt: skip
+
+
+def test_rates_and_percentiles_cover_only_the_interval() -> None:
+    before = Sample(3.0, {**ZERO, "calls_sent": 100, "calls_ok": 100, "messages_sent": 102, "messages_received": 102},
+                    {1.0: 100})  # fmt: skip
+    after_counters = {**ZERO, "calls_sent": 730, "calls_ok": 700, "calls_failed": 5, "calls_timeout": 2,
+                      "calls_lost": 3, "calls_in_flight": 20, "messages_sent": 732, "messages_received": 712}  # fmt: skip
+    histogram = {1.0: 100, 0.25: 500, 0.5: 90, 40.0: 10}  # the interval: 500 at 0.25 ms, 90 at 0.5, 10 at 40
+    line = progress_line(before, Sample(5.0, after_counters, histogram), "warm-up")
+    assert line == (
+        "progress    5.0s | warm-up | 305 calls/s | 620 msg/s | p50 0.25 ms p99 40 ms | in flight 20 | "
+        "failed 5 timeout 2 lost 3"
+    )
+
+
+def test_share_of_the_rate_target_and_an_empty_interval() -> None:
+    before = Sample(0.0, ZERO)
+    after = Sample(2.0, {**ZERO, "calls_sent": 1800, "rate_target": 1000.0})
+    line = progress_line(before, after)
+    assert line.endswith("| 90% of 1,000 calls/s target")
+    assert "| - |" in line and "p50 - ms p99 - ms" in line
