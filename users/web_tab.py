@@ -10,6 +10,7 @@ same counters PREFIX_ws.csv is written from.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Mapping
@@ -21,10 +22,12 @@ from flask import Response, jsonify, request
 from locust.env import Environment
 from locust.runners import MasterRunner
 
-from users.base import counters_for
+from users.base import RUN_ERROR_MESSAGE, counters_for
 from users.load_control import LoadSource
 from users.web_form import form_error, form_options
 from users.web_series import RunSeries, merged_histogram
+
+logger = logging.getLogger(__name__)
 
 BUILD_PATH = Path(__file__).parent / "webui" / "dist"
 """Our build of Locust's web UI (index.html and assets/); Locust's own assets are served for anything else."""
@@ -84,6 +87,7 @@ class WebSocketView:
         return point.stage, point.rate or 0.0
 
     def on_test_start(self, **_: Any) -> None:
+        self.environment.ws_run_error = None  # type: ignore[attr-defined]  # users.base sets it for this run
         self.series.start(time.time(), self.source.snapshot(), call_histogram(self.environment))
         if self._greenlet is None:
             self._greenlet = gevent.spawn(self._sample_forever)
@@ -108,12 +112,31 @@ class WebSocketView:
 
     def view(self, since: int) -> dict[str, Any]:
         stage, rate = self._stage()
-        return self.series.view(since, stage, rate, self.source.workers_line())
+        data = self.series.view(since, stage, rate, self.source.workers_line())
+        data["error"] = getattr(self.environment, "ws_run_error", None)
+        return data
+
+
+def relay_worker_errors(environment: Environment) -> None:
+    """Master: a worker that stops for an option that cannot work there (its own credentials) stops the run;
+    its error line is logged once and shown in the WebSocket view."""
+    runner = environment.runner
+    if not isinstance(runner, MasterRunner):
+        return
+
+    def on_error(environment: Environment, msg: Any, **_: Any) -> None:
+        if getattr(environment, "ws_run_error", None) is None:
+            environment.ws_run_error = f"worker {msg.node_id}: {msg.data}"  # type: ignore[attr-defined]
+            logger.error("%s; stopping the run", environment.ws_run_error)  # type: ignore[attr-defined]
+            gevent.spawn(runner.stop)
+
+    runner.register_message(RUN_ERROR_MESSAGE, on_error)
 
 
 def install_web_tab(environment: Environment, load_source: LoadSource | None, source: TabSource | None = None) -> None:
     """Serve the WebSocket view from the web UI of `environment`, if it has one; `source` defaults to the
     process's counters."""
+    relay_worker_errors(environment)
     web_ui = environment.web_ui
     if web_ui is None:
         return

@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -177,3 +178,39 @@ def test_bad_form_value_is_one_message_in_the_form(tmp_path: Path, server: Runni
     assert report["form_still_shown"]
     assert server.stats()["connections_opened"] == 0
     assert "Traceback" not in locust.log() and "StopUser" not in locust.log()
+
+
+def test_worker_without_credentials_stops_the_run_with_one_message_in_the_view(
+    tmp_path: Path, server: RunningServer
+) -> None:
+    web_port = free_port()
+    base = f"http://127.0.0.1:{web_port}"
+    cluster = Cluster(tmp_path, server.url, ["--web-host", "127.0.0.1", "--web-port", str(web_port)], {},
+                      headless=False)  # fmt: skip
+    if any(os.environ.get(var) for var in ("LOCUST_JWT_SECRET", "LOCUST_TOKEN", "LOCUST_JWT_PRIVATE_KEY")):
+        pytest.skip("this test needs processes without credentials")
+    master = cluster.start_master()  # no credentials anywhere: the master starts, each worker refuses
+    workers = [cluster.start_worker(0), cluster.start_worker(1)]
+    try:
+        wait_web_ui(base, master, workers=2)
+        form = urllib.parse.urlencode({"user_count": "4", "spawn_rate": "4", "host": server.url}).encode()
+        with urllib.request.urlopen(base + "/swarm", data=form, timeout=5) as response:
+            assert json.loads(response.read())["success"]  # the master cannot check the workers' credentials
+        view: dict[str, Any] = {}
+
+        def ended() -> bool:
+            view.update(get_json(base + "/websocket/series"))
+            return view["final"] is not None
+
+        wait_for(ended, 30, "the run to end", 0.2)
+    finally:
+        stop_process(master)
+        cluster.finish(master, workers, 30)
+    assert view["error"].startswith("worker ") and view["error"].endswith(
+        ": error: set --jwt-secret (LOCUST_JWT_SECRET), --jwt-private-key (LOCUST_JWT_PRIVATE_KEY) or --token "
+        "(LOCUST_TOKEN): hello needs a JWT"
+    ), view["error"]
+    assert server.stats()["connections_opened"] == 0
+    logs = [p.log() for p in (master, *workers)]
+    assert not any("Traceback" in log or "StopUser" in log for log in logs), logs
+    assert logs[0].count("hello needs a JWT; stopping the run") == 1

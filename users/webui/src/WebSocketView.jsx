@@ -128,6 +128,11 @@ export default function WebSocketView() {
         Run {status}
         {series.workers ? ` · workers: ${series.workers}` : ''}
       </Typography>
+      {series.error && (
+        <Alert data-testid='ws-error' severity='error' sx={{ my: 1 }}>
+          {series.error}
+        </Alert>
+      )}
       <StageBand running={series.running && !stopping} stages={series.stages} />
       {stopping && <Alert severity='info'>Stopped: the final totals follow once every count is in.</Alert>}
       {series.final && <Figures rows={finalRows(series.final, series.targets)} title='Final totals (whole run)' />}
