@@ -27,35 +27,40 @@ CLI_ONLY = frozenset({
     "ca_file", "insecure", "plan", "server_control_url", "knee_p99_ms", "knee_error_rate",
 })  # fmt: skip
 """Not in the form: set them on the command line, in locust.conf or as LOCUST_* env vars (README, Web UI)."""
+SECOND = (
+    "call_timeout", "max_in_flight", "burst_height", "burst_width", "burst_period", "storm_interval",
+    "storm_fraction", "storm_mode", "step_users", "step_rate", "step_duration", "max_users", "max_rate",
+)  # fmt: skip
+"""Then these, grouped by the scenario stage they tune; options not named here follow as Locust lists them."""
 LABELS = {
-    "tools": 'Tools: NAME[:WEIGHT][=JSON], e.g. echo:8,sleep:1={"ms":5}',
-    "in_flight": "In flight: calls outstanding per connection (1 = closed loop)",
-    "scenario": "Scenario: stages, e.g. sustained,burst,reconnect (empty: plain load)",
-    "rate": "Rate: target calls/s for the run (0 = closed loop)",
-    "stage_duration": "Stage duration (e.g. 30s, 2m)",
-    "subscribe": "Subscribe: TOPIC[:RATE[:COUNT]] push stream (empty: none)",
-    "call_timeout": "Call timeout (s)",
-    "max_in_flight": "Rate mode: most calls in flight per connection",
-    "burst_height": "Burst: users added per spike (0 = -u)",
-    "burst_width": "Burst: spike length",
-    "burst_period": "Burst: time between spikes",
-    "storm_interval": "Reconnect: time between storms",
-    "storm_fraction": "Reconnect: fraction of connections dropped",
-    "storm_mode": "Reconnect: who drops (client/server)",
-    "step_users": "Step/ramp: users added per step (0 = -u)",
-    "step_rate": "Step/ramp: calls/s added per step (0 = rate)",
-    "step_duration": "Step/ramp: step length",
-    "max_users": "Step/ramp: user ceiling (0 = none)",
-    "max_rate": "Step/ramp: rate ceiling (0 = none)",
+    "tools": 'NAME[:WEIGHT][=JSON], e.g. echo:8,sleep:1={"ms":5}',
+    "in_flight": "calls outstanding per connection; 1 = closed loop",
+    "scenario": "stages, e.g. sustained,burst,reconnect; empty = plain load",
+    "rate": "target calls/s for the run; 0 = closed loop",
+    "stage_duration": "of each stage, e.g. 30s, 2m",
+    "subscribe": "push stream TOPIC[:RATE[:COUNT]], e.g. ticks:100:1000; empty = none",
+    "call_timeout": "seconds",
+    "max_in_flight": "rate mode: most calls outstanding per connection",
+    "burst_height": "burst stage: users added per spike; 0 = -u",
+    "burst_width": "burst stage: spike length",
+    "burst_period": "burst stage: time from spike to spike",
+    "storm_interval": "reconnect stage: time between storms",
+    "storm_fraction": "reconnect stage: fraction of connections dropped",
+    "storm_mode": "reconnect stage: who drops, client or server",
+    "step_users": "step/ramp stage: users added per step; 0 = -u",
+    "step_rate": "step/ramp stage: calls/s added per step; 0 = rate",
+    "step_duration": "step/ramp stage: length of a step",
+    "max_users": "step/ramp stage: user ceiling; 0 = none",
+    "max_rate": "step/ramp stage: rate ceiling; 0 = none",
 }
-"""Short help shown after each option's name (Locust's form truncates long help text)."""
+"""Short help shown after each option's name (Locust's form shows `Name (help)` and truncates long help)."""
 
 
 def form_options(extra_options: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Locust's `extra_options` template argument, reordered (FIRST, then the rest as registered), with short
-    help, and without the CLI_ONLY options."""
-    order = [k for k in FIRST if k in extra_options]
-    order += [k for k in extra_options if k not in FIRST and k not in CLI_ONLY]
+    """Locust's `extra_options` template argument, reordered (FIRST, SECOND, then the rest as registered), with
+    short help, and without the CLI_ONLY options."""
+    order = [k for k in (*FIRST, *SECOND) if k in extra_options]
+    order += [k for k in extra_options if k not in order and k not in CLI_ONLY]
     shown: dict[str, dict[str, Any]] = {}
     for name in order:
         option = dict(extra_options[name])

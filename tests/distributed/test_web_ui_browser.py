@@ -3,7 +3,8 @@
 For a single process and for a master with two workers: the final totals the
 view shows (without reloading the page) equal the last PREFIX_ws.csv row and
 the reference server's counters. Screenshots are kept in WS_SCREENSHOT_DIR
-(default: test-artifacts/web-ui/ in the checkout).
+(default: test-artifacts/web-ui/ in the checkout); WS_UPDATE_DOCS=1 also
+refreshes docs/websocket-view.png from the master's live view.
 """
 
 from __future__ import annotations
@@ -51,10 +52,15 @@ def number(text: str) -> float:
 
 
 def keep_screenshots(tmp_path: Path, name: str) -> None:
+    """Copy the run's screenshots to WS_SCREENSHOT_DIR; with WS_UPDATE_DOCS=1 the master's live view becomes
+    docs/websocket-view.png (the README's picture)."""
     keep = Path(os.environ.get("WS_SCREENSHOT_DIR") or ROOT / "test-artifacts" / "web-ui")
     keep.mkdir(parents=True, exist_ok=True)
     for png in tmp_path.glob("*.png"):
         shutil.copy(png, keep / f"{name}-{png.name}")
+    live = tmp_path / "websocket-view.png"
+    if name == "master" and os.environ.get("WS_UPDATE_DOCS") == "1" and live.exists():
+        shutil.copy(live, ROOT / "docs" / "websocket-view.png")
 
 
 def run_probe(base: str, tmp_path: Path, *args: str) -> dict[str, Any]:
