@@ -141,7 +141,11 @@ export default function WebSocketView() {
       )}
       <Box sx={{ display: 'grid', gridTemplateColumns: { xs: '1fr', lg: '1fr 1fr' }, gap: 2 }}>
         {CHARTS.map((chart) => (
-          <Box data-points={series.points.length} data-testid={`ws-chart-${chart.id}`} key={chart.id}>
+          <Box
+            data-points={series.points.length}
+            data-testid={`ws-chart-${chart.id}`}
+            key={`${chart.id}-${series.started_at}`} // a new run: a new time axis
+          >
             <LineChart
               charts={charts}
               colors={chart.colors}
