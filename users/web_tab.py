@@ -155,13 +155,16 @@ def install_web_tab(environment: Environment, load_source: LoadSource | None, so
     web_ui.update_template_args = with_form_options  # type: ignore[method-assign]
     with_form_options()
 
-    @web_ui.app.route("/websocket/series")
+    base = (getattr(environment.parsed_options, "web_base_path", None) or "").rstrip("/")  # Locust's prefix
+
+    @web_ui.app.route(f"{base}/websocket/series")
+    @web_ui.auth_required_if_enabled
     def websocket_series() -> Response:
         return jsonify(view.view(request.args.get("since", 0, type=int)))
 
     @web_ui.app.before_request
     def check_form() -> Response | None:
-        if request.path != "/swarm" or request.method != "POST" or environment.parsed_options is None:
+        if request.path != f"{base}/swarm" or request.method != "POST" or environment.parsed_options is None:
             return None
         master = isinstance(environment.runner, MasterRunner)
         error = form_error(environment.parsed_options, request.form, os.environ, master=master)
