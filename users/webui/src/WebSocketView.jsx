@@ -9,6 +9,12 @@ import { CHARTS, chartData, formatNumber } from './charts';
 import { finalRows, liveRows } from './figures';
 
 const POLL_MS = 1000;
+const X_AXIS = {
+  type: 'time',
+  splitNumber: 4,
+  minInterval: 1,
+  axisLabel: { formatter: (value) => new Date(value).toLocaleTimeString([], { hour12: false }) },
+};
 const MAX_POINTS = 3600;
 
 function usePolledSeries() {
@@ -152,6 +158,7 @@ export default function WebSocketView() {
               isDarkMode={isDarkMode}
               lines={chart.lines}
               title={chart.title}
+              xAxis={X_AXIS}
             />
           </Box>
         ))}

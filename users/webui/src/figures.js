@@ -1,6 +1,8 @@
 // The figures beside the charts: live ones from the last point, final totals and mean rates after the run.
 import { formatNumber, share } from './charts';
 
+const milliseconds = (value) => formatNumber(value, value !== null && value < 10 ? 2 : 0);
+
 export function liveRows(point, series) {
   const calls = point.calls_ok_per_s + point.calls_failed_per_s + point.calls_timeout_per_s + point.calls_lost_per_s;
   const messages = point.messages_sent_per_s + point.messages_received_per_s;
@@ -13,7 +15,7 @@ export function liveRows(point, series) {
     ['rate_target', 'Rate target (calls/s)', rate ? `${formatNumber(rate)} (about ${formatNumber(2 * rate)} msg/s)` : 'closed loop'],
     ['connections_open', 'Connections open', formatNumber(point.connections_open)],
     ['calls_in_flight', 'Calls in flight', formatNumber(point.calls_in_flight)],
-    ['latency', 'Call latency p50 / p99 (ms)', `${formatNumber(point.p50_ms)} / ${formatNumber(point.p99_ms)}`],
+    ['latency', 'Call latency p50 / p99 (ms)', `${milliseconds(point.p50_ms)} / ${milliseconds(point.p99_ms)}`],
     ['reconnects', 'Reconnects / connect failures', `${formatNumber(point.reconnects)} / ${formatNumber(point.connect_failures)}`],
   ];
 }
