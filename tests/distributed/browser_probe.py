@@ -8,8 +8,8 @@ downloads a browser.
 Steps: open the page, fill the start form (users, ramp-up, host and the
 custom parameters given), press START; the WebSocket view is the first tab.
 Wait until its figures show `--until` (key=value), check every chart draws
-(its canvas changes between two readings a few seconds apart and it has
-points), read the live figures, take a screenshot, press STOP, and wait,
+(its canvas has pixels of its line colours in the plot area, and changes as
+points are added), read the live figures, take a screenshot, press STOP, and wait,
 without reloading the page, until the view says the run finished; read the
 final totals and take a second screenshot. With `--bad-param`, fill that
 instead, press START and print the message the form shows.
@@ -56,26 +56,43 @@ def wait_figures(page: Any, conditions: dict[str, str], timeout_s: float) -> dic
     raise TimeoutError(f"the WebSocket view never showed {conditions}; last: {figures}")
 
 
-def chart_images(page: Any) -> dict[str, tuple[int, str]]:
-    """Per chart: (points it has, its canvas as a data URL)."""
-    images: dict[str, tuple[int, str]] = {}
+LINE_PIXELS_JS = """(canvas, colors) => {
+    const rgb = colors.split(',').map((hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)));
+    const top = 80, bottom = 30;  // the plot area of users/webui/src/StageChart.jsx (GRID), below title and legend
+    const { width, height } = canvas;
+    const scale = height / canvas.getBoundingClientRect().height;
+    const pixels = canvas.getContext('2d').getImageData(0, top * scale, width, height - (top + bottom) * scale).data;
+    let count = 0;
+    for (let i = 0; i < pixels.length; i += 4) {
+        if (rgb.some(([r, g, b]) => Math.abs(pixels[i] - r) + Math.abs(pixels[i + 1] - g) + Math.abs(pixels[i + 2] - b) < 30)) count++;
+    }
+    return count;
+}"""
+
+
+def chart_images(page: Any) -> dict[str, tuple[int, str, int]]:
+    """Per chart: (points it has, its canvas as a data URL, pixels of its line colours in the plot area)."""
+    images: dict[str, tuple[int, str, int]] = {}
     for chart in CHART_IDS:
         box = page.locator(f"[data-testid=ws-chart-{chart}]")
         points = int(box.get_attribute("data-points") or 0)
-        images[chart] = (points, box.locator("canvas").first.evaluate("c => c.toDataURL()"))
+        colors = box.locator("[data-colors]").get_attribute("data-colors") or ""
+        canvas = box.locator("canvas").first
+        images[chart] = (points, canvas.evaluate("c => c.toDataURL()"), canvas.evaluate(LINE_PIXELS_JS, colors))
     return images
 
 
 def wait_charts_drawing(page: Any, timeout_s: float) -> dict[str, int]:
-    """Wait until every chart has points and has redrawn since the first reading; points per chart."""
+    """Wait until every chart draws lines (pixels of its line colours in the plot area) and has redrawn with
+    more points since the first reading; line pixels per chart."""
     first = chart_images(page)
     deadline = time.monotonic() + timeout_s
     while True:
         page.wait_for_timeout(1000)
         now = chart_images(page)
-        moved = {c: now[c][0] > first[c][0] > 0 and now[c][1] != first[c][1] for c in CHART_IDS}
+        moved = {c: now[c][0] > first[c][0] > 0 and now[c][1] != first[c][1] and now[c][2] > 0 for c in CHART_IDS}
         if all(moved.values()):
-            return {c: now[c][0] for c in CHART_IDS}
+            return {c: now[c][2] for c in CHART_IDS}
         if time.monotonic() > deadline:
             raise TimeoutError(f"charts not drawing: {moved}")
 
@@ -115,7 +132,7 @@ def probe(page: Any, args: argparse.Namespace) -> dict[str, Any]:
     page.locator("[data-testid=ws-view][data-status=running]").wait_for()
     until = dict(item.split("=", 1) for item in args.until)
     wait_figures(page, until, args.timeout)
-    report["chart_points"] = wait_charts_drawing(page, args.timeout)
+    report["chart_line_pixels"] = wait_charts_drawing(page, args.timeout)
     page.wait_for_timeout(args.settle * 1000)
     report["live"] = wait_figures(page, until, args.timeout)
     report["live_stage"] = page.locator("[data-testid=ws-stage]").inner_text()

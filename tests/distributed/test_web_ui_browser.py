@@ -125,7 +125,7 @@ def test_local_web_ui_charts_and_final_totals(tmp_path: Path, server: RunningSer
     finally:
         stop_process(locust)
         keep_screenshots(tmp_path, "local")
-    assert set(report["chart_points"]) == {"messages", "calls", "connections", "inflight", "latency"}
+    assert set(report["chart_line_pixels"]) == {"messages", "calls", "connections", "inflight", "latency"}
     assert report["live_stage"] == "Stage: sustained"
     assert report["live"]["rate_target"] == "1,500 (about 3,000 msg/s)"
     assert number(report["live"]["calls_per_s"]) > 0 and number(report["live"]["messages_per_s"]) > 0

@@ -1,20 +1,15 @@
 // The WebSocket tab: polls /websocket/series once a second; live charts and figures while the run goes, the
 // run's final totals and mean rates once it has ended (never a stale live rate).
 import { Alert, Box, Paper, Table, TableBody, TableCell, TableRow, Typography } from '@mui/material';
-import { LineChart, SWARM_STATE } from 'locust-ui';
+import { SWARM_STATE } from 'locust-ui';
 import { useEffect, useMemo, useState } from 'react';
 import { useSelector } from 'react-redux';
 
 import { CHARTS, chartData, formatNumber } from './charts';
 import { finalRows, liveRows } from './figures';
+import StageChart from './StageChart';
 
 const POLL_MS = 1000;
-const X_AXIS = {
-  type: 'time',
-  splitNumber: 4,
-  minInterval: 1,
-  axisLabel: { formatter: (value) => new Date(value).toLocaleTimeString([], { hour12: false }) },
-};
 const MAX_POINTS = 3600;
 
 function usePolledSeries() {
@@ -152,13 +147,16 @@ export default function WebSocketView() {
             data-testid={`ws-chart-${chart.id}`}
             key={`${chart.id}-${series.started_at}`} // a new run: a new time axis
           >
-            <LineChart
-              charts={charts}
+            <StageChart
               colors={chart.colors}
+              data={charts}
               isDarkMode={isDarkMode}
               lines={chart.lines}
+              logScale={chart.logScale}
+              running={series.running && !stopping}
+              stages={series.stages}
+              startedAt={series.started_at}
               title={chart.title}
-              xAxis={X_AXIS}
             />
           </Box>
         ))}

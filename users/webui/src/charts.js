@@ -1,10 +1,11 @@
 // The WebSocket view's charts: which lines each one draws, and the series of /websocket/series points as
-// locust-ui's LineChart wants them ({time: [iso...], key: [[iso, value]...]}).
+// [[iso time, value]...] per line key.
 
 export const CHARTS = [
   {
     id: 'messages',
-    title: 'Messages/s',
+    title: 'Messages/s (log scale)',
+    logScale: true,
     lines: [
       { name: 'Sent', key: 'sent' },
       { name: 'Received', key: 'received' },
