@@ -40,12 +40,19 @@ class WebUi:
         return json.loads(self.get("/stats/requests"))
 
     def wait(self, condition: Callable[[dict[str, Any]], bool], timeout_s: float = 20.0) -> dict[str, Any]:
+        return self._wait("/stats/requests", condition, timeout_s)
+
+    def wait_view(self, condition: Callable[[dict[str, Any]], bool], timeout_s: float = 20.0) -> dict[str, Any]:
+        """Poll the WebSocket view's data until `condition` holds."""
+        return self._wait("/websocket/series", condition, timeout_s)
+
+    def _wait(self, path: str, condition: Callable[[dict[str, Any]], bool], timeout_s: float) -> dict[str, Any]:
         deadline = time.monotonic() + timeout_s
         while True:
-            stats = self.stats()
-            if condition(stats):
-                return stats
-            assert time.monotonic() < deadline, f"web UI stats never matched: {stats.get('state')}"
+            data = json.loads(self.get(path))
+            if condition(data):
+                return data
+            assert time.monotonic() < deadline, f"{path} never matched: {str(data)[:1500]}"
             time.sleep(0.2)
 
 
@@ -95,8 +102,11 @@ def by_name(stats: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def test_web_ui_shows_options_hides_secrets_and_runs_them(web_ui: WebUi, server: RunningServer) -> None:
     page = web_ui.get("/").decode()
-    for option in ("in_flight", "tools", "call_timeout", "session_prefix"):
-        assert option in page, option
+    form = page[page.index('"extra_options"') :]
+    places = [form.index(f'"{option}"') for option in ("tools", "in_flight", "scenario", "rate", "stage_duration",
+                                                        "subscribe", "call_timeout")]  # fmt: skip
+    assert places == sorted(places)  # what a person changes first comes first
+    assert '"session_prefix"' not in page and '"ping_interval"' not in page  # command line, locust.conf, env
     assert "jwt_secret" not in page and (server.jwt_secret or "?") not in page
     assert "ws://localhost:8079/" in page  # the default host
 
@@ -122,17 +132,22 @@ def test_web_ui_shows_options_hides_secrets_and_runs_them(web_ui: WebUi, server:
     assert final["calls_received"] == calls and final["results_ok"] == calls
 
 
-def test_web_ui_bad_option_stops_the_run_with_a_clear_error(web_ui: WebUi, server: RunningServer) -> None:
-    started = web_ui.post("/swarm", {"user_count": "2", "spawn_rate": "2", "host": server.url, "in_flight": "0"})
-    assert started["success"], started
-    web_ui.wait(lambda s: s["state"] == "stopped")
+def test_web_ui_refuses_a_bad_option_with_one_message(web_ui: WebUi, server: RunningServer) -> None:
+    for value, message in (("0", "error: --in-flight must be at least 1, got 0"),
+                           ("abc", "error: --in-flight must be a whole number, got 'abc'")):  # fmt: skip
+        started = web_ui.post("/swarm", {"user_count": "2", "spawn_rate": "2", "host": server.url, "in_flight": value})
+        assert (started["success"], started["message"]) == (False, message)
+    assert web_ui.stats()["state"] == "ready"  # no run started: the form shows the message and stays
+    started = web_ui.post("/swarm", {"user_count": "2", "spawn_rate": "2", "host": server.url, "in_flight": "1",
+                                     "tools": "echo:abc"})  # fmt: skip
+    assert started["message"] == "error: --tools: expected a whole-number weight after 'echo:' in 'echo:abc'"
     assert server.stats()["connections_opened"] == 0
     log = web_ui.log_path.read_text()
-    assert log.count("error: --in-flight must be at least 1, got 0; stopping the run") == 1, log[-2000:]
+    assert "Traceback" not in log and "StopUser" not in log, log[-2000:]
 
 
 def test_web_ui_runs_a_scenario_and_shows_its_stage(web_ui: WebUi, server: RunningServer) -> None:
-    assert "WebSocket" in web_ui.get("/").decode()  # the extra tab is announced to the page
+    assert "/assets/index-" in web_ui.get("/").decode()  # our build of Locust's UI (with the WebSocket view)
     started = web_ui.post(
         "/swarm",
         {"user_count": "2", "spawn_rate": "10", "host": server.url, "scenario": "sustained,burst",
@@ -140,11 +155,16 @@ def test_web_ui_runs_a_scenario_and_shows_its_stage(web_ui: WebUi, server: Runni
     )  # fmt: skip
     assert started["success"], started
 
-    def tab(stats: dict[str, Any]) -> dict[str, str]:
-        rows = {e["key"]: e["data"] for e in stats.get("extended_stats", [])}.get("websocket", [])
-        return {row["metric"]: row["value"] for row in rows}
+    def at(stage: str, connections: int) -> Callable[[dict[str, Any]], bool]:
+        def shows(view: dict[str, Any]) -> bool:
+            points = view["points"]
+            return view["stage_line"] == stage and bool(points) and points[-1]["connections_open"] == connections
 
-    web_ui.wait(lambda s: tab(s).get("Stage") == "sustained" and tab(s)["Connections open"] == "2")
-    web_ui.wait(lambda s: tab(s).get("Stage") == "burst" and tab(s)["Connections open"] == "4")  # base 2 + height 2
-    stopped = web_ui.wait(lambda s: s["state"] == "stopped", timeout_s=20)  # the plan ends the run by itself
-    assert tab(stopped)["Stage"] == "(no scenario)"
+        return shows
+
+    web_ui.wait_view(at("sustained", 2))
+    web_ui.wait_view(at("burst", 4))  # base 2 + height 2
+    ended = web_ui.wait_view(lambda v: v["final"] is not None, timeout_s=20)  # the plan ends the run by itself
+    assert ended["stage_line"] == "finished after sustained → burst" and not ended["running"]
+    assert ended["final"]["totals"]["connections_open"] == 0 and ended["final"]["totals"]["connects"] >= 4
+    assert [s["name"] for s in ended["stages"]] == ["sustained", "burst"]

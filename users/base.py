@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import gevent
 from locust import User, constant, task
 from locust.env import Environment
-from locust.exception import StopUser
+from locust.runners import WorkerRunner
 
 from users.auth import TokenSource, corrupt
 from users.backoff import attempts_after_session, reconnect_delay
@@ -97,8 +97,12 @@ def _sslopt(options: argparse.Namespace) -> dict[str, Any]:
     return {}
 
 
+RUN_ERROR_MESSAGE = "ws_run_error"
+"""Worker -> master: an option cannot work here, this worker stopped (the master's web UI shows the line)."""
+
+
 def _stop_run_once(environment: Environment, error: OptionError) -> None:
-    """Log `error` and stop the run, once per run however many users hit it."""
+    """Log `error` and stop the run, once per run however many users hit it; the web UI shows the line."""
     runner = environment.runner
     this_run = environment.stats.start_time
     runtime = runtime_for(environment)
@@ -106,6 +110,9 @@ def _stop_run_once(environment: Environment, error: OptionError) -> None:
         return
     runtime.option_error_run = this_run
     logger.error("error: %s; stopping the run", error)
+    runtime.run_error = f"error: {error}"
+    if isinstance(runner, WorkerRunner):
+        runner.send_message(RUN_ERROR_MESSAGE, runtime.run_error)
     gevent.spawn(runner.stop)
 
 
@@ -217,15 +224,17 @@ class ToolCallUser(User):
                 setattr(self, name, value)
 
     # ------------------------------------------------------------ lifecycle
-    def on_start(self) -> None:
-        """Connect and hello; a failure is reported and retried by the task with backoff.
-
-        With an option that cannot work (possible only from the web UI form), the
-        run is stopped with one error line instead of sending any load.
-        """
+    def run(self) -> None:
+        """Locust's run; with an option that cannot work (the web UI form checks first, a worker's own
+        credentials can still fail), the run stops with one error line and this user ends quietly
+        (StopUser from on_start would log a traceback per user)."""
         if self.option_error is not None:
             _stop_run_once(self.environment, self.option_error)
-            raise StopUser()
+            return
+        super().run()
+
+    def on_start(self) -> None:
+        """Connect and hello; a failure is reported and retried by the task with backoff."""
         self.counters = self.runtime.counters  # a new run may have started since this user was made
         self.slot = self.runtime.slots.take()
         self._bad_token = self.bad_token_fraction > 0 and selected_share(self.slot, 0, self.bad_token_fraction)

@@ -24,6 +24,8 @@ class Runtime:
     """(options key, TokenSource): tokens are minted once per process, not per connection."""
     option_error_run: float | None = None
     """The run (Locust's stats start time) already stopped for a bad option from the web UI form."""
+    run_error: str | None = None
+    """The one error line that stopped this run (a bad option from the web UI form), for the web UI."""
     storms: Any = None
     """The process's client-mode storm dropper (users.storms.StormDropper), started by the first user."""
 

@@ -1,36 +1,44 @@
-"""A "WebSocket" tab in Locust's web UI: stage, rate and message targets, messages/s, connections, in flight, reconnects.
+"""The "WebSocket" view in Locust's web UI: live charts of the run's counters, its final totals, and the start form.
 
-The numbers come from a `TabSource`: the process's own counters in a
-single-process run, the sum over workers on a master (users.reporting), so the
-master's tab shows the whole distributed run.
+Locust serves our build of its own React UI (the `locust-ui` package, built
+from users/webui/ into users/webui/dist/, committed; see users/webui/README.md)
+with a WebSocket tab that polls GET /websocket/series once a second. The
+numbers come from a `TabSource`: the process's own counters in a
+single-process run, the sum over workers on a master (users.reporting), the
+same counters PREFIX_ws.csv is written from.
 """
 
 from __future__ import annotations
 
-import json
+import logging
+import os
 import time
-from collections import deque
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Protocol
 
-from flask import Response, request
+import gevent
+from flask import Response, jsonify, request
 from locust.env import Environment
+from locust.runners import MasterRunner
 
-from users.base import counters_for
+from users.base import RUN_ERROR_MESSAGE, counters_for
 from users.load_control import LoadSource
+from users.runtime import runtime_for
+from users.web_form import form_error, form_options
+from users.web_series import RunSeries, merged_histogram
 
-TAB_KEY = "websocket"
-RATE_WINDOW_S = 5.0
-"""Rates are counter differences over about this long (workers report once a second)."""
+logger = logging.getLogger(__name__)
 
-TARGET_MSGS_PER_S = 50_000.0
-"""The messages/s target of the analysis report (analysis.compute.Thresholds; a test keeps them equal)."""
-STRETCH_MSGS_PER_S = 200_000.0
-"""The stretch messages/s target of the analysis report."""
+BUILD_PATH = Path(__file__).parent / "webui" / "dist"
+"""Our build of Locust's web UI (index.html and assets/); Locust's own assets are served for anything else."""
+SAMPLE_EVERY_S = 1.0
+"""One chart point a second (workers report once a second)."""
+CALL_PREFIX = "call_tool:"
 
 
 class TabSource(Protocol):
-    """Where the tab's counters come from."""
+    """Where the view's counters come from."""
 
     def snapshot(self) -> Mapping[str, float]:
         """Counters with WsCounters.snapshot() keys."""
@@ -54,72 +62,114 @@ class _OwnCounters:
         return None
 
 
-def _share(value: float, target: float) -> str:
-    return f"{100.0 * value / target:.0f}%" if target > 0 else "n/a"
+def call_histogram(environment: Environment) -> dict[int, int]:
+    """Locust's response time histogram of every call_tool:* request so far (summed over workers on a master)."""
+    runner = environment.runner
+    if runner is None:
+        return {}
+    entries = runner.stats.entries.values()
+    return merged_histogram(e.response_times for e in entries if e.name.startswith(CALL_PREFIX))
 
 
-class WebSocketTab:
-    """Rows for the tab, rates from counter differences over the last few seconds."""
+class WebSocketView:
+    """Samples one run for the view while it runs; its final totals once the run's reporting is done."""
 
-    def __init__(self, source: TabSource, load_source: LoadSource | None) -> None:
-        self._source = source
-        self._load_source = load_source
-        self._history: deque[tuple[float, float, float]] = deque()
+    def __init__(self, environment: Environment, source: TabSource, load_source: LoadSource | None) -> None:
+        self.environment = environment
+        self.source = source
+        self.load_source = load_source
+        self.series = RunSeries()
+        self._greenlet: gevent.Greenlet | None = None
 
-    def rows(self, now: float) -> list[dict[str, str]]:
-        """(metric, value) rows as the tab shows them."""
-        c = self._source.snapshot()
-        point = self._load_source.point() if self._load_source is not None else None
-        settled = c["calls_ok"] + c["calls_failed"] + c["calls_timeout"] + c["calls_lost"]
-        messages = c["messages_sent"] + c["messages_received"]
-        if self._history and (settled < self._history[-1][1] or messages < self._history[-1][2]):
-            self._history.clear()  # a new run started from zero
-        self._history.append((now, settled, messages))
-        while len(self._history) > 2 and self._history[1][0] < now - RATE_WINDOW_S:
-            self._history.popleft()
-        t0, settled0, messages0 = self._history[0]
-        span = now - t0
-        calls_per_s = (settled - settled0) / span if span > 0 else 0.0
-        messages_per_s = (messages - messages0) / span if span > 0 else 0.0
-        rate = point.rate if point is not None else None
-        values = [
-            ("Stage", point.stage if point is not None else "(no scenario)"),
-            ("Rate target (calls/s)", f"{rate:,.0f} (about {2 * rate:,.0f} msg/s)" if rate else "closed loop"),
-            ("Calls/s", f"{calls_per_s:,.0f}"),
-            ("Messages/s (sent + received)", f"{messages_per_s:,.0f}"),
-            ("Messages/s target / stretch", f"{TARGET_MSGS_PER_S:,.0f} / {STRETCH_MSGS_PER_S:,.0f}"),
-            ("Of target / stretch", f"{_share(messages_per_s, TARGET_MSGS_PER_S)} / "
-                                    f"{_share(messages_per_s, STRETCH_MSGS_PER_S)}"),
-            ("Connections open", f"{c['connections_open']:,}"),
-            ("Calls in flight", f"{c['calls_in_flight']:,}"),
-            ("Reconnects (attempts)", f"{c['reconnects']:,} ({c['reconnect_attempts']:,})"),
-            ("Calls lost / timed out", f"{c['calls_lost']:,} / {c['calls_timeout']:,}"),
-            ("Calls sent late / skipped (rate mode)", f"{c['calls_sent_late']:,} / {c['calls_skipped']:,}"),
-            ("Push gaps / duplicates / reordered",
-             f"{c['push_gaps']:,} / {c['push_duplicates']:,} / {c['push_reordered']:,}"),
-        ]  # fmt: skip
-        workers = self._source.workers_line()
-        if workers is not None:
-            values.append(("Workers", workers))
-        return [{"metric": name, "value": value} for name, value in values]
+    def _stage(self) -> tuple[str | None, float]:
+        point = self.load_source.point() if self.load_source is not None else None
+        if point is None:
+            return None, 0.0
+        return point.stage, point.rate or 0.0
+
+    def on_test_start(self, **_: Any) -> None:
+        runtime_for(self.environment).run_error = None  # users.base sets it for this run
+        self.series.start(time.time(), self.source.snapshot(), call_histogram(self.environment))
+        if self._greenlet is None:
+            self._greenlet = gevent.spawn(self._sample_forever)
+
+    def _sample_forever(self) -> None:
+        next_tick = time.monotonic()
+        while self.series.running:
+            next_tick += SAMPLE_EVERY_S
+            gevent.sleep(max(0.0, next_tick - time.monotonic()))
+            stage, _ = self._stage()
+            self.series.sample(time.time(), self.source.snapshot(), call_histogram(self.environment), stage or "")
+        self._greenlet = None
+
+    def on_test_stop(self, **_: Any) -> None:
+        """After the reporter's own test_stop (it registered first): the counters are final here."""
+        if not self.series.running:
+            return
+        stage, _ = self._stage()
+        now = time.time()
+        self.series.sample(now, self.source.snapshot(), call_histogram(self.environment), stage or "")
+        self.series.finish(now, self.source.snapshot(), self.source.workers_line())
+
+    def view(self, since: int) -> dict[str, Any]:
+        stage, rate = self._stage()
+        data = self.series.view(since, stage, rate, self.source.workers_line())
+        data["error"] = runtime_for(self.environment).run_error
+        return data
+
+
+def relay_worker_errors(environment: Environment) -> None:
+    """Master: a worker that stops for an option that cannot work there (its own credentials) stops the run;
+    its error line is logged once and shown in the WebSocket view."""
+    runner = environment.runner
+    if not isinstance(runner, MasterRunner):
+        return
+
+    def on_error(environment: Environment, msg: Any, **_: Any) -> None:
+        runtime = runtime_for(environment)
+        if runtime.run_error is None:
+            runtime.run_error = f"worker {msg.node_id}: {msg.data}"
+            logger.error("%s; stopping the run", runtime.run_error)
+            gevent.spawn(runner.stop)
+
+    runner.register_message(RUN_ERROR_MESSAGE, on_error)
 
 
 def install_web_tab(environment: Environment, load_source: LoadSource | None, source: TabSource | None = None) -> None:
-    """Add the tab to the web UI of `environment`, if it has one; `source` defaults to the process's counters."""
+    """Serve the WebSocket view from the web UI of `environment`, if it has one; `source` defaults to the
+    process's counters."""
+    relay_worker_errors(environment)
     web_ui = environment.web_ui
     if web_ui is None:
         return
-    tab = WebSocketTab(source if source is not None else _OwnCounters(environment), load_source)
-    web_ui.template_args["extended_tabs"] = [{"title": "WebSocket", "key": TAB_KEY}]
-    web_ui.template_args["extended_tables"] = [
-        {"key": TAB_KEY, "structure": [{"key": "metric", "title": "Metric"}, {"key": "value", "title": "Value"}]}
-    ]
+    view = WebSocketView(environment, source if source is not None else _OwnCounters(environment), load_source)
+    environment.events.test_start.add_listener(view.on_test_start)
+    environment.events.test_stop.add_listener(view.on_test_stop)
+    if (BUILD_PATH / "index.html").exists():
+        web_ui.app.template_folder = str(BUILD_PATH)
+    web_ui.app.jinja_env.policies["json.dumps_kwargs"] = {"sort_keys": False}  # the form keeps our order
+    update_template_args = web_ui.update_template_args
 
-    @web_ui.app.after_request
-    def add_websocket_stats(response: Response) -> Response:
-        if request.path != "/stats/requests" or response.status_code != 200:
-            return response
-        data: dict[str, Any] = json.loads(response.get_data())
-        data["extended_stats"] = [{"key": TAB_KEY, "data": tab.rows(time.monotonic())}]
-        response.set_data(json.dumps(data))
-        return response
+    def with_form_options() -> None:
+        update_template_args()
+        web_ui.template_args["extra_options"] = form_options(web_ui.template_args.get("extra_options") or {})
+
+    web_ui.update_template_args = with_form_options  # type: ignore[method-assign]
+    with_form_options()
+
+    base = (getattr(environment.parsed_options, "web_base_path", None) or "").rstrip("/")  # Locust's prefix
+
+    @web_ui.app.route(f"{base}/websocket/series")
+    @web_ui.auth_required_if_enabled
+    def websocket_series() -> Response:
+        return jsonify(view.view(request.args.get("since", 0, type=int)))
+
+    @web_ui.app.before_request
+    def check_form() -> Response | None:
+        if request.path != f"{base}/swarm" or request.method != "POST" or environment.parsed_options is None:
+            return None
+        master = isinstance(environment.runner, MasterRunner)
+        error = form_error(environment.parsed_options, request.form, os.environ, master=master)
+        if error is None:
+            return None
+        return jsonify({"success": False, "message": error, "host": environment.host})

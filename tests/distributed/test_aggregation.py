@@ -1,14 +1,11 @@
-"""The master's sum of worker snapshots (users.aggregation) and the web tab over it, without processes."""
+"""The master's sum of worker snapshots (users.aggregation), without processes."""
 
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 
-from analysis.compute import Thresholds
 from users.aggregation import WorkerTotals, merge_storms, worker_payload
 from users.metrics import WsCounters
-from users.web_tab import STRETCH_MSGS_PER_S, TARGET_MSGS_PER_S, WebSocketTab
 from users.ws_csv import COUNTER_KEYS, WS_CSV_COLUMNS, WsCsvWriter
 
 
@@ -110,56 +107,6 @@ def test_csv_writer_columns_and_values() -> None:
         "2.500", "rate", "7", "1.235",
     )  # fmt: skip
     assert values["rss_bytes"] == "42"
-
-
-def test_web_tab_targets_match_the_analysis_defaults() -> None:
-    assert (TARGET_MSGS_PER_S, STRETCH_MSGS_PER_S) == (Thresholds().target_msgs_per_s, Thresholds().stretch_msgs_per_s)
-
-
-@dataclass
-class FakeSource:
-    values: dict[str, float]
-    workers: str | None = "2 reporting"
-
-    def snapshot(self) -> dict[str, float]:
-        return self.values
-
-    def workers_line(self) -> str | None:
-        return self.workers
-
-
-@dataclass
-class FakePoint:
-    stage: str = "rate"
-    rate: float | None = 25_000.0
-    active_users: int = 10
-
-
-class FakePlan:
-    def point(self) -> FakePoint:
-        return FakePoint()
-
-
-def test_web_tab_rows_from_summed_counters() -> None:
-    source = FakeSource(snapshot(messages_sent=0, messages_received=0, connections_open=40, calls_in_flight=7))
-    tab = WebSocketTab(source, FakePlan())  # type: ignore[arg-type]
-    tab.rows(0.0)
-    source.values = snapshot(calls_ok=50_000, messages_sent=50_000, messages_received=50_000, connections_open=40,
-                             calls_in_flight=7, reconnects=1, reconnect_attempts=2)  # fmt: skip
-    rows = {r["metric"]: r["value"] for r in tab.rows(2.0)}
-    assert rows["Stage"] == "rate"
-    assert rows["Rate target (calls/s)"] == "25,000 (about 50,000 msg/s)"
-    assert rows["Calls/s"] == "25,000" and rows["Messages/s (sent + received)"] == "50,000"
-    assert rows["Of target / stretch"] == "100% / 25%"
-    assert (rows["Connections open"], rows["Calls in flight"], rows["Reconnects (attempts)"]) == ("40", "7", "1 (2)")
-    assert rows["Workers"] == "2 reporting"
-    source.values = snapshot()  # a new run: counters start again from zero
-    assert {r["metric"]: r["value"] for r in tab.rows(3.0)}["Calls/s"] == "0"
-
-
-def test_web_tab_has_no_workers_row_in_a_single_process() -> None:
-    tab = WebSocketTab(FakeSource(snapshot(), None), None)
-    assert "Workers" not in {r["metric"] for r in tab.rows(0.0)}
 
 
 def test_rows_stamped_with_the_data_time_have_true_rates_to_the_last_row() -> None:

@@ -1,0 +1,69 @@
+"""users.web_tab inside Locust's own web app (Flask's test client: no socket): our build, the view's data, the form."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Iterator
+
+import pytest
+from locust import events
+from locust.env import Environment
+from locust.web import WebUI
+
+from scenarios.options import add_scenario_arguments
+from tests.users.test_web_form import parsed
+from users.base import ToolCallUser
+from users.options import add_user_arguments
+from users.web_tab import BUILD_PATH, install_web_tab
+
+
+@pytest.fixture
+def web_ui(monkeypatch: pytest.MonkeyPatch) -> Iterator[WebUI]:
+    options = parsed("--jwt-secret", "s" * 32)
+    monkeypatch.setattr(sys, "argv", ["locust", "-f", "locustfile.py"])  # Locust's form reads its parser again
+    events.init_command_line_parser.add_listener(add_user_arguments)
+    events.init_command_line_parser.add_listener(add_scenario_arguments)
+    environment = Environment(user_classes=[ToolCallUser], parsed_options=options)
+    environment.create_local_runner()
+    try:
+        web_ui = environment.create_web_ui("127.0.0.1", 0, delayed_start=True)
+        install_web_tab(environment, None)
+        yield web_ui
+    finally:
+        environment.runner.quit()  # type: ignore[union-attr]
+        events.init_command_line_parser.remove_listener(add_user_arguments)
+        events.init_command_line_parser.remove_listener(add_scenario_arguments)
+
+
+def test_the_committed_build_is_whole_and_patched_for_locusts_post_requests() -> None:
+    index = (BUILD_PATH / "index.html").read_text()
+    assert "{{ template_args|tojson }}" in index
+    scripts = re.findall(r'src="\./assets/([^"]+)"', index)
+    assert len(scripts) == 1 and (BUILD_PATH / "assets" / scripts[0]).exists()
+    bundle = (BUILD_PATH / "assets" / scripts[0]).read_text()
+    assert 'url:"stop",method:"POST"' in bundle and 'url:"stats/reset",method:"POST"' in bundle
+    assert "websocket/series" in bundle
+
+
+def test_page_is_our_build_with_the_form_in_our_order(web_ui: WebUI) -> None:
+    page = web_ui.app.test_client().get("/").get_data(as_text=True)
+    assert "./assets/index-" in page and "src-" not in page  # not Locust's own bundle
+    options = json.loads(page.split("window.templateArgs = ", 1)[1].split("\n", 1)[0])["extra_options"]
+    assert list(options)[:6] == ["tools", "in_flight", "scenario", "rate", "stage_duration", "subscribe"]
+    assert "session_prefix" not in options and "jwt_secret" not in options
+
+
+def test_series_before_any_run_and_a_bad_form_value(web_ui: WebUI) -> None:
+    client = web_ui.app.test_client()
+    view = client.get("/websocket/series?since=0").get_json()
+    assert (view["running"], view["final"], view["points"], view["error"]) == (False, None, [], None)
+    assert view["stage_line"] == "no scenario"
+    answer = client.post("/swarm", data={"user_count": "1", "spawn_rate": "1", "tools": "echo:abc"}).get_json()
+    assert answer == {
+        "success": False,
+        "message": "error: --tools: expected a whole-number weight after 'echo:' in 'echo:abc'",
+        "host": None,
+    }
+    assert web_ui.environment.runner.state == "ready"  # type: ignore[union-attr]
