@@ -24,9 +24,10 @@ from users.backoff import attempts_after_session, reconnect_delay
 from users.client import ClientSettings, ToolClient
 from users.errors import ConnectionLost, WsFailure
 from users.integration import request_fire, user_is_running
-from users.load_control import LoadPoint, LoadSource, RatePacer, SlotRegistry, is_active, selected_share
+from users.load_control import LoadPoint, LoadSource, SlotRegistry, is_active, selected_share
 from users.metrics import WsCounters
 from users.options import DEFAULTS, OptionError, check_options, token_source, with_local_credentials
+from users.paced_sender import PacedSender
 from users.protocol import DEFAULT_DIALECT, CallTemplate, Dialect
 from users.runtime import Runtime, runtime_for
 from users.storms import StormDropper
@@ -40,8 +41,6 @@ def counters_for(environment: Environment) -> WsCounters:
     return runtime_for(environment).counters
 
 
-LATE_AFTER_S = 0.010
-"""A paced call sent more than this after its intended time counts as sent late."""
 MAX_IDLE_WAIT_S = 1.0
 """Longest a waiting user goes without looking at the plan again."""
 _SHARED_RNG = random.Random()
@@ -211,9 +210,7 @@ class ToolCallUser(User):
         self._rng = _SHARED_RNG
         self._bad_token = False
         self._zero_wait = False
-        self._pacer = RatePacer(max_backlog_s=self.call_timeout)
-        self._phase = self._rng.random()
-        self._skipped_seen = 0
+        self._pacer = PacedSender(max_backlog_s=self.call_timeout, phase=self._rng.random())
         self._storm_dropped = False
 
     def _apply_options(self, options: argparse.Namespace) -> None:
@@ -322,20 +319,9 @@ class ToolCallUser(User):
     def _send_paced(self, client: ToolClient, point: LoadPoint) -> None:
         """Open model: send every call whose intended time has come, latency counted from that time."""
         assert point.rate is not None
-        counters = self.counters
-        now = perf_counter()
-        process_rate = self.runtime.share.process_rate(point.rate)
-        self._pacer.set_rate(self.runtime.pacing.per_user_rate(process_rate), now, self._phase)
-        due = self._pacer.take_due(now, self.max_in_flight - client.in_flight)
-        if self._pacer.skipped != self._skipped_seen:
-            counters.calls_skipped += self._pacer.skipped - self._skipped_seen
-            self._skipped_seen = self._pacer.skipped
+        rate = self.runtime.pacing.per_user_rate(self.runtime.share.process_rate(point.rate))
+        due = self._pacer.due(perf_counter(), rate, self.max_in_flight - client.in_flight, self.counters)
         if due:
-            lag = now - due[0]
-            if lag * 1000.0 > counters.schedule_lag_ms:
-                counters.schedule_lag_ms = lag * 1000.0
-            if lag > LATE_AFTER_S:
-                counters.calls_sent_late += sum(1 for t in due if now - t > LATE_AFTER_S)
             client.send_calls(self.mix.pick(len(due)), intended=due)
         wait = min(self._pacer.next_due() - perf_counter(), point.until_change_s, MAX_IDLE_WAIT_S)
         if client.in_flight >= self.max_in_flight:
