@@ -4,7 +4,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 WORKDIR /app
 COPY requirements.txt ./
 RUN pip install --no-cache-dir --disable-pip-version-check -r requirements.txt
-COPY locustfile.py ./
+COPY locustfile.py option_table.py ./
 COPY users users
 COPY scenarios scenarios
 COPY analysis analysis

@@ -6,87 +6,44 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from option_table import Option, add_options
 from scenarios.plan_builder import PlanError, ScenarioOptions, plan_from_options, plan_from_toml
 from scenarios.profile import Plan, Stage
+
+OPTIONS: tuple[Option, ...] = (
+    Option("--scenario", "", "Stages run one after another, e.g. sustained,burst,reconnect (kinds: sustained, "
+           "burst, reconnect, step, ramp, soak, rate). Empty: plain -u/-r/-t load. Each stage lasts "
+           "--stage-duration with -u users."),
+    Option("--plan", "", "TOML plan file with [[stage]] tables (overrides --scenario)."),
+    Option("--stage-duration", "30s", "Length of each --scenario stage."),
+    Option("--rate", 0.0, "Open model: target calls/s for the whole run, split over the users connected now (and "
+           "workers); calls are sent at their intended times and latency counts from then. 0: closed loop "
+           "(--in-flight).", type=float),
+    Option("--burst-height", 0, "Users added in each burst spike (default: -u).", type=int),
+    Option("--burst-width", "1s", "Length of each burst spike (e.g. 500ms)."),
+    Option("--burst-period", "10s", "Time from one burst spike to the next."),
+    Option("--storm-interval", "10s", "Time between reconnect storms."),
+    Option("--storm-fraction", 1.0, "Fraction of connections dropped in each reconnect storm (1 = all).",
+           type=float),
+    Option("--storm-mode", "client", "Who drops connections in a storm: the client, or the server via "
+           "--server-control-url.", choices=("client", "server")),
+    Option("--server-control-url", "", "Reference server metrics URL (http://HOST:MPORT) whose /control/drop a "
+           "server-mode storm calls."),
+    Option("--step-users", 0, "Users added per step (default: -u).", type=int),
+    Option("--step-rate", 0.0, "Calls/s added per step (default: --rate).", type=float),
+    Option("--step-duration", "10s", "Length of each step of step/ramp."),
+    Option("--max-users", 0, "Step/ramp user ceiling (0: none).", type=int),
+    Option("--max-rate", 0.0, "Step/ramp rate ceiling (0: none).", type=float),
+    Option("--knee-p99-ms", 100.0, "Step/ramp stops at the first step whose call p99 is above this.", type=float),
+    Option("--knee-error-rate", 0.01, "Step/ramp stops at the first step whose failed-call fraction is above "
+           "this.", type=float),
+)  # fmt: skip
+"""Every scenario option, declared once (option_table.Option); values are checked by the plan builder."""
 
 
 def add_scenario_arguments(parser: Any) -> None:
     """Register the options on Locust's parser (`events.init_command_line_parser` listener)."""
-    add = parser.add_argument
-    add(
-        "--scenario",
-        env_var="LOCUST_SCENARIO",
-        default="",
-        help="Stages run one after another, e.g. sustained,burst,reconnect (kinds: sustained, burst, reconnect, "
-        "step, ramp, soak, rate). Empty: plain -u/-r/-t load. Each stage lasts --stage-duration with -u users.",
-    )
-    add(
-        "--plan", env_var="LOCUST_PLAN", default="", help="TOML plan file with [[stage]] tables (overrides --scenario)."
-    )
-    add("--stage-duration", env_var="LOCUST_STAGE_DURATION", default="30s", help="Length of each --scenario stage.")
-    add(
-        "--rate",
-        env_var="LOCUST_RATE",
-        type=float,
-        default=0.0,
-        help="Open model: target calls/s for the whole run, spread over users (and workers); calls are sent at "
-        "their intended times and latency counts from then. 0: closed loop (--in-flight).",
-    )
-    add(
-        "--burst-height",
-        env_var="LOCUST_BURST_HEIGHT",
-        type=int,
-        default=0,
-        help="Users added in each burst spike (default: -u).",
-    )
-    add("--burst-width", env_var="LOCUST_BURST_WIDTH", default="1s", help="Length of each burst spike (e.g. 500ms).")
-    add("--burst-period", env_var="LOCUST_BURST_PERIOD", default="10s", help="Time from one burst spike to the next.")
-    add("--storm-interval", env_var="LOCUST_STORM_INTERVAL", default="10s", help="Time between reconnect storms.")
-    add(
-        "--storm-fraction",
-        env_var="LOCUST_STORM_FRACTION",
-        type=float,
-        default=1.0,
-        help="Fraction of connections dropped in each reconnect storm (1 = all).",
-    )
-    add(
-        "--storm-mode",
-        env_var="LOCUST_STORM_MODE",
-        default="client",
-        choices=["client", "server"],
-        help="Who drops connections in a storm: the client, or the server via --server-control-url.",
-    )
-    add(
-        "--server-control-url",
-        env_var="LOCUST_SERVER_CONTROL_URL",
-        default="",
-        help="Reference server metrics URL (http://HOST:MPORT) whose /control/drop a server-mode storm calls.",
-    )
-    add("--step-users", env_var="LOCUST_STEP_USERS", type=int, default=0, help="Users added per step (default: -u).")
-    add(
-        "--step-rate",
-        env_var="LOCUST_STEP_RATE",
-        type=float,
-        default=0.0,
-        help="Calls/s added per step (default: --rate).",
-    )
-    add("--step-duration", env_var="LOCUST_STEP_DURATION", default="10s", help="Length of each step of step/ramp.")
-    add("--max-users", env_var="LOCUST_MAX_USERS", type=int, default=0, help="Step/ramp user ceiling (0: none).")
-    add("--max-rate", env_var="LOCUST_MAX_RATE", type=float, default=0.0, help="Step/ramp rate ceiling (0: none).")
-    add(
-        "--knee-p99-ms",
-        env_var="LOCUST_KNEE_P99_MS",
-        type=float,
-        default=100.0,
-        help="Step/ramp stops at the first step whose call p99 is above this.",
-    )
-    add(
-        "--knee-error-rate",
-        env_var="LOCUST_KNEE_ERROR_RATE",
-        type=float,
-        default=0.01,
-        help="Step/ramp stops at the first step whose failed-call fraction is above this.",
-    )
+    add_options(parser, OPTIONS)
 
 
 def scenario_options(options: argparse.Namespace) -> ScenarioOptions:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = {p.name for p in ROOT.iterdir() if (p / "__init__.py").is_file()}
+MODULES = {p.stem for p in ROOT.glob("*.py")} - {"locustfile", "demo"}
 
 
 def project_imports(path: Path) -> set[str]:
@@ -17,7 +18,7 @@ def project_imports(path: Path) -> set[str]:
             names.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
             names.add(node.module.split(".")[0])
-    return names & PACKAGES
+    return names & (PACKAGES | MODULES)
 
 
 def test_every_package_the_locustfile_needs_is_copied() -> None:
@@ -29,9 +30,11 @@ def test_every_package_the_locustfile_needs_is_copied() -> None:
         if path in seen:
             continue
         seen.add(path)
-        for package in project_imports(path):
-            needed.add(package)
-            todo.extend((ROOT / package).glob("*.py"))
-    copied = set(re.findall(r"^COPY (\w+) \1$", (ROOT / "Dockerfile").read_text(), re.M))
-    assert {"users", "scenarios", "analysis"} <= needed
+        for name in project_imports(path):
+            needed.add(name)
+            todo.extend((ROOT / name).glob("*.py") if name in PACKAGES else [ROOT / f"{name}.py"])
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    copied = set(re.findall(r"^COPY (\w+) \1$", dockerfile, re.M))
+    copied |= {Path(f).stem for line in re.findall(r"^COPY (.+) \./$", dockerfile, re.M) for f in line.split()}
+    assert {"users", "scenarios", "analysis", "option_table"} <= needed
     assert needed <= copied, f"the Dockerfile does not copy {sorted(needed - copied)}"

@@ -9,24 +9,82 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from analysis.thresholds import ThresholdError, parse_thresholds
+from option_table import Option, add_options, at_least, between, defaults, first_problem, seconds, seconds_or_zero
 from users.auth import Minter, StaticToken, TokenSource, algorithm_for_private_key
 from users.tool_mix import ToolMixError, parse_tool_spec
 
-DEFAULTS: dict[str, Any] = {
-    "tools": "echo",
-    "in_flight": 1,
-    "call_timeout": 10.0,
-    "connect_timeout": 10.0,
-    "hello_timeout": 10.0,
-    "session_prefix": "locust",
-    "max_in_flight": 1000,
-    "subscribe": "",
-    "ping_interval": 20.0,
-    "ping_timeout": 10.0,
-    "max_message_bytes": 16 * 1024 * 1024,
-    "bad_token_fraction": 0.0,
-}
-"""Defaults shared by the options and ToolCallUser's attributes; an option differing from them overrides the attribute."""
+DEFAULT_PROGRESS_S = 3.0
+"""Seconds between progress lines of a headless run."""
+
+
+class ThresholdAction(argparse.Action):
+    """--threshold may be repeated: the values are joined with commas into one string (also the env var's form)."""
+
+    def __call__(self, parser: Any, namespace: argparse.Namespace, values: Any, option_string: Any = None) -> None:
+        earlier = getattr(namespace, self.dest, "") or ""
+        if earlier == self.default:
+            earlier = ""
+        setattr(namespace, self.dest, f"{earlier},{values}" if earlier else str(values))
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("--jwt-secret", None, "HS256 secret to mint a JWT per user for hello. Prefer the env var: argv is "
+           "visible to other local users. Never shown in the web UI, logs or reports.", web_ui=False),
+    Option("--token", None, "A ready-made JWT sent as is in hello (instead of --jwt-secret). Never shown in the "
+           "web UI.", web_ui=False),
+    Option("--jwt-private-key", "", "PEM private key file to mint RS256 (RSA) or ES256/384/512 (EC) tokens "
+           "instead of HS256."),
+    Option("--bad-token-fraction", 0.0, "Fraction of users that present a token with a broken signature (to "
+           "load-test auth failures).", type=float, check=between(0, 1)),
+    Option("--jwt-subject", "locust", "`sub` claim of minted tokens."),
+    Option("--jwt-scope", "tools:*", "`scope` claim of minted tokens: comma-separated tool names, or tools:* "
+           "for all."),
+    Option("--jwt-ttl", 3600.0, "Lifetime of minted tokens, seconds.", type=float, check=seconds),
+    Option("--jwt-audience", "", "`aud` claim of minted tokens (empty: none)."),
+    Option("--session-prefix", "locust", "Prefix of each connection's hello session_id (a unique suffix is "
+           "added)."),
+    Option("--tools", "echo", 'Weighted tool mix: NAME[:WEIGHT][=JSON-ARGS], comma-separated, e.g. '
+           'echo:8,sleep:1={"ms":5}.'),
+    Option("--in-flight", 1, "Calls kept outstanding per connection: 1 is a closed loop, more pipelines on one "
+           "connection.", type=int, check=at_least(1)),
+    Option("--max-in-flight", 1000, "Rate mode (--rate): most calls outstanding per connection; beyond it sends "
+           "wait and count as late.", type=int, check=at_least(1)),
+    Option("--subscribe", "", "Server-push stream each connection subscribes to after hello: "
+           "TOPIC[:RATE[:COUNT]], e.g. ticks:100:1000 (100 events/s, 1000 in all; the reference server needs "
+           "COUNT)."),
+    Option("--call-timeout", 10.0, "Seconds without a result before a call is a 'timeout' failure (also the "
+           "drain limit at stop).", type=float, check=seconds),
+    Option("--connect-timeout", 10.0, "Seconds for TCP + TLS + WebSocket handshake.", type=float, check=seconds),
+    Option("--hello-timeout", 10.0, "Seconds to wait for hello_ok.", type=float, check=seconds),
+    Option("--ping-interval", 20.0, "Seconds between keepalive pings per connection (0: none); no pong within "
+           "--ping-timeout ends a half-open connection (its calls become connection_lost) and the user "
+           "reconnects.", type=float, check=seconds_or_zero),
+    Option("--ping-timeout", 10.0, "Seconds to wait for a pong.", type=float, check=seconds),
+    Option("--max-message-bytes", 16 * 1024 * 1024, "Largest server message accepted; a larger one is a "
+           "protocol error and the connection closes with 1009.", type=int, check=at_least(1024)),
+    Option("--ca-file", "", "PEM file of CAs to trust for wss:// (private CA)."),
+    Option("--insecure", False, "wss:// without certificate verification (warns). Never for production "
+           "endpoints.", action="store_true"),
+    Option("--progress-interval", DEFAULT_PROGRESS_S, "Seconds between WebSocket progress lines of a headless "
+           "run (0: none; --only-summary: none).", type=float, check=seconds_or_zero),
+    Option("--stats-table", False, "Headless: keep Locust's request table every 2 s beside the progress lines "
+           "(default: only ours).", action="store_true"),
+    Option("--threshold", "", "Pass/fail criteria, k6-style, repeatable or comma-separated: [NAME:]METRIC OP "
+           "VALUE, e.g. p99<100ms, errors<1%%, msgs>=50K/s, call_tool:echo:p99<5ms. A failed one makes the exit "
+           "code 1.", action=ThresholdAction),
+    Option("--abort-on-threshold", False, "Stop the run cleanly (users drain, every file written) as soon as a "
+           "--threshold fails.", action="store_true"),
+    Option("--abort-grace", 5.0, "Seconds into the run before --abort-on-threshold may stop it (warm-up).",
+           type=float, check=seconds_or_zero),
+)  # fmt: skip
+"""Every option of the WebSocket users, declared once (option_table.Option)."""
+
+USER_ATTRIBUTES = ("tools", "in_flight", "call_timeout", "connect_timeout", "hello_timeout", "session_prefix",
+                   "max_in_flight", "subscribe", "ping_interval", "ping_timeout", "max_message_bytes",
+                   "bad_token_fraction")  # fmt: skip
+"""Options that are also ToolCallUser attributes: an option differing from its default overrides the attribute."""
+DEFAULTS: dict[str, Any] = {name: value for name, value in defaults(OPTIONS).items() if name in USER_ATTRIBUTES}
+"""Defaults shared by the options and ToolCallUser's attributes."""
 
 
 class OptionError(ValueError):
@@ -35,136 +93,7 @@ class OptionError(ValueError):
 
 def add_user_arguments(parser: Any) -> None:
     """Register the options on Locust's parser (`events.init_command_line_parser` listener)."""
-    group = parser  # Locust's own parser: its groups would not take include_in_web_ui / is_secret
-    group.add_argument(
-        "--jwt-secret",
-        env_var="LOCUST_JWT_SECRET",
-        default=None,
-        include_in_web_ui=False,
-        help="HS256 secret to mint a JWT per user for hello. Prefer the env var: argv is visible to other local "
-        "users. Never shown in the web UI, logs or reports.",
-    )
-    group.add_argument(
-        "--token",
-        env_var="LOCUST_TOKEN",
-        default=None,
-        include_in_web_ui=False,
-        help="A ready-made JWT sent as is in hello (instead of --jwt-secret). Never shown in the web UI.",
-    )
-    group.add_argument(
-        "--jwt-private-key",
-        env_var="LOCUST_JWT_PRIVATE_KEY",
-        default="",
-        help="PEM private key file to mint RS256 (RSA) or ES256/384/512 (EC) tokens instead of HS256.",
-    )
-    group.add_argument(
-        "--bad-token-fraction",
-        env_var="LOCUST_BAD_TOKEN_FRACTION",
-        type=float,
-        default=DEFAULTS["bad_token_fraction"],
-        help="Fraction of users that present a token with a broken signature (to load-test auth failures).",
-    )
-    group.add_argument(
-        "--jwt-subject", env_var="LOCUST_JWT_SUBJECT", default="locust", help="`sub` claim of minted tokens."
-    )
-    group.add_argument(
-        "--jwt-scope",
-        env_var="LOCUST_JWT_SCOPE",
-        default="tools:*",
-        help="`scope` claim of minted tokens: comma-separated tool names, or tools:* for all.",
-    )
-    group.add_argument(
-        "--jwt-ttl", env_var="LOCUST_JWT_TTL", type=float, default=3600.0, help="Lifetime of minted tokens, seconds."
-    )
-    group.add_argument(
-        "--jwt-audience", env_var="LOCUST_JWT_AUDIENCE", default="", help="`aud` claim of minted tokens (empty: none)."
-    )
-    group.add_argument(
-        "--session-prefix",
-        env_var="LOCUST_SESSION_PREFIX",
-        default=DEFAULTS["session_prefix"],
-        help="Prefix of each connection's hello session_id (a unique suffix is added).",
-    )
-    group.add_argument(
-        "--tools",
-        env_var="LOCUST_TOOLS",
-        default=DEFAULTS["tools"],
-        help='Weighted tool mix: NAME[:WEIGHT][=JSON-ARGS], comma-separated, e.g. echo:8,sleep:1={"ms":5}.',
-    )
-    group.add_argument(
-        "--in-flight",
-        env_var="LOCUST_IN_FLIGHT",
-        type=int,
-        default=DEFAULTS["in_flight"],
-        help="Calls kept outstanding per connection: 1 is a closed loop, more pipelines on one connection.",
-    )
-    group.add_argument(
-        "--max-in-flight",
-        env_var="LOCUST_MAX_IN_FLIGHT",
-        type=int,
-        default=DEFAULTS["max_in_flight"],
-        help="Rate mode (--rate): most calls outstanding per connection; beyond it sends wait and count as late.",
-    )
-    group.add_argument(
-        "--subscribe",
-        env_var="LOCUST_SUBSCRIBE",
-        default=DEFAULTS["subscribe"],
-        help="Server-push stream each connection subscribes to after hello: TOPIC[:RATE[:COUNT]], e.g. "
-        "ticks:100:1000 (100 events/s, 1000 in all; the reference server needs COUNT).",
-    )
-    group.add_argument(
-        "--call-timeout",
-        env_var="LOCUST_CALL_TIMEOUT",
-        type=float,
-        default=DEFAULTS["call_timeout"],
-        help="Seconds without a result before a call is a 'timeout' failure (also the drain limit at stop).",
-    )
-    group.add_argument(
-        "--connect-timeout",
-        env_var="LOCUST_CONNECT_TIMEOUT",
-        type=float,
-        default=DEFAULTS["connect_timeout"],
-        help="Seconds for TCP + TLS + WebSocket handshake.",
-    )
-    group.add_argument(
-        "--hello-timeout",
-        env_var="LOCUST_HELLO_TIMEOUT",
-        type=float,
-        default=DEFAULTS["hello_timeout"],
-        help="Seconds to wait for hello_ok.",
-    )
-    group.add_argument(
-        "--ping-interval",
-        env_var="LOCUST_PING_INTERVAL",
-        type=float,
-        default=DEFAULTS["ping_interval"],
-        help="Seconds between keepalive pings per connection (0: none); no pong within --ping-timeout "
-        "ends a half-open connection (its calls become connection_lost) and the user reconnects.",
-    )
-    group.add_argument(
-        "--ping-timeout",
-        env_var="LOCUST_PING_TIMEOUT",
-        type=float,
-        default=DEFAULTS["ping_timeout"],
-        help="Seconds to wait for a pong.",
-    )
-    group.add_argument(
-        "--max-message-bytes",
-        env_var="LOCUST_MAX_MESSAGE_BYTES",
-        type=int,
-        default=DEFAULTS["max_message_bytes"],
-        help="Largest server message accepted; a larger one is a protocol error and the connection closes with 1009.",
-    )
-    group.add_argument(
-        "--ca-file", env_var="LOCUST_CA_FILE", default="", help="PEM file of CAs to trust for wss:// (private CA)."
-    )
-    group.add_argument(
-        "--insecure",
-        env_var="LOCUST_INSECURE",
-        action="store_true",
-        default=False,
-        help="wss:// without certificate verification (warns). Never for production endpoints.",
-    )
+    add_options(parser, OPTIONS)
 
 
 CREDENTIALS = {"jwt_secret": "LOCUST_JWT_SECRET", "token": "LOCUST_TOKEN", "jwt_private_key": "LOCUST_JWT_PRIVATE_KEY"}
@@ -202,16 +131,9 @@ def check_options(options: argparse.Namespace, *, need_credentials: bool = True)
         raise OptionError(f"{' and '.join('--' + n.replace('_', '-') for n in given)} exclude each other: give one")
     if getattr(options, "jwt_private_key", None):
         _private_key(options.jwt_private_key)
-    if not 0 <= options.bad_token_fraction <= 1:
-        raise OptionError(f"--bad-token-fraction must be between 0 and 1, got {options.bad_token_fraction:g}")
-    if options.ping_interval < 0 or options.ping_timeout <= 0:
-        raise OptionError("--ping-interval must be 0 or more and --ping-timeout positive (seconds)")
-    if options.max_message_bytes < 1024:
-        raise OptionError(f"--max-message-bytes must be at least 1024, got {options.max_message_bytes}")
-    if options.in_flight < 1:
-        raise OptionError(f"--in-flight must be at least 1, got {options.in_flight}")
-    if options.max_in_flight < 1:
-        raise OptionError(f"--max-in-flight must be at least 1, got {options.max_in_flight}")
+    problem = first_problem(OPTIONS, options)
+    if problem:
+        raise OptionError(problem)
     if options.subscribe:
         parts = options.subscribe.split(":")
         try:
@@ -223,19 +145,12 @@ def check_options(options: argparse.Namespace, *, need_credentials: bool = True)
                 raise ValueError
         except ValueError:
             raise OptionError(f"--subscribe must be TOPIC[:RATE[:COUNT]], got {options.subscribe!r}") from None
-    for name in ("call_timeout", "connect_timeout", "hello_timeout", "jwt_ttl"):
-        value = getattr(options, name)
-        if not value > 0:
-            raise OptionError(f"--{name.replace('_', '-')} must be a positive number of seconds, got {value}")
     try:
         parse_tool_spec(options.tools)
     except ToolMixError as exc:
         raise OptionError(str(exc)) from None
     if options.ca_file and options.insecure:
         raise OptionError("--ca-file and --insecure exclude each other")
-    for name in ("progress_interval", "abort_grace"):
-        if float(getattr(options, name, 0) or 0) < 0:
-            raise OptionError(f"--{name.replace('_', '-')} must be 0 or more seconds, got {getattr(options, name)}")
     try:
         parse_thresholds(getattr(options, "threshold", ""))
     except ThresholdError as exc:

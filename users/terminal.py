@@ -6,7 +6,6 @@ only count. Output goes to Locust's plain console logger (stdout, and the web UI
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import sys
@@ -23,6 +22,7 @@ from analysis.thresholds import ThresholdError, final_verdict, judge_all, parse_
 from users import integration
 from users.jwt_notice import quiet_key_length_warnings
 from users.load_control import LoadSource
+from users.options import DEFAULT_PROGRESS_S
 from users.progress import Sample, progress_line
 from users.summary import ServerCheck, server_delta, summary_lines
 from users.thresholds import ThresholdWatch, name_figures, run_figures
@@ -30,62 +30,11 @@ from users.thresholds import ThresholdWatch, name_figures, run_figures
 logger = logging.getLogger(__name__)
 console = logging.getLogger("locust.stats_logger")  # Locust's plain stdout logger (also in the web UI's logs)
 
-DEFAULT_PROGRESS_S = 3.0
 WATCH_EVERY_S = 0.25
 """How often the run is checked for calls failing `unknown_tool` (on a master: as worker reports arrive)."""
 SERVER_STATS_TIMEOUT_S = 3.0
 EXIT_THRESHOLD_FAILED = 1
 EXIT_UNKNOWN_TOOL = 2
-
-
-class ThresholdAction(argparse.Action):
-    """--threshold may be repeated: the values are joined with commas into one string (also the env var's form)."""
-
-    def __call__(self, parser: Any, namespace: argparse.Namespace, values: Any, option_string: Any = None) -> None:
-        earlier = getattr(namespace, self.dest, "") or ""
-        if earlier == self.default:
-            earlier = ""
-        setattr(namespace, self.dest, f"{earlier},{values}" if earlier else str(values))
-
-
-def add_terminal_arguments(parser: Any) -> None:
-    """Register the progress and threshold options (`events.init_command_line_parser` listener)."""
-    parser.add_argument(
-        "--progress-interval",
-        env_var="LOCUST_PROGRESS_INTERVAL",
-        type=float,
-        default=DEFAULT_PROGRESS_S,
-        help="Seconds between WebSocket progress lines of a headless run (0: none; --only-summary: none).",
-    )
-    parser.add_argument(
-        "--stats-table",
-        env_var="LOCUST_STATS_TABLE",
-        action="store_true",
-        default=False,
-        help="Headless: keep Locust's request table every 2 s beside the progress lines (default: only ours).",
-    )
-    parser.add_argument(
-        "--threshold",
-        env_var="LOCUST_THRESHOLD",
-        action=ThresholdAction,
-        default="",
-        help="Pass/fail criteria, k6-style, repeatable or comma-separated: [NAME:]METRIC OP VALUE, e.g. "
-        "p99<100ms, errors<1%%, msgs>=50K/s, call_tool:echo:p99<5ms. A failed one makes the exit code 1.",
-    )
-    parser.add_argument(
-        "--abort-on-threshold",
-        env_var="LOCUST_ABORT_ON_THRESHOLD",
-        action="store_true",
-        default=False,
-        help="Stop the run cleanly (users drain, every file written) as soon as a --threshold fails.",
-    )
-    parser.add_argument(
-        "--abort-grace",
-        env_var="LOCUST_ABORT_GRACE",
-        type=float,
-        default=5.0,
-        help="Seconds into the run before --abort-on-threshold may stop it (warm-up).",
-    )
 
 
 def prints_progress(options: Any) -> bool:
@@ -258,7 +207,6 @@ class RunTerminal:
 def register_terminal(events: Any, reporter: Any, load_source: LoadSource | None = None) -> RunTerminal:
     """Attach options, progress, thresholds and the summary; register after the reporter (its test_stop first)."""
     terminal = RunTerminal(reporter, load_source)
-    events.init_command_line_parser.add_listener(add_terminal_arguments)
     events.init.add_listener(quiet_key_length_warnings)
     events.init.add_listener(quiet_locust_table)
     events.test_start.add_listener(terminal.on_test_start)

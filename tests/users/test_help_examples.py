@@ -9,7 +9,6 @@ from typing import Any
 from reference_server.launcher import start_reference_server
 from tests.support.locust_run import ledger_closes, run_locust
 from users.options import add_user_arguments
-from users.terminal import add_terminal_arguments
 
 
 class HelpRecorder:
@@ -26,7 +25,6 @@ def examples() -> dict[str, list[str]]:
     """Option -> the values its help shows after `e.g.` (comma-separated lists split, except for --tools)."""
     recorder = HelpRecorder()
     add_user_arguments(recorder)
-    add_terminal_arguments(recorder)
     found: dict[str, list[str]] = {}
     for option, text in recorder.help.items():
         match = re.search(r"e\.g\. (.+?)(?:\.$| \(|\. )", text)

@@ -1,0 +1,96 @@
+"""Options declared once: one row per option, from which argparse, env vars, defaults, checks and docs come.
+
+Pure (standard library only): users/ and scenarios/ each keep one table of Option rows; `add_options` puts
+them on Locust's parser, `defaults` and `first_problem` read them, and a test holds the README's option tables
+equal to them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+Check = Callable[[Any], str | None]
+"""A value's problem as the end of a sentence ("must be at least 1, got 0"), or None when it can work."""
+
+
+@dataclass(frozen=True)
+class Option:
+    """One command-line option: flag, default, help; its env var is LOCUST_ + the flag's name."""
+
+    flag: str
+    default: Any
+    help: str
+    type: Callable[[str], Any] | None = None
+    choices: tuple[str, ...] | None = None
+    action: Any = None
+    """"store_true", or an argparse.Action class."""
+    check: Check | None = None
+    web_ui: bool = True
+    """Shown in Locust's web UI form (credentials never are: Locust would put their values in the page)."""
+
+    @property
+    def dest(self) -> str:
+        """The attribute name on the parsed options."""
+        return self.flag.lstrip("-").replace("-", "_")
+
+    @property
+    def env_var(self) -> str:
+        """The environment variable that sets it."""
+        return "LOCUST_" + self.dest.upper()
+
+    def shown_default(self) -> str:
+        """The default as the README shows it."""
+        if self.action == "store_true":
+            return "off"
+        if self.default in (None, ""):
+            return "–"
+        return f"{self.default:g}" if isinstance(self.default, float) else str(self.default)
+
+
+def add_options(parser: Any, table: Iterable[Option]) -> None:
+    """Register every option of `table` on Locust's (configargparse) parser."""
+    for option in table:
+        kwargs: dict[str, Any] = {"env_var": option.env_var, "default": option.default, "help": option.help}
+        for name in ("type", "choices", "action"):
+            if getattr(option, name) is not None:
+                kwargs[name] = getattr(option, name)
+        if not option.web_ui:
+            kwargs["include_in_web_ui"] = False
+        parser.add_argument(option.flag, **kwargs)
+
+
+def defaults(table: Iterable[Option]) -> dict[str, Any]:
+    """{dest: default} of every option of `table`."""
+    return {option.dest: option.default for option in table}
+
+
+def first_problem(table: Sequence[Option], values: Any) -> str | None:
+    """The first option of `table` whose value in `values` (parsed options) cannot work, as one sentence."""
+    for option in table:
+        if option.check is not None and hasattr(values, option.dest):
+            problem = option.check(getattr(values, option.dest))
+            if problem:
+                return f"{option.flag} {problem}"
+    return None
+
+
+def at_least(low: float) -> Check:
+    """The value must be `low` or more."""
+    return lambda value: None if value >= low else f"must be at least {low:g}, got {value}"
+
+
+def between(low: float, high: float) -> Check:
+    """The value must be within [low, high]."""
+    return lambda value: None if low <= value <= high else f"must be between {low:g} and {high:g}, got {value:g}"
+
+
+def seconds(value: Any) -> str | None:
+    """A positive number of seconds."""
+    return None if value > 0 else f"must be a positive number of seconds, got {value}"
+
+
+def seconds_or_zero(value: Any) -> str | None:
+    """Zero or a positive number of seconds."""
+    return None if float(value or 0) >= 0 else f"must be 0 or more seconds, got {value}"
