@@ -102,14 +102,11 @@ def recv_json(ws: websocket.WebSocket, timeout: float = DEFAULT_TIMEOUT_S) -> di
 
 def recv_close(ws: websocket.WebSocket, timeout: float = DEFAULT_TIMEOUT_S) -> int:
     """Skip messages until the server's CLOSE; return its code (1006 if the socket just ends)."""
-    ws.settimeout(timeout)
     try:
-        while True:
-            opcode, frame = ws.recv_data_frame(control_frame=True)
-            if opcode == ABNF.OPCODE_CLOSE:
-                return close_code_of(frame.data)
-    except (websocket.WebSocketConnectionClosedException, ConnectionError):
+        end = recv_end(ws, timeout)
+    except ConnectionError:
         return ABNORMAL_CLOSURE
+    return end if isinstance(end, int) else ABNORMAL_CLOSURE
 
 
 def close_code_of(payload: bytes) -> int:
