@@ -7,7 +7,8 @@ from types import SimpleNamespace
 
 from tests.support.locust_run import free_port
 from users.errors import CallFailed
-from users.terminal import ThresholdAction, fetch_server_stats, request_run_stop, unknown_tool_names
+from users.options import ThresholdAction
+from users.terminal import fetch_server_stats, request_run_stop, unknown_tool_names
 
 
 def test_threshold_option_repeats_and_joins_with_commas() -> None:
