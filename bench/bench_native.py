@@ -132,6 +132,7 @@ def shape_summary(runs: list[Round]) -> dict[str, Any]:
         "locust_over_native": summary([g.locust.calls_per_s / g.native.calls_per_s for g in runs]),
         "native_cpu_ms_per_1k_calls": summary([1000 * g.native.cpu_s_per_1k_calls for g in runs]),
         "locust_cpu_ms_per_1k_calls": summary([1000 * g.locust.cpu_s_per_1k_calls for g in runs]),
+        "locust_cpu_over_native": summary([g.locust.cpu_s_per_1k_calls / g.native.cpu_s_per_1k_calls for g in runs]),
         "k6_calls_per_s": summary([g.k6.calls_per_s for g in with_k6 if g.k6]),
         "k6_cpu_ms_per_1k_calls": summary([1000 * g.k6.cpu_s_per_1k_calls for g in with_k6 if g.k6]),
         "locust_over_k6": summary([g.locust.calls_per_s / g.k6.calls_per_s for g in with_k6 if g.k6]),
@@ -166,8 +167,9 @@ def run(
     run_time_s = run_time_s or (4.0 if quick else 12.0)
     warmup_s = 0.5 if quick else 2.0
     k6_path = find_k6() if k6 is True else (k6 or None)
-    if k6_path is None:
-        print("  k6: no k6 binary on PATH or in .venv/bin; the k6 comparison is skipped", flush=True)
+    k6_note = "" if k6_path else "no k6 binary on PATH or in .venv/bin; the k6 comparison is skipped"
+    if k6_note:
+        print(f"  k6: {k6_note}", flush=True)
     rounds: dict[str, list[Round]] = {s.name: [] for s in shapes}
     with tempfile.TemporaryDirectory(prefix="bench-native-") as tmp, reference_server("--workers", "1") as server:
         for r in range(repeats):
@@ -181,6 +183,7 @@ def run(
         "warmup_s": warmup_s,
         "order": "back to back in one run: native and Locust alternate who goes first each repeat; k6 last",
         "k6": str(k6_path) if k6_path else None,
+        "k6_note": k6_note,
         "shapes": {},
     }
     for shape in shapes:
@@ -218,12 +221,13 @@ def print_summary(shapes: tuple[Shape, ...], entry: dict[str, Any], repeats: int
             fmt_spread(st["locust_over_k6"], 2),
             fmt_spread(st["native_cpu_ms_per_1k_calls"], 1),
             fmt_spread(st["locust_cpu_ms_per_1k_calls"], 1),
+            fmt_spread(st["locust_cpu_over_native"], 1),
             fmt_spread(st["k6_cpu_ms_per_1k_calls"], 1),
         ])  # fmt: skip
     print_table(
         f"Locust user vs native client and k6 (median (min..max) of {repeats}; reference server, 1 worker)",
         ["shape", "native calls/s", "locust calls/s", "locust/native", "k6 calls/s", "locust/k6",
-         "native CPU ms/1k", "locust CPU ms/1k", "k6 CPU ms/1k"],
+         "native CPU ms/1k", "locust CPU ms/1k", "CPU locust/native", "k6 CPU ms/1k"],
         rows,
     )  # fmt: skip
 

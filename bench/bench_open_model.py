@@ -107,6 +107,7 @@ def open_model_figures(run: LoadRun, connections: int, rate: int, warmup_s: floa
         "rate_target": rate,
         "calls_per_s": sent / window.seconds,
         "cpu_us_per_call": 1e6 * cpu / sent if sent else float("nan"),
+        "cpu_share": cpu / window.seconds,
         "late_share": window.delta("calls_sent_late") / sent if sent else float("nan"),
         "calls_sent": int(sent),
         "calls_sent_late": int(window.delta("calls_sent_late")),
@@ -145,7 +146,8 @@ def one_round(
         print(
             f"  rate {rate:,}/s over {n:,} connections: {figures['calls_per_s']:,.0f} calls/s, "
             f"{figures['cpu_us_per_call']:.1f} µs CPU per call ({figures['cpu_ratio']:.1f}x pipelined), "
-            f"{figures['late_share']:.1%} sent > 10 ms late, max lag {figures['max_schedule_lag_ms']:.0f} ms",
+            f"{figures['late_share']:.1%} sent > 10 ms late, max lag {figures['max_schedule_lag_ms']:.0f} ms; "
+            f"the process used {figures['cpu_share']:.0%} of a CPU",
             flush=True,
         )
     return got
@@ -196,7 +198,7 @@ def run(
     for n in usable:
         entry["summary"][str(n)] = {
             key: summary([r[str(n)][key] for r in rounds])
-            for key in ("calls_per_s", "cpu_us_per_call", "cpu_ratio", "late_share", "max_schedule_lag_ms")
+            for key in ("calls_per_s", "cpu_us_per_call", "cpu_ratio", "late_share", "max_schedule_lag_ms", "cpu_share")
         }
     targets = print_and_target(entry, usable, rate, repeats)
     entry["targets"] = [t.as_dict() for t in targets]
@@ -213,6 +215,7 @@ def print_and_target(entry: dict[str, Any], usable: tuple[int, ...], rate: int, 
         rows.append([
             f"{n:,}", f"{med['calls_per_s']:,.0f}", f"{med['cpu_us_per_call']:.1f}", f"{pipelined:.1f}",
             f"{med['cpu_ratio']:.1f}x", f"{med['late_share']:.2%}", f"{med['max_schedule_lag_ms']:.0f}",
+            f"{med['cpu_share']:.0%}",
         ])  # fmt: skip
         targets += [
             Target(f"open model CPU/call over pipelined, {n:,} connections", med["cpu_ratio"], CPU_RATIO_TARGET, "x", at_most=True),
@@ -220,7 +223,16 @@ def print_and_target(entry: dict[str, Any], usable: tuple[int, ...], rate: int, 
         ]  # fmt: skip
     print_table(
         f"Open model: --scenario rate --rate {rate:,}, one Locust process (median of {repeats}; reference server, 1 worker)",
-        ["connections", "calls/s", "CPU µs/call", "pipelined µs/call", "ratio", "sent > 10 ms late", "max lag ms"],
+        [
+            "connections",
+            "calls/s",
+            "CPU µs/call",
+            "pipelined µs/call",
+            "ratio",
+            "sent > 10 ms late",
+            "max lag ms",
+            "CPU used",
+        ],
         rows,
     )
     return targets

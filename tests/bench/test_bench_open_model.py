@@ -39,7 +39,7 @@ def test_figures_cover_the_rate_stage_with_every_connection_open() -> None:
     assert got["window_s"] == 2.0 and got["calls_sent"] == 2000 and got["calls_per_s"] == 1000
     assert got["calls_sent_late"] == 10 and got["late_share"] == 10 / 2000
     assert got["cpu_us_per_call"] == pytest.approx(1e6 * 1.0 / 2000)
-    assert got["max_schedule_lag_ms"] == 15.0
+    assert got["max_schedule_lag_ms"] == 15.0 and got["cpu_share"] == pytest.approx(0.5)
 
 
 def test_no_steady_window_is_an_error_naming_the_run() -> None:
