@@ -1,7 +1,7 @@
 """`make bench` / `python -m bench`: every benchmark in turn, one table each, PASS/MISS per target, bench/results.json.
 
     python -m bench                    # full run (about 17 minutes on 2 cores)
-    python -m bench --quick            # smoke run with tiny durations (about 1 minute)
+    python -m bench --quick            # smoke run with tiny durations (about 2 minutes)
     python -m bench --only throughput,connections --repeats 5
     python -m bench --output /tmp/results.json
     python -m bench --tree /tmp/patched --output /tmp/patched.json     # the Locust side from another tree

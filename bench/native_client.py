@@ -28,7 +28,7 @@ from typing import Any
 
 import orjson
 import uvloop
-from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+from picows import WSError, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 from bench.common import COUNTER_COLUMNS
 
@@ -233,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     args_tuple = (args.url, token, args.connections, args.in_flight, args.duration, args.csv)
     try:
         counters = uvloop.run(run(*args_tuple))
-    except OSError as exc:
+    except (OSError, WSError, TimeoutError) as exc:
         print(f"native: cannot connect: {exc}", file=sys.stderr)
         return 1
     settled = counters.calls_ok + counters.calls_failed
