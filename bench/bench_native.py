@@ -7,8 +7,9 @@ and each repeat, the native client (``bench.native_client``: picows + uvloop +
 orjson on one asyncio loop) and a real ``locust -f locustfile.py --headless
 --csv ...`` process run back to back against one reference server (1
 worker), in alternating order; for the closed loop, k6
-(``bench/k6_closed_loop.js``) runs right after them when a ``k6`` binary is
-found (``bench.k6``; skipped with a note otherwise). Each is measured over its
+(``bench/k6_closed_loop.js``) runs next to Locust too when a ``k6`` binary
+is found (``bench.k6``; skipped with a note otherwise): native, Locust, k6
+in one round, k6, Locust, native in the next. Each is measured over its
 steady window: Locust and the native client from their per-second counters,
 k6 from the server's ``/stats``; CPU from /proc. Ratios (Locust / native,
 Locust / k6) are computed within each repeat, so the machine's drift between
@@ -94,21 +95,24 @@ def one_round(
     k6: Path | None,
     tree: Path = REPO_ROOT,
 ) -> Round:
-    """Native and Locust back to back (in the order asked), then k6 for a closed loop when it is there."""
+    """Native, Locust and (closed loop, when found) k6 back to back: in that order, or reversed.
+
+    Reversing the order every other round keeps Locust next to each yardstick and cancels steady drift.
+    """
     run_time_s, warmup_s = timing
     locustfile = tree / LOCUSTFILE.relative_to(REPO_ROOT)
-    locustfile_spec = locust_spec(server, shape, run_time_s, workdir, locustfile, cwd=tree)
-    native = locust = None
-    for side in ("native", "locust") if native_first else ("locust", "native"):
-        if side == "native":
-            native = measure(native_spec(server, shape, run_time_s, workdir), server, shape, run_time_s, warmup_s)
+    locust_side = locust_spec(server, shape, run_time_s, workdir, locustfile, cwd=tree)
+    native_side = native_spec(server, shape, run_time_s, workdir)
+    sides = ["native", "locust", "k6"] if k6 is not None and shape.in_flight == 1 else ["native", "locust"]
+    got: dict[str, Any] = {}
+    for side in sides if native_first else reversed(sides):
+        if side == "k6":
+            assert k6 is not None
+            got["k6"], got["k6_summary"] = measure_k6(k6, server, shape, run_time_s, warmup_s, workdir)
         else:
-            locust = measure(locustfile_spec, server, shape, run_time_s, warmup_s)
-    assert native is not None and locust is not None
-    got = Round(native, locust)
-    if k6 is not None and shape.in_flight == 1:
-        got.k6, got.k6_summary = measure_k6(k6, server, shape, run_time_s, warmup_s, workdir)
-    return got
+            spec = native_side if side == "native" else locust_side
+            got[side] = measure(spec, server, shape, run_time_s, warmup_s)
+    return Round(**got)
 
 
 def describe(shape: Shape, r: int, repeats: int, got: Round) -> str:
@@ -181,7 +185,7 @@ def run(
         "repeats": repeats,
         "run_time_s": run_time_s,
         "warmup_s": warmup_s,
-        "order": "back to back in one run: native and Locust alternate who goes first each repeat; k6 last",
+        "order": "back to back in one run: native, locust, k6 (closed loop) in even rounds, reversed in odd ones",
         "k6": str(k6_path) if k6_path else None,
         "k6_note": k6_note,
         "shapes": {},
