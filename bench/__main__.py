@@ -1,7 +1,7 @@
 """`make bench` / `python -m bench`: every benchmark in turn, one table each, PASS/MISS per target, bench/results.json.
 
-    python -m bench                    # full run (about 10 minutes on 2 cores)
-    python -m bench --quick            # smoke run with tiny durations (about 1 minute)
+    python -m bench                    # full run (about 17 minutes on 2 cores)
+    python -m bench --quick            # smoke run with tiny durations (about 2 minutes)
     python -m bench --only throughput,connections --repeats 5
     python -m bench --output /tmp/results.json
     python -m bench --tree /tmp/patched --output /tmp/patched.json     # the Locust side from another tree
@@ -12,6 +12,8 @@ Benchmarks (one module each; each can also be run alone with ``python -m bench.<
 - bench_throughput:          the Locust user vs the raw ceiling client, closed loop and pipelined
 - bench_latency_resolution:  what the 0.01 ms latency buckets cost
 - bench_connections:         idle authenticated connections one worker holds, memory each, connect rate
+- bench_native:              the Locust user vs a native client (picows + uvloop + orjson) and k6 when installed
+- bench_open_model:          --scenario rate --rate 10000 over 1,000 / 4,000 connections: CPU per call, late sends
 
 The exit code is 0 when every benchmark ran (targets missed are reported, not failures).
 """
@@ -25,7 +27,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import bench_connections, bench_latency_resolution, bench_server, bench_throughput
+from bench import (
+    bench_connections,
+    bench_latency_resolution,
+    bench_native,
+    bench_open_model,
+    bench_server,
+    bench_throughput,
+)
 from bench.common import REPO_ROOT, RESULTS, Target, machine_facts, merge_results, now_iso, raise_fd_limit
 
 BENCHMARKS: dict[str, Callable[[argparse.Namespace], tuple[dict[str, Any], list[Target]]]] = {
@@ -33,6 +42,8 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], tuple[dict[str, Any], list[
     "throughput": lambda a: bench_throughput.run(a.quick, a.repeats, tree=a.tree),
     "latency_resolution": lambda a: bench_latency_resolution.run(a.quick, a.repeats, tree=a.tree),
     "connections": lambda a: bench_connections.run(a.quick, tree=a.tree),
+    "native": lambda a: bench_native.run(a.quick, a.repeats, tree=a.tree),
+    "open_model": lambda a: bench_open_model.run(a.quick, a.repeats, tree=a.tree),
 }
 
 

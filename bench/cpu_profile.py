@@ -1,6 +1,7 @@
 """Where a Locust process spends its CPU: a sampling profiler driven by CPU time, not wall time.
 
     python -m bench.cpu_profile [--shape 4x100] [--run-time 10] [--top 30] [--tree DIR]
+    python -m bench.cpu_profile --shape 1000x1 --rate 10000 --run-time 25 --warmup 12   # the open model
 
 Runs a real headless Locust process (``locust -f locustfile.py``) against a
 reference server, with a SIGPROF interval timer installed inside it
@@ -80,7 +81,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=30, help="lines per table (default %(default)s)")
     parser.add_argument("--tree", type=Path, default=REPO_ROOT, help="source tree to run Locust from")
     parser.add_argument("--out", type=Path, default=None, help="collapsed stacks file (default: a temp file)")
+    parser.add_argument(
+        "--rate", type=int, default=0, help="open model: --scenario rate --rate N over the shape's users (0: off)"
+    )
     args = parser.parse_args(argv)
+    if args.rate < 0:
+        parser.error("--rate must be >= 0")
     users, _, in_flight = args.shape.partition("x")
     shape = Shape(args.shape, int(users), int(in_flight))
     with tempfile.TemporaryDirectory(prefix="bench-profile-") as tmp, reference_server("--workers", "1") as server:
@@ -95,8 +101,11 @@ def main(argv: list[str] | None = None) -> int:
             shape.users,
             args.run_time,
             prefix,
-            "--in-flight",
-            str(shape.in_flight),
+            *(
+                ["--scenario", "rate", "--rate", str(args.rate), "--stage-duration", f"{args.run_time:g}s"]
+                if args.rate
+                else ["--in-flight", str(shape.in_flight)]
+            ),
         )[3:]
         command = [sys.executable, str(wrapper), str(out), str(args.warmup), "0.001", *locust_args]
         env = clean_env(LOCUST_JWT_SECRET=server.jwt_secret, PYTHONPATH=str(args.tree))
@@ -110,9 +119,14 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         own, inclusive, total = summarise(out, args.top)
         calls = run.rows[-1].get("calls_ok", 0) if run.rows else 0
+        load = (
+            f"--rate {args.rate} over {shape.users} users"
+            if args.rate
+            else f"{shape.users} users x {shape.in_flight} in flight"
+        )
         print(
             f"{total:,} CPU samples of 1 ms after a {args.warmup:g} s warm-up; {calls:,.0f} calls in the run "
-            f"(Locust, {shape.users} users x {shape.in_flight} in flight)"
+            f"(Locust, {load})"
         )
         print("\nself CPU (function where the sample landed)")
         for share, name in own:

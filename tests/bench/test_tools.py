@@ -42,3 +42,21 @@ def test_compare_runs_a_pair_against_a_revision() -> None:
 def test_cpu_profile_reports_cpu_samples() -> None:
     done = run_module("bench.cpu_profile", "--shape", "2x10", "--run-time", "4", "--warmup", "1", "--top", "40")
     assert "CPU samples" in done.stdout and "self CPU" in done.stdout and "inclusive CPU" in done.stdout
+
+
+def test_cpu_profile_of_the_open_model() -> None:
+    done = run_module(
+        "bench.cpu_profile", "--shape", "20x1", "--rate", "200", "--run-time", "4", "--warmup", "2", "--top", "40"
+    )
+    assert "--rate 200 over 20 users" in done.stdout and "self CPU" in done.stdout
+
+
+def test_cpu_profile_refuses_a_negative_rate() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.cpu_profile", "--rate", "-1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "error: --rate must be >= 0" in done.stderr

@@ -1,0 +1,250 @@
+"""The native client: picows + uvloop + orjson on one asyncio loop, request-id correlation, no per-call statistics.
+
+    python -m bench.native_client --url ws://127.0.0.1:PORT/ --connections 4 --in-flight 100 \
+        --duration 10 --csv /tmp/native.csv          # token in BENCH_TOKEN
+
+What a fast hand-written client for the hello / call_tool protocol does, as a
+yardstick for the Locust user (``bench.bench_native``): picows (Cython
+WebSocket framing and masking) on a uvloop event loop, orjson for JSON, one
+process, one loop, one listener per connection. Each connection says hello,
+then keeps ``--in-flight`` echo calls outstanding: every answer is matched to
+its call by ``request_id`` (an unknown or repeated id is counted, never
+taken for another call) and replaced at once by a new call. It keeps no
+per-call statistics: a sum of latencies and counters only. Counters go to a
+CSV once a second with the column names of Locust's ``PREFIX_ws.csv``, so it
+is measured by the same code as Locust (``bench.common.throughput``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import os
+import sys
+import time
+from time import perf_counter
+from typing import Any
+
+import orjson
+import uvloop
+from picows import WSError, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+
+from bench.common import COUNTER_COLUMNS
+
+DRAIN_TIMEOUT_S = 10.0
+
+
+def masked_text_frames(payloads: list[bytes]) -> bytes:
+    """Client text frames (RFC 6455: FIN, masked, a fresh key each) joined for one write."""
+    keys = os.urandom(4 * len(payloads))
+    frames = []
+    for i, payload in enumerate(payloads):
+        size = len(payload)
+        key = keys[4 * i : 4 * i + 4]
+        if size < 126:
+            header = bytes((0x81, 0x80 | size))
+        elif size < 65536:
+            header = bytes((0x81, 0xFE)) + size.to_bytes(2, "big")
+        else:
+            header = bytes((0x81, 0xFF)) + size.to_bytes(8, "big")
+        mask = int.from_bytes((key * (size // 4 + 1))[:size], "little")
+        frames.append(header + key + (int.from_bytes(payload, "little") ^ mask).to_bytes(size, "little"))
+    return b"".join(frames)
+
+
+class Counters:
+    """Process-wide counts, named as in PREFIX_ws.csv, plus ids that matched no call in flight."""
+
+    def __init__(self) -> None:
+        self.calls_sent = self.calls_ok = self.calls_failed = 0
+        self.messages_sent = self.messages_received = 0
+        self.connects = self.connections_open = self.hellos_ok = 0
+        self.unknown_request_ids = self.connection_errors = 0
+        self.latency_s = 0.0
+
+    def row(self, now: float, started: float) -> list[object]:
+        values: dict[str, Any] = {
+            "timestamp": f"{now:.3f}", "elapsed_s": f"{now - started:.3f}", "calls_sent": self.calls_sent,
+            "calls_ok": self.calls_ok, "calls_failed": self.calls_failed,
+            "calls_in_flight": self.calls_sent - self.calls_ok - self.calls_failed,
+            "messages_sent": self.messages_sent, "messages_received": self.messages_received,
+            "connects": self.connects, "connections_open": self.connections_open, "hellos_ok": self.hellos_ok,
+        }  # fmt: skip
+        return [values[c] for c in COUNTER_COLUMNS]
+
+
+class CallListener(WSListener):  # type: ignore[misc]
+    """One connection: hello, then `in_flight` echo calls outstanding, each answer replaced by a new call."""
+
+    def __init__(self, counters: Counters, token: str, in_flight: int, name: str) -> None:
+        super().__init__()
+        self.counters = counters
+        self.token = token
+        self.in_flight = in_flight
+        self.name = name
+        self.pending: dict[str, float] = {}
+        self.next_id = 0
+        self.owed = 0
+        self.stopping = False
+        self.error = ""
+        self.drained = asyncio.get_running_loop().create_future()
+        self.transport: WSTransport | None = None
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        self.transport = transport
+        self.counters.connects += 1
+        self.counters.connections_open += 1
+        hello = {"op": "hello", "session_id": self.name, "token": self.token}
+        transport.send(WSMsgType.TEXT, orjson.dumps(hello))
+        self.counters.messages_sent += 1
+
+    def send_calls(self, transport: WSTransport, n: int) -> None:
+        """`n` new calls: one through picows, or several masked here and joined into one write."""
+        now = perf_counter()
+        pending = self.pending
+        payloads = []
+        for _ in range(n):
+            self.next_id += 1
+            request_id = str(self.next_id)
+            pending[request_id] = now
+            payloads.append(
+                orjson.dumps({"op": "call_tool", "request_id": request_id, "name": "echo", "arguments": {}})
+            )
+        if n == 1:
+            transport.send(WSMsgType.TEXT, payloads[0])
+        else:
+            transport.underlying_transport.write(masked_text_frames(payloads))
+        self.counters.calls_sent += n
+        self.counters.messages_sent += n
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        if frame.msg_type != WSMsgType.TEXT:
+            if frame.msg_type == WSMsgType.CLOSE:
+                self.error = self.error or f"server closed ({frame.get_close_code()})"
+                transport.disconnect()
+            return
+        counters = self.counters
+        counters.messages_received += 1
+        msg = orjson.loads(frame.get_payload_as_memoryview())
+        op = msg.get("op")
+        if op == "tool_result":
+            sent_at = self.pending.pop(msg.get("request_id"), None)
+            if sent_at is None:
+                counters.unknown_request_ids += 1
+                return
+            counters.latency_s += perf_counter() - sent_at
+            if msg.get("ok") is True:
+                counters.calls_ok += 1
+            else:
+                counters.calls_failed += 1
+            if not self.stopping:
+                self.owed += 1
+            elif not self.pending and not self.drained.done():
+                self.drained.set_result(None)
+        elif op == "hello_ok":
+            counters.hellos_ok += 1
+            self.owed = self.in_flight
+        else:
+            self.error = self.error or f"unexpected {op}: {msg.get('code', '')}"
+            transport.disconnect()
+            return
+        if self.owed and frame.last_in_buffer:  # every answer of this read replaced in one write
+            self.send_calls(transport, self.owed)
+            self.owed = 0
+
+    def stop(self) -> None:
+        """Send no more calls; `drained` completes when the last one in flight is answered."""
+        self.stopping = True
+        self.owed = 0
+        if not self.pending and not self.drained.done():
+            self.drained.set_result(None)
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        self.counters.connections_open -= 1
+        if not self.drained.done():
+            self.drained.set_result(None)
+
+
+async def write_rows(path: str, counters: Counters, started: float, done: asyncio.Event) -> None:
+    """One counters row a second until `done`, then a final row."""
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(COUNTER_COLUMNS)
+        tick = time.time()
+        while not done.is_set():
+            tick += 1.0
+            try:
+                await asyncio.wait_for(done.wait(), max(0.0, tick - time.time()))
+            except TimeoutError:
+                pass
+            writer.writerow(counters.row(time.time(), started))
+            f.flush()
+
+
+async def run(url: str, token: str, connections: int, in_flight: int, duration_s: float, path: str) -> Counters:
+    """Open `connections`, load them for `duration_s`, drain, close; the counters."""
+    counters = Counters()
+    done = asyncio.Event()
+    writer = asyncio.create_task(write_rows(path, counters, time.time(), done))
+    pid = os.getpid()
+
+    async def connect(i: int) -> tuple[WSTransport, CallListener]:
+        return await ws_connect(  # type: ignore[no-any-return]
+            lambda: CallListener(counters, token, in_flight, f"native-{pid}-{i}"),
+            url,
+            websocket_handshake_timeout=10,
+        )
+
+    opened = await asyncio.gather(*(connect(i) for i in range(connections)))
+    await asyncio.sleep(duration_s)
+    listeners = [listener for _, listener in opened]
+    for listener in listeners:
+        listener.stop()
+    await asyncio.wait([listener.drained for listener in listeners], timeout=DRAIN_TIMEOUT_S)
+    for transport, _ in opened:
+        transport.send_close()
+        transport.disconnect()
+    await asyncio.wait([asyncio.ensure_future(t.wait_disconnected()) for t, _ in opened], timeout=5)
+    done.set()
+    await writer
+    errors = [listener.error for listener in listeners if listener.error]
+    counters.connection_errors = len(errors)
+    for error in errors[:3]:
+        print(f"native: connection failed: {error}", file=sys.stderr)
+    return counters
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", required=True, help="ws://127.x.x.x:PORT/ of the server")
+    parser.add_argument("--connections", type=int, default=4, help="connections (default %(default)s)")
+    parser.add_argument("--in-flight", type=int, default=100, help="calls outstanding per connection")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds of load from start (bounded)")
+    parser.add_argument("--csv", required=True, help="where to write the counters, once a second")
+    args = parser.parse_args(argv)
+    if not args.url.startswith(("ws://127.", "ws://localhost")):
+        parser.error("--url must be a loopback address")
+    if args.connections < 1 or args.in_flight < 1 or not 0 < args.duration <= 3600:
+        parser.error("--connections and --in-flight must be >= 1, --duration in (0, 3600]")
+    token = os.environ.get("BENCH_TOKEN", "")
+    if not token:
+        parser.error("BENCH_TOKEN (a JWT for the server) is not set")
+    args_tuple = (args.url, token, args.connections, args.in_flight, args.duration, args.csv)
+    try:
+        counters = uvloop.run(run(*args_tuple))
+    except (OSError, WSError, TimeoutError) as exc:
+        print(f"native: cannot connect: {exc}", file=sys.stderr)
+        return 1
+    settled = counters.calls_ok + counters.calls_failed
+    mean_ms = 1000 * counters.latency_s / max(1, settled)
+    print(
+        f"native: {counters.calls_ok} ok, {counters.calls_failed} failed, {counters.calls_sent - settled} unanswered, "
+        f"{counters.unknown_request_ids} unknown ids, mean latency {mean_ms:.3f} ms"
+    )
+    clean = counters.calls_sent == settled and not counters.unknown_request_ids and not counters.connection_errors
+    return 0 if clean else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
