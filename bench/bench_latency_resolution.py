@@ -20,7 +20,6 @@ as a share of the Locust user's CPU per call.
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -34,10 +33,10 @@ from bench.common import (
     REPO_ROOT,
     Target,
     fmt_spread,
-    merge_results,
     print_table,
     reference_server,
     run_load_processes,
+    run_main,
     summary,
     throughput,
 )
@@ -137,19 +136,12 @@ def run(
     return entry, targets
 
 
+CLI_HELP = ("one short pair (smoke test)", "pairs (default 5, quick 1)", "seconds per run (default 10, quick 4)")
+"""What --quick, --repeats and --run-time mean here."""
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="one short pair (smoke test)")
-    parser.add_argument("--repeats", type=int, default=None, help="pairs (default 5, quick 1)")
-    parser.add_argument("--run-time", type=float, default=None, help="seconds per run (default 10, quick 4)")
-    parser.add_argument("--no-write", action="store_true", help="do not update bench/results.json")
-    args = parser.parse_args(argv)
-    entry, targets = run(args.quick, args.repeats, args.run_time)
-    for target in targets:
-        print(target.line())
-    if not args.no_write:
-        merge_results({"latency_resolution": entry})
-    return 0
+    return run_main(argv, __doc__, run, "latency_resolution", CLI_HELP)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ more than 10 ms after their intended time (``calls_sent_late`` / calls sent).
 
 from __future__ import annotations
 
-import argparse
 import signal
 import subprocess
 import sys
@@ -34,12 +33,12 @@ from bench.common import (
     clean_env,
     interpolate,
     locust_command,
-    merge_results,
     print_table,
     raise_fd_limit,
     read_counter_rows,
     reference_server,
     run_load_processes,
+    run_main,
     steady_window,
     summary,
     throughput,
@@ -238,21 +237,16 @@ def print_and_target(entry: dict[str, Any], usable: tuple[int, ...], rate: int, 
     return targets
 
 
+CLI_HELP = (
+    "short runs, 200 connections at 2,000 calls/s (smoke test)",
+    "rounds (default 1)",
+    "steady seconds per run (default 15, quick 4)",
+)
+"""What --quick, --repeats and --run-time mean here."""
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--quick", action="store_true", help="short runs, 200 connections at 2,000 calls/s (smoke test)"
-    )
-    parser.add_argument("--repeats", type=int, default=None, help="rounds (default 1)")
-    parser.add_argument("--run-time", type=float, default=None, help="steady seconds per run (default 15, quick 4)")
-    parser.add_argument("--no-write", action="store_true", help="do not update bench/results.json")
-    args = parser.parse_args(argv)
-    entry, targets = run(args.quick, args.repeats, args.run_time)
-    for target in targets:
-        print(target.line())
-    if not args.no_write:
-        merge_results({"open_model": entry})
-    return 0
+    return run_main(argv, __doc__, run, "open_model", CLI_HELP)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ work on the machine cancels; medians and min-max spread are over repeats.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -29,12 +28,12 @@ from bench.common import (
     clean_env,
     fmt_spread,
     locust_command,
-    merge_results,
     mint_token,
     print_table,
     reference_server,
     run_load_process,
     run_load_processes,
+    run_main,
     summary,
     throughput,
 )
@@ -211,19 +210,16 @@ def run(
     return entry, targets
 
 
+CLI_HELP = (
+    "one short repeat (smoke test)",
+    "pairs per shape (default 3, quick 1)",
+    "seconds per run (default 12, quick 4)",
+)
+"""What --quick, --repeats and --run-time mean here."""
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="one short repeat (smoke test)")
-    parser.add_argument("--repeats", type=int, default=None, help="pairs per shape (default 3, quick 1)")
-    parser.add_argument("--run-time", type=float, default=None, help="seconds per run (default 12, quick 4)")
-    parser.add_argument("--no-write", action="store_true", help="do not update bench/results.json")
-    args = parser.parse_args(argv)
-    entry, targets = run(args.quick, args.repeats, args.run_time)
-    for target in targets:
-        print(target.line())
-    if not args.no_write:
-        merge_results({"throughput": entry})
-    return 0
+    return run_main(argv, __doc__, run, "throughput", CLI_HELP)
 
 
 if __name__ == "__main__":

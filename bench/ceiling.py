@@ -26,7 +26,6 @@ from gevent import monkey
 
 monkey.patch_all()
 
-import argparse  # noqa: E402
 import csv  # noqa: E402
 import itertools  # noqa: E402
 import os  # noqa: E402
@@ -38,7 +37,7 @@ import gevent  # noqa: E402
 import websocket  # noqa: E402
 from gevent.event import Event  # noqa: E402
 
-from bench.common import COUNTER_COLUMNS  # noqa: E402
+from bench.common import COUNTER_COLUMNS, load_client_parser  # noqa: E402
 
 if "--tree" in sys.argv:  # the codec of another source tree (python -m bench --tree DIR), imported below
     sys.path.insert(0, sys.argv[sys.argv.index("--tree") + 1])
@@ -140,12 +139,7 @@ def connection(url: str, token: str, in_flight: int, counters: Counters, stop: E
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", required=True, help="ws://127.x.x.x:PORT/ of the server")
-    parser.add_argument("--connections", type=int, default=4, help="connections (default %(default)s)")
-    parser.add_argument("--in-flight", type=int, default=100, help="calls outstanding per connection")
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds of load from start (bounded)")
-    parser.add_argument("--csv", required=True, help="where to write the counters, once a second")
+    parser = load_client_parser(__doc__)
     parser.add_argument("--tree", default=None, help="source tree whose users/ codec to use (default: this one)")
     args = parser.parse_args(argv)
     if not args.url.startswith(("ws://127.", "ws://localhost")):

@@ -17,6 +17,7 @@ Only loopback addresses are used; every run is bounded by a duration and a timeo
 
 from __future__ import annotations
 
+import argparse
 import csv
 import datetime
 import json
@@ -544,3 +545,38 @@ def merge_results(entries: dict[str, Any], path: Path = RESULTS) -> None:
     data.update(entries)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2, sort_keys=True, default=float) + "\n")
+
+
+def run_main(
+    argv: list[str] | None,
+    doc: str | None,
+    run: Callable[[bool, int | None, float | None], tuple[dict[str, Any], list[Target]]],
+    key: str,
+    helps: tuple[str, str, str],
+) -> int:
+    """The command line every run(quick, repeats, run_time) benchmark shares: run, print targets, record under
+    `key`; `helps` says what --quick, --repeats and --run-time mean for it."""
+    quick_help, repeats_help, run_time_help = helps
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument("--repeats", type=int, default=None, help=repeats_help)
+    parser.add_argument("--run-time", type=float, default=None, help=run_time_help)
+    parser.add_argument("--no-write", action="store_true", help="do not update bench/results.json")
+    args = parser.parse_args(argv)
+    entry, targets = run(args.quick, args.repeats, args.run_time)
+    for target in targets:
+        print(target.line())
+    if not args.no_write:
+        merge_results({key: entry})
+    return 0
+
+
+def load_client_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The options of a bare load client (bench/ceiling.py, bench/native_client.py): where, how much, how long."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser.add_argument("--url", required=True, help="ws://127.x.x.x:PORT/ of the server")
+    parser.add_argument("--connections", type=int, default=4, help="connections (default %(default)s)")
+    parser.add_argument("--in-flight", type=int, default=100, help="calls outstanding per connection")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds of load from start (bounded)")
+    parser.add_argument("--csv", required=True, help="where to write the counters, once a second")
+    return parser

@@ -17,7 +17,6 @@ is measured by the same code as Locust (``bench.common.throughput``).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import csv
 import os
@@ -30,7 +29,7 @@ import orjson
 import uvloop
 from picows import WSError, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
-from bench.common import COUNTER_COLUMNS
+from bench.common import COUNTER_COLUMNS, load_client_parser
 
 DRAIN_TIMEOUT_S = 10.0
 
@@ -216,12 +215,7 @@ async def run(url: str, token: str, connections: int, in_flight: int, duration_s
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", required=True, help="ws://127.x.x.x:PORT/ of the server")
-    parser.add_argument("--connections", type=int, default=4, help="connections (default %(default)s)")
-    parser.add_argument("--in-flight", type=int, default=100, help="calls outstanding per connection")
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds of load from start (bounded)")
-    parser.add_argument("--csv", required=True, help="where to write the counters, once a second")
+    parser = load_client_parser(__doc__)
     args = parser.parse_args(argv)
     if not args.url.startswith(("ws://127.", "ws://localhost")):
         parser.error("--url must be a loopback address")
