@@ -7,9 +7,10 @@ equal to them.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 Check = Callable[[Any], str | None]
 """A value's problem as the end of a sentence ("must be at least 1, got 0"), or None when it can work."""
@@ -94,3 +95,12 @@ def seconds(value: Any) -> str | None:
 def seconds_or_zero(value: Any) -> str | None:
     """Zero or a positive number of seconds."""
     return None if float(value or 0) >= 0 else f"must be 0 or more seconds, got {value}"
+
+
+BAD_OPTION_EXIT_CODE = 2
+
+
+def exit_bad_option(problem: object) -> NoReturn:
+    """The one way a bad option ends Locust before any load: one `error:` line on stderr, exit code 2."""
+    sys.stderr.write(f"error: {problem}\n")
+    sys.exit(BAD_OPTION_EXIT_CODE)

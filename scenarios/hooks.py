@@ -12,13 +12,13 @@ worker before its init registered the message handler, and be dropped.
 from __future__ import annotations
 
 import logging
-import sys
 from types import SimpleNamespace
 from typing import Any
 
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
+from option_table import exit_bad_option
 from scenarios.clock import PLAN_MESSAGE, PlanClock
 from scenarios.options import add_scenario_arguments, plan_for
 from scenarios.plan_builder import PlanError
@@ -66,8 +66,7 @@ def register_scenarios(events: Any, clock: PlanClock) -> None:
             try:
                 plan_for(options)
             except PlanError as exc:
-                sys.stderr.write(f"error: {exc}\n")
-                sys.exit(2)
+                exit_bad_option(exc)
         end_shape_on_signals(environment)
         workers_leave_ctrl_c_to_the_master(environment)
         runner = environment.runner

@@ -55,3 +55,12 @@ def test_every_readme_row_is_a_declared_option_with_its_default() -> None:
             if said:
                 shown.add(said.group(1))
             assert default in shown, (flags[0], default, shown)
+
+
+def test_a_bad_option_is_one_error_line_and_exit_code_2(capsys: pytest.CaptureFixture[str]) -> None:
+    from option_table import exit_bad_option
+
+    with pytest.raises(SystemExit) as exited:
+        exit_bad_option("--in-flight must be at least 1, got 0")
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == "error: --in-flight must be at least 1, got 0\n"

@@ -11,7 +11,6 @@ UI tab and the terminal read.
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ import psutil
 from locust.env import Environment
 from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 
+from option_table import exit_bad_option
 from users import integration
 from users.aggregation import WS_REPORT_KEY, worker_payload
 from users.load_control import LoadSource
@@ -54,8 +54,7 @@ def exit_on_bad_options(environment: Environment, **_: Any) -> None:
         # A master may run without credentials: each worker then uses its own LOCUST_JWT_SECRET/TOKEN.
         check_options(options, need_credentials=not isinstance(environment.runner, MasterRunner))
     except OptionError as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        sys.exit(2)
+        exit_bad_option(exc)
 
 
 class ProcessReporter:
