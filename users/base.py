@@ -23,7 +23,7 @@ from users.auth import TokenSource, corrupt
 from users.backoff import attempts_after_session, reconnect_delay
 from users.client import ClientSettings, ToolClient
 from users.errors import ConnectionLost, WsFailure
-from users.integration import request_fire, user_is_running
+from users.integration import request_fire
 from users.load_control import LoadPoint, LoadSource, SlotRegistry, is_active, selected_share
 from users.metrics import WsCounters
 from users.options import DEFAULTS, OptionError, check_options, token_source, with_local_credentials
@@ -303,14 +303,15 @@ class ToolCallUser(User):
 
         Rounds repeat inside one task run, so Locust's task loop and its zero wait are paid once per slice, not
         once per call (a tenth of a closed-loop worker's CPU). A user with a think time (wait_time) does one
-        round per task run, and Locust's graceful stop is honoured between rounds.
+        round per task run. Locust's graceful stop is honoured at the slice's end (within TASK_SLICE_S): looking
+        at the user's state every round cost more than a hundredth of a closed loop's CPU.
         """
         until = perf_counter() + slice_s
         while True:
             # Without a plan nothing changes at the slice's end: wait for an answer or a deadline only.
             wait = math.inf if point_free else max(0.0, min(until - perf_counter(), MAX_IDLE_WAIT_S))
             client.keep_in_flight(self.in_flight, self.mix.pick, wait)
-            if not self._zero_wait or not user_is_running(self) or not client.connected:
+            if not self._zero_wait or not client.connected:
                 return
             if perf_counter() >= until:
                 return

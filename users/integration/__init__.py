@@ -19,7 +19,6 @@ import locust.argument_parser
 import locust.runners
 import locust.stats
 from locust.env import Environment
-from locust.user.task import LOCUST_STATE_RUNNING
 
 from users.integration import csv_rows, stats_path
 
@@ -149,8 +148,3 @@ def send_worker_report(runner: Any, data: dict[str, Any]) -> None:
     """Worker: send `data` (filled by `events.report_to_master`) to the master now, as Locust's own periodic
     report (its "stats" message, handled there as `events.worker_report`)."""
     runner.send_message("stats", data)
-
-
-def user_is_running(user: Any) -> bool:
-    """Whether Locust wants `user` to go on (not stopping): its task loop's own state."""
-    return getattr(user, "_state", LOCUST_STATE_RUNNING) == LOCUST_STATE_RUNNING
