@@ -57,6 +57,14 @@ PATCHES = (
     Patch(
         "request shortcut", "EventHook._handlers (read only)", "skip the event while Locust's stats listen alone", True
     ),
+    Patch(
+        "spawn message options",
+        "locust.argument_parser.default_args_dict",
+        "memoized: a worker rebuilt Locust's whole parser for every option of every spawn message, stalling it "
+        "for about half a second each",
+        True,
+    ),
+    Patch("final worker report", "the worker->master 'stats' message", "a worker's last report sent on stop", True),
 )
 
 
