@@ -65,3 +65,5 @@ def follow_rate_share(environment: Environment) -> None:
 
     environment.events.test_start.add_listener(on_test_start)
     runner.register_message(RATE_SHARE_MESSAGE, on_share)
+    if runner.worker_state in (STATE_SPAWNING, STATE_RUNNING):
+        on_test_start(environment)  # the run started before init (see users.reporting.Reporting.on_init)

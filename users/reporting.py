@@ -81,9 +81,11 @@ class ProcessReporter:
         """Only a master has workers."""
         return None
 
-    def on_test_start(self) -> None:
-        """Count from zero and sample every SAMPLE_EVERY_S."""
-        runtime_for(self.environment).new_run()
+    def on_test_start(self, new_run: bool = True) -> None:
+        """Count from zero (unless users already count: a run that started before init) and sample every
+        SAMPLE_EVERY_S."""
+        if new_run:
+            runtime_for(self.environment).new_run()
         self.sampler = RunSampler(self.load_source)
         self._started_wall = time.time()
         self._greenlet = gevent.spawn(self._sample_forever, self.counters)
@@ -116,8 +118,8 @@ class LocalReporter(ProcessReporter):
         super().__init__(environment, load_source)
         self._writer: WsCsvWriter | None = None
 
-    def on_test_start(self) -> None:
-        super().on_test_start()
+    def on_test_start(self, new_run: bool = True) -> None:
+        super().on_test_start(new_run)
         self._writer = ws_csv_for(self.environment.parsed_options, self._started_wall)
 
     def every_second(self, counters: WsCounters, stage: str) -> None:
@@ -156,8 +158,8 @@ class WorkerReporter(ProcessReporter):
         runner.register_message(STOP_MESSAGE, self.on_stop_message)
         follow_rate_share(environment)
 
-    def on_test_start(self) -> None:
-        super().on_test_start()
+    def on_test_start(self, new_run: bool = True) -> None:
+        super().on_test_start(new_run)
         self._reporting = True
         self._last_final = None
 
@@ -218,6 +220,10 @@ class Reporting:
             self.role = MasterReporter(environment, self.load_source)
         elif isinstance(runner, WorkerRunner):
             self.role = WorkerReporter(environment, self.load_source)
+            if runner.worker_state in (STATE_SPAWNING, STATE_RUNNING):
+                # A worker joining a run can get its spawn message, and start its users, before init: its
+                # users already count, so this run is reported from here on without counting from zero.
+                self.role.on_test_start(new_run=False)
         else:
             self.role = LocalReporter(environment, self.load_source)
 
