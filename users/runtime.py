@@ -10,6 +10,7 @@ from locust.env import Environment
 
 from users.load_control import PacingPool, RateShare, SlotRegistry
 from users.metrics import WsCounters
+from users.storms import StormDropper
 
 
 @dataclass
@@ -26,8 +27,8 @@ class Runtime:
     """The run (Locust's stats start time) already stopped for a bad option from the web UI form."""
     run_error: str | None = None
     """The one error line that stopped this run (a bad option from the web UI form), for the web UI."""
-    storms: Any = None
-    """The process's client-mode storm dropper (users.storms.StormDropper), started by the first user."""
+    storms: StormDropper | None = None
+    """The process's client-mode storm dropper, made by the first user of a run with a plan."""
 
     def new_run(self) -> None:
         """Each run counts from zero."""
