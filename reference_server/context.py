@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from .auth import Verifier
 from .counters import Counters
@@ -13,8 +13,25 @@ from .faults import Faults
 from .push import Hub
 from .tools import Tool
 
-if TYPE_CHECKING:
-    from .connection import Connection
+
+class LiveConnection(Protocol):
+    """What the server's context, shutdown and drop injection need of a connection (reference_server.connection
+    implements it), so this module need not import the connection's layers."""
+
+    @property
+    def droppable(self) -> bool: ...
+
+    @property
+    def busy(self) -> bool: ...
+
+    def stop_streams(self) -> None: ...
+
+    def close(self, code: Any, reason: str) -> None: ...
+
+    def abort(self) -> None: ...
+
+    def drop(self, mode: str, code: int) -> None: ...
+
 
 #: Largest high-water mark of a connection's outgoing buffer (see ServerContext.high_water).
 MAX_HIGH_WATER = 256 * 1024
@@ -44,7 +61,7 @@ class ServerContext:
     protocol: str = "toolcall"
     #: mcp only: seconds between the server's ping requests (None: no pings).
     ping_interval_s: float | None = None
-    connections: set[Connection] = field(default_factory=set)
+    connections: set[LiveConnection] = field(default_factory=set)
     shutting_down: bool = False
     #: The ongoing faults; change them with set_faults.
     faults: Faults = field(default_factory=Faults)

@@ -15,6 +15,7 @@ from picows import WSUpgradeRequest, WSUpgradeResponse, WSUpgradeResponseWithLis
 
 from . import control
 from .connection import Busy, Connection, ServerContext
+from .context import LiveConnection
 from .faults import DEFAULT_DROP_CODE, FaultError, Faults
 from .upgrade import accept_rpc
 
@@ -65,7 +66,7 @@ class Injector:
         self._interval_s = 0.0
         self._cancel_timer()
 
-    def droppable(self) -> list[Connection]:
+    def droppable(self) -> list[LiveConnection]:
         """Connections open and past hello, right now."""
         return [conn for conn in self._ctx.connections if conn.droppable]
 
