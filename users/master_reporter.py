@@ -36,6 +36,8 @@ STOP_MESSAGE = "ws_stop"
 stop only after the master's test_stop, too late for the master's last row)."""
 FINAL_WAIT_SLACK_S = 5.0
 """The master waits for final reports up to the call timeout (users drain that long) plus this."""
+STOP_RESEND_S = 2.0
+"""How often the master asks workers that have not sent their final report yet."""
 MISSING_WORKER_WAIT_S = 5.0
 """...but for a worker Locust marks missing (no heartbeat for 3 s), only this long: it may be busy or dead."""
 
@@ -153,15 +155,20 @@ class MasterReporter:
         environment = self.environment
         candidates, missing = self.final_candidates()
         pending = self.totals.pending(candidates)
-        for worker in pending:
-            self.runner.send_message(STOP_MESSAGE, None, client_id=worker)
         call_timeout = float(getattr(environment.parsed_options, "call_timeout", None) or DEFAULTS["call_timeout"])
         limit = call_timeout + float(environment.stop_timeout or 0) + FINAL_WAIT_SLACK_S
         started = time.monotonic()
+        asked_at = -STOP_RESEND_S
         while pending:
             waited = time.monotonic() - started
             if waited >= limit or (waited >= MISSING_WORKER_WAIT_S and set(pending) <= missing):
                 break
+            if waited - asked_at >= STOP_RESEND_S:
+                # Asked again now and then: a worker that was paused (a busy machine) may have missed the first
+                # ask; a worker already stopping ignores it, one already stopped sends its final report again.
+                for worker in pending:
+                    self.runner.send_message(STOP_MESSAGE, None, client_id=worker)
+                asked_at = waited
             gevent.sleep(0.05)
             candidates, missing = self.final_candidates()  # a missing worker can come back, a live one go
             pending = self.totals.pending(candidates)
