@@ -23,7 +23,11 @@
   (unless ``--no-control``), or ``--fault-*`` options at startup: drop connections
   (close 1012 or TCP reset), delay or stall answers, stall hellos, garbage answers,
   refuse handshakes with an HTTP status, drop connections at a steady rate.
-- Hardening (``gate``, backpressure in ``connection``): ``--handshake-timeout`` and
+- Protocols (``--protocol``): ``toolcall`` (PROTOCOL.md), ``jsonrpc`` and ``mcp``
+  (``jsonrpc``, ``mcp``, ``upgrade``: the bearer token is checked at the upgrade).
+- One connection in layers: ``session`` / ``work`` (no I/O), ``answer_faults``,
+  ``backpressure``, ``connection`` (picows).
+- Hardening (``gate``, ``backpressure``): ``--handshake-timeout`` and
   ``--max-pending-handshakes`` bound clients that never finish their HTTP upgrade;
   ``--max-connections`` closes surplus connections with 1013; a client that reads slower
   than it asks is not read until its outgoing buffer drains, and is closed with 1008 after

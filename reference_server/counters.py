@@ -68,6 +68,8 @@ class Counters:
       opening handshake completed / that have since disconnected (for any reason).
     - ``hello_ok``: hellos accepted. ``hello_refused``: code -> count of hellos (or
       pre-hello messages and hello timeouts) answered with an ``error`` and close 1008.
+      With ``--protocol jsonrpc`` / ``mcp``: bearer tokens accepted at the upgrade
+      (mcp: ``initialize`` accepted) / upgrades refused with HTTP 401 or 400.
     - ``calls_received``: ``call_tool`` messages carrying a usable string ``request_id``
       (including malformed ones, which are answered ``bad_message``). Each gets exactly
       one ``tool_result``, counted in ``results_ok`` or ``results_error[code]``, or is

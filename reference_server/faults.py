@@ -150,8 +150,12 @@ def split_quota(counts: Sequence[int], fraction: float) -> list[int]:
     return out
 
 
-def garbage_frames(kind: str, answer: bytes, serial: int, oversize_bytes: int) -> list[tuple[bool, bytes]]:
+def garbage_frames(
+    kind: str, answer: bytes, serial: int, oversize_bytes: int, id_key: str = "request_id"
+) -> list[tuple[bool, bytes]]:
     """The frames that replace (or, for duplicate_result, follow) the tool answer ``answer``.
+
+    ``id_key`` is the answer's request id field (``request_id``; ``id`` for JSON-RPC and MCP).
 
     Returns ``[(is_binary, payload), ...]``:
 
@@ -177,10 +181,10 @@ def garbage_frames(kind: str, answer: bytes, serial: int, oversize_bytes: int) -
         return [(False, answer[:-1] + b',"garbage":"' + INVALID_UTF8 + b'"}')]
     message = loads(answer)
     if kind == "missing_request_id":
-        del message["request_id"]
+        message.pop(id_key, None)
         return [(False, dumps(message))]
     if kind == "unknown_request_id":
-        message["request_id"] = f"{UNKNOWN_ID_PREFIX}{serial}"
+        message[id_key] = f"{UNKNOWN_ID_PREFIX}{serial}"
         return [(False, dumps(message))]
     if kind == "oversize":
         message["padding"] = ""

@@ -16,6 +16,7 @@ from picows import WSUpgradeRequest, WSUpgradeResponse, WSUpgradeResponseWithLis
 from . import control
 from .connection import Busy, Connection, ServerContext
 from .faults import DEFAULT_DROP_CODE, FaultError, Faults
+from .upgrade import accept_rpc
 
 log = logging.getLogger("reference_server")
 
@@ -31,13 +32,16 @@ class Injector:
 
     def accept(self, request: WSUpgradeRequest) -> Connection | Busy | WSUpgradeResponseWithListener:
         """picows' listener factory: a Connection, the refusal the handshake_status fault asks for,
-        or a Busy listener (close 1013) when ``--max-connections`` are open."""
+        a Busy listener (close 1013) when ``--max-connections`` are open, or (jsonrpc, mcp) the
+        bearer-checked connection or its refusal (``upgrade``)."""
         ctx = self._ctx
         status = ctx.faults.handshake_status
         if not status:
             if ctx.max_connections is not None and len(ctx.connections) >= ctx.max_connections:
                 return Busy(ctx)
-            return Connection(ctx)
+            if ctx.protocol == "toolcall":
+                return Connection(ctx)
+            return accept_rpc(ctx, request)
         counters = self._ctx.counters
         counters.bump(counters.handshakes_refused, str(status))
         phrase = HTTPStatus(status).phrase

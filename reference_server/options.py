@@ -6,8 +6,9 @@ import argparse
 import math
 import os
 import ssl
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from .auth import Verifier, hmac_verifier, public_key_verifier
 from .faults import DEFAULT_OVERSIZE_BYTES, GARBAGE_KINDS, FaultError, Faults
@@ -24,6 +25,8 @@ _MAX_SEND_BUFFER_BYTES = 1 << 34
 _MAX_LIMIT_COUNT = 1_000_000
 SECRET_ENV = "REFERENCE_SERVER_JWT_SECRET"
 SECRET_OPTION = "--jwt-secret"
+PROTOCOL_ENV = "REFERENCE_SERVER_PROTOCOL"
+PROTOCOLS = ("toolcall", "jsonrpc", "mcp")
 MAX_WORKERS = 256
 _MIN_MESSAGE_BYTES = 256
 _MAX_MESSAGE_BYTES = 1 << 30
@@ -64,11 +67,315 @@ class Config:
     faults: Faults = field(default_factory=Faults)
     #: Serve the /control routes on the metrics port.
     control: bool = True
+    #: The wire protocol: toolcall (PROTOCOL.md), jsonrpc or mcp.
+    protocol: str = "toolcall"
+    #: mcp only: seconds between the server's ping requests (None: no pings).
+    mcp_ping_interval_s: float | None = None
 
     @property
     def scheme(self) -> str:
         """``wss`` with TLS, else ``ws``."""
         return "wss" if self.tls_cert else "ws"
+
+
+Check = Callable[[Any], "str | None"]
+
+
+def _between(low: float, high: float, note: str = "") -> Check:
+    """A check: ``low <= value <= high``."""
+    return lambda value: None if low <= value <= high else f"must be between {low}{note} and {high}"
+
+
+def _positive(value: float) -> str | None:
+    return None if math.isfinite(value) and value > 0 else "must be a positive number"
+
+
+def _not_negative(value: float) -> str | None:
+    return None if math.isfinite(value) and value >= 0 else "must be a number >= 0"
+
+
+_PORT = _between(0, 65535)
+MAIN, HARDENING, FAULTS = "", "hardening", "fault injection"
+#: Argument group -> its description in --help.
+GROUPS: dict[str, str] = {
+    HARDENING: "limits against slow or greedy clients (per worker process unless said otherwise; see README)",
+    FAULTS: "faults on from the start; POST /control/faults changes them at runtime (see README)",
+}
+
+
+@dataclass(frozen=True)
+class Option:
+    """One command-line option: everything about it in one place."""
+
+    flag: str
+    help: str
+    #: Parses the string value; None for a switch (store_true).
+    type: Callable[[str], Any] | None = str
+    default: Any = None
+    metavar: str | None = None
+    #: Validates the parsed value (not None): returns what is wrong ("must be ...") or None.
+    check: Check | None = None
+    #: Environment variable read when the option is not given.
+    env: str | None = None
+    group: str = MAIN
+    choices: tuple[str, ...] | None = None
+    #: The Config field it sets as is (None: used to derive another field).
+    field: str | None = None
+    #: The Faults field it sets (fault options).
+    fault: str | None = None
+
+    @property
+    def dest(self) -> str:
+        """The argparse attribute name."""
+        return self.flag[2:].replace("-", "_")
+
+
+#: Every option of the server, in --help order within its group.
+OPTIONS: tuple[Option, ...] = (
+    Option("--host", "address to listen on (default %(default)s)", default=DEFAULT_HOST, field="host"),
+    Option(
+        "--protocol",
+        "wire protocol: toolcall (hello / call_tool, PROTOCOL.md), jsonrpc (JSON-RPC 2.0, the method is the "
+        "tool) or mcp (MCP over WebSocket, subprotocol mcp); jsonrpc and mcp take the token from the "
+        f"upgrade's 'Authorization: Bearer' header (default: ${PROTOCOL_ENV} or toolcall)",
+        default=None,
+        metavar="NAME",
+        env=PROTOCOL_ENV,
+        choices=PROTOCOLS,
+        field="protocol",
+    ),
+    Option(
+        "--mcp-ping-interval",
+        "mcp only: send a ping request to each initialized client every this many seconds (default: never)",
+        float,
+        metavar="SECONDS",
+        check=_positive,
+        field="mcp_ping_interval_s",
+    ),
+    Option(
+        "--port",
+        "WebSocket port (default %(default)s; 0 picks a free port)",
+        int,
+        DEFAULT_PORT,
+        None,
+        _PORT,
+        field="port",
+    ),
+    Option(
+        "--metrics-port",
+        "port of the GET /stats JSON endpoint (default: --port + 1, or a free port when --port is 0; "
+        "0 picks a free port)",
+        int,
+        check=_PORT,
+    ),
+    Option(
+        "--workers",
+        "server processes sharing the port with SO_REUSEPORT (default %(default)s)",
+        int,
+        1,
+        check=_between(1, MAX_WORKERS),
+        field="workers",
+    ),
+    Option(
+        SECRET_OPTION,
+        f"HS256 shared secret for hello tokens; prefer the {SECRET_ENV} environment variable "
+        "(command lines are visible to other users)",
+        metavar="SECRET",
+        env=SECRET_ENV,
+    ),
+    Option(
+        "--jwt-public-key",
+        f"PEM public key: RS256 for RSA, ES256/ES384/ES512 for EC P-256/P-384/P-521 (then {SECRET_ENV} is ignored)",
+        metavar="FILE",
+    ),
+    Option("--jwt-audience", "required 'aud' claim; without it the 'aud' claim is not checked"),
+    Option(
+        "--hello-timeout",
+        "close connections that send no hello within this time (default %(default)s)",
+        float,
+        10.0,
+        "SECONDS",
+        _positive,
+        field="hello_timeout_s",
+    ),
+    Option(
+        "--max-message-bytes",
+        "largest accepted frame or reassembled message; larger ones close with 1009 (default %(default)s)",
+        int,
+        DEFAULT_MAX_MESSAGE_BYTES,
+        "BYTES",
+        _between(_MIN_MESSAGE_BYTES, _MAX_MESSAGE_BYTES),
+        field="max_message_bytes",
+    ),
+    Option(
+        "--shutdown-grace",
+        "on SIGINT/SIGTERM, how long to wait for in-flight calls before closing every connection with 1001 "
+        "(default %(default)s)",
+        float,
+        5.0,
+        "SECONDS",
+        _not_negative,
+        field="shutdown_grace_s",
+    ),
+    Option("--tls-cert", "PEM certificate chain: serve wss://", metavar="FILE", field="tls_cert"),
+    Option("--tls-key", "PEM private key for --tls-cert", metavar="FILE", field="tls_key"),
+    Option(
+        "--rate-limit",
+        "per-connection call rate limit (bursts up to one second's worth); calls over it answer rate_limited "
+        "(default: unlimited)",
+        float,
+        metavar="CALLS_PER_S",
+        check=_positive,
+        field="rate_limit",
+    ),
+    Option(
+        "--tool-timeout",
+        "a tool running longer than this answers timeout (default: no limit)",
+        float,
+        metavar="SECONDS",
+        check=_positive,
+        field="tool_timeout_s",
+    ),
+    Option(
+        "--stats-file",
+        "write the final counters as JSON here at clean shutdown",
+        metavar="FILE",
+        field="stats_file",
+    ),
+    Option(
+        "--handshake-timeout",
+        "close a TCP connection that has not sent a complete WebSocket upgrade request within this time "
+        "(default %(default)s)",
+        float,
+        DEFAULT_HANDSHAKE_TIMEOUT_S,
+        "SECONDS",
+        _positive,
+        group=HARDENING,
+        field="handshake_timeout_s",
+    ),
+    Option(
+        "--max-pending-handshakes",
+        "per worker: TCP connections still in their HTTP upgrade; beyond this, new connections are closed "
+        "at once, counted in handshakes_rejected_busy (default %(default)s)",
+        int,
+        DEFAULT_MAX_PENDING_HANDSHAKES,
+        "N",
+        _between(1, _MAX_LIMIT_COUNT),
+        group=HARDENING,
+        field="max_pending_handshakes",
+    ),
+    Option(
+        "--max-send-buffer-bytes",
+        "per connection: outgoing bytes the server buffers for a client that does not read fast enough; "
+        "a message due while more than this is buffered closes the connection with 1008 instead "
+        "(default %(default)s). Above a quarter of it (at most 256 KiB) the server stops reading that "
+        "client's messages until it catches up",
+        int,
+        DEFAULT_MAX_SEND_BUFFER_BYTES,
+        "BYTES",
+        _between(_MIN_SEND_BUFFER_BYTES, _MAX_SEND_BUFFER_BYTES),
+        group=HARDENING,
+        field="max_send_buffer_bytes",
+    ),
+    Option(
+        "--send-timeout",
+        "per connection: close with 1008 a client whose reading stays paused this long, i.e. whose outgoing "
+        "buffer went over the high-water mark and has not drained to a quarter of it since (default %(default)s)",
+        float,
+        DEFAULT_SEND_TIMEOUT_S,
+        "SECONDS",
+        _positive,
+        group=HARDENING,
+        field="send_timeout_s",
+    ),
+    Option(
+        "--max-connections",
+        "per worker: open WebSocket connections; beyond this, new ones are closed with 1013 (try again later), "
+        "counted in connections_rejected_busy (default 0: no limit)",
+        int,
+        0,
+        "N",
+        _between(0, _MAX_LIMIT_COUNT, " (no limit)"),
+        group=HARDENING,
+    ),
+    Option(
+        "--no-control",
+        "do not serve the fault-injection routes (/control/...) on the metrics port",
+        None,
+        False,
+    ),
+    Option(
+        "--fault-delay-ms",
+        "delay every tool answer by this many milliseconds (default 0)",
+        float,
+        metavar="MS",
+        group=FAULTS,
+        fault="delay_ms",
+    ),
+    Option(
+        "--fault-stall",
+        "read calls but never run or answer them (hello is still answered)",
+        None,
+        False,
+        group=FAULTS,
+        fault="stall",
+    ),
+    Option(
+        "--fault-stall-hello",
+        "never answer hello (the connection stays open, ignoring what it receives)",
+        None,
+        False,
+        group=FAULTS,
+        fault="stall_hello",
+    ),
+    Option(
+        "--fault-garbage-fraction",
+        "fraction (0..1) of tool answers replaced by a malformed answer (default 0)",
+        float,
+        metavar="FRACTION",
+        group=FAULTS,
+        fault="garbage_fraction",
+    ),
+    Option(
+        "--fault-garbage-kind",
+        f"which malformed answer: {', '.join(GARBAGE_KINDS)} (default not_json)",
+        metavar="KIND",
+        group=FAULTS,
+        choices=GARBAGE_KINDS,
+        fault="garbage_kind",
+    ),
+    Option(
+        "--fault-oversize-bytes",
+        f"size of the 'oversize' garbage frame (default {DEFAULT_OVERSIZE_BYTES})",
+        int,
+        metavar="BYTES",
+        group=FAULTS,
+        fault="oversize_bytes",
+    ),
+    Option(
+        "--fault-drop-rate",
+        "close random connections with 1012 at this rate, over all workers (default 0)",
+        float,
+        metavar="PER_S",
+        group=FAULTS,
+        fault="drop_rate",
+    ),
+    Option(
+        "--fault-handshake-status",
+        "refuse new WebSocket handshakes with this HTTP status, e.g. 401, 403, 500, 503 (default 0: accept)",
+        int,
+        metavar="STATUS",
+        group=FAULTS,
+        fault="handshake_status",
+    ),
+)
+#: CLI option -> fault field.
+FAULT_OPTIONS: dict[str, str] = {opt.flag: opt.fault for opt in OPTIONS if opt.fault is not None}
+_DESCRIPTION = (
+    "Reference WebSocket server for the hello / call_tool protocol (PROTOCOL.md). "
+    "Prints one line 'listening on ws://HOST:PORT/ stats http://HOST:MPORT/stats' "
+    "when ready; SIGINT/SIGTERM shut it down gracefully."
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -77,292 +384,96 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argparse parser (also used for --help)."""
-    p = _Parser(
-        prog="python -m reference_server",
-        description=(
-            "Reference WebSocket server for the hello / call_tool protocol (PROTOCOL.md). "
-            "Prints one line 'listening on ws://HOST:PORT/ stats http://HOST:MPORT/stats' "
-            "when ready; SIGINT/SIGTERM shut it down gracefully."
-        ),
-        allow_abbrev=False,
-    )
-    p.add_argument("--host", default=DEFAULT_HOST, help="address to listen on (default %(default)s)")
-    p.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help="WebSocket port (default %(default)s; 0 picks a free port)"
-    )
-    p.add_argument(
-        "--metrics-port",
-        type=int,
-        default=None,
-        help="port of the GET /stats JSON endpoint (default: --port + 1, or a free port "
-        "when --port is 0; 0 picks a free port)",
-    )
-    p.add_argument(
-        "--workers",
-        type=int,
-        default=1,
-        help="server processes sharing the port with SO_REUSEPORT (default %(default)s)",
-    )
-    p.add_argument(
-        SECRET_OPTION,
-        default=None,
-        metavar="SECRET",
-        help=f"HS256 shared secret for hello tokens; prefer the {SECRET_ENV} environment "
-        "variable (command lines are visible to other users)",
-    )
-    p.add_argument(
-        "--jwt-public-key",
-        default=None,
-        metavar="FILE",
-        help="PEM public key: RS256 for RSA, ES256/ES384/ES512 for EC P-256/P-384/P-521 "
-        f"(then {SECRET_ENV} is ignored)",
-    )
-    p.add_argument(
-        "--jwt-audience", default=None, help="required 'aud' claim; without it the 'aud' claim is not checked"
-    )
-    p.add_argument(
-        "--hello-timeout",
-        type=float,
-        default=10.0,
-        metavar="SECONDS",
-        help="close connections that send no hello within this time (default %(default)s)",
-    )
-    p.add_argument(
-        "--max-message-bytes",
-        type=int,
-        default=DEFAULT_MAX_MESSAGE_BYTES,
-        metavar="BYTES",
-        help="largest accepted frame or reassembled message; larger ones close with 1009 (default %(default)s)",
-    )
-    p.add_argument(
-        "--shutdown-grace",
-        type=float,
-        default=5.0,
-        metavar="SECONDS",
-        help="on SIGINT/SIGTERM, how long to wait for in-flight calls before closing "
-        "every connection with 1001 (default %(default)s)",
-    )
-    p.add_argument("--tls-cert", default=None, metavar="FILE", help="PEM certificate chain: serve wss://")
-    p.add_argument("--tls-key", default=None, metavar="FILE", help="PEM private key for --tls-cert")
-    p.add_argument(
-        "--rate-limit",
-        type=float,
-        default=None,
-        metavar="CALLS_PER_S",
-        help="per-connection call rate limit (bursts up to one second's worth); calls "
-        "over it answer rate_limited (default: unlimited)",
-    )
-    p.add_argument(
-        "--tool-timeout",
-        type=float,
-        default=None,
-        metavar="SECONDS",
-        help="a tool running longer than this answers timeout (default: no limit)",
-    )
-    p.add_argument(
-        "--stats-file", default=None, metavar="FILE", help="write the final counters as JSON here at clean shutdown"
-    )
-    h = p.add_argument_group(
-        "hardening",
-        "limits against slow or greedy clients (per worker process unless said otherwise; see README)",
-    )
-    h.add_argument(
-        "--handshake-timeout",
-        type=float,
-        default=DEFAULT_HANDSHAKE_TIMEOUT_S,
-        metavar="SECONDS",
-        help="close a TCP connection that has not sent a complete WebSocket upgrade request "
-        "within this time (default %(default)s)",
-    )
-    h.add_argument(
-        "--max-pending-handshakes",
-        type=int,
-        default=DEFAULT_MAX_PENDING_HANDSHAKES,
-        metavar="N",
-        help="per worker: TCP connections still in their HTTP upgrade; beyond this, new "
-        "connections are closed at once, counted in handshakes_rejected_busy "
-        "(default %(default)s)",
-    )
-    h.add_argument(
-        "--max-send-buffer-bytes",
-        type=int,
-        default=DEFAULT_MAX_SEND_BUFFER_BYTES,
-        metavar="BYTES",
-        help="per connection: outgoing bytes the server buffers for a client that does not read "
-        "fast enough; a message due while more than this is buffered closes the connection "
-        "with 1008 instead (default %(default)s). Above a quarter of it (at most 256 KiB) "
-        "the server stops reading that client's messages until it catches up",
-    )
-    h.add_argument(
-        "--send-timeout",
-        type=float,
-        default=DEFAULT_SEND_TIMEOUT_S,
-        metavar="SECONDS",
-        help="per connection: close with 1008 a client whose reading stays paused this long, "
-        "i.e. whose outgoing buffer went over the high-water mark and has not drained to a quarter "
-        "of it since (default %(default)s)",
-    )
-    h.add_argument(
-        "--max-connections",
-        type=int,
-        default=0,
-        metavar="N",
-        help="per worker: open WebSocket connections; beyond this, new ones are closed with "
-        "1013 (try again later), counted in connections_rejected_busy (default 0: no limit)",
-    )
-    p.add_argument(
-        "--no-control",
-        action="store_true",
-        help="do not serve the fault-injection routes (/control/...) on the metrics port",
-    )
-    f = p.add_argument_group(
-        "fault injection",
-        "faults on from the start; POST /control/faults changes them at runtime (see README)",
-    )
-    f.add_argument(
-        "--fault-delay-ms",
-        type=float,
-        default=None,
-        metavar="MS",
-        help="delay every tool answer by this many milliseconds (default 0)",
-    )
-    f.add_argument(
-        "--fault-stall", action="store_true", help="read calls but never run or answer them (hello is still answered)"
-    )
-    f.add_argument(
-        "--fault-stall-hello",
-        action="store_true",
-        help="never answer hello (the connection stays open, ignoring what it receives)",
-    )
-    f.add_argument(
-        "--fault-garbage-fraction",
-        type=float,
-        default=None,
-        metavar="FRACTION",
-        help="fraction (0..1) of tool answers replaced by a malformed answer (default 0)",
-    )
-    f.add_argument(
-        "--fault-garbage-kind",
-        default=None,
-        choices=GARBAGE_KINDS,
-        metavar="KIND",
-        help=f"which malformed answer: {', '.join(GARBAGE_KINDS)} (default not_json)",
-    )
-    f.add_argument(
-        "--fault-oversize-bytes",
-        type=int,
-        default=None,
-        metavar="BYTES",
-        help=f"size of the 'oversize' garbage frame (default {DEFAULT_OVERSIZE_BYTES})",
-    )
-    f.add_argument(
-        "--fault-drop-rate",
-        type=float,
-        default=None,
-        metavar="PER_S",
-        help="close random connections with 1012 at this rate, over all workers (default 0)",
-    )
-    f.add_argument(
-        "--fault-handshake-status",
-        type=int,
-        default=None,
-        metavar="STATUS",
-        help="refuse new WebSocket handshakes with this HTTP status, e.g. 401, 403, 500, 503 (default 0: accept)",
-    )
-    return p
+    """The argparse parser (also used for --help), built from OPTIONS."""
+    parser = _Parser(prog="python -m reference_server", description=_DESCRIPTION, allow_abbrev=False)
+    groups: dict[str, Any] = {MAIN: parser}
+    for opt in OPTIONS:
+        if opt.group not in groups:
+            groups[opt.group] = parser.add_argument_group(opt.group, GROUPS[opt.group])
+        if opt.type is None:
+            groups[opt.group].add_argument(opt.flag, action="store_true", help=opt.help)
+        else:
+            groups[opt.group].add_argument(
+                opt.flag, type=opt.type, default=opt.default, metavar=opt.metavar, choices=opt.choices, help=opt.help
+            )
+    return parser
 
 
-#: CLI option -> fault field.
-FAULT_OPTIONS: dict[str, str] = {
-    "--fault-delay-ms": "delay_ms",
-    "--fault-stall": "stall",
-    "--fault-stall-hello": "stall_hello",
-    "--fault-garbage-fraction": "garbage_fraction",
-    "--fault-garbage-kind": "garbage_kind",
-    "--fault-oversize-bytes": "oversize_bytes",
-    "--fault-drop-rate": "drop_rate",
-    "--fault-handshake-status": "handshake_status",
-}
+def _value(opt: Option, args: argparse.Namespace, environ: Mapping[str, str]) -> Any:
+    """The option's value: the command line's, else its environment variable's, else the default; checked."""
+    value = getattr(args, opt.dest)
+    if value is None and opt.env is not None and opt.env in environ:
+        value = environ[opt.env]
+        if opt.type is not None:
+            try:
+                value = opt.type(value)
+            except ValueError:
+                raise ConfigError(f"{opt.env}: invalid value") from None
+    if value is not None and opt.check is not None:
+        problem = opt.check(value)
+        if problem is not None:
+            raise ConfigError(f"{opt.flag} {problem}")
+    return value
 
 
-def _faults(args: argparse.Namespace) -> Faults:
+def _faults(values: Mapping[str, Any]) -> Faults:
     faults = Faults()
-    for option, name in FAULT_OPTIONS.items():
-        value = getattr(args, option[2:].replace("-", "_"))
-        if value is None or value is False:
+    for opt in OPTIONS:
+        value = values[opt.dest]
+        if opt.fault is None or value is None or value is False:
             continue
         try:
-            faults = faults.updated({name: value})
+            faults = faults.updated({opt.fault: value})
         except FaultError as exc:
-            raise ConfigError(f"{option} {exc.message}") from None
+            raise ConfigError(f"{opt.flag} {exc.message}") from None
     return faults
 
 
 def parse_config(argv: Sequence[str], environ: Mapping[str, str]) -> Config:
     """Parse and validate ``argv``; raise ConfigError (message safe to print)."""
     args = build_parser().parse_args(list(argv))
-    _check_port("--port", args.port)
-    if args.metrics_port is None:
-        metrics_port = 0 if args.port == 0 else args.port + 1
-        if metrics_port > 65535:
-            raise ConfigError("--port 65535 leaves no default --metrics-port; give --metrics-port")
-    else:
-        metrics_port = args.metrics_port
-        _check_port("--metrics-port", metrics_port)
-        if metrics_port != 0 and metrics_port == args.port:
-            raise ConfigError("--metrics-port must differ from --port")
-    if not 1 <= args.workers <= MAX_WORKERS:
-        raise ConfigError(f"--workers must be between 1 and {MAX_WORKERS}")
-    _check_positive("--hello-timeout", args.hello_timeout)
-    if not math.isfinite(args.shutdown_grace) or args.shutdown_grace < 0:
-        raise ConfigError("--shutdown-grace must be a number >= 0")
-    if not _MIN_MESSAGE_BYTES <= args.max_message_bytes <= _MAX_MESSAGE_BYTES:
-        raise ConfigError(f"--max-message-bytes must be between {_MIN_MESSAGE_BYTES} and {_MAX_MESSAGE_BYTES}")
-    if args.rate_limit is not None:
-        _check_positive("--rate-limit", args.rate_limit)
-    if args.tool_timeout is not None:
-        _check_positive("--tool-timeout", args.tool_timeout)
-    _check_positive("--handshake-timeout", args.handshake_timeout)
-    _check_positive("--send-timeout", args.send_timeout)
-    if not 1 <= args.max_pending_handshakes <= _MAX_LIMIT_COUNT:
-        raise ConfigError(f"--max-pending-handshakes must be between 1 and {_MAX_LIMIT_COUNT}")
-    if not 0 <= args.max_connections <= _MAX_LIMIT_COUNT:
-        raise ConfigError(f"--max-connections must be between 0 (no limit) and {_MAX_LIMIT_COUNT}")
-    if not _MIN_SEND_BUFFER_BYTES <= args.max_send_buffer_bytes <= _MAX_SEND_BUFFER_BYTES:
-        raise ConfigError(
-            f"--max-send-buffer-bytes must be between {_MIN_SEND_BUFFER_BYTES} and {_MAX_SEND_BUFFER_BYTES}"
-        )
-    if bool(args.tls_cert) != bool(args.tls_key):
+    values = {opt.dest: _value(opt, args, environ) for opt in OPTIONS}
+    _check_protocol(values)
+    if bool(values["tls_cert"]) != bool(values["tls_key"]):
         raise ConfigError("--tls-cert and --tls-key go together")
-    if args.tls_cert:
-        make_tls_context(args.tls_cert, args.tls_key)
-    if args.stats_file is not None:
-        parent = os.path.dirname(os.path.abspath(args.stats_file))
+    if values["tls_cert"]:
+        make_tls_context(values["tls_cert"], values["tls_key"])
+    if values["stats_file"] is not None:
+        parent = os.path.dirname(os.path.abspath(values["stats_file"]))
         if not os.path.isdir(parent):
             raise ConfigError(f"--stats-file: directory {parent} does not exist")
     return Config(
-        host=args.host,
-        port=args.port,
-        metrics_port=metrics_port,
-        workers=args.workers,
-        verifier=_verifier(args, environ),
-        hello_timeout_s=args.hello_timeout,
-        max_message_bytes=args.max_message_bytes,
-        shutdown_grace_s=args.shutdown_grace,
-        tls_cert=args.tls_cert,
-        tls_key=args.tls_key,
-        rate_limit=args.rate_limit,
-        tool_timeout_s=args.tool_timeout,
-        stats_file=args.stats_file,
-        handshake_timeout_s=args.handshake_timeout,
-        max_pending_handshakes=args.max_pending_handshakes,
-        max_send_buffer_bytes=args.max_send_buffer_bytes,
-        send_timeout_s=args.send_timeout,
-        max_connections=args.max_connections or None,
-        faults=_faults(args),
-        control=not args.no_control,
+        **{opt.field: values[opt.dest] for opt in OPTIONS if opt.field is not None},
+        metrics_port=_metrics_port(values["port"], values["metrics_port"]),
+        verifier=_verifier(values, args.jwt_secret),
+        max_connections=values["max_connections"] or None,
+        faults=_faults(values),
+        control=not values["no_control"],
     )
+
+
+def _check_protocol(values: dict[str, Any]) -> None:
+    """The protocol is known (also from the environment) and the options fit it."""
+    protocol = values["protocol"] = values["protocol"] or "toolcall"
+    if protocol not in PROTOCOLS:
+        raise ConfigError(f"{PROTOCOL_ENV}: unknown protocol {protocol[:32]!r} (one of {', '.join(PROTOCOLS)})")
+    if values["mcp_ping_interval"] is not None and protocol != "mcp":
+        raise ConfigError("--mcp-ping-interval needs --protocol mcp")
+    if values["fault_stall_hello"] and protocol == "jsonrpc":
+        raise ConfigError("--fault-stall-hello needs a protocol with a handshake (toolcall or mcp)")
+
+
+def _metrics_port(port: int, metrics_port: int | None) -> int:
+    """The metrics port given, else the default derived from ``port``."""
+    if metrics_port is None:
+        if port == 0:
+            return 0
+        if port + 1 > 65535:
+            raise ConfigError("--port 65535 leaves no default --metrics-port; give --metrics-port")
+        return port + 1
+    if metrics_port != 0 and metrics_port == port:
+        raise ConfigError("--metrics-port must differ from --port")
+    return metrics_port
 
 
 def make_tls_context(cert: str, key: str) -> ssl.SSLContext:
@@ -395,32 +506,23 @@ def scrub(text: str, secrets: Sequence[str]) -> str:
     return text
 
 
-def _check_port(name: str, port: int) -> None:
-    if not 0 <= port <= 65535:
-        raise ConfigError(f"{name} must be between 0 and 65535")
-
-
-def _check_positive(name: str, value: float) -> None:
-    if not math.isfinite(value) or value <= 0:
-        raise ConfigError(f"{name} must be a positive number")
-
-
-def _verifier(args: argparse.Namespace, environ: Mapping[str, str]) -> Verifier:
-    if args.jwt_public_key is not None:
-        if args.jwt_secret is not None:
+def _verifier(values: Mapping[str, Any], secret_option: str | None) -> Verifier:
+    """The token verifier; ``secret_option`` is --jwt-secret as given (the environment's is ignored with a key file)."""
+    public_key, audience, secret = values["jwt_public_key"], values["jwt_audience"], values["jwt_secret"]
+    if public_key is not None:
+        if secret_option is not None:
             raise ConfigError(f"give either {SECRET_OPTION} or --jwt-public-key, not both")
         try:
-            with open(args.jwt_public_key, "rb") as f:
+            with open(public_key, "rb") as f:
                 pem = f.read()
         except OSError as exc:
-            raise ConfigError(f"cannot read --jwt-public-key {args.jwt_public_key}: {exc.strerror or exc}") from None
+            raise ConfigError(f"cannot read --jwt-public-key {public_key}: {exc.strerror or exc}") from None
         try:
-            return public_key_verifier(pem, args.jwt_audience)
+            return public_key_verifier(pem, audience)
         except ValueError as exc:
-            raise ConfigError(f"--jwt-public-key {args.jwt_public_key}: {exc}") from None
-    secret = args.jwt_secret if args.jwt_secret is not None else environ.get(SECRET_ENV)
+            raise ConfigError(f"--jwt-public-key {public_key}: {exc}") from None
     if secret is None:
         raise ConfigError(f"no JWT key: set {SECRET_ENV} (or {SECRET_OPTION}) or give --jwt-public-key FILE")
     if not secret:
         raise ConfigError("the JWT secret is empty")
-    return hmac_verifier(secret.encode("utf-8", "surrogateescape"), args.jwt_audience)
+    return hmac_verifier(secret.encode("utf-8", "surrogateescape"), audience)

@@ -37,7 +37,7 @@ def run(config: Config) -> int:
     try:
         family, address, reserve = reserve_port(config.host, config.port)
     except StartupError as exc:
-        print(f"reference_server: error: {exc}", file=sys.stderr, flush=True)
+        _error(str(exc))
         return 1
     fork = multiprocessing.get_context("fork")
     pairs = [socket.socketpair() for _ in range(config.workers)]
@@ -182,30 +182,61 @@ class WorkerLink:
         self.gone.set_result(None)
 
 
+class _Signals:
+    """The first SIGINT/SIGTERM asks for a graceful shutdown (``stop``); a second SIGINT, for a forced one."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.stop = asyncio.Event()
+        self.force = asyncio.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, self._on_signal, signum)
+
+    def _on_signal(self, signum: int) -> None:
+        # Repeated SIGTERMs are ignored; Ctrl-C again kills the workers at once.
+        if not self.stop.is_set():
+            self.stop.set()
+        elif signum == signal.SIGINT:
+            self.force.set()
+
+
 async def supervise(config: Config, links: list[WorkerLink], reserve: socket.socket, address: tuple[Any, ...]) -> int:
     """Run the supervisor's event loop until shutdown; return the exit code."""
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    force = asyncio.Event()
-
-    def on_signal(signum: int) -> None:
-        # The first SIGINT/SIGTERM shuts down gracefully; a second SIGINT (Ctrl-C again)
-        # kills the workers at once. Repeated SIGTERMs are ignored.
-        if not stop.is_set():
-            stop.set()
-        elif signum == signal.SIGINT:
-            force.set()
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, on_signal, signum)
+    signals = _Signals(asyncio.get_running_loop())
     for link in links:
         await link.open()
-
-    started = await _wait_started(links, stop)
+    started = await _wait_started(links, signals.stop)
     reserve.close()
     if not started:
-        await _stop_workers(links, config.shutdown_grace_s, force)
-        return 0 if stop.is_set() else 1
+        await _stop_workers(links, config.shutdown_grace_s, signals.force)
+        return 0 if signals.stop.is_set() else 1
+    try:
+        metrics = await start_stats_server(config.host, config.metrics_port, _routes(config, links))
+    except OSError as exc:
+        _error(f"cannot serve /stats on {config.host} port {config.metrics_port}: {exc.strerror or exc}")
+        await _stop_workers(links, config.shutdown_grace_s, signals.force)
+        return 1
+    _announce(config, address[1], metrics.sockets[0].getsockname()[1])
+    crashed = await _wait_end(links, signals.stop)
+    for link in crashed:
+        _error(f"worker {link.index} exited unexpectedly; shutting down")
+    await _stop_workers(links, config.shutdown_grace_s, signals.force)
+    metrics.close()
+    code = 1 if crashed else 0
+    if config.stats_file is not None:
+        try:
+            write_stats_file(config.stats_file, sum_stats(link.counters for link in links))
+        except OSError as exc:
+            _error(f"cannot write --stats-file: {exc.strerror or exc}")
+            code = 1
+    return code
+
+
+def _error(message: str) -> None:
+    print(f"reference_server: error: {message}", file=sys.stderr, flush=True)
+
+
+def _routes(config: Config, links: list[WorkerLink]) -> dict[str, dict[str, Handler]]:
+    """The metrics port's routes: /stats, /stats/workers and (unless --no-control) /control/..."""
 
     async def stats_body() -> bytes:
         return orjson.dumps(sum_stats(await asyncio.gather(*(link.snapshot() for link in links))))
@@ -219,20 +250,13 @@ async def supervise(config: Config, links: list[WorkerLink], reserve: socket.soc
     }
     if config.control:
         routes.update(FaultControl(links, config.faults).routes())
-    try:
-        metrics = await start_stats_server(config.host, config.metrics_port, routes)
-    except OSError as exc:
-        print(
-            f"reference_server: error: cannot serve /stats on {config.host} port {config.metrics_port}: "
-            f"{exc.strerror or exc}",
-            file=sys.stderr,
-            flush=True,
-        )
-        await _stop_workers(links, config.shutdown_grace_s, force)
-        return 1
-    metrics_port = metrics.sockets[0].getsockname()[1]
+    return routes
+
+
+def _announce(config: Config, port: int, metrics_port: int) -> None:
+    """Print the ready line (and warn when the control routes are reachable beyond loopback)."""
     host = f"[{config.host}]" if ":" in config.host else config.host
-    print(f"listening on {config.scheme}://{host}:{address[1]}/ stats http://{host}:{metrics_port}/stats", flush=True)
+    print(f"listening on {config.scheme}://{host}:{port}/ stats http://{host}:{metrics_port}/stats", flush=True)
     if config.control and not is_loopback(config.host):
         print(
             f"reference_server: warning: the fault-injection routes (/control/...) are reachable on "
@@ -241,31 +265,14 @@ async def supervise(config: Config, links: list[WorkerLink], reserve: socket.soc
             flush=True,
         )
 
-    stop_wait = loop.create_task(stop.wait())
+
+async def _wait_end(links: list[WorkerLink], stop: asyncio.Event) -> list[WorkerLink]:
+    """Wait for a shutdown signal or a worker's exit; return the workers that exited without final counters."""
+    stop_wait = asyncio.get_running_loop().create_task(stop.wait())
     assert all(link.gone is not None for link in links)
-    await asyncio.wait([stop_wait, *(link.gone for link in links)], return_when=asyncio.FIRST_COMPLETED)
+    await asyncio.wait([stop_wait, *(link.gone for link in links)], return_when=asyncio.FIRST_COMPLETED)  # type: ignore[misc]
     stop_wait.cancel()
-    crashed = [link for link in links if link.gone.done() and link.final is None]  # type: ignore[union-attr]
-    for link in crashed:
-        print(
-            f"reference_server: error: worker {link.index} exited unexpectedly; shutting down",
-            file=sys.stderr,
-            flush=True,
-        )
-    await _stop_workers(links, config.shutdown_grace_s, force)
-    metrics.close()
-    code = 1 if crashed else 0
-    if config.stats_file is not None:
-        try:
-            write_stats_file(config.stats_file, sum_stats(link.counters for link in links))
-        except OSError as exc:
-            print(
-                f"reference_server: error: cannot write --stats-file: {exc.strerror or exc}",
-                file=sys.stderr,
-                flush=True,
-            )
-            code = 1
-    return code
+    return [link for link in links if link.gone.done() and link.final is None]  # type: ignore[union-attr]
 
 
 async def _wait_started(links: list[WorkerLink], stop: asyncio.Event) -> bool:

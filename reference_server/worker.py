@@ -90,6 +90,8 @@ async def serve(config: Config, index: int, control_sock: socket.socket, family:
         max_send_buffer_bytes=config.max_send_buffer_bytes,
         send_timeout_s=config.send_timeout_s,
         max_connections=config.max_connections,
+        protocol=config.protocol,
+        ping_interval_s=config.mcp_ping_interval_s,
     )
     injector = Injector(ctx, config.workers)
     injector.apply(config.faults)

@@ -11,7 +11,6 @@ logged as an internal error.
 from __future__ import annotations
 
 import asyncio
-import logging
 import math
 import re
 import time
@@ -38,7 +37,7 @@ from reference_server.tools import (
     compute_digest,
     reference_tools,
 )
-from tests.reference_server.fuzz_support import encode, fuzz_settings, payloads, session_payloads, text
+from tests.reference_server.fuzz_support import encode, fuzz_settings, logged_errors, payloads, session_payloads, text
 from tests.support.ws import mint_token
 
 SECRET = "connection-fuzz-secret-long-enough-for-hs256-0123456789"
@@ -426,14 +425,10 @@ def fuzz_context(loop: asyncio.AbstractEventLoop, counters: Counters, verifier: 
 
 def run_plan(loop: asyncio.AbstractEventLoop, plan: list[list[Frame]]) -> None:
     """Feed ``plan`` to a fresh Connection; compare with the model after every frame; check the ledger."""
-    errors: list[logging.LogRecord] = []
-    handler = logging.Handler(logging.ERROR)
-    handler.emit = errors.append  # type: ignore[method-assign]
-    logging.getLogger("reference_server").addHandler(handler)
     counters = Counters()
     ctx = fuzz_context(loop, counters, hmac_verifier(SECRET.encode()), "fuzz")
     conn, transport, model = Connection(ctx), FakeTransport(), Model()
-    try:
+    with logged_errors() as errors:
         conn.on_ws_connected(transport)  # type: ignore[arg-type]
         seen = 0
         for group in plan:
@@ -445,8 +440,6 @@ def run_plan(loop: asyncio.AbstractEventLoop, plan: list[list[Frame]]) -> None:
                 assert len(got) == len(expected) and all(map(matches, got, expected)), (frame, got, expected)
         conn.on_ws_disconnected(transport)  # type: ignore[arg-type]
         loop.run_until_complete(asyncio.sleep(0))  # let cancelled tool tasks finish
-        answered = counters.results_ok + sum(counters.results_error.values()) + counters.calls_unanswered
-        assert counters.calls_received == answered, counters.to_dict()
-        assert not errors, [r.getMessage() for r in errors]
-    finally:
-        logging.getLogger("reference_server").removeHandler(handler)
+    answered = counters.results_ok + sum(counters.results_error.values()) + counters.calls_unanswered
+    assert counters.calls_received == answered, counters.to_dict()
+    assert not errors, [r.getMessage() for r in errors]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,18 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from reference_server.faults import Faults
-from reference_server.options import SECRET_ENV, ConfigError, build_parser, parse_config, scrub, secret_values
+from reference_server.options import (
+    FAULT_OPTIONS,
+    OPTIONS,
+    PROTOCOL_ENV,
+    SECRET_ENV,
+    Config,
+    ConfigError,
+    build_parser,
+    parse_config,
+    scrub,
+    secret_values,
+)
 
 ENV = {SECRET_ENV: "env-secret-value-long-enough-0123456789"}
 
@@ -92,6 +104,10 @@ def test_secret_from_command_line_wins_over_env() -> None:
         (["--max-send-buffer-bytes", "1000"], "--max-send-buffer-bytes"),
         (["--send-timeout", "-1"], "--send-timeout"),
         (["--max-connections", "-1"], "--max-connections"),
+        (["--protocol", "xml"], "--protocol"),
+        (["--mcp-ping-interval", "1"], "needs --protocol mcp"),
+        (["--protocol", "mcp", "--mcp-ping-interval", "0"], "--mcp-ping-interval"),
+        (["--protocol", "jsonrpc", "--fault-stall-hello"], "handshake"),
     ],
 )
 def test_bad_values_are_config_errors(argv: list[str], fragment: str) -> None:
@@ -177,3 +193,36 @@ def test_fault_options_and_no_control() -> None:
         handshake_status=401,
     )
     assert config.control is False
+
+
+def test_options_are_declared_once_in_the_table() -> None:
+    config_fields = {f.name for f in dataclasses.fields(Config)}
+    fault_fields = {f.name for f in dataclasses.fields(Faults)}
+    flags = [opt.flag for opt in OPTIONS]
+    assert len(flags) == len(set(flags))
+    parser_flags = [a.option_strings[0] for a in build_parser()._actions if a.option_strings[0] != "-h"]
+    assert parser_flags == flags
+    for opt in OPTIONS:
+        assert opt.field is None or opt.field in config_fields, opt.flag
+        assert opt.fault is None or opt.fault in fault_fields, opt.flag
+        assert opt.help.strip() and (opt.type is not None or opt.default is False), opt.flag
+    assert FAULT_OPTIONS["--fault-stall"] == "stall" and len(FAULT_OPTIONS) == len(fault_fields)
+
+
+def test_each_check_names_its_option() -> None:
+    for opt in OPTIONS:
+        if opt.check is None:
+            continue
+        problem = opt.check(-(10**12))
+        assert problem is not None and problem.startswith("must"), opt.flag
+        with pytest.raises(ConfigError, match=f"^{opt.flag} must"):
+            parse_config([opt.flag, str(-(10**12))], ENV)
+
+
+def test_protocol_from_option_or_environment() -> None:
+    assert parse_config([], ENV).protocol == "toolcall"
+    assert parse_config(["--protocol", "mcp", "--mcp-ping-interval", "2"], ENV).mcp_ping_interval_s == 2.0
+    assert parse_config([], {**ENV, PROTOCOL_ENV: "jsonrpc"}).protocol == "jsonrpc"
+    assert parse_config(["--protocol", "mcp"], {**ENV, PROTOCOL_ENV: "jsonrpc"}).protocol == "mcp"
+    with pytest.raises(ConfigError, match=PROTOCOL_ENV):
+        parse_config([], {**ENV, PROTOCOL_ENV: "xml"})
