@@ -26,8 +26,10 @@ from users.client import ClientSettings, ToolClient
 from users.errors import ConnectionLost, WsFailure
 from users.load_control import LoadPoint, LoadSource, RatePacer, SlotRegistry, is_active, selected_share
 from users.metrics import WsCounters
-from users.options import DEFAULTS, OptionError, check_options, token_source, with_local_credentials
+from users.options import CREDENTIALS, DEFAULTS, OptionError, check_options, token_source, with_local_credentials
 from users.protocol import DEFAULT_DIALECT, CallTemplate, Dialect
+from users.protocols.base import Protocol, Template
+from users.protocols.options import build_protocol
 from users.request_events import request_fire
 from users.tool_mix import ToolMix
 
@@ -62,8 +64,9 @@ def slots_for(environment: Environment) -> SlotRegistry:
     return slots
 
 
-def subscribe_template(spec: str) -> CallTemplate | None:
-    """`TOPIC[:RATE[:COUNT]]` as the subscribe call it stands for; None when empty."""
+def subscribe_template(spec: str, protocol: Protocol | None = None) -> Template | None:
+    """`TOPIC[:RATE[:COUNT]]` as the subscribe call it stands for (in `protocol`, default toolcall); None when
+    empty."""
     if not spec:
         return None
     parts = spec.split(":")
@@ -72,11 +75,14 @@ def subscribe_template(spec: str) -> CallTemplate | None:
         arguments["rate"] = float(parts[1])
     if len(parts) > 2:
         arguments["count"] = int(parts[2])
-    return CallTemplate("subscribe", arguments)
+    return CallTemplate("subscribe", arguments) if protocol is None else protocol.template("subscribe", arguments)
 
 
-def _token_source_for(environment: Environment, options: argparse.Namespace) -> TokenSource:
-    """One token source per process, so tokens are minted once, not per connection."""
+def _token_source_for(environment: Environment, options: argparse.Namespace) -> TokenSource | None:
+    """One token source per process, so tokens are minted once, not per connection; None without credentials
+    (a protocol whose upgrade then carries no token)."""
+    if not any(getattr(options, name, None) for name in CREDENTIALS):
+        return None
     key = (
         options.jwt_secret,
         options.token,
@@ -146,7 +152,15 @@ class ToolCallUser(User):
     session_prefix: str = DEFAULTS["session_prefix"]
     """Prefix of each connection's session_id (option --session-prefix)."""
     dialect: Dialect = DEFAULT_DIALECT
-    """Field names and op values of the server's protocol."""
+    """Field names and op values of the server's protocol (toolcall)."""
+    protocol: str | Protocol = DEFAULTS["protocol"]
+    """Wire protocol: a `--protocol` name (toolcall, jsonrpc, mcp) or a Protocol instance (option --protocol)."""
+    compression: str = DEFAULTS["compression"]
+    """`deflate` offers permessage-deflate (option --compression)."""
+    mcp_protocol_version: str = DEFAULTS["mcp_protocol_version"]
+    """protocolVersion of MCP's initialize (option --mcp-protocol-version)."""
+    rpc_hello: str = DEFAULTS["rpc_hello"]
+    """JSON-RPC handshake request, METHOD[=JSON-PARAMS]; empty: none (option --rpc-hello)."""
     headers: Sequence[str] = ()
     """Extra handshake headers, `Name: value` each."""
     subprotocols: Sequence[str] = ()
@@ -188,6 +202,7 @@ class ToolCallUser(User):
                 self._tokens = _token_source_for(environment, options)
                 sslopt = _sslopt(options)
         self.counters = counters_for(environment)
+        self.wire = self._wire_protocol()
         self.settings = ClientSettings(
             connect_timeout_s=self.connect_timeout,
             hello_timeout_s=self.hello_timeout,
@@ -199,11 +214,13 @@ class ToolCallUser(User):
             subprotocols=tuple(self.subprotocols),
             sslopt=sslopt,
             dialect=self.dialect,
+            protocol=self.wire,
+            compression=self.compression,
         )
-        self.mix = ToolMix.from_spec(self.tools, self.dialect)
+        self.mix = ToolMix.from_spec(self.tools, self.dialect, protocol=self.wire)
         self.client: ToolClient | None = None
         self.slot = -1
-        self._subscription = subscribe_template(self.subscribe)
+        self._subscription = subscribe_template(self.subscribe, self.wire)
         self._failed_attempts = 0
         self._was_connected = False
         self._rng = _SHARED_RNG
@@ -220,6 +237,17 @@ class ToolCallUser(User):
             value = getattr(options, name, None)
             if value is not None and value != default:
                 setattr(self, name, value)
+
+    def _wire_protocol(self) -> Protocol:
+        """The Protocol instance the `protocol` attribute (or option) names."""
+        if isinstance(self.protocol, Protocol):
+            return self.protocol
+        return build_protocol(
+            self.protocol,
+            dialect=self.dialect,
+            mcp_protocol_version=self.mcp_protocol_version,
+            rpc_hello=self.rpc_hello,
+        )
 
     # ------------------------------------------------------------ lifecycle
     def on_start(self) -> None:
@@ -354,7 +382,7 @@ class ToolCallUser(User):
 
     def open_connection(self) -> bool:
         """Open a connection and send hello; True on success. Failures are already reported as events."""
-        if self._tokens is None:
+        if self._tokens is None and not self.wire.bearer_token:
             raise RuntimeError("ToolCallUser needs Locust's parsed options (--jwt-secret or --token)")
         client = ToolClient(
             self.host,
@@ -365,10 +393,9 @@ class ToolCallUser(User):
         if self._was_connected:
             self.counters.reconnect_attempts += 1
         try:
-            client.connect()
-            token = self._tokens.token_for(time.time())
-            self.counters.tokens_minted = getattr(self._tokens, "minted", 0)
-            client.hello(self._session_id(), corrupt(token) if self._bad_token else token)
+            token = self._token()
+            client.connect(token)
+            client.hello(self._session_id(), token or "")
         except WsFailure:
             self.client = None
             self._failed_attempts += 1
@@ -394,6 +421,14 @@ class ToolCallUser(User):
         if delay:
             gevent.sleep(delay)
         self.open_connection()
+
+    def _token(self) -> str | None:
+        """This connection's token (broken for a bad-token user); None without credentials."""
+        if self._tokens is None:
+            return None
+        token = self._tokens.token_for(time.time())
+        self.counters.tokens_minted = getattr(self._tokens, "minted", 0)
+        return corrupt(token) if self._bad_token else token
 
     def _session_id(self) -> str:
         return f"{self.session_prefix}-{uuid.uuid4().hex[:16]}"

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from users.correlation import PendingCall, PendingCalls
+from users.deflate import DeflateFrames, DeflateParams
 from users.errors import CallFailed, CallTimeout, ConnectionLost, HelloRefused
 from users.events import ConnectionClosed, CoreEvent, HelloAnswered, ProtocolFault, PushReceived
 from users.frames import (
@@ -22,6 +23,7 @@ from users.frames import (
     CLOSE_INVALID_PAYLOAD,
     CLOSE_NO_STATUS,
     CLOSE_NORMAL,
+    COMPRESSED,
     FRAME_ERROR_CODES,
     OP_BINARY,
     OP_CLOSE,
@@ -40,10 +42,9 @@ from users.protocol import (
     HelloOk,
     ProtocolViolation,
     PushEvent,
+    Reply,
     ServerError,
     ToolResult,
-    build_hello,
-    parse_server_message,
 )
 from users.push_tracking import PushStreams
 from users.settings import ClientSettings
@@ -92,6 +93,10 @@ class ClientCore:
         self.writing_since = 0.0
         self.pending = PendingCalls(counters.calls)
         self._decoder = FrameDecoder(settings.max_message_bytes)
+        self.protocol = settings.wire_protocol()
+        self._parse = self.protocol.parser()
+        self._deflate: DeflateFrames | None = None
+        self._text_frame, self._text_frames = encode_frame, encode_text_frames  # enable_deflate replaces them
         self._call_timeout_s = settings.call_timeout_s
         self._ids = itertools.count(1)
         self.outgoing: list[bytes] = []
@@ -149,15 +154,21 @@ class ClientCore:
         return deadline
 
     # ------------------------------------------------------------------- input
-    def send_hello(self, session_id: str, token: str, now: float) -> None:
-        """Queue the hello; its answer (or its timeout, or the connection's end) becomes a HelloAnswered."""
-        payload = build_hello(session_id, token, self.settings.dialect)
-        self.outgoing.append(encode_frame(payload))
-        counters = self.counters
-        counters.messages_sent += 1
-        counters.bytes_sent += len(payload)
-        counters.hellos_sent += 1
+    def send_hello(self, session_id: str, token: str, now: float) -> bool:
+        """Queue the hello (True); its answer (or its timeout, or the connection's end) becomes a HelloAnswered.
+        A protocol without a handshake is OPEN at once instead (False)."""
+        if not self.protocol.has_hello:
+            self.state = OPEN if self.state is CONNECTING else self.state
+            return False
+        self._send_text(self.protocol.hello(session_id, token))
+        self.counters.hellos_sent += 1
         self._hello_sent_at = now
+        return True
+
+    def enable_deflate(self, params: DeflateParams) -> None:
+        """permessage-deflate was negotiated: compress what is sent, inflate what comes."""
+        deflate = self._deflate = DeflateFrames(params, self.counters, self.settings.max_message_bytes)
+        self._text_frame, self._text_frames, self._decoder.compressed = deflate.text_frame, deflate.frames, True
 
     def send_calls(
         self, templates: Sequence[Any], now: float, intended: Sequence[float] | None = None, waiter: Any = None
@@ -175,7 +186,7 @@ class ClientCore:
         counters = self.counters
         counters.messages_sent += len(payloads)
         counters.bytes_sent += sum(map(len, payloads))
-        self.outgoing.append(encode_text_frames(payloads))
+        self.outgoing.append(self._text_frames(payloads))
 
     def send_ping(self, now: float) -> bool:
         """Queue a keepalive ping unless one is unanswered or the connection is ending; True when queued."""
@@ -219,7 +230,9 @@ class ClientCore:
                 elif opcode == OP_CLOSE:
                     self._on_close_frame(frame.payload, now)
                     return
-                elif opcode == OP_BINARY:
+                elif opcode == OP_TEXT | COMPRESSED:
+                    self._on_text(self._deflate.inflate(frame.payload), now)  # type: ignore[union-attr]
+                elif opcode & 0x0F == OP_BINARY:
                     self.counters.messages_received += 1
                     self._fault("binary_frame")
         except FrameError as exc:
@@ -253,6 +266,12 @@ class ClientCore:
         self._time_out(self.pending.expire(math.inf, 0.0), now)
 
     # --------------------------------------------------------------- internals
+    def _send_text(self, payload: bytes) -> None:
+        """Queue one text message that is not a call (hello, a reply to the server)."""
+        self.counters.messages_sent += 1
+        self.counters.bytes_sent += len(payload)
+        self.outgoing.append(self._text_frame(payload))
+
     def _time_out(self, expired: list[PendingCall], now: float) -> None:
         failure = CallTimeout()
         events = self._events
@@ -265,7 +284,7 @@ class ClientCore:
         counters.messages_received += 1
         counters.bytes_received += len(payload)
         try:
-            msg = parse_server_message(payload, self.settings.dialect)
+            msg = self._parse(payload)
         except ProtocolViolation as exc:
             self._fault(exc.code)
             if exc.code == "invalid_utf8":  # RFC 6455 8.1: fail the connection
@@ -288,6 +307,8 @@ class ClientCore:
             self._on_hello_answer(msg, now)  # type: ignore[arg-type]
         elif kind is ServerError:
             self._fault(f"server_error_{msg.code}")  # type: ignore[union-attr]
+        elif kind is Reply:
+            self._send_text(msg.payload)  # type: ignore[union-attr]
 
     def _on_hello_answer(self, msg: HelloOk | ServerError, now: float) -> None:
         if isinstance(msg, ServerError):
@@ -301,6 +322,8 @@ class ClientCore:
             self.state = OPEN
         self.hello_answer = HelloAnswered(msg, None, seconds)
         self._events.append(self.hello_answer)
+        for payload in self.protocol.after_hello():
+            self._send_text(payload)
 
     def _hello_failed(self, failure: HelloRefused, now: float) -> None:
         seconds = now - (self._hello_sent_at or now)
@@ -311,7 +334,7 @@ class ClientCore:
 
     def _on_push(self, event: PushEvent, length: int) -> None:
         self._streams.observe(event.topic, event.seq, self.counters)
-        if event.sent_at_ns is not None:
+        if event.sent_at_ns is not None or event.seq is None:  # a notification (no seq) is reported untimed
             self._events.append(PushReceived(event, length))
 
     def _on_close_frame(self, payload: bytes, now: float) -> None:

@@ -12,6 +12,9 @@ OP_BINARY = 0x2
 OP_CLOSE = 0x8
 OP_PING = 0x9
 OP_PONG = 0xA
+COMPRESSED = 0x40
+"""Added to a decoded message's opcode when it came compressed (RSV1, permessage-deflate); to a frame's first
+byte, RSV1 itself."""
 
 CLOSE_NORMAL = 1000
 CLOSE_GOING_AWAY = 1001
@@ -97,7 +100,7 @@ class FrameDecoder:
     joins fragmented messages and enforces the message size limit.
     """
 
-    __slots__ = ("_buffer", "_fragments", "_fragment_opcode", "_fragment_size", "max_message_bytes")
+    __slots__ = ("_buffer", "_fragments", "_fragment_opcode", "_fragment_size", "max_message_bytes", "compressed")
 
     def __init__(self, max_message_bytes: int = 16 * 1024 * 1024) -> None:
         self._buffer = bytearray()
@@ -105,6 +108,8 @@ class FrameDecoder:
         self._fragment_opcode = 0
         self._fragment_size = 0
         self.max_message_bytes = max_message_bytes
+        self.compressed = False
+        """permessage-deflate was negotiated: RSV1 marks a compressed message (its opcode | COMPRESSED)."""
 
     @property
     def buffered(self) -> int:
@@ -122,7 +127,8 @@ class FrameDecoder:
         while end - pos >= 2:
             first = buf[pos]
             second = buf[pos + 1]
-            if first & 0x70:
+            rsv = first & 0x70
+            if rsv and (rsv != 0x40 or not self.compressed):
                 raise FrameError(CLOSE_PROTOCOL_ERROR, "reserved bits set without a negotiated extension")
             if second & 0x80:
                 raise FrameError(CLOSE_PROTOCOL_ERROR, "server frames must not be masked")
@@ -147,7 +153,9 @@ class FrameDecoder:
             pos = stop
             opcode = first & 0x0F
             fin = first & 0x80
-            if opcode >= 0x8:
+            if rsv:
+                out.extend(self._start_compressed(opcode, payload, fin))
+            elif opcode >= 0x8:
                 if not fin or length > 125:
                     raise FrameError(CLOSE_PROTOCOL_ERROR, "control frames must be whole and at most 125 bytes")
                 out.append(Frame(opcode, payload))
@@ -166,6 +174,19 @@ class FrameDecoder:
                 raise FrameError(CLOSE_PROTOCOL_ERROR, f"unknown opcode {opcode:#x}")
         del buf[:pos]
         return out
+
+    def _start_compressed(self, opcode: int, payload: bytes, fin: int) -> list[Frame]:
+        """The first frame of a compressed message (RSV1 set); its frames are joined, then inflated by the core."""
+        if opcode not in (OP_TEXT, OP_BINARY):
+            raise FrameError(CLOSE_PROTOCOL_ERROR, "RSV1 set on a control or continuation frame")
+        if self._fragment_opcode:
+            raise FrameError(CLOSE_PROTOCOL_ERROR, "new message started inside a fragmented one")
+        if fin:
+            return [Frame(opcode | COMPRESSED, payload)]
+        self._fragment_opcode = opcode | COMPRESSED
+        self._fragments = [payload]
+        self._fragment_size = len(payload)
+        return []
 
     def _continue(self, payload: bytes, fin: int) -> list[Frame]:
         if not self._fragment_opcode:

@@ -8,6 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from users.auth import Minter, StaticToken, TokenSource, algorithm_for_private_key
+from users.protocols import PROTOCOLS
+from users.protocols.mcp import DEFAULT_PROTOCOL_VERSION
+from users.protocols.options import ProtocolOptionError, add_protocol_arguments, check_protocol_options
 from users.tool_mix import ToolMixError, parse_tool_spec
 
 DEFAULTS: dict[str, Any] = {
@@ -23,6 +26,10 @@ DEFAULTS: dict[str, Any] = {
     "ping_timeout": 10.0,
     "max_message_bytes": 16 * 1024 * 1024,
     "bad_token_fraction": 0.0,
+    "protocol": "toolcall",
+    "compression": "",
+    "mcp_protocol_version": DEFAULT_PROTOCOL_VERSION,
+    "rpc_hello": "",
 }
 """Defaults shared by the options and ToolCallUser's attributes; an option differing from them overrides the attribute."""
 
@@ -152,6 +159,7 @@ def add_user_arguments(parser: Any) -> None:
         default=DEFAULTS["max_message_bytes"],
         help="Largest server message accepted; a larger one is a protocol error and the connection closes with 1009.",
     )
+    add_protocol_arguments(group, DEFAULTS)
     group.add_argument(
         "--ca-file", env_var="LOCUST_CA_FILE", default="", help="PEM file of CAs to trust for wss:// (private CA)."
     )
@@ -183,9 +191,16 @@ def with_local_credentials(options: argparse.Namespace, environ: Mapping[str, st
 
 def check_options(options: argparse.Namespace, *, need_credentials: bool = True) -> None:
     """Raise OptionError naming the first option whose value cannot work."""
+    try:
+        check_protocol_options(options, DEFAULTS)
+    except ProtocolOptionError as exc:
+        raise OptionError(str(exc)) from None
     given = [name for name in CREDENTIALS if getattr(options, name, None)]
     if not given and not need_credentials:
         given = ["(on the workers)"]
+    bearer = PROTOCOLS[getattr(options, "protocol", "toolcall")]().bearer_token
+    if not given and bearer and not options.bad_token_fraction:
+        given = ["(none: the upgrade carries no token)"]
     if not given:
         raise OptionError(
             "set --jwt-secret (LOCUST_JWT_SECRET), --jwt-private-key (LOCUST_JWT_PRIVATE_KEY) or --token "
