@@ -8,6 +8,7 @@ import pytest
 from websocket._abnf import ABNF, frame_buffer
 
 from users.frames import (
+    COMPRESSED,
     OP_BINARY,
     OP_CLOSE,
     OP_CONTINUATION,
@@ -145,3 +146,18 @@ def test_size_limit_applies_to_frames_and_to_joined_fragments() -> None:
     with pytest.raises(FrameError) as joined:
         decoder.feed(server_frame(b"x" * 60, OP_CONTINUATION, fin=1))
     assert joined.value.close_code == 1009
+
+
+def test_rsv1_marks_a_compressed_message_only_once_deflate_is_negotiated() -> None:
+    frame = bytes([0xC1, 3]) + b"abc"  # FIN, RSV1, text
+    with pytest.raises(FrameError, match="reserved bits"):
+        FrameDecoder().feed(frame)
+    decoder = FrameDecoder()
+    decoder.compressed = True
+    (message,) = decoder.feed(frame)
+    assert message.opcode == OP_TEXT | COMPRESSED and message.payload == b"abc"
+    for bad in (bytes([0xE1, 0]), bytes([0xC9, 0]), bytes([0x41, 1]) + b"a" + bytes([0xC0, 1]) + b"b"):
+        with pytest.raises(FrameError):  # RSV2, RSV1 on a ping, RSV1 on a continuation
+            fresh = FrameDecoder()
+            fresh.compressed = True
+            fresh.feed(bad)
