@@ -106,11 +106,17 @@ def test_against_a_wsproto_server_counts_per_tool_equal_its_own(
     server_args = ["--protocol", protocol, "--token", "t0ken-for-the-test"]
     if compression:
         server_args += ["--deflate"] + (["--no-context-takeover"] if protocol == "mcp" else [])
+    # The protocol options each way: the command line; deflate with jsonrpc from locust.conf, with mcp from env vars
+    chosen, env = ["--protocol", protocol, "--compression", compression], {}
+    if compression and protocol == "jsonrpc":
+        (tmp_path / "locust.conf").write_text(f"protocol = {protocol}\ncompression = {compression}\n")
+        chosen = ["--config", str(tmp_path / "locust.conf")]
+    elif compression:
+        chosen, env = [], {"LOCUST_PROTOCOL": protocol, "LOCUST_COMPRESSION": compression}
     with wsproto_server(tmp_path, *server_args) as server:
         result = run_locust(
-            tmp_path, server.url, "--protocol", protocol, "--tools", THIRD_PARTY_TOOLS, "--in-flight", "4",
-            "--compression", compression, env={"LOCUST_TOKEN": "t0ken-for-the-test", "LOCUST_JWT_SECRET": ""},
-            users=2, run_time="3s",
+            tmp_path, server.url, *chosen, "--tools", THIRD_PARTY_TOOLS, "--in-flight", "4",
+            env={"LOCUST_TOKEN": "t0ken-for-the-test", "LOCUST_JWT_SECRET": "", **env}, users=2, run_time="3s",
         )  # fmt: skip
     counts = server.counts
     assert result.returncode in (0, 1), result.output[-3000:]
