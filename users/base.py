@@ -121,6 +121,24 @@ def _stop_run_once(environment: Environment, error: OptionError) -> None:
     gevent.spawn(runner.stop)
 
 
+def wire_protocol(user: ToolCallUser) -> Protocol:
+    """The Protocol instance a user's `protocol` attribute (or option) names."""
+    if isinstance(user.protocol, Protocol):
+        return user.protocol
+    return build_protocol(
+        user.protocol, dialect=user.dialect, mcp_protocol_version=user.mcp_protocol_version, rpc_hello=user.rpc_hello
+    )
+
+
+def connection_token(tokens: TokenSource | None, bad: bool, counters: WsCounters) -> str | None:
+    """A connection's token (broken for a bad-token user); None without credentials."""
+    if tokens is None:
+        return None
+    token = tokens.token_for(time.time())
+    counters.tokens_minted = getattr(tokens, "minted", 0)
+    return corrupt(token) if bad else token
+
+
 class ToolCallUser(User):
     """A user holding one WebSocket connection that keeps `in_flight` `call_tool` requests outstanding.
 
@@ -202,7 +220,7 @@ class ToolCallUser(User):
                 self._tokens = _token_source_for(environment, options)
                 sslopt = _sslopt(options)
         self.counters = counters_for(environment)
-        self.wire = self._wire_protocol()
+        self.wire = wire_protocol(self)
         self.settings = ClientSettings(
             connect_timeout_s=self.connect_timeout,
             hello_timeout_s=self.hello_timeout,
@@ -237,17 +255,6 @@ class ToolCallUser(User):
             value = getattr(options, name, None)
             if value is not None and value != default:
                 setattr(self, name, value)
-
-    def _wire_protocol(self) -> Protocol:
-        """The Protocol instance the `protocol` attribute (or option) names."""
-        if isinstance(self.protocol, Protocol):
-            return self.protocol
-        return build_protocol(
-            self.protocol,
-            dialect=self.dialect,
-            mcp_protocol_version=self.mcp_protocol_version,
-            rpc_hello=self.rpc_hello,
-        )
 
     # ------------------------------------------------------------ lifecycle
     def on_start(self) -> None:
@@ -393,7 +400,7 @@ class ToolCallUser(User):
         if self._was_connected:
             self.counters.reconnect_attempts += 1
         try:
-            token = self._token()
+            token = connection_token(self._tokens, self._bad_token, self.counters)
             client.connect(token)
             client.hello(self._session_id(), token or "")
         except WsFailure:
@@ -421,14 +428,6 @@ class ToolCallUser(User):
         if delay:
             gevent.sleep(delay)
         self.open_connection()
-
-    def _token(self) -> str | None:
-        """This connection's token (broken for a bad-token user); None without credentials."""
-        if self._tokens is None:
-            return None
-        token = self._tokens.token_for(time.time())
-        self.counters.tokens_minted = getattr(self._tokens, "minted", 0)
-        return corrupt(token) if self._bad_token else token
 
     def _session_id(self) -> str:
         return f"{self.session_prefix}-{uuid.uuid4().hex[:16]}"

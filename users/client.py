@@ -20,7 +20,7 @@ from gevent.event import AsyncResult, Event
 
 from users.core import CLOSED, ClientCore
 from users.deadlines import SWEEPER
-from users.deflate import ExtensionError, negotiate, offer_header
+from users.deflate import DeflateParams, ExtensionError, negotiate, offer_header
 from users.errors import ConnectFailed, ConnectionLost, HelloRefused, describe_os_error
 from users.frames import CLOSE_GOING_AWAY, CLOSE_NORMAL
 from users.keepalive import Keepalive
@@ -56,12 +56,18 @@ def handshake(url: str, settings: ClientSettings, headers: Sequence[str] = ()) -
     return sock, ws.getheaders() or {}
 
 
-def upgrade_headers(settings: ClientSettings, token: str | None) -> list[str]:
-    """Headers the protocol and the compression option add to the upgrade (a bearer token, the deflate offer)."""
+def upgrade(url: str, settings: ClientSettings, token: str | None) -> tuple[Any, DeflateParams | None]:
+    """The handshake with what the protocol and the compression option add (a bearer token, the deflate offer):
+    the socket and the deflate parameters the server accepted; ExtensionError (socket closed) for an answer
+    that was not offered."""
     headers = settings.wire_protocol().upgrade_headers(token)
-    if settings.compression == "deflate":
-        headers.append(offer_header())
-    return headers
+    offered = settings.compression == "deflate"
+    sock, response = handshake(url, settings, [*headers, offer_header()] if offered else headers)
+    try:
+        return sock, negotiate(response.get("sec-websocket-extensions"), offered)
+    except ExtensionError:
+        sock.close()
+        raise
 
 
 def how_it_ended(exc: BaseException) -> str:
@@ -129,11 +135,8 @@ class ToolClient:
         start_wall = time.time()
         start = perf_counter()
         try:
-            sock, response = handshake(self.url, self.settings, upgrade_headers(self.settings, token))
-            deflate = negotiate(response.get("sec-websocket-extensions"), self.settings.compression == "deflate")
+            sock, deflate = upgrade(self.url, self.settings, token)
         except (OSError, ssl.SSLError, websocket.WebSocketException, ExtensionError) as exc:
-            if isinstance(exc, ExtensionError):
-                sock.close()
             failure = ConnectFailed(str(exc) if isinstance(exc, ExtensionError) else describe_os_error(exc))
             self.counters.connect_failures += 1
             self._reporter.timed("connect", perf_counter() - start, failure, start_wall)

@@ -94,9 +94,8 @@ class ClientCore:
         self.pending = PendingCalls(counters.calls)
         self._decoder = FrameDecoder(settings.max_message_bytes)
         self.protocol = settings.wire_protocol()
-        self._parse = self.protocol.parser()
-        self._deflate: DeflateFrames | None = None
-        self._text_frame, self._text_frames = encode_frame, encode_text_frames  # enable_deflate replaces them
+        self._parse, self._inflate = self.protocol.parser(), None  # enable_deflate sets _inflate and the framers
+        self._text_frame, self._text_frames = encode_frame, encode_text_frames
         self._call_timeout_s = settings.call_timeout_s
         self._ids = itertools.count(1)
         self.outgoing: list[bytes] = []
@@ -167,8 +166,9 @@ class ClientCore:
 
     def enable_deflate(self, params: DeflateParams) -> None:
         """permessage-deflate was negotiated: compress what is sent, inflate what comes."""
-        deflate = self._deflate = DeflateFrames(params, self.counters, self.settings.max_message_bytes)
-        self._text_frame, self._text_frames, self._decoder.compressed = deflate.text_frame, deflate.frames, True
+        deflate = DeflateFrames(params, self.counters, self.settings.max_message_bytes)
+        self._text_frame, self._text_frames, self._inflate = deflate.text_frame, deflate.frames, deflate.inflate
+        self._decoder.compressed = True
 
     def send_calls(
         self, templates: Sequence[Any], now: float, intended: Sequence[float] | None = None, waiter: Any = None
@@ -231,7 +231,7 @@ class ClientCore:
                     self._on_close_frame(frame.payload, now)
                     return
                 elif opcode == OP_TEXT | COMPRESSED:
-                    self._on_text(self._deflate.inflate(frame.payload), now)  # type: ignore[union-attr]
+                    self._on_text(self._inflate(frame.payload), now)  # type: ignore[misc]
                 elif opcode & 0x0F == OP_BINARY:
                     self.counters.messages_received += 1
                     self._fault("binary_frame")
