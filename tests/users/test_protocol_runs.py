@@ -58,10 +58,10 @@ def test_each_protocol_against_the_reference_server_counts_what_the_server_count
         assert "hello" not in result.stats  # no handshake: the token was checked at the upgrade
 
 
-def test_jsonrpc_pushes_are_counted_by_topic_like_the_servers_pushes(tmp_path: Path) -> None:
+def test_jsonrpc_pushes_are_counted_by_topic_and_an_asked_for_handshake_is_timed(tmp_path: Path) -> None:
     with start_reference_server("--protocol", "jsonrpc") as server:
         result = run_locust(
-            tmp_path, server.url, "--protocol", "jsonrpc", "--subscribe", "ticks:100:50",
+            tmp_path, server.url, "--protocol", "jsonrpc", "--subscribe", "ticks:100:50", "--rpc-hello", 'echo={"hi":1}',
             env={"LOCUST_JWT_SECRET": server.jwt_secret or ""}, users=2, run_time="3s",
         )  # fmt: skip
         stats = server.stats()
@@ -69,6 +69,7 @@ def test_jsonrpc_pushes_are_counted_by_topic_like_the_servers_pushes(tmp_path: P
     ws = ledger_closes(result)
     assert result.stats["push:ticks"].requests == stats["pushes_sent"] == ws["pushes_received"] == 100
     assert ws["push_gaps"] == 0 and ws["protocol_errors"] == 0
+    assert result.stats["hello"].requests == ws["hellos_ok"] == 2 and result.stats["hello"].failures == 0
 
 
 @pytest.mark.parametrize("protocol", ["jsonrpc", "mcp"])
