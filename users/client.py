@@ -142,9 +142,7 @@ class ToolClient:
             self._reporter.timed("connect", perf_counter() - start, failure, start_wall)
             raise failure from None
         now = perf_counter()
-        core = self.core = ClientCore(self.counters, self.settings, now)
-        if deflate is not None:
-            core.enable_deflate(deflate)
+        core = self.core = ClientCore(self.counters, self.settings, now, deflate)
         self._writer = SocketWriter(sock, core, self._on_write_stalled)
         self._reporter.timed("connect", now - start, None, start_wall)
         self._reader = gevent.spawn(self._read_loop, core)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from users.correlation import PendingCall, PendingCalls
-from users.deflate import DeflateFrames, DeflateParams
+from users.deflate import DeflateParams, framers
 from users.errors import CallFailed, CallTimeout, ConnectionLost, HelloRefused
 from users.events import ConnectionClosed, CoreEvent, HelloAnswered, ProtocolFault, PushReceived
 from users.frames import (
@@ -34,7 +34,6 @@ from users.frames import (
     FrameError,
     encode_close,
     encode_frame,
-    encode_text_frames,
     parse_close_payload,
 )
 from users.metrics import WsCounters
@@ -77,7 +76,9 @@ class ClientCore:
     finish within the call timeout ends the connection (`write_timeout`).
     """
 
-    def __init__(self, counters: WsCounters, settings: ClientSettings, now: float) -> None:
+    def __init__(
+        self, counters: WsCounters, settings: ClientSettings, now: float, deflate: DeflateParams | None = None
+    ) -> None:
         self.state = CONNECTING
         self.live = True
         """CONNECTING or OPEN: calls may be sent (a plain attribute: read once per call)."""
@@ -94,8 +95,9 @@ class ClientCore:
         self.pending = PendingCalls(counters.calls)
         self._decoder = FrameDecoder(settings.max_message_bytes)
         self.protocol = settings.wire_protocol()
-        self._parse, self._inflate = self.protocol.parser(), None  # enable_deflate sets _inflate and the framers
-        self._text_frame, self._text_frames = encode_frame, encode_text_frames
+        self._parse = self.protocol.parser()
+        self._text_frame, self._text_frames, self._inflate = framers(deflate, counters, settings.max_message_bytes)
+        self._decoder.compressed = deflate is not None  # permessage-deflate negotiated: RSV1 marks compressed
         self._call_timeout_s = settings.call_timeout_s
         self._ids = itertools.count(1)
         self.outgoing: list[bytes] = []
@@ -154,8 +156,7 @@ class ClientCore:
 
     # ------------------------------------------------------------------- input
     def send_hello(self, session_id: str, token: str, now: float) -> bool:
-        """Queue the hello (True); its answer (or its timeout, or the connection's end) becomes a HelloAnswered.
-        A protocol without a handshake is OPEN at once instead (False)."""
+        """Queue the hello (True: its answer, timeout or loss becomes a HelloAnswered); False: no handshake, OPEN."""
         if not self.protocol.has_hello:
             self.state = OPEN if self.state is CONNECTING else self.state
             return False
@@ -163,12 +164,6 @@ class ClientCore:
         self.counters.hellos_sent += 1
         self._hello_sent_at = now
         return True
-
-    def enable_deflate(self, params: DeflateParams) -> None:
-        """permessage-deflate was negotiated: compress what is sent, inflate what comes."""
-        deflate = DeflateFrames(params, self.counters, self.settings.max_message_bytes)
-        self._text_frame, self._text_frames, self._inflate = deflate.text_frame, deflate.frames, deflate.inflate
-        self._decoder.compressed = True
 
     def send_calls(
         self, templates: Sequence[Any], now: float, intended: Sequence[float] | None = None, waiter: Any = None

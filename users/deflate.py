@@ -6,7 +6,15 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from users.frames import CLOSE_MESSAGE_TOO_BIG, CLOSE_PROTOCOL_ERROR, COMPRESSED, OP_TEXT, FrameError, encode_frame
+from users.frames import (
+    CLOSE_MESSAGE_TOO_BIG,
+    CLOSE_PROTOCOL_ERROR,
+    COMPRESSED,
+    OP_TEXT,
+    FrameError,
+    encode_frame,
+    encode_text_frames,
+)
 
 OFFER = "permessage-deflate; client_max_window_bits"
 """What the client offers: the extension with default parameters, letting the server limit our window."""
@@ -147,3 +155,12 @@ class DeflateFrames:
             raise FrameError(CLOSE_MESSAGE_TOO_BIG, str(exc)) from None
         except ValueError as exc:
             raise FrameError(CLOSE_PROTOCOL_ERROR, str(exc)) from None
+
+
+def framers(params: DeflateParams | None, counters: Any, max_bytes: int) -> tuple[Any, Any, Any]:
+    """A connection's (text frame encoder, batch encoder, inflater): plain framing and no inflater without
+    permessage-deflate, compressed framing and its inflater with it."""
+    if params is None:
+        return encode_frame, encode_text_frames, None
+    deflate = DeflateFrames(params, counters, max_bytes)
+    return deflate.text_frame, deflate.frames, deflate.inflate

@@ -17,8 +17,8 @@ from users.protocols import JsonRpc, Mcp
 from users.settings import ClientSettings
 
 
-def new_core(**settings: Any) -> ClientCore:
-    return ClientCore(WsCounters(), ClientSettings(**settings), now=100.0)
+def new_core(deflate: DeflateParams | None = None, **settings: Any) -> ClientCore:
+    return ClientCore(WsCounters(), ClientSettings(**settings), now=100.0, deflate=deflate)
 
 
 def sent(core: ClientCore) -> list[tuple[int, bool, bytes]]:
@@ -149,8 +149,7 @@ def compressed_server_frames(payloads: list[bytes], context_takeover: bool = Tru
 
 
 def test_with_deflate_calls_go_out_compressed_and_inflate_to_the_same_messages() -> None:
-    core = new_core(protocol=JsonRpc())
-    core.enable_deflate(DeflateParams())
+    core = new_core(protocol=JsonRpc(), deflate=DeflateParams())
     core.send_hello("s", "t", 100.0)
     template = JsonRpc().template("echo", {"pad": "x" * 500})
     core.send_calls([template, template], 100.0)
@@ -165,8 +164,9 @@ def test_with_deflate_calls_go_out_compressed_and_inflate_to_the_same_messages()
 
 
 def test_no_context_takeover_starts_each_message_afresh() -> None:
-    core = new_core(protocol=JsonRpc())
-    core.enable_deflate(DeflateParams(client_no_context_takeover=True, server_no_context_takeover=True))
+    core = new_core(
+        protocol=JsonRpc(), deflate=DeflateParams(client_no_context_takeover=True, server_no_context_takeover=True)
+    )
     core.send_hello("s", "t", 100.0)
     template = JsonRpc().template("echo", {"pad": "y" * 300})
     core.send_calls([template, template], 100.0)
@@ -178,8 +178,7 @@ def test_no_context_takeover_starts_each_message_afresh() -> None:
 
 
 def test_compressed_server_messages_are_inflated_and_counted_both_ways() -> None:
-    core = new_core(protocol=JsonRpc())
-    core.enable_deflate(DeflateParams())
+    core = new_core(protocol=JsonRpc(), deflate=DeflateParams())
     core.send_hello("s", "t", 100.0)
     core.send_calls([JsonRpc().template("echo", {})] * 3, 100.0)
     core.data_to_send()
@@ -194,8 +193,7 @@ def test_compressed_server_messages_are_inflated_and_counted_both_ways() -> None
 
 
 def test_a_compressed_message_in_fragments_is_joined_then_inflated() -> None:
-    core = new_core(protocol=JsonRpc())
-    core.enable_deflate(DeflateParams())
+    core = new_core(protocol=JsonRpc(), deflate=DeflateParams())
     core.send_hello("s", "t", 100.0)
     core.send_calls([JsonRpc().template("echo", {})], 100.0)
     (frame,) = [f for f in [compressed_server_frames([b'{"jsonrpc":"2.0","id":1,"result":"abc"}'])]]
@@ -207,14 +205,12 @@ def test_a_compressed_message_in_fragments_is_joined_then_inflated() -> None:
 
 
 def test_a_message_that_inflates_past_the_limit_closes_1009_and_bad_data_closes_1002() -> None:
-    core = new_core(protocol=JsonRpc(), max_message_bytes=2048)
-    core.enable_deflate(DeflateParams())
+    core = new_core(protocol=JsonRpc(), max_message_bytes=2048, deflate=DeflateParams())
     core.send_hello("s", "t", 100.0)
     core.receive_data(compressed_server_frames([b" " * 100_000]), 100.1)
     assert [e.code for e in core.events_received() if isinstance(e, ProtocolFault)] == ["oversize_message"]
     assert [(op, p[:2]) for op, _, p in sent(core)] == [(OP_CLOSE, b"\x03\xf1")]
-    core = new_core(protocol=JsonRpc())
-    core.enable_deflate(DeflateParams())
+    core = new_core(protocol=JsonRpc(), deflate=DeflateParams())
     core.receive_data(bytes([0xC1, 4]) + b"\xff\xff\xff\xff", 100.1)
     assert [e.code for e in core.events_received() if isinstance(e, ProtocolFault)] == ["bad_frame"]
     assert core.state is State.CLOSED
