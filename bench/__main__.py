@@ -12,6 +12,7 @@ Benchmarks (one module each; each can also be run alone with ``python -m bench.<
 - bench_throughput:          the Locust user vs the raw ceiling client, closed loop and pipelined
 - bench_latency_resolution:  what the 0.01 ms latency buckets cost
 - bench_connections:         idle authenticated connections one worker holds, memory each, connect rate
+- protocol_cost:             client CPU per call of each --protocol and of --compression deflate (no sockets)
 
 The exit code is 0 when every benchmark ran (targets missed are reported, not failures).
 """
@@ -25,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import bench_connections, bench_latency_resolution, bench_server, bench_throughput
+from bench import bench_connections, bench_latency_resolution, bench_server, bench_throughput, protocol_cost
 from bench.common import REPO_ROOT, RESULTS, Target, machine_facts, merge_results, now_iso, raise_fd_limit
 
 BENCHMARKS: dict[str, Callable[[argparse.Namespace], tuple[dict[str, Any], list[Target]]]] = {
@@ -33,6 +34,7 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], tuple[dict[str, Any], list[
     "throughput": lambda a: bench_throughput.run(a.quick, a.repeats, tree=a.tree),
     "latency_resolution": lambda a: bench_latency_resolution.run(a.quick, a.repeats, tree=a.tree),
     "connections": lambda a: bench_connections.run(a.quick, tree=a.tree),
+    "protocol_cost": lambda a: protocol_cost.run(a.quick, a.repeats),
 }
 
 
