@@ -302,7 +302,7 @@ class ClientCore:
             self._on_hello_answer(msg, now)  # type: ignore[arg-type]
         elif kind is ServerError:
             self._fault(f"server_error_{msg.code}")  # type: ignore[union-attr]
-        elif kind is Reply:
+        elif kind is Reply and self._close_sent is None:  # a server request (MCP's ping), answered unless closing
             self._send_text(msg.payload)  # type: ignore[union-attr]
 
     def _on_hello_answer(self, msg: HelloOk | ServerError, now: float) -> None:

@@ -220,3 +220,12 @@ def test_rsv1_without_negotiated_deflate_is_a_framing_error() -> None:
     core = new_core(protocol=JsonRpc())
     core.receive_data(compressed_server_frames([b'{"jsonrpc":"2.0","id":1,"result":1}']), 100.1)
     assert [e.code for e in core.events_received() if isinstance(e, ProtocolFault)] == ["bad_frame"]
+
+
+def test_a_server_request_after_our_close_is_not_answered() -> None:
+    core = new_core(protocol=JsonRpc())
+    core.send_hello("s", "t", 100.0)
+    core.close()
+    core.data_to_send()
+    core.receive_data(rpc({"id": "p2", "method": "ping"}), 100.1)
+    assert sent(core) == [] and core.counters.messages_sent == 0

@@ -128,6 +128,7 @@ def test_against_a_wsproto_server_counts_per_tool_equal_its_own(
     assert sum(result.stats[name].requests for name in PUSHES[protocol]) == counts["notifications_sent"]
     assert ws["pushes_received"] == counts["notifications_sent"] and ws["protocol_errors"] == 0
     assert counts["connections"] == ws["connects"] == 2
+    assert "t0ken-for-the-test" not in result.output and "t0ken" not in "".join(map(str, result.failures))
     if protocol == "mcp":
         assert counts["initialize"] == counts["notification:notifications/initialized"] == 2
         assert counts["client_pongs"] == 2  # the server's ping after initialize was answered
