@@ -154,8 +154,9 @@ class ToolClient:
         core = self.core
         if core is None or core.state is CLOSED:
             raise HelloRefused("connection_closed", "not connected")
-        if not core.send_hello(session_id, token, perf_counter()):
-            return HelloOk(None, {}, [])  # no handshake in this protocol
+        if not core.protocol.has_hello:
+            return HelloOk(None, {}, [])  # no handshake in this protocol: OPEN already
+        core.send_hello(session_id, token, perf_counter())
         self._process(core)
         while core.hello_pending:
             self._progress.clear()

@@ -23,7 +23,6 @@ from users.frames import (
     CLOSE_INVALID_PAYLOAD,
     CLOSE_NO_STATUS,
     CLOSE_NORMAL,
-    COMPRESSED,
     FRAME_ERROR_CODES,
     OP_BINARY,
     OP_CLOSE,
@@ -79,7 +78,8 @@ class ClientCore:
     def __init__(
         self, counters: WsCounters, settings: ClientSettings, now: float, deflate: DeflateParams | None = None
     ) -> None:
-        self.state = CONNECTING
+        self.protocol = settings.wire_protocol()
+        self.state = CONNECTING if self.protocol.has_hello else OPEN  # no handshake: OPEN from the start
         self.live = True
         """CONNECTING or OPEN: calls may be sent (a plain attribute: read once per call)."""
         self.counters = counters
@@ -93,11 +93,9 @@ class ClientCore:
         self.hello_answer: HelloAnswered | None = None
         self.writing_since = 0.0
         self.pending = PendingCalls(counters.calls)
-        self._decoder = FrameDecoder(settings.max_message_bytes)
-        self.protocol = settings.wire_protocol()
+        self._text_frame, self._text_frames, inflate = framers(deflate, counters, settings.max_message_bytes)
+        self._decoder = FrameDecoder(settings.max_message_bytes, inflate)  # inflate: permessage-deflate negotiated
         self._parse = self.protocol.parser()
-        self._text_frame, self._text_frames, self._inflate = framers(deflate, counters, settings.max_message_bytes)
-        self._decoder.compressed = deflate is not None  # permessage-deflate negotiated: RSV1 marks compressed
         self._call_timeout_s = settings.call_timeout_s
         self._ids = itertools.count(1)
         self.outgoing: list[bytes] = []
@@ -155,15 +153,11 @@ class ClientCore:
         return deadline
 
     # ------------------------------------------------------------------- input
-    def send_hello(self, session_id: str, token: str, now: float) -> bool:
-        """Queue the hello (True: its answer, timeout or loss becomes a HelloAnswered); False: no handshake, OPEN."""
-        if not self.protocol.has_hello:
-            self.state = OPEN if self.state is CONNECTING else self.state
-            return False
+    def send_hello(self, session_id: str, token: str, now: float) -> None:
+        """Queue the hello; its answer (or its timeout, or the connection's end) becomes a HelloAnswered."""
         self._send_text(self.protocol.hello(session_id, token))
         self.counters.hellos_sent += 1
         self._hello_sent_at = now
-        return True
 
     def send_calls(
         self, templates: Sequence[Any], now: float, intended: Sequence[float] | None = None, waiter: Any = None
@@ -225,9 +219,7 @@ class ClientCore:
                 elif opcode == OP_CLOSE:
                     self._on_close_frame(frame.payload, now)
                     return
-                elif opcode == OP_TEXT | COMPRESSED:
-                    self._on_text(self._inflate(frame.payload), now)  # type: ignore[misc]
-                elif opcode & 0x0F == OP_BINARY:
+                elif opcode == OP_BINARY:
                     self.counters.messages_received += 1
                     self._fault("binary_frame")
         except FrameError as exc:
@@ -261,8 +253,7 @@ class ClientCore:
         self._time_out(self.pending.expire(math.inf, 0.0), now)
 
     # --------------------------------------------------------------- internals
-    def _send_text(self, payload: bytes) -> None:
-        """Queue one text message that is not a call (hello, a reply to the server)."""
+    def _send_text(self, payload: bytes) -> None:  # a text message that is not a call (hello, a reply)
         self.counters.messages_sent += 1
         self.counters.bytes_sent += len(payload)
         self.outgoing.append(self._text_frame(payload))

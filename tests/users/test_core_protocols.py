@@ -48,7 +48,6 @@ def failures(events: list[Any]) -> list[str | None]:
 # ------------------------------------------------------------------ jsonrpc
 def test_jsonrpc_has_no_handshake_and_calls_go_out_with_integer_ids() -> None:
     core = new_core(protocol=JsonRpc())
-    assert core.send_hello("s", "t", 100.0) is False
     assert core.state is State.OPEN and core.data_to_send() == b"" and core.counters.hellos_sent == 0
     protocol = JsonRpc()
     core.send_calls([protocol.template("echo", {"i": 1}), protocol.template("fail", {})], 100.0)
@@ -66,7 +65,6 @@ def test_jsonrpc_has_no_handshake_and_calls_go_out_with_integer_ids() -> None:
 
 def test_jsonrpc_notifications_are_pushes_and_pings_are_answered() -> None:
     core = new_core(protocol=JsonRpc())
-    core.send_hello("s", "t", 100.0)
     note = rpc({"method": "eth_subscription", "params": {"subscription": "0x1", "result": "0xab"}})
     event = {"topic": "ticks", "seq": 1, "sent_at_ns": 5, "data": None}
     sub = rpc({"method": "subscription", "params": {"subscription": "ticks", "result": event}})
@@ -80,7 +78,6 @@ def test_jsonrpc_notifications_are_pushes_and_pings_are_answered() -> None:
 
 def test_jsonrpc_unknown_and_mistyped_ids_are_protocol_faults() -> None:
     core = new_core(protocol=JsonRpc())
-    core.send_hello("s", "t", 100.0)
     core.receive_data(rpc({"id": 99, "result": 1}) + rpc({"id": "1", "result": 1}), 100.1)
     faults = [e.code for e in core.events_received() if isinstance(e, ProtocolFault)]
     assert faults == ["unknown_request_id", "bad_request_id_type"]
@@ -89,7 +86,8 @@ def test_jsonrpc_unknown_and_mistyped_ids_are_protocol_faults() -> None:
 # ------------------------------------------------------------------ mcp
 def test_mcp_initialize_then_initialized_timed_together_as_hello() -> None:
     core = new_core(protocol=Mcp("2025-03-26"))
-    assert core.send_hello("s", "t", 100.0) is True
+    assert core.state is State.CONNECTING
+    core.send_hello("s", "t", 100.0)
     (initialize,) = sent_json(core)
     assert initialize["method"] == "initialize" and initialize["params"]["protocolVersion"] == "2025-03-26"
     answer = {"protocolVersion": "2025-03-26", "capabilities": {}, "serverInfo": {"name": "x"}}
@@ -150,7 +148,6 @@ def compressed_server_frames(payloads: list[bytes], context_takeover: bool = Tru
 
 def test_with_deflate_calls_go_out_compressed_and_inflate_to_the_same_messages() -> None:
     core = new_core(protocol=JsonRpc(), deflate=DeflateParams())
-    core.send_hello("s", "t", 100.0)
     template = JsonRpc().template("echo", {"pad": "x" * 500})
     core.send_calls([template, template], 100.0)
     frames = sent(core)
@@ -167,7 +164,6 @@ def test_no_context_takeover_starts_each_message_afresh() -> None:
     core = new_core(
         protocol=JsonRpc(), deflate=DeflateParams(client_no_context_takeover=True, server_no_context_takeover=True)
     )
-    core.send_hello("s", "t", 100.0)
     template = JsonRpc().template("echo", {"pad": "y" * 300})
     core.send_calls([template, template], 100.0)
     for _, _, payload in sent(core):  # each inflates alone
@@ -179,7 +175,6 @@ def test_no_context_takeover_starts_each_message_afresh() -> None:
 
 def test_compressed_server_messages_are_inflated_and_counted_both_ways() -> None:
     core = new_core(protocol=JsonRpc(), deflate=DeflateParams())
-    core.send_hello("s", "t", 100.0)
     core.send_calls([JsonRpc().template("echo", {})] * 3, 100.0)
     core.data_to_send()
     answers = [json.dumps({"jsonrpc": "2.0", "id": i, "result": "r" * 400}).encode() for i in (1, 2, 3)]
@@ -194,7 +189,6 @@ def test_compressed_server_messages_are_inflated_and_counted_both_ways() -> None
 
 def test_a_compressed_message_in_fragments_is_joined_then_inflated() -> None:
     core = new_core(protocol=JsonRpc(), deflate=DeflateParams())
-    core.send_hello("s", "t", 100.0)
     core.send_calls([JsonRpc().template("echo", {})], 100.0)
     (frame,) = [f for f in [compressed_server_frames([b'{"jsonrpc":"2.0","id":1,"result":"abc"}'])]]
     data = frame[2:]  # the compressed payload (short: one length byte)
@@ -206,7 +200,6 @@ def test_a_compressed_message_in_fragments_is_joined_then_inflated() -> None:
 
 def test_a_message_that_inflates_past_the_limit_closes_1009_and_bad_data_closes_1002() -> None:
     core = new_core(protocol=JsonRpc(), max_message_bytes=2048, deflate=DeflateParams())
-    core.send_hello("s", "t", 100.0)
     core.receive_data(compressed_server_frames([b" " * 100_000]), 100.1)
     assert [e.code for e in core.events_received() if isinstance(e, ProtocolFault)] == ["oversize_message"]
     assert [(op, p[:2]) for op, _, p in sent(core)] == [(OP_CLOSE, b"\x03\xf1")]
@@ -224,7 +217,6 @@ def test_rsv1_without_negotiated_deflate_is_a_framing_error() -> None:
 
 def test_a_server_request_after_our_close_is_not_answered() -> None:
     core = new_core(protocol=JsonRpc())
-    core.send_hello("s", "t", 100.0)
     core.close()
     core.data_to_send()
     core.receive_data(rpc({"id": "p2", "method": "ping"}), 100.1)

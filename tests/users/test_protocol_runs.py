@@ -61,7 +61,8 @@ def test_each_protocol_against_the_reference_server_counts_what_the_server_count
 def test_jsonrpc_pushes_are_counted_by_topic_and_an_asked_for_handshake_is_timed(tmp_path: Path) -> None:
     with start_reference_server("--protocol", "jsonrpc") as server:
         result = run_locust(
-            tmp_path, server.url, "--protocol", "jsonrpc", "--subscribe", "ticks:100:50", "--rpc-hello", 'echo={"hi":1}',
+            tmp_path, server.url, "--protocol", "jsonrpc", "--subscribe", "ticks:100:50",
+            "--rpc-hello", 'echo={"hi":1}',
             env={"LOCUST_JWT_SECRET": server.jwt_secret or ""}, users=2, run_time="3s",
         )  # fmt: skip
         stats = server.stats()

@@ -19,7 +19,8 @@ def test_the_start_form_runs_mcp_against_an_mcp_server(tmp_path: Path) -> None:
         log_path = tmp_path / "locust.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "locust", "-f", "locustfile.py", "--web-host", "127.0.0.1", "--web-port", str(port)],
+                [sys.executable, "-m", "locust", "-f", "locustfile.py", "--web-host", "127.0.0.1",
+                 "--web-port", str(port)],
                 cwd=ROOT, env={**os.environ, "LOCUST_JWT_SECRET": server.jwt_secret or ""}, stdout=log, stderr=log,
             )  # fmt: skip
             ui = WebUi(f"http://127.0.0.1:{port}", process, log_path)
