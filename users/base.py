@@ -26,9 +26,11 @@ from users.errors import ConnectionLost, WsFailure
 from users.integration import request_fire
 from users.load_control import LoadPoint, LoadSource, SlotRegistry, is_active, selected_share
 from users.metrics import WsCounters
-from users.options import DEFAULTS, OptionError, check_options, token_source, with_local_credentials
+from users.options import CREDENTIALS, DEFAULTS, OptionError, check_options, token_source, with_local_credentials
 from users.paced_sender import PacedSender
 from users.protocol import DEFAULT_DIALECT, CallTemplate, Dialect
+from users.protocols.base import Protocol, Template
+from users.protocols.options import build_protocol
 from users.runtime import Runtime, runtime_for
 from users.storms import StormDropper
 from users.tool_mix import ToolMix
@@ -54,8 +56,9 @@ def slots_for(environment: Environment) -> SlotRegistry:
     return runtime_for(environment).slots
 
 
-def subscribe_template(spec: str) -> CallTemplate | None:
-    """`TOPIC[:RATE[:COUNT]]` as the subscribe call it stands for; None when empty."""
+def subscribe_template(spec: str, protocol: Protocol | None = None) -> Template | None:
+    """`TOPIC[:RATE[:COUNT]]` as the subscribe call it stands for (in `protocol`, default toolcall); None when
+    empty."""
     if not spec:
         return None
     parts = spec.split(":")
@@ -64,11 +67,14 @@ def subscribe_template(spec: str) -> CallTemplate | None:
         arguments["rate"] = float(parts[1])
     if len(parts) > 2:
         arguments["count"] = int(parts[2])
-    return CallTemplate("subscribe", arguments)
+    return CallTemplate("subscribe", arguments) if protocol is None else protocol.template("subscribe", arguments)
 
 
-def _token_source_for(environment: Environment, options: argparse.Namespace) -> TokenSource:
-    """One token source per process, so tokens are minted once, not per connection."""
+def _token_source_for(environment: Environment, options: argparse.Namespace) -> TokenSource | None:
+    """One token source per process, so tokens are minted once, not per connection; None without credentials
+    (a protocol whose upgrade then carries no token)."""
+    if not any(getattr(options, name, None) for name in CREDENTIALS):
+        return None
     key = (
         options.jwt_secret,
         options.token,
@@ -115,6 +121,33 @@ def _stop_run_once(environment: Environment, error: OptionError) -> None:
     gevent.spawn(runner.stop)
 
 
+def idle_until_change(client: ToolClient, point: LoadPoint) -> None:
+    """An inactive burst user waits for its spike, settling any calls still in flight meanwhile."""
+    wait = min(point.until_change_s, MAX_IDLE_WAIT_S)
+    if client.in_flight:
+        client.wait_for_progress(wait)
+    else:
+        gevent.sleep(wait + 0.0001)  # just past the change, so the next look sees it
+
+
+def wire_protocol(user: ToolCallUser) -> Protocol:
+    """The Protocol instance a user's `protocol` attribute (or option) names."""
+    if isinstance(user.protocol, Protocol):
+        return user.protocol
+    return build_protocol(
+        user.protocol, dialect=user.dialect, mcp_protocol_version=user.mcp_protocol_version, rpc_hello=user.rpc_hello
+    )
+
+
+def connection_token(tokens: TokenSource | None, bad: bool, counters: WsCounters) -> str | None:
+    """A connection's token (broken for a bad-token user); None without credentials."""
+    if tokens is None:
+        return None
+    token = tokens.token_for(time.time())
+    counters.tokens_minted = getattr(tokens, "minted", 0)
+    return corrupt(token) if bad else token
+
+
 class ToolCallUser(User):
     """A user holding one WebSocket connection that keeps `in_flight` `call_tool` requests outstanding.
 
@@ -146,7 +179,15 @@ class ToolCallUser(User):
     session_prefix: str = DEFAULTS["session_prefix"]
     """Prefix of each connection's session_id (option --session-prefix)."""
     dialect: Dialect = DEFAULT_DIALECT
-    """Field names and op values of the server's protocol."""
+    """Field names and op values of the server's protocol (toolcall)."""
+    protocol: str | Protocol = DEFAULTS["protocol"]
+    """Wire protocol: a `--protocol` name (toolcall, jsonrpc, mcp) or a Protocol instance (option --protocol)."""
+    compression: str = DEFAULTS["compression"]
+    """`deflate` offers permessage-deflate (option --compression)."""
+    mcp_protocol_version: str = DEFAULTS["mcp_protocol_version"]
+    """protocolVersion of MCP's initialize (option --mcp-protocol-version)."""
+    rpc_hello: str = DEFAULTS["rpc_hello"]
+    """JSON-RPC handshake request, METHOD[=JSON-PARAMS]; empty: none (option --rpc-hello)."""
     headers: Sequence[str] = ()
     """Extra handshake headers, `Name: value` each."""
     subprotocols: Sequence[str] = ()
@@ -189,6 +230,7 @@ class ToolCallUser(User):
                 sslopt = _sslopt(options)
         self.runtime: Runtime = runtime_for(environment)
         self.counters = self.runtime.counters
+        self.wire = wire_protocol(self)
         self.settings = ClientSettings(
             connect_timeout_s=self.connect_timeout,
             hello_timeout_s=self.hello_timeout,
@@ -200,11 +242,13 @@ class ToolCallUser(User):
             subprotocols=tuple(self.subprotocols),
             sslopt=sslopt,
             dialect=self.dialect,
+            protocol=self.wire,
+            compression=self.compression,
         )
-        self.mix = ToolMix.from_spec(self.tools, self.dialect)
+        self.mix = ToolMix.from_spec(self.tools, self.dialect, protocol=self.wire)
         self.client: ToolClient | None = None
         self.slot = -1
-        self._subscription = subscribe_template(self.subscribe)
+        self._subscription = subscribe_template(self.subscribe, self.wire)
         self._failed_attempts = 0
         self._was_connected = False
         self._rng = _SHARED_RNG
@@ -272,7 +316,7 @@ class ToolCallUser(User):
             elif not self._is_active(point):
                 pacing.leave(self.slot)
                 self._pacer.pause()
-                self._idle(client, point)
+                idle_until_change(client, point)
             else:
                 self.counters.sending.add(self.slot)
                 if point.rate:
@@ -332,15 +376,6 @@ class ToolCallUser(User):
                 gevent.sleep(wait)
             client.expire_overdue()
 
-    @staticmethod
-    def _idle(client: ToolClient, point: LoadPoint) -> None:
-        """An inactive burst user waits for its spike, settling any calls still in flight meanwhile."""
-        wait = min(point.until_change_s, MAX_IDLE_WAIT_S)
-        if client.in_flight:
-            client.wait_for_progress(wait)
-        else:
-            gevent.sleep(wait + 0.0001)  # just past the change, so the next look sees it
-
     def _storm_drop(self) -> None:
         """Called by the process's StormDropper at a storm: drop the connection at once, wherever this user is
         (its calls in flight become connection_lost); the user reconnects at once, without backoff."""
@@ -370,7 +405,7 @@ class ToolCallUser(User):
 
     def open_connection(self) -> bool:
         """Open a connection and send hello; True on success. Failures are already reported as events."""
-        if self._tokens is None:
+        if self._tokens is None and not self.wire.bearer_token:
             raise RuntimeError("ToolCallUser needs Locust's parsed options (--jwt-secret or --token)")
         client = ToolClient(
             self.host,
@@ -381,10 +416,9 @@ class ToolCallUser(User):
         if self._was_connected:
             self.counters.reconnect_attempts += 1
         try:
-            client.connect()
-            token = self._tokens.token_for(time.time())
-            self.counters.tokens_minted = getattr(self._tokens, "minted", 0)
-            client.hello(self._session_id(), corrupt(token) if self._bad_token else token)
+            token = connection_token(self._tokens, self._bad_token, self.counters)
+            client.connect(token)
+            client.hello(f"{self.session_prefix}-{uuid.uuid4().hex[:16]}", token or "")
         except WsFailure:
             self.client = None
             self._failed_attempts += 1
@@ -410,6 +444,3 @@ class ToolCallUser(User):
         if delay:
             gevent.sleep(delay)
         self.open_connection()
-
-    def _session_id(self) -> str:
-        return f"{self.session_prefix}-{uuid.uuid4().hex[:16]}"

@@ -20,6 +20,7 @@ from gevent.event import AsyncResult, Event
 
 from users.core import CLOSED, ClientCore
 from users.deadlines import SWEEPER
+from users.deflate import DeflateParams, ExtensionError, negotiate, offer_header
 from users.errors import ConnectFailed, ConnectionLost, HelloRefused, describe_os_error
 from users.frames import CLOSE_GOING_AWAY, CLOSE_NORMAL
 from users.keepalive import Keepalive
@@ -37,20 +38,36 @@ RECV_BYTES = 256 * 1024
 CLOSE_WAIT_S = 2.0
 
 
-def handshake(url: str, settings: ClientSettings) -> Any:
-    """TCP, TLS and the WebSocket upgrade (websocket-client); the socket, blocking, for this module's greenlets."""
+def handshake(url: str, settings: ClientSettings, headers: Sequence[str] = ()) -> tuple[Any, dict[str, str]]:
+    """TCP, TLS and the WebSocket upgrade (websocket-client); the socket, blocking, for this module's greenlets,
+    and the response's headers (lower-case names)."""
+    subprotocols = [*settings.subprotocols, *settings.wire_protocol().subprotocols]
     ws = websocket.create_connection(
         url,
         timeout=settings.connect_timeout_s,
-        header=list(settings.headers),
-        subprotocols=list(settings.subprotocols) or None,
+        header=[*settings.headers, *headers],
+        subprotocols=subprotocols or None,
         sslopt=dict(settings.sslopt),
         skip_utf8_validation=True,
         enable_multithread=False,
     )
     sock = ws.sock  # websocket-client's WebSocket object is not kept: only its socket is used
     sock.settimeout(None)
-    return sock
+    return sock, ws.getheaders() or {}
+
+
+def upgrade(url: str, settings: ClientSettings, token: str | None) -> tuple[Any, DeflateParams | None]:
+    """The handshake with what the protocol and the compression option add (a bearer token, the deflate offer):
+    the socket and the deflate parameters the server accepted; ExtensionError (socket closed) for an answer
+    that was not offered."""
+    headers = settings.wire_protocol().upgrade_headers(token)
+    offered = settings.compression == "deflate"
+    sock, response = handshake(url, settings, [*headers, offer_header()] if offered else headers)
+    try:
+        return sock, negotiate(response.get("sec-websocket-extensions"), offered)
+    except ExtensionError:
+        sock.close()
+        raise
 
 
 def how_it_ended(exc: BaseException) -> str:
@@ -112,19 +129,20 @@ class ToolClient:
         return core is not None and core.closed is not None and core.closed.clean
 
     # ------------------------------------------------------- connect / hello
-    def connect(self) -> None:
-        """Open the WebSocket; fires `connect`; raises ConnectFailed."""
+    def connect(self, token: str | None = None) -> None:
+        """Open the WebSocket (`token` goes in the upgrade if the protocol carries it there); fires `connect`;
+        raises ConnectFailed (also when the server accepts an extension that was not offered)."""
         start_wall = time.time()
         start = perf_counter()
         try:
-            sock = handshake(self.url, self.settings)
-        except (OSError, ssl.SSLError, websocket.WebSocketException) as exc:
-            failure = ConnectFailed(describe_os_error(exc))
+            sock, deflate = upgrade(self.url, self.settings, token)
+        except (OSError, ssl.SSLError, websocket.WebSocketException, ExtensionError) as exc:
+            failure = ConnectFailed(str(exc) if isinstance(exc, ExtensionError) else describe_os_error(exc))
             self.counters.connect_failures += 1
             self._reporter.timed("connect", perf_counter() - start, failure, start_wall)
             raise failure from None
         now = perf_counter()
-        core = self.core = ClientCore(self.counters, self.settings, now)
+        core = self.core = ClientCore(self.counters, self.settings, now, deflate)
         self._writer = SocketWriter(sock, core, self._on_write_stalled)
         self._reporter.timed("connect", now - start, None, start_wall)
         self._reader = gevent.spawn(self._read_loop, core)
@@ -136,6 +154,8 @@ class ToolClient:
         core = self.core
         if core is None or core.state is CLOSED:
             raise HelloRefused("connection_closed", "not connected")
+        if not core.protocol.has_hello:
+            return HelloOk(None, {}, [])  # no handshake in this protocol: OPEN already
         core.send_hello(session_id, token, perf_counter())
         self._process(core)
         while core.hello_pending:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from users.correlation import PendingCall, PendingCalls
+from users.deflate import DeflateParams, framers
 from users.errors import CallFailed, CallTimeout, ConnectionLost, HelloRefused
 from users.events import ConnectionClosed, CoreEvent, HelloAnswered, ProtocolFault, PushReceived
 from users.frames import (
@@ -32,7 +33,6 @@ from users.frames import (
     FrameError,
     encode_close,
     encode_frame,
-    encode_text_frames,
     parse_close_payload,
 )
 from users.metrics import WsCounters
@@ -40,10 +40,9 @@ from users.protocol import (
     HelloOk,
     ProtocolViolation,
     PushEvent,
+    Reply,
     ServerError,
     ToolResult,
-    build_hello,
-    parse_server_message,
 )
 from users.push_tracking import PushStreams
 from users.settings import ClientSettings
@@ -76,8 +75,11 @@ class ClientCore:
     finish within the call timeout ends the connection (`write_timeout`).
     """
 
-    def __init__(self, counters: WsCounters, settings: ClientSettings, now: float) -> None:
-        self.state = CONNECTING
+    def __init__(
+        self, counters: WsCounters, settings: ClientSettings, now: float, deflate: DeflateParams | None = None
+    ) -> None:
+        self.protocol = settings.wire_protocol()
+        self.state = CONNECTING if self.protocol.has_hello else OPEN  # no handshake: OPEN from the start
         self.live = True
         """CONNECTING or OPEN: calls may be sent (a plain attribute: read once per call)."""
         self.counters = counters
@@ -91,7 +93,9 @@ class ClientCore:
         self.hello_answer: HelloAnswered | None = None
         self.writing_since = 0.0
         self.pending = PendingCalls(counters.calls)
-        self._decoder = FrameDecoder(settings.max_message_bytes)
+        self._text_frame, self._text_frames, inflate = framers(deflate, counters, settings.max_message_bytes)
+        self._decoder = FrameDecoder(settings.max_message_bytes, inflate)  # inflate: permessage-deflate negotiated
+        self._parse = self.protocol.parser()
         self._call_timeout_s = settings.call_timeout_s
         self._ids = itertools.count(1)
         self.outgoing: list[bytes] = []
@@ -151,12 +155,8 @@ class ClientCore:
     # ------------------------------------------------------------------- input
     def send_hello(self, session_id: str, token: str, now: float) -> None:
         """Queue the hello; its answer (or its timeout, or the connection's end) becomes a HelloAnswered."""
-        payload = build_hello(session_id, token, self.settings.dialect)
-        self.outgoing.append(encode_frame(payload))
-        counters = self.counters
-        counters.messages_sent += 1
-        counters.bytes_sent += len(payload)
-        counters.hellos_sent += 1
+        self._send_text(self.protocol.hello(session_id, token))
+        self.counters.hellos_sent += 1
         self._hello_sent_at = now
 
     def send_calls(
@@ -175,7 +175,7 @@ class ClientCore:
         counters = self.counters
         counters.messages_sent += len(payloads)
         counters.bytes_sent += sum(map(len, payloads))
-        self.outgoing.append(encode_text_frames(payloads))
+        self.outgoing.append(self._text_frames(payloads))
 
     def send_ping(self, now: float) -> bool:
         """Queue a keepalive ping unless one is unanswered or the connection is ending; True when queued."""
@@ -253,6 +253,11 @@ class ClientCore:
         self._time_out(self.pending.expire(math.inf, 0.0), now)
 
     # --------------------------------------------------------------- internals
+    def _send_text(self, payload: bytes) -> None:  # a text message that is not a call (hello, a reply)
+        self.counters.messages_sent += 1
+        self.counters.bytes_sent += len(payload)
+        self.outgoing.append(self._text_frame(payload))
+
     def _time_out(self, expired: list[PendingCall], now: float) -> None:
         failure = CallTimeout()
         events = self._events
@@ -265,7 +270,7 @@ class ClientCore:
         counters.messages_received += 1
         counters.bytes_received += len(payload)
         try:
-            msg = parse_server_message(payload, self.settings.dialect)
+            msg = self._parse(payload)
         except ProtocolViolation as exc:
             self._fault(exc.code)
             if exc.code == "invalid_utf8":  # RFC 6455 8.1: fail the connection
@@ -288,6 +293,8 @@ class ClientCore:
             self._on_hello_answer(msg, now)  # type: ignore[arg-type]
         elif kind is ServerError:
             self._fault(f"server_error_{msg.code}")  # type: ignore[union-attr]
+        elif kind is Reply and self._close_sent is None:  # a server request (MCP's ping), answered unless closing
+            self._send_text(msg.payload)  # type: ignore[union-attr]
 
     def _on_hello_answer(self, msg: HelloOk | ServerError, now: float) -> None:
         if isinstance(msg, ServerError):
@@ -301,6 +308,8 @@ class ClientCore:
             self.state = OPEN
         self.hello_answer = HelloAnswered(msg, None, seconds)
         self._events.append(self.hello_answer)
+        for payload in self.protocol.after_hello():
+            self._send_text(payload)
 
     def _hello_failed(self, failure: HelloRefused, now: float) -> None:
         seconds = now - (self._hello_sent_at or now)
@@ -311,7 +320,7 @@ class ClientCore:
 
     def _on_push(self, event: PushEvent, length: int) -> None:
         self._streams.observe(event.topic, event.seq, self.counters)
-        if event.sent_at_ns is not None:
+        if event.sent_at_ns is not None or event.seq is None:  # a notification (no seq) is reported untimed
             self._events.append(PushReceived(event, length))
 
     def _on_close_frame(self, payload: bytes, now: float) -> None:

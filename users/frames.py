@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 
 OP_CONTINUATION = 0x0
@@ -12,6 +13,8 @@ OP_BINARY = 0x2
 OP_CLOSE = 0x8
 OP_PING = 0x9
 OP_PONG = 0xA
+COMPRESSED = 0x40
+"""RSV1 (permessage-deflate: a compressed message) when added to an opcode in a frame's first byte."""
 
 CLOSE_NORMAL = 1000
 CLOSE_GOING_AWAY = 1001
@@ -97,14 +100,18 @@ class FrameDecoder:
     joins fragmented messages and enforces the message size limit.
     """
 
-    __slots__ = ("_buffer", "_fragments", "_fragment_opcode", "_fragment_size", "max_message_bytes")
+    __slots__ = ("_buffer", "_fragments", "_fragment_opcode", "_fragment_size", "max_message_bytes", "inflate")
 
-    def __init__(self, max_message_bytes: int = 16 * 1024 * 1024) -> None:
+    def __init__(
+        self, max_message_bytes: int = 16 * 1024 * 1024, inflate: Callable[[bytes], bytes] | None = None
+    ) -> None:
         self._buffer = bytearray()
         self._fragments: list[bytes] = []
         self._fragment_opcode = 0
         self._fragment_size = 0
         self.max_message_bytes = max_message_bytes
+        self.inflate = inflate
+        """With permessage-deflate: inflates a message whose first frame has RSV1 (may raise FrameError)."""
 
     @property
     def buffered(self) -> int:
@@ -122,7 +129,8 @@ class FrameDecoder:
         while end - pos >= 2:
             first = buf[pos]
             second = buf[pos + 1]
-            if first & 0x70:
+            rsv = first & 0x70
+            if rsv and (rsv != 0x40 or self.inflate is None):
                 raise FrameError(CLOSE_PROTOCOL_ERROR, "reserved bits set without a negotiated extension")
             if second & 0x80:
                 raise FrameError(CLOSE_PROTOCOL_ERROR, "server frames must not be masked")
@@ -147,7 +155,9 @@ class FrameDecoder:
             pos = stop
             opcode = first & 0x0F
             fin = first & 0x80
-            if opcode >= 0x8:
+            if rsv:
+                out.extend(self._start_compressed(opcode, payload, fin))
+            elif opcode >= 0x8:
                 if not fin or length > 125:
                     raise FrameError(CLOSE_PROTOCOL_ERROR, "control frames must be whole and at most 125 bytes")
                 out.append(Frame(opcode, payload))
@@ -167,6 +177,19 @@ class FrameDecoder:
         del buf[:pos]
         return out
 
+    def _start_compressed(self, opcode: int, payload: bytes, fin: int) -> list[Frame]:
+        """The first frame of a compressed message (RSV1 set); its frames are joined, then inflated."""
+        if opcode not in (OP_TEXT, OP_BINARY):
+            raise FrameError(CLOSE_PROTOCOL_ERROR, "RSV1 set on a control or continuation frame")
+        if self._fragment_opcode:
+            raise FrameError(CLOSE_PROTOCOL_ERROR, "new message started inside a fragmented one")
+        if fin:
+            return [Frame(opcode, self.inflate(payload))]  # type: ignore[misc]
+        self._fragment_opcode = opcode | COMPRESSED
+        self._fragments = [payload]
+        self._fragment_size = len(payload)
+        return []
+
     def _continue(self, payload: bytes, fin: int) -> list[Frame]:
         if not self._fragment_opcode:
             raise FrameError(CLOSE_PROTOCOL_ERROR, "continuation frame without a message to continue")
@@ -176,7 +199,10 @@ class FrameDecoder:
         self._fragments.append(payload)
         if not fin:
             return []
-        message = Frame(self._fragment_opcode, b"".join(self._fragments))
+        opcode, data = self._fragment_opcode, b"".join(self._fragments)
+        if opcode & COMPRESSED:
+            opcode, data = opcode - COMPRESSED, self.inflate(data)  # type: ignore[misc]
+        message = Frame(opcode, data)
         self._fragments = []
         self._fragment_opcode = 0
         self._fragment_size = 0

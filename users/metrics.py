@@ -22,6 +22,10 @@ class WsCounters:
     messages_received: int = 0
     bytes_sent: int = 0
     bytes_received: int = 0
+    bytes_sent_compressed: int = 0
+    """With --compression deflate: payload bytes of compressed messages as sent (bytes_sent counts them inflated)."""
+    bytes_received_compressed: int = 0
+    """With --compression deflate: payload bytes of compressed messages as received (bytes_received: inflated)."""
     connects: int = 0
     reconnects: int = 0
     connect_failures: int = 0

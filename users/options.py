@@ -11,6 +11,9 @@ from urllib.parse import urlsplit
 from analysis.thresholds import ThresholdError, parse_thresholds
 from option_table import Option, add_options, at_least, between, defaults, first_problem, seconds, seconds_or_zero
 from users.auth import Minter, StaticToken, TokenSource, algorithm_for_private_key
+from users.protocols import PROTOCOLS
+from users.protocols.mcp import DEFAULT_PROTOCOL_VERSION
+from users.protocols.options import ProtocolOptionError, check_protocol_options
 from users.tool_mix import ToolMixError, parse_tool_spec
 
 DEFAULT_PROGRESS_S = 3.0
@@ -62,6 +65,14 @@ OPTIONS: tuple[Option, ...] = (
     Option("--ping-timeout", 10.0, "Seconds to wait for a pong.", type=float, check=seconds),
     Option("--max-message-bytes", 16 * 1024 * 1024, "Largest server message accepted; a larger one is a "
            "protocol error and the connection closes with 1009.", type=int, check=at_least(1024)),
+    Option("--protocol", "toolcall", "Wire protocol: toolcall (PROTOCOL.md: hello, call_tool), jsonrpc (JSON-RPC "
+           "2.0, a tool is a method) or mcp (Model Context Protocol over WebSocket: initialize, tools/call)."),
+    Option("--compression", "", "deflate: offer permessage-deflate (RFC 7692) and compress when the server "
+           "accepts; empty: none."),
+    Option("--mcp-protocol-version", DEFAULT_PROTOCOL_VERSION, "--protocol mcp: the protocolVersion sent in "
+           "initialize."),
+    Option("--rpc-hello", "", "--protocol jsonrpc: a handshake request sent first and timed as hello, "
+           'METHOD[=JSON-PARAMS], e.g. auth={"user":"load"}; empty: none.'),
     Option("--ca-file", "", "PEM file of CAs to trust for wss:// (private CA)."),
     Option("--insecure", False, "wss:// without certificate verification (warns). Never for production "
            "endpoints.", action="store_true"),
@@ -81,7 +92,7 @@ OPTIONS: tuple[Option, ...] = (
 
 USER_ATTRIBUTES = ("tools", "in_flight", "call_timeout", "connect_timeout", "hello_timeout", "session_prefix",
                    "max_in_flight", "subscribe", "ping_interval", "ping_timeout", "max_message_bytes",
-                   "bad_token_fraction")  # fmt: skip
+                   "bad_token_fraction", "protocol", "compression", "mcp_protocol_version", "rpc_hello")  # fmt: skip
 """Options that are also ToolCallUser attributes: an option differing from its default overrides the attribute."""
 DEFAULTS: dict[str, Any] = {name: value for name, value in defaults(OPTIONS).items() if name in USER_ATTRIBUTES}
 """Defaults shared by the options and ToolCallUser's attributes."""
@@ -119,9 +130,16 @@ def check_options(options: argparse.Namespace, *, need_credentials: bool = True)
     scheme = urlsplit(host).scheme if host else "ws"
     if scheme not in ("ws", "wss"):  # the rest of the URL is not echoed: it may carry a token
         raise OptionError(f"--host must be a ws:// or wss:// URL, not {scheme or 'one without a scheme'}")
+    try:
+        check_protocol_options(options, DEFAULTS)
+    except ProtocolOptionError as exc:
+        raise OptionError(str(exc)) from None
     given = [name for name in CREDENTIALS if getattr(options, name, None)]
     if not given and not need_credentials:
         given = ["(on the workers)"]
+    bearer = PROTOCOLS[getattr(options, "protocol", "toolcall")]().bearer_token
+    if not given and bearer and not options.bad_token_fraction:
+        given = ["(none: the upgrade carries no token)"]
     if not given:
         raise OptionError(
             "set --jwt-secret (LOCUST_JWT_SECRET), --jwt-private-key (LOCUST_JWT_PRIVATE_KEY) or --token "

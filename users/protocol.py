@@ -67,10 +67,11 @@ class ServerError:
 
 @dataclass(slots=True)  # not frozen: a frozen __init__ costs twice as much, once per message
 class PushEvent:
-    """One server-push event from a subscription."""
+    """One server-push message: an event of a subscription (`seq` set: gaps are tracked), or a notification
+    without one (`seq` None: only counted); `topic` names it (`push:<topic>`)."""
 
     topic: str
-    seq: int
+    seq: int | None
     sent_at_ns: int | None
 
 
@@ -82,7 +83,14 @@ class OtherMessage:
     request_id: str | None
 
 
-ServerMessage = HelloOk | ToolResult | ServerError | PushEvent | OtherMessage
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A server request the client answers at once (e.g. MCP's `ping`): `payload` is the answer to send."""
+
+    payload: bytes
+
+
+ServerMessage = HelloOk | ToolResult | ServerError | PushEvent | OtherMessage | Reply
 
 
 def build_hello(session_id: str, token: str, dialect: Dialect = DEFAULT_DIALECT) -> bytes:

@@ -46,9 +46,12 @@ class PushStreams:
     def __init__(self) -> None:
         self._trackers: dict[str, SequenceTracker] = {}
 
-    def observe(self, topic: str, seq: int, counters: Any) -> None:
-        """Count push `seq` of `topic` into `counters` (WsCounters: pushes_received, push_gaps, ...)."""
+    def observe(self, topic: str, seq: int | None, counters: Any) -> None:
+        """Count push `seq` of `topic` into `counters` (WsCounters: pushes_received, push_gaps, ...); a push
+        without a seq (a notification) is only counted."""
         counters.pushes_received += 1
+        if seq is None:
+            return
         tracker = self._trackers.get(topic)
         if tracker is None:
             tracker = self._trackers[topic] = SequenceTracker()

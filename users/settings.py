@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from users.protocol import DEFAULT_DIALECT, Dialect
+from users.protocols.base import Protocol
+from users.protocols.toolcall import ToolCall
 
 
 @dataclass(frozen=True)
@@ -24,3 +26,11 @@ class ClientSettings:
     sslopt: dict[str, Any] = field(default_factory=dict)
     dialect: Dialect = DEFAULT_DIALECT
     request_type: str = "WS"
+    protocol: Protocol | None = None
+    """The wire protocol (users/protocols/); None: toolcall with `dialect`."""
+    compression: str = ""
+    """`deflate` offers permessage-deflate at the upgrade; empty: no extension."""
+
+    def wire_protocol(self) -> Protocol:
+        """The protocol connections speak: `protocol`, else toolcall with `dialect`."""
+        return self.protocol if self.protocol is not None else ToolCall(self.dialect)

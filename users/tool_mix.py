@@ -6,8 +6,10 @@ import json
 import random
 import re
 from dataclasses import dataclass
+from functools import partial
 
 from users.protocol import DEFAULT_DIALECT, CallTemplate, Dialect
+from users.protocols.base import Protocol, Template
 
 _NAME = re.compile(r"[A-Za-z0-9_.\-/]+")
 _WEIGHT = re.compile(r"\d+")
@@ -106,26 +108,39 @@ class ToolMix:
     uniformly from that range, so the hot path still only picks a template.
     """
 
-    def __init__(self, entries: list[ToolEntry], dialect: Dialect = DEFAULT_DIALECT, rng: random.Random | None = None):
+    def __init__(
+        self,
+        entries: list[ToolEntry],
+        dialect: Dialect = DEFAULT_DIALECT,
+        rng: random.Random | None = None,
+        protocol: Protocol | None = None,
+    ):
         self._rng = rng or random.Random()
+        make = protocol.template if protocol is not None else partial(CallTemplate, dialect=dialect)
         live = [e for e in entries if e.weight > 0]
         self.entries = live
-        self.templates: list[CallTemplate] = []
+        self.templates: list[Template] = []
         self._cum_weights: list[float] = []
         total = 0.0
         for e in live:
             variants = FILLER_VARIANTS if _has_filler(e.arguments) else 1
             for _ in range(variants):
-                self.templates.append(CallTemplate(e.name, _fill(e.arguments, self._rng), dialect))
+                self.templates.append(make(e.name, _fill(e.arguments, self._rng)))
                 total += e.weight / variants
                 self._cum_weights.append(total)
 
     @classmethod
-    def from_spec(cls, spec: str, dialect: Dialect = DEFAULT_DIALECT, rng: random.Random | None = None) -> ToolMix:
-        """Parse and build in one step."""
-        return cls(parse_tool_spec(spec), dialect, rng)
+    def from_spec(
+        cls,
+        spec: str,
+        dialect: Dialect = DEFAULT_DIALECT,
+        rng: random.Random | None = None,
+        protocol: Protocol | None = None,
+    ) -> ToolMix:
+        """Parse and build in one step (calls encoded by `protocol`, else toolcall with `dialect`)."""
+        return cls(parse_tool_spec(spec), dialect, rng, protocol)
 
-    def pick(self, count: int) -> list[CallTemplate]:
+    def pick(self, count: int) -> list[Template]:
         """`count` templates drawn by weight."""
         if len(self.templates) == 1:
             return self.templates * count

@@ -145,3 +145,18 @@ def test_size_limit_applies_to_frames_and_to_joined_fragments() -> None:
     with pytest.raises(FrameError) as joined:
         decoder.feed(server_frame(b"x" * 60, OP_CONTINUATION, fin=1))
     assert joined.value.close_code == 1009
+
+
+def test_rsv1_marks_a_compressed_message_only_once_deflate_is_negotiated() -> None:
+    frame = bytes([0xC1, 3]) + b"abc"  # FIN, RSV1, text
+    with pytest.raises(FrameError, match="reserved bits"):
+        FrameDecoder().feed(frame)
+    (message,) = FrameDecoder(inflate=bytes.upper).feed(frame)
+    assert message.opcode == OP_TEXT and message.payload == b"ABC"
+    fragmented = bytes([0x41, 2]) + b"ab" + bytes([0x80, 1]) + b"c"  # RSV1 on the first frame only
+    (joined,) = FrameDecoder(inflate=bytes.upper).feed(fragmented)
+    assert joined.opcode == OP_TEXT and joined.payload == b"ABC"
+    assert FrameDecoder(inflate=bytes.upper).feed(bytes([0x81, 2]) + b"ab")[0].payload == b"ab"  # not compressed
+    for bad in (bytes([0xE1, 0]), bytes([0xC9, 0]), bytes([0x41, 1]) + b"a" + bytes([0xC0, 1]) + b"b"):
+        with pytest.raises(FrameError):  # RSV2, RSV1 on a ping, RSV1 on a continuation
+            FrameDecoder(inflate=bytes.upper).feed(bad)
