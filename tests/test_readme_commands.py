@@ -17,7 +17,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -101,8 +101,22 @@ def run_make_demo(ctx: Context, command: str) -> None:
     assert "agrees with the client" in output and "ledger" in output
 
 
+def with_host(ctx: Context, command: str) -> str:
+    """The localized command, aimed at the test's server when it names no host (the default is localhost:8079)."""
+    text = ctx.localize(command)
+    return text if " -H " in text else f"{text} -H {ctx.server.url}"
+
+
 def run_headless(ctx: Context, command: str) -> None:
-    output = run_shell(ctx, ctx.localize(command))
+    """A headless run against the reference server; with `--protocol X`, one started speaking X (the README's
+    line before starts it the same way)."""
+    protocol = re.search(r"--protocol (\w+)", command)
+    ok = (0, 1) if re.search(r"\bfail[:=]", command) else (0,)  # Locust's exit code 1: the failures asked for
+    if protocol is None or protocol.group(1) == "toolcall":
+        output = run_shell(ctx, with_host(ctx, command), ok)
+    else:
+        with start_reference_server("--protocol", protocol.group(1), jwt_secret=ctx.server.jwt_secret) as server:
+            output = run_shell(ctx, with_host(replace(ctx, server=server), command), ok)
     assert "summary" in output and "ledger" in output, output[-2000:]
 
 
@@ -148,6 +162,9 @@ def run_worker(ctx: Context, command: str) -> None:
 
 def run_reference_server(ctx: Context, command: str) -> None:
     text = ctx.localize(command).replace("--port 8079", f"--port {free_port()} --metrics-port {free_port()}")
+    text = text.rstrip("& ")
+    if "--port " not in text:
+        text += f" --port {free_port()} --metrics-port {free_port()}"
     log = ctx.tmp / "server.log"
     process = background(ctx, text, log)
     try:
@@ -201,6 +218,7 @@ RULES: list[tuple[str, Callable[[Context, str], None]]] = [
     (r".venv/bin/locust .*--headless", run_headless),
     (r".venv/bin/locust -f locustfile.py -H \S+(\s+#.*)?$", run_web_ui),
     (r"REFERENCE_SERVER_JWT_SECRET=\S+ .venv/bin/python -m reference_server", run_reference_server),
+    (r".venv/bin/python -m reference_server --protocol ", run_reference_server),
     (r"curl -s ", run_curl),
     (r".venv/bin/pip install atheris", skip("installs from a package registry; nothing leaves the machine here")),
     (r".venv/bin/python tests/reference_server/atheris_fuzz.py", skip("needs atheris (test_fuzz_* cover the parser)")),
