@@ -141,10 +141,13 @@ class MasterReporter:
         no longer among Locust's clients has stopped (its final report came first) or left.
         """
         clients = self.runner.clients
-        active = {c.id for c in clients.all if c.state in (STATE_RUNNING, STATE_SPAWNING)}
-        reported = {w for w in self.totals.workers if w in clients}
-        missing = {w for w in reported if clients[w].state == STATE_MISSING}
-        return sorted(active | reported), missing
+        running = (STATE_RUNNING, STATE_SPAWNING)
+        # A worker paused (a busy machine) before its first report is missing: waited for too, at most
+        # MISSING_WORKER_WAIT_S unless it comes back.
+        active = {c.id for c in clients.all if c.state in running or c.state == STATE_MISSING}
+        candidates = active | {w for w in self.totals.workers if w in clients}
+        missing = {w for w in candidates if clients[w].state == STATE_MISSING}
+        return sorted(candidates), missing
 
     def collect_finals(self) -> None:
         """Make every worker of this run stop and send its final report; wait for them, bounded.
