@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from reference_server.launcher import RunningServer, start_reference_server
-from tests.support.locust_run import ROOT, free_port
+from tests.support.locust_run import ROOT, free_port, terminate
 
 
 class WebUi:
@@ -87,12 +87,7 @@ def web_ui(server: RunningServer, tmp_path: Path) -> Iterator[WebUi]:
                 time.sleep(0.2)
         yield ui
     finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        terminate(process)
         log.close()
 
 

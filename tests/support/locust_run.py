@@ -127,3 +127,13 @@ def read_run(prefix: Path, returncode: int, output: str) -> LocustRun:
         with ws_file.open(newline="") as f:
             ws_rows = list(csv.DictReader(f))
     return LocustRun(returncode, output, stats, failures, ws_rows, sorted(prefix.parent.iterdir()))
+
+
+def terminate(process: subprocess.Popen[Any], grace_s: float = 15.0) -> None:
+    """SIGTERM `process` and wait for it; SIGKILL after `grace_s`."""
+    process.terminate()
+    try:
+        process.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from reference_server.launcher import start_reference_server
-from tests.support.locust_run import ROOT, free_port
+from tests.support.locust_run import ROOT, free_port, terminate
 from tests.test_locustfile_web_ui import WebUi, by_name
 
 
@@ -43,12 +43,7 @@ def test_the_start_form_runs_mcp_against_an_mcp_server(tmp_path: Path) -> None:
                 stopped = ui.wait(lambda s: s["state"] == "stopped")
                 final = server.wait_stats(lambda s: s["connections_closed"] == 2)
             finally:
-                process.terminate()
-                try:
-                    process.wait(15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(5)
+                terminate(process)
     echo = by_name(stopped)["call_tool:echo"]
     assert echo["num_failures"] == 0 and final["calls_received"] == final["results_ok"] == echo["num_requests"]
     assert final["hello_ok"] == 2  # the server counted two accepted initialize handshakes
