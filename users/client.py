@@ -1,4 +1,5 @@
-"""The one module that touches sockets: handshake (websocket-client), the reader greenlet, writes, timers.
+"""The I/O shell of one connection: handshake (websocket-client), reads (users/socket_reader.py), writes
+(users/socket_writer.py), waits (users/deadlines.py `Progress`), keepalive timers.
 
 Everything the connection decides lives in the pure `ClientCore` (users/core.py); this shell feeds it bytes
 and time, writes what it returns, and hands its events to the one `EventReporter` (users/reporter.py).
@@ -6,6 +7,7 @@ and time, writes what it returns, and hands its events to the one `EventReporter
 
 from __future__ import annotations
 
+import _socket
 import logging
 import math
 import ssl
@@ -16,25 +18,27 @@ from typing import Any
 
 import gevent
 import websocket
-from gevent.event import AsyncResult, Event
+from gevent import ssl as gssl
+from gevent.event import AsyncResult
 
 from users.core import CLOSED, ClientCore
-from users.deadlines import SWEEPER
+from users.deadlines import Progress
 from users.deflate import DeflateParams, ExtensionError, negotiate, offer_header
 from users.errors import ConnectFailed, ConnectionLost, HelloRefused, describe_os_error
+from users.events import CoreEvent
 from users.frames import CLOSE_GOING_AWAY, CLOSE_NORMAL
 from users.keepalive import Keepalive
 from users.metrics import WsCounters
 from users.protocol import CallTemplate, HelloOk
 from users.reporter import CallOutcome, EventReporter, RequestHook
 from users.settings import ClientSettings
+from users.socket_reader import GreenletReader, HubReader, SocketReader, how_it_ended
 from users.socket_writer import SocketWriter
 
 __all__ = ["CallOutcome", "ClientSettings", "RequestHook", "ToolClient"]
 
 logger = logging.getLogger(__name__)
 
-RECV_BYTES = 256 * 1024
 CLOSE_WAIT_S = 2.0
 
 
@@ -70,16 +74,23 @@ def upgrade(url: str, settings: ClientSettings, token: str | None) -> tuple[Any,
         raise
 
 
-def how_it_ended(exc: BaseException) -> str:
-    """What lost calls say about a transport error: `reset` for a reset or broken pipe, else its description."""
-    if isinstance(exc, (ConnectionResetError, BrokenPipeError)):
-        return "reset"
-    return describe_os_error(exc)
+def is_tls(sock: Any) -> bool:
+    """Whether `sock` is a TLS socket (gevent's or the standard library's)."""
+    return isinstance(sock, (gssl.SSLSocket, ssl.SSLSocket))
+
+
+def detached(sock: Any) -> Any:
+    """The plain socket `sock` as the standard library's non-blocking socket (gevent's wrapper let go): read
+    from the hub, written without gevent's per-call layers."""
+    raw = _socket.socket(fileno=sock.detach())
+    raw.setblocking(False)
+    return raw
 
 
 class ToolClient:
     """One WebSocket connection speaking hello / call_tool, firing a request event per outcome: writes in the
-    caller's greenlet, one `send` per batch of calls (users/socket_writer.py); a reader greenlet feeds the core."""
+    caller's greenlet, one `send` per batch of calls (users/socket_writer.py); reads feed the core as they come
+    (users/socket_reader.py) and wake whoever waits on the connection."""
 
     def __init__(self, url: str, *, fire: RequestHook, counters: WsCounters, settings: ClientSettings) -> None:
         self.url = url
@@ -87,10 +98,13 @@ class ToolClient:
         self.counters = counters
         self.core: ClientCore | None = None
         self._reporter = EventReporter(fire, settings.request_type)
+        self._inline_safe: Callable[[], bool] = getattr(fire, "inline_safe", _never)
         self._writer: SocketWriter | None = None
-        self._reader: gevent.Greenlet | None = None
+        self._reader: SocketReader | None = None
         self._keepalive: Keepalive | None = None
-        self._progress = Event()
+        self._progress = Progress()
+        self._deferred: list[CoreEvent] | None = None
+        """Events of reads in the hub waiting for a greenlet to settle them (None: none pending)."""
         self._torn_down = False
 
     # ----------------------------------------------------------------- state
@@ -143,11 +157,15 @@ class ToolClient:
             raise failure from None
         now = perf_counter()
         core = self.core = ClientCore(self.counters, self.settings, now, deflate)
-        self._writer = SocketWriter(sock, core, self._on_write_stalled)
+        plain = not is_tls(sock)
+        if plain:
+            sock = detached(sock)
+        self._writer = SocketWriter(sock, core, self._on_write_stalled, plain)
         self._reporter.timed("connect", now - start, None, start_wall)
-        self._reader = gevent.spawn(self._read_loop, core)
         if self.settings.ping_interval_s > 0:
             self._keepalive = Keepalive(core, self.settings.ping_interval_s, lambda: self._process(core))
+        reader = HubReader if plain else GreenletReader
+        self._reader = reader(sock, self._on_data, self._on_end)
 
     def hello(self, session_id: str, token: str) -> HelloOk:
         """Send hello and wait for its answer; fires `hello`; raises HelloRefused (and then closes)."""
@@ -159,10 +177,7 @@ class ToolClient:
         core.send_hello(session_id, token, perf_counter())
         self._process(core)
         while core.hello_pending:
-            self._progress.clear()
-            remaining = core.next_deadline() - perf_counter()
-            if remaining > 0:
-                self._progress.wait(remaining)
+            self._progress.wait(core.next_deadline())
             if core.tick(perf_counter()) or core.state is CLOSED:
                 self._process(core)
         answer = core.hello_answer
@@ -201,7 +216,6 @@ class ToolClient:
     def call(self, template: CallTemplate) -> CallOutcome:
         """Send one call and block until it settles (result, timeout or lost connection)."""
         waiter = AsyncResult()
-        self._progress.clear()
         self.send_calls([template], waiter)
         deadline = perf_counter() + self.settings.call_timeout_s
         while not waiter.ready():
@@ -222,21 +236,22 @@ class ToolClient:
     ) -> None:
         """Top up to `limit` calls in flight, then wait until one settles, the oldest call is overdue,
         or `max_wait_s` has passed."""
-        self._progress.clear()
         core = self.core
         if core is None:
             raise ConnectionLost("not connected")
         need = limit - len(core.pending)
         if need > 0:
             self.send_calls(pick(need))
-        if core.pending and core.state is not CLOSED:
-            if max_wait_s == math.inf:
-                oldest = core.pending.oldest_sent_at()
-                assert oldest is not None
-                SWEEPER.wait(self._progress, oldest + self.settings.call_timeout_s)  # no timer per wait
-            else:
-                self._progress.wait(min(max_wait_s, self._time_to_oldest_deadline()))
-        self.expire_overdue()
+        pending = core.pending
+        if not pending or core.state is CLOSED:
+            self.expire_overdue()
+            return
+        deadline = pending.oldest_sent_at() + self.settings.call_timeout_s  # type: ignore[operator]
+        if max_wait_s != math.inf:
+            deadline = min(deadline, perf_counter() + max_wait_s)
+        self._progress.wait(deadline)
+        if perf_counter() >= deadline:  # woken before it, nothing can be overdue: no call is older
+            self.expire_overdue()
 
     def drain(self, timeout_s: float | None = None) -> None:
         """Wait for every call in flight to settle, for at most `timeout_s` (default: the call timeout)."""
@@ -245,11 +260,9 @@ class ToolClient:
             return
         deadline = perf_counter() + (self.settings.call_timeout_s if timeout_s is None else timeout_s)
         while core.pending and self.connected:
-            self._progress.clear()
-            remaining = deadline - perf_counter()
-            if remaining <= 0:
+            if perf_counter() >= deadline:
                 break
-            self._progress.wait(min(remaining, self._time_to_oldest_deadline()))
+            self._progress.wait(min(deadline, self._oldest_deadline()))
             self.expire_overdue()
         if core.pending and self.connected:
             core.give_up_calls(perf_counter())
@@ -259,8 +272,7 @@ class ToolClient:
         """Wait up to `timeout_s` for any call to settle (or the connection to end), then expire overdue calls."""
         core = self.core
         if core is not None and core.pending and self.connected:
-            self._progress.clear()
-            self._progress.wait(max(0.0, min(timeout_s, self._time_to_oldest_deadline())))
+            self._progress.wait(min(perf_counter() + max(0.0, timeout_s), self._oldest_deadline()))
         self.expire_overdue()
 
     def drop(self, how: str) -> None:
@@ -287,19 +299,19 @@ class ToolClient:
         if self.connected and not self._writer.broken:  # type: ignore[union-attr]
             core.close(CLOSE_NORMAL)
             self._process(core)
-            reader = self._reader
-            if reader is not None and reader is not gevent.getcurrent() and core.state is not CLOSED:
-                reader.join(timeout=CLOSE_WAIT_S)
+            deadline = perf_counter() + CLOSE_WAIT_S
+            while core.state is not CLOSED and perf_counter() < deadline:
+                self._progress.wait(deadline)
         core.fail("closed by client", perf_counter())
         self._process(core)
 
     # --------------------------------------------------------------- helpers
-    def _time_to_oldest_deadline(self) -> float:
+    def _oldest_deadline(self) -> float:
         core = self.core
         oldest = None if core is None else core.pending.oldest_sent_at()
-        if oldest is None:
-            return self.settings.call_timeout_s
-        return max(0.0, oldest + self.settings.call_timeout_s - perf_counter())
+        return (
+            perf_counter() + self.settings.call_timeout_s if oldest is None else oldest + self.settings.call_timeout_s
+        )
 
     def _on_write_stalled(self) -> None:
         """A write is still blocked at a deadline: settle what is overdue (the core may give the connection up).
@@ -310,9 +322,60 @@ class ToolClient:
         events = core.events_received()
         if events:
             self._reporter.report(events)
-        self._progress.set()
+        self._progress.notify()
         if core.state is CLOSED:
             self._teardown()  # closing the socket fails the blocked write at once
+
+    def _on_data(self, data: bytes, in_hub: bool) -> bool:
+        """Bytes read (in the hub for plain sockets): feed the core, report, wake the waiters; False once closed."""
+        core = self.core
+        assert core is not None
+        core.receive_data(data, perf_counter())
+        self._settle(core, in_hub)
+        return core.state is not CLOSED
+
+    def _on_end(self, how: str, in_hub: bool) -> None:
+        """The transport ended by itself (`eof`, `reset`, an error)."""
+        core = self.core
+        assert core is not None
+        core.receive_eof(how, perf_counter())
+        self._settle(core, in_hub)
+
+    def _settle(self, core: ClientCore, in_hub: bool) -> None:
+        """After a read: report what it settled, then wake the waiters. In the hub nothing may block, so what
+        might (listeners other than Locust's, writes the core wants: a pong, the close echo, a protocol's
+        reply) goes to a short greenlet, and so does every later read until it is done: order is kept."""
+        events = core.events_received()
+        if in_hub and (
+            self._deferred is not None or core.outgoing or core.state is CLOSED or (events and not self._inline_safe())
+        ):
+            if self._deferred is None:
+                self._deferred = []
+                gevent.spawn(self._settle_deferred, core)
+            self._deferred.extend(events)
+            return
+        if events:
+            self._reporter.report(events)
+        if self._keepalive is not None:
+            self._keepalive.after_read()
+        if core.outgoing or core.state is CLOSED:
+            self._process(core)
+        self._progress.notify()
+
+    def _settle_deferred(self, core: ClientCore) -> None:
+        """`_settle`'s work for reads made in the hub, in this greenlet, until no read waits for it."""
+        while True:
+            events, self._deferred = self._deferred, []
+            if events:
+                self._reporter.report(events)
+            if self._keepalive is not None:
+                self._keepalive.after_read()
+            if core.outgoing or core.state is CLOSED:
+                self._process(core)
+            if not self._deferred:
+                break
+        self._deferred = None
+        self._progress.notify()
 
     def _process(self, core: ClientCore) -> None:
         """Report the core's events and write what it wants written; tear down once it is closed."""
@@ -334,43 +397,18 @@ class ToolClient:
             self._teardown()
 
     def _teardown(self) -> None:
-        """The core is closed: close the socket, stop the timers and greenlets, wake every waiter."""
-        self._progress.set()
+        """The core is closed: stop reading, close the socket, stop the timers, wake every waiter."""
+        self._progress.notify()
         if self._torn_down:
             return
         self._torn_down = True
+        if self._reader is not None:
+            self._reader.stop()  # before the socket closes
         if self._writer is not None:
             self._writer.close()
         if self._keepalive is not None:
             self._keepalive.stop()
-        reader = self._reader
-        if reader is not None and reader is not gevent.getcurrent() and not reader.dead:
-            reader.kill(block=False)
 
-    # ---------------------------------------------------------------- reader
-    def _read_loop(self, core: ClientCore) -> None:
-        sock = self._writer.sock  # type: ignore[union-attr]
-        keepalive = self._keepalive
-        receive, take_events, report = core.receive_data, core.events_received, self._reporter.report
-        how = "eof"
-        try:
-            while core.state is not CLOSED:
-                data = sock.recv(RECV_BYTES)
-                if not data:
-                    break
-                receive(data, perf_counter())
-                events = take_events()
-                if events:
-                    report(events)
-                if core.outgoing or core.state is CLOSED:
-                    self._process(core)
-                if keepalive is not None:
-                    keepalive.after_read()
-                self._progress.set()
-        except (OSError, ssl.SSLError) as exc:
-            how = how_it_ended(exc)
-        except gevent.GreenletExit:
-            how = "reader stopped"
-        finally:
-            core.receive_eof(how, perf_counter())
-            self._process(core)
+
+def _never() -> bool:
+    return False

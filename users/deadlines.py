@@ -1,73 +1,124 @@
-"""Deadlines kept by one greenlet or timer per process: waits woken at call deadlines, blocked writes watched.
-
-Wake waiters at their deadlines from one greenlet per process, instead of a gevent timer per wait.
+"""Waits on connections, woken by the connection's reads or at their deadline by one hub timer per process.
 
 A closed-loop user waits once per call for its answer, bounded by the
-deadline of its oldest call in flight. `Event.wait(timeout)` builds a gevent
-`Timeout` (an exception object and a loop timer) for every wait: about a
-sixth of a 200-user closed-loop worker's CPU (`python -m bench.cpu_profile
---shape 200x1`). Here a waiter registers its deadline and waits untimed; one
-sweeper greenlet, alive only while someone waits, wakes those whose deadline
-has passed every `resolution_s`. A deadline is therefore noticed up to
+deadline of its oldest call in flight. gevent's `Event.wait(timeout)` builds a
+`Timeout` (an exception object and a loop timer) for every wait, and its
+`set()` wakes the waiter through a hub callback. Here a wait is a bare gevent
+`Waiter` on the connection's `Progress`: the connection's read callback (in
+the hub) switches straight into it, and one sweeper timer per process, running
+only while there are waits with deadlines, wakes those whose deadline has
+passed every `resolution_s`. A deadline is therefore noticed up to
 `resolution_s` late (a call timing out at 10 s is reported at 10.00-10.05 s).
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from time import perf_counter
 from typing import Any, Protocol
 
 import gevent
-from gevent.event import Event
+from gevent.hub import Waiter, get_hub
 
 RESOLUTION_S = 0.05
 """How often the sweeper looks at the deadlines."""
 
 
+def wake(waiter: Waiter) -> None:
+    """Resume `waiter`'s greenlet: at once from the hub (a read or timer callback), else at the hub's next turn.
+    A waiter already resumed, or not yet waiting, only keeps the value (gevent's `Waiter`), so waking twice is
+    harmless."""
+    hub = get_hub()
+    if gevent.getcurrent() is hub:
+        waiter.switch(None)
+    else:
+        hub.loop.run_callback(waiter.switch, None)
+
+
 class DeadlineSweeper:
-    """Untimed waits on events, each woken (set) by a shared sweeper once its deadline has passed."""
+    """Deadlines of waits in progress; a hub timer (running only while there are any) wakes those that passed."""
 
     def __init__(self, resolution_s: float = RESOLUTION_S) -> None:
         self.resolution_s = resolution_s
-        self._waiting: dict[int, tuple[float, Event]] = {}
+        self._waiting: dict[int, tuple[float, Waiter]] = {}
         self._keys = itertools.count()
-        self._sweeper: gevent.Greenlet | None = None
-
-    def wait(self, event: Event, deadline: float) -> None:
-        """Wait until `event` is set; it is set for us once perf_counter() passes `deadline`."""
-        key = next(self._keys)
-        self._waiting[key] = (deadline, event)
-        if self._sweeper is None:
-            self._sweeper = gevent.spawn(self._sweep)
-        try:
-            event.wait()
-        finally:
-            self._waiting.pop(key, None)
+        self._timer: Any = None
 
     @property
     def waiting(self) -> int:
-        """Waits in progress."""
+        """Waits with a deadline in progress."""
         return len(self._waiting)
 
+    def add(self, deadline: float, waiter: Waiter) -> int:
+        """Wake `waiter` once perf_counter() passes `deadline`; the key to `discard` it with."""
+        key = next(self._keys)
+        self._waiting[key] = (deadline, waiter)
+        if self._timer is None:
+            self._timer = get_hub().loop.timer(self.resolution_s, self.resolution_s)
+            self._timer.start(self._check)
+        return key
+
+    def discard(self, key: int) -> None:
+        """Forget a wait (it ended)."""
+        self._waiting.pop(key, None)
+
     def wake_due(self, now: float) -> int:
-        """Set the event of every wait whose deadline is at or before `now`; how many were set."""
-        due = [event for deadline, event in self._waiting.values() if deadline <= now]
-        for event in due:
-            event.set()
+        """Wake (and forget) every wait whose deadline is at or before `now`; how many."""
+        waiting = self._waiting
+        due = [key for key, (deadline, _) in waiting.items() if deadline <= now]
+        for key in due:
+            wake(waiting.pop(key)[1])
         return len(due)
 
-    def _sweep(self) -> None:
-        try:
-            while self._waiting:
-                gevent.sleep(self.resolution_s)
-                self.wake_due(perf_counter())
-        finally:
-            self._sweeper = None
+    def _check(self) -> None:
+        """Timer callback (in the hub): wake the due waits; stop once nobody waits."""
+        if not self._waiting:
+            self._timer.close()
+            self._timer = None
+            return
+        self.wake_due(perf_counter())
 
 
 SWEEPER = DeadlineSweeper()
-"""The process's sweeper (users share it)."""
+"""The process's sweeper (connections share it)."""
+
+
+class Progress:
+    """Greenlets waiting for something to change on one connection: woken all at once by `notify`, each also
+    at its own deadline."""
+
+    __slots__ = ("_waiters", "_sweeper")
+
+    def __init__(self, sweeper: DeadlineSweeper = SWEEPER) -> None:
+        self._waiters: list[Waiter] = []
+        self._sweeper = sweeper
+
+    def __len__(self) -> int:
+        return len(self._waiters)
+
+    def wait(self, deadline: float = math.inf) -> None:
+        """Block this greenlet until `notify()`, or until perf_counter() passes `deadline` (inf: no deadline).
+        Callers look again at what they wait for: a wake says only that something may have changed."""
+        waiter = Waiter()
+        waiters = self._waiters
+        waiters.append(waiter)
+        key = None if deadline == math.inf else self._sweeper.add(deadline, waiter)
+        try:
+            waiter.get()
+        finally:
+            if key is not None:
+                self._sweeper.discard(key)
+            if waiters is self._waiters and waiter in waiters:
+                waiters.remove(waiter)
+
+    def notify(self) -> None:
+        """Wake every greenlet waiting now."""
+        waiters = self._waiters
+        if waiters:
+            self._waiters = []
+            for waiter in waiters:
+                wake(waiter)
 
 
 class Stalled(Protocol):

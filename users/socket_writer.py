@@ -3,47 +3,58 @@
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable
 from typing import Any
 
-from gevent import socket as gsocket
-from gevent import ssl as gssl
+from gevent.hub import get_hub
 from gevent.lock import Semaphore
 
 from users.core import CLOSED, ClientCore
 from users.deadlines import WRITE_WATCH
 from users.errors import ConnectionLost
 
+WRITE_EVENT = 2
+"""libev's EV_WRITE."""
+
 
 class SocketWriter:
-    """Serialised writes of whole batches of frames; after a write cut short it never writes again."""
+    """Serialised writes of whole batches of frames; after a write cut short it never writes again.
 
-    __slots__ = ("sock", "broken", "_core", "_lock", "_plain", "_on_stalled")
+    `plain` sockets are the standard library's, non-blocking (users/client.py detaches them from gevent): a
+    send that does not fit waits for the descriptor to be writable. Other (TLS) sockets are gevent's and write
+    with its cooperative `sendall`, always watched.
+    """
 
-    def __init__(self, sock: Any, core: ClientCore, on_stalled: Callable[[], None]) -> None:
+    __slots__ = ("sock", "broken", "_core", "_lock", "_plain", "_on_stalled", "_waiting_io")
+
+    def __init__(self, sock: Any, core: ClientCore, on_stalled: Callable[[], None], plain: bool) -> None:
         self.sock = sock
         self.broken = False
         self._core = core
         self._lock = Semaphore()
-        # gevent's plain socket can send without waiting (timeout 0.0); its SSL socket cannot: always watched
-        self._plain = isinstance(sock, gsocket.socket) and not isinstance(sock, gssl.SSLSocket)
+        self._plain = plain
         self._on_stalled = on_stalled
+        self._waiting_io: Any = None
 
     def write(self, data: bytes, now: float) -> None:
         """Write `data` (asked for at `now`); OSError when the socket fails, ConnectionLost once broken."""
         if self.broken:
             raise ConnectionLost("not connected")
-        sock = self.sock
-        with self._lock:
+        lock = self._lock
+        sent = 0
+        if self._plain and not lock.locked():  # nobody is mid-write: a send that cannot wait keeps the order
             try:
+                sent = self.sock.send(data)
+            except BlockingIOError:
                 sent = 0
-                if self._plain:
-                    try:
-                        sent = sock.send(data, 0, 0.0)  # never waits: a full buffer goes to the watched path
-                    except BlockingIOError:
-                        sent = 0
-                    if sent == len(data):
-                        return
+            except BaseException:
+                self.broken = True
+                raise
+            if sent == len(data):
+                return
+        with lock:
+            try:
                 self._write_watched(memoryview(data)[sent:], now)
             except BaseException:
                 # A write cut short (error or greenlet kill) leaves a torn frame: never write again.
@@ -55,10 +66,33 @@ class SocketWriter:
         core.writing_since = now
         WRITE_WATCH.add(self)
         try:
-            self.sock.sendall(view)
+            if self._plain:
+                self._send_waiting(view)
+            else:
+                self.sock.sendall(view)
         finally:
             core.writing_since = 0.0
             WRITE_WATCH.discard(self)
+
+    def _send_waiting(self, view: memoryview) -> None:
+        """Send all of `view` on the non-blocking socket, waiting for writability in between."""
+        sock = self.sock
+        hub = get_hub()
+        while view:
+            if self.broken:
+                raise ConnectionLost("not connected")
+            try:
+                sent = sock.send(view)
+            except BlockingIOError:
+                sent = 0
+            view = view[sent:]
+            if view:
+                io = self._waiting_io = hub.loop.io(sock.fileno(), WRITE_EVENT)
+                try:
+                    hub.wait(io)
+                finally:
+                    self._waiting_io = None
+                    io.close()
 
     def write_deadline(self) -> float:
         """When a blocked write must be looked at: the core's next deadline."""
@@ -72,8 +106,12 @@ class SocketWriter:
             WRITE_WATCH.add(self)
 
     def close(self) -> None:
-        """Close the socket (a write blocked in another greenlet fails at once)."""
+        """Close the socket; a write blocked in another greenlet fails at once."""
         WRITE_WATCH.discard(self)
+        io = self._waiting_io
+        if io is not None:
+            self.broken = True
+            get_hub().cancel_wait(io, OSError(errno.EBADF, "socket closed while writing"))
         try:
             self.sock.close()
         except OSError:

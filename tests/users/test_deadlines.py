@@ -1,56 +1,72 @@
-"""users.deadlines: untimed waits woken at their deadline by one sweeper greenlet that lives only while needed."""
+"""users.deadlines: waits on a connection woken by notify or at their deadline by one hub timer per process."""
 
 from __future__ import annotations
 
 from time import perf_counter
 
 import gevent
-from gevent.event import Event
 
-from users.deadlines import DeadlineSweeper, WriteWatch
+from users.deadlines import DeadlineSweeper, Progress, WriteWatch
 
 
-def test_wake_due_sets_exactly_the_waits_whose_deadline_has_passed() -> None:
+def test_wake_due_wakes_exactly_the_waits_whose_deadline_has_passed() -> None:
     sweeper = DeadlineSweeper(resolution_s=3600.0)  # never sweeps by itself here: time is passed in
-    events = [Event() for _ in range(4)]
-    waits = [
-        gevent.spawn(sweeper.wait, event, deadline) for event, deadline in zip(events, [10, 20, 20, 30], strict=True)
-    ]
+    progress = [Progress(sweeper) for _ in range(4)]
+    waits = [gevent.spawn(p.wait, deadline) for p, deadline in zip(progress, [10, 20, 20, 30], strict=True)]
     gevent.sleep(0)  # let every wait register
     assert sweeper.waiting == 4
     assert sweeper.wake_due(5.0) == 0
     assert sweeper.wake_due(20.0) == 3
     gevent.joinall(waits[:3], timeout=1)
     assert [w.dead for w in waits] == [True, True, True, False] and sweeper.waiting == 1
-    events[3].set()  # an answer, before the deadline
+    progress[3].notify()  # an answer, before the deadline
     waits[3].join(timeout=1)
-    assert sweeper.waiting == 0
+    assert waits[3].dead and sweeper.waiting == 0 and len(progress[3]) == 0
     stop(sweeper)
 
 
 def stop(sweeper: DeadlineSweeper) -> None:
-    """End a sweeper left sleeping out its long resolution."""
-    if sweeper._sweeper is not None:
-        sweeper._sweeper.kill()
-    assert sweeper._sweeper is None
+    """Stop a sweeper's timer left running at its long resolution."""
+    if sweeper._timer is not None:
+        sweeper._timer.close()
+        sweeper._timer = None
 
 
-def test_a_deadline_wakes_its_waiter_within_the_resolution_and_the_sweeper_then_ends() -> None:
+def test_a_deadline_wakes_its_waiter_within_the_resolution_and_the_timer_then_stops() -> None:
     sweeper = DeadlineSweeper(resolution_s=0.01)
     start = perf_counter()
-    sweeper.wait(Event(), start + 0.05)
+    Progress(sweeper).wait(start + 0.05)
     waited = perf_counter() - start
     assert 0.05 <= waited < 1.0, waited
     gevent.sleep(0.05)
-    assert sweeper._sweeper is None and sweeper.waiting == 0
+    assert sweeper._timer is None and sweeper.waiting == 0
 
 
-def test_a_killed_waiter_is_forgotten() -> None:
+def test_notify_wakes_every_waiter_and_a_wait_without_deadline_registers_none() -> None:
     sweeper = DeadlineSweeper(resolution_s=3600.0)
-    waiter = gevent.spawn(sweeper.wait, Event(), 10.0)
+    progress = Progress(sweeper)
+    waits = [gevent.spawn(progress.wait), gevent.spawn(progress.wait, 100.0)]
     gevent.sleep(0)
-    waiter.kill()
-    assert sweeper.waiting == 0
+    assert len(progress) == 2 and sweeper.waiting == 1
+    progress.notify()  # from a greenlet: woken at the hub's next turn
+    gevent.joinall(waits, timeout=1)
+    assert all(w.dead for w in waits) and len(progress) == 0 and sweeper.waiting == 0
+    stop(sweeper)
+
+
+def test_waking_twice_is_harmless_and_a_killed_waiter_is_forgotten() -> None:
+    sweeper = DeadlineSweeper(resolution_s=3600.0)
+    progress = Progress(sweeper)
+    first = gevent.spawn(progress.wait, 10.0)
+    gevent.sleep(0)
+    assert sweeper.wake_due(10.0) == 1
+    progress.notify()  # already woken by its deadline: the second wake only leaves a value behind
+    first.join(timeout=1)
+    assert first.dead and first.successful()
+    killed = gevent.spawn(progress.wait, 10.0)
+    gevent.sleep(0)
+    killed.kill()
+    assert sweeper.waiting == 0 and len(progress) == 0
     stop(sweeper)
 
 

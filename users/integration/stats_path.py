@@ -14,7 +14,9 @@ The request event. `events.request.fire(**kwargs)` copies the listener list, loo
 (a closure in `Runner.__init__`) with keyword arguments. `request_fire` returns a function with the event's
 keyword signature that, whenever that listener is the only one, makes exactly its two calls itself; the moment
 anything else listens (a plugin, a test, your own `@events.request.add_listener`), every request goes through
-`events.request.fire` again, so every listener sees every request.
+`events.request.fire` again, so every listener sees every request. Its `inline_safe()` says whether Locust's
+listener is alone, so the client may fire from the hub (users/client.py): Locust's listener never blocks;
+another might, so then it fires from a greenlet.
 """
 
 from __future__ import annotations
@@ -149,6 +151,10 @@ def request_fire(environment: Environment) -> Callable[..., None]:
             **extra,
         )
 
+    def alone() -> bool:
+        return len(handlers) == 1 and handlers[0] is listener
+
+    fire_request.inline_safe = alone  # type: ignore[attr-defined]
     return fire_request
 
 
