@@ -360,7 +360,7 @@ class ToolClient:
             self._keepalive.after_read()
         if core.outgoing or core.state is CLOSED:
             self._process(core)
-        self._progress.notify()
+        self._progress.notify(in_hub)
 
     def _settle_deferred(self, core: ClientCore) -> None:
         """`_settle`'s work for reads made in the hub, in this greenlet, until no read waits for it."""

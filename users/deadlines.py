@@ -13,7 +13,6 @@ passed every `resolution_s`. A deadline is therefore noticed up to
 
 from __future__ import annotations
 
-import itertools
 import math
 from time import perf_counter
 from typing import Any, Protocol
@@ -41,8 +40,7 @@ class DeadlineSweeper:
 
     def __init__(self, resolution_s: float = RESOLUTION_S) -> None:
         self.resolution_s = resolution_s
-        self._waiting: dict[int, tuple[float, Waiter]] = {}
-        self._keys = itertools.count()
+        self._waiting: dict[Waiter, float] = {}
         self._timer: Any = None
 
     @property
@@ -50,25 +48,24 @@ class DeadlineSweeper:
         """Waits with a deadline in progress."""
         return len(self._waiting)
 
-    def add(self, deadline: float, waiter: Waiter) -> int:
-        """Wake `waiter` once perf_counter() passes `deadline`; the key to `discard` it with."""
-        key = next(self._keys)
-        self._waiting[key] = (deadline, waiter)
+    def add(self, deadline: float, waiter: Waiter) -> None:
+        """Wake `waiter` once perf_counter() passes `deadline` (until `discard`)."""
+        self._waiting[waiter] = deadline
         if self._timer is None:
             self._timer = get_hub().loop.timer(self.resolution_s, self.resolution_s)
             self._timer.start(self._check)
-        return key
 
-    def discard(self, key: int) -> None:
+    def discard(self, waiter: Waiter) -> None:
         """Forget a wait (it ended)."""
-        self._waiting.pop(key, None)
+        self._waiting.pop(waiter, None)
 
     def wake_due(self, now: float) -> int:
         """Wake (and forget) every wait whose deadline is at or before `now`; how many."""
         waiting = self._waiting
-        due = [key for key, (deadline, _) in waiting.items() if deadline <= now]
-        for key in due:
-            wake(waiting.pop(key)[1])
+        due = [waiter for waiter, deadline in waiting.items() if deadline <= now]
+        for waiter in due:
+            del waiting[waiter]
+            wake(waiter)
         return len(due)
 
     def _check(self) -> None:
@@ -103,22 +100,28 @@ class Progress:
         waiter = Waiter()
         waiters = self._waiters
         waiters.append(waiter)
-        key = None if deadline == math.inf else self._sweeper.add(deadline, waiter)
+        timed = deadline != math.inf
+        if timed:
+            self._sweeper.add(deadline, waiter)
         try:
             waiter.get()
         finally:
-            if key is not None:
-                self._sweeper.discard(key)
-            if waiters is self._waiters and waiter in waiters:
+            if timed:
+                self._sweeper.discard(waiter)
+            if waiters is self._waiters and waiter in waiters:  # not woken by notify (which takes the list)
                 waiters.remove(waiter)
 
-    def notify(self) -> None:
-        """Wake every greenlet waiting now."""
+    def notify(self, in_hub: bool = False) -> None:
+        """Wake every greenlet waiting now (`in_hub`: the caller is a hub callback, so each is switched to at
+        once)."""
         waiters = self._waiters
         if waiters:
             self._waiters = []
             for waiter in waiters:
-                wake(waiter)
+                if in_hub:
+                    waiter.switch(None)
+                else:
+                    wake(waiter)
 
 
 class Stalled(Protocol):

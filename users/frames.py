@@ -50,6 +50,33 @@ def mask(payload: bytes, key: bytes) -> bytes:
     return (int.from_bytes(payload, "little") ^ int.from_bytes(stream, "little")).to_bytes(n, "little")
 
 
+class MaskKeys:
+    """Masking keys from the OS's random source, read `batch` keys at a time: one `getrandom` system call per
+    call would cost a closed loop more than the masking itself. Every key is still unpredictable (RFC 6455
+    10.3): each comes from the OS's CSPRNG and is used once."""
+
+    __slots__ = ("_pool", "_next", "_batch")
+
+    def __init__(self, batch: int = 1024) -> None:
+        self._batch = batch
+        self._pool = b""
+        self._next = 0
+
+    def take(self, count: int = 1) -> bytes:
+        """`count` fresh keys, 4 bytes each, joined."""
+        start = self._next
+        end = start + 4 * count
+        if end > len(self._pool):
+            self._pool = os.urandom(4 * max(self._batch, count))
+            start, end = 0, 4 * count
+        self._next = end
+        return self._pool[start:end]
+
+
+MASK_KEYS = MaskKeys()
+"""The process's masking keys (greenlets share it; `take` never yields)."""
+
+
 def encode_frame(payload: bytes, opcode: int = OP_TEXT, *, fin: bool = True, key: bytes | None = None) -> bytes:
     """One client frame (always masked, as RFC 6455 requires of clients)."""
     n = len(payload)
@@ -61,15 +88,15 @@ def encode_frame(payload: bytes, opcode: int = OP_TEXT, *, fin: bool = True, key
     else:
         header = _PACK_LONG(first, 0x80 | 127, n)
     if key is None:
-        key = os.urandom(4)
+        key = MASK_KEYS.take()
     return header + key + mask(payload, key)
 
 
 def encode_text_frames(payloads: list[bytes]) -> bytes:
-    """Many text frames joined for one write, with one random read for all mask keys."""
+    """Many text frames joined for one write."""
     if len(payloads) == 1:  # a closed loop's every write
         return encode_frame(payloads[0])
-    keys = os.urandom(4 * len(payloads))
+    keys = MASK_KEYS.take(len(payloads))
     return b"".join(encode_frame(p, OP_TEXT, key=keys[4 * i : 4 * i + 4]) for i, p in enumerate(payloads))
 
 

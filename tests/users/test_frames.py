@@ -16,6 +16,7 @@ from users.frames import (
     Frame,
     FrameDecoder,
     FrameError,
+    MaskKeys,
     encode_close,
     encode_frame,
     encode_text_frames,
@@ -160,3 +161,13 @@ def test_rsv1_marks_a_compressed_message_only_once_deflate_is_negotiated() -> No
     for bad in (bytes([0xE1, 0]), bytes([0xC9, 0]), bytes([0x41, 1]) + b"a" + bytes([0xC0, 1]) + b"b"):
         with pytest.raises(FrameError):  # RSV2, RSV1 on a ping, RSV1 on a continuation
             FrameDecoder(inflate=bytes.upper).feed(bad)
+
+
+def test_mask_keys_are_handed_out_once_each_and_refilled_when_the_pool_runs_out() -> None:
+    keys = MaskKeys(batch=4)
+    taken = [keys.take() for _ in range(10)] + [keys.take(3), keys.take(6)]
+    assert [len(k) for k in taken] == [4] * 10 + [12, 24]
+    singles = taken[:10]
+    assert len(set(singles)) == 10  # 32 random bits each: a repeat would mean a key handed out twice
+    pool_reads = keys._pool
+    assert len(pool_reads) == 24  # a request larger than the batch reads as much as it needs
