@@ -345,20 +345,16 @@ class ToolCallUser(User):
     def _keep_calling(self, client: ToolClient, slice_s: float, point_free: bool = False) -> None:
         """Closed loop: keep `in_flight` calls outstanding for up to `slice_s` (the plan's point holds that long).
 
-        Rounds repeat inside one task run, so Locust's task loop and its zero wait are paid once per slice, not
-        once per call (a tenth of a closed-loop worker's CPU). A user with a think time (wait_time) does one
-        round per task run. Locust's graceful stop is honoured at the slice's end (within TASK_SLICE_S): looking
-        at the user's state every round cost more than a hundredth of a closed loop's CPU.
+        Without a think time the connection itself keeps the loop going (`ToolClient.keep_calling`: each answer
+        read sends the next call), so Locust's task loop and its zero wait are paid once per slice, not once per
+        call. A user with a think time (wait_time) does one round per task run: it waits for an answer (without
+        a plan) or until the slice's end. Locust's graceful stop is honoured at the slice's end (within
+        TASK_SLICE_S).
         """
-        until = perf_counter() + slice_s
-        while True:
-            # Without a plan nothing changes at the slice's end: wait for an answer or a deadline only.
-            wait = math.inf if point_free else max(0.0, min(until - perf_counter(), MAX_IDLE_WAIT_S))
-            client.keep_in_flight(self.in_flight, self.mix.pick, wait)
-            if not self._zero_wait or not client.connected:
-                return
-            if perf_counter() >= until:
-                return
+        if self._zero_wait:
+            client.keep_calling(self.in_flight, self.mix.pick, perf_counter() + slice_s)
+        else:
+            client.keep_in_flight(self.in_flight, self.mix.pick, math.inf if point_free else slice_s)
 
     # ------------------------------------------------------------ plan work
     def _send_paced(self, client: ToolClient, point: LoadPoint) -> None:

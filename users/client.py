@@ -103,6 +103,9 @@ class ToolClient:
         self._reader: SocketReader | None = None
         self._keepalive: Keepalive | None = None
         self._progress = Progress()
+        self._refill: tuple[int, Callable[[int], list[CallTemplate]], float] | None = None
+        """While a closed loop runs (`keep_calling`): its (calls in flight, pick, until); reads top it up from the
+        hub until then."""
         self._deferred: list[CoreEvent] | None = None
         """Events of reads in the hub waiting for a greenlet to settle them (None: none pending)."""
         self._torn_down = False
@@ -160,7 +163,7 @@ class ToolClient:
         plain = not is_tls(sock)
         if plain:
             sock = detached(sock)
-        self._writer = SocketWriter(sock, core, self._on_write_stalled, plain)
+        self._writer = SocketWriter(sock, core, self._on_write_stalled, plain, self._on_write_failed)
         self._reporter.timed("connect", now - start, None, start_wall)
         if self.settings.ping_interval_s > 0:
             self._keepalive = Keepalive(core, self.settings.ping_interval_s, lambda: self._process(core))
@@ -252,6 +255,33 @@ class ToolClient:
         self._progress.wait(deadline)
         if perf_counter() >= deadline:  # woken before it, nothing can be overdue: no call is older
             self.expire_overdue()
+
+    def keep_calling(self, limit: int, pick: Callable[[int], list[CallTemplate]], until: float) -> None:
+        """Closed loop until perf_counter() reaches `until` or the connection ends: keep `limit` calls in flight.
+
+        The read that settles a call sends the next one from where it reads (the hub, for plain sockets), like
+        a native event-loop client: no greenlet switch per call. This greenlet tops up what the hub could not
+        (a write in progress elsewhere) and expires overdue calls at their deadline.
+        """
+        core = self.core
+        if core is None:
+            raise ConnectionLost("not connected")
+        timeout = self.settings.call_timeout_s
+        self._refill = (limit, pick, until)
+        try:
+            while core.live:
+                need = limit - len(core.pending)
+                if need > 0:
+                    self.send_calls(pick(need))
+                oldest = core.pending.oldest_sent_at()
+                deadline = until if oldest is None else min(until, oldest + timeout)
+                if perf_counter() >= until:
+                    break
+                self._progress.wait(deadline, exact=True)  # once per slice: the plan's changes are on time
+                if perf_counter() >= deadline:
+                    self.expire_overdue()
+        finally:
+            self._refill = None
 
     def drain(self, timeout_s: float | None = None) -> None:
         """Wait for every call in flight to settle, for at most `timeout_s` (default: the call timeout)."""
@@ -360,7 +390,36 @@ class ToolClient:
             self._keepalive.after_read()
         if core.outgoing or core.state is CLOSED:
             self._process(core)
+        elif self._refill is not None and in_hub and self._refilled(core, self._refill):
+            return  # the closed loop goes on without waking its user
         self._progress.notify(in_hub)
+
+    def _refilled(self, core: ClientCore, refill: tuple[int, Callable[[int], list[CallTemplate]], float]) -> bool:
+        """From the hub: top the closed loop up to its calls in flight; False when its user must (a write in
+        progress elsewhere, the slice is over) or must see what happened (the connection ended)."""
+        limit, pick, until = refill
+        need = limit - len(core.pending)
+        if need <= 0:
+            return True
+        writer = self._writer
+        now = perf_counter()
+        if now >= until or not core.live or writer is None or writer.busy or writer.broken:
+            return False
+        core.send_calls(pick(need), now)
+        try:
+            writer.write_from_hub(core.data_to_send(), now)
+        except OSError as exc:
+            core.fail(f"write failed: {how_it_ended(exc)}", perf_counter())
+            self._settle(core, True)  # reports the lost calls and tears down, from a greenlet
+            return True
+        return True
+
+    def _on_write_failed(self, exc: OSError) -> None:
+        """A write the hub started failed in the greenlet finishing it."""
+        core = self.core
+        assert core is not None
+        core.fail(f"write failed: {how_it_ended(exc)}", perf_counter())
+        self._process(core)
 
     def _settle_deferred(self, core: ClientCore) -> None:
         """`_settle`'s work for reads made in the hub, in this greenlet, until no read waits for it."""

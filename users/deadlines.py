@@ -94,19 +94,27 @@ class Progress:
     def __len__(self) -> int:
         return len(self._waiters)
 
-    def wait(self, deadline: float = math.inf) -> None:
-        """Block this greenlet until `notify()`, or until perf_counter() passes `deadline` (inf: no deadline).
+    def wait(self, deadline: float = math.inf, exact: bool = False) -> None:
+        """Block this greenlet until `notify()`, or until perf_counter() passes `deadline` (inf: no deadline):
+        within the sweeper's resolution, or `exact`ly (a timer of its own: for waits that are not per call).
         Callers look again at what they wait for: a wake says only that something may have changed."""
         waiter = Waiter()
         waiters = self._waiters
         waiters.append(waiter)
+        timer: Any = None
         timed = deadline != math.inf
         if timed:
-            self._sweeper.add(deadline, waiter)
+            if exact:
+                timer = get_hub().loop.timer(max(0.0, deadline - perf_counter()))
+                timer.start(waiter.switch, None)
+            else:
+                self._sweeper.add(deadline, waiter)
         try:
             waiter.get()
         finally:
-            if timed:
+            if timer is not None:
+                timer.close()
+            elif timed:
                 self._sweeper.discard(waiter)
             if waiters is self._waiters and waiter in waiters:  # not woken by notify (which takes the list)
                 waiters.remove(waiter)

@@ -7,6 +7,7 @@ import errno
 from collections.abc import Callable
 from typing import Any
 
+import gevent
 from gevent.hub import get_hub
 from gevent.lock import Semaphore
 
@@ -26,16 +27,29 @@ class SocketWriter:
     with its cooperative `sendall`, always watched.
     """
 
-    __slots__ = ("sock", "broken", "_core", "_lock", "_plain", "_on_stalled", "_waiting_io")
+    __slots__ = ("sock", "broken", "_core", "_lock", "_plain", "_on_stalled", "_on_failed", "_waiting_io")
 
-    def __init__(self, sock: Any, core: ClientCore, on_stalled: Callable[[], None], plain: bool) -> None:
+    def __init__(
+        self,
+        sock: Any,
+        core: ClientCore,
+        on_stalled: Callable[[], None],
+        plain: bool,
+        on_failed: Callable[[OSError], None] = lambda exc: None,
+    ) -> None:
         self.sock = sock
         self.broken = False
         self._core = core
         self._lock = Semaphore()
         self._plain = plain
         self._on_stalled = on_stalled
+        self._on_failed = on_failed
         self._waiting_io: Any = None
+
+    @property
+    def busy(self) -> bool:
+        """A write is in progress (blocked, in some greenlet): new data waits its turn."""
+        return self._lock.locked()
 
     def write(self, data: bytes, now: float) -> None:
         """Write `data` (asked for at `now`); OSError when the socket fails, ConnectionLost once broken."""
@@ -60,6 +74,36 @@ class SocketWriter:
                 # A write cut short (error or greenlet kill) leaves a torn frame: never write again.
                 self.broken = True
                 raise
+
+    def write_from_hub(self, data: bytes, now: float) -> None:
+        """Write `data` from a hub callback, which must not block and must only call this when not `busy`: what
+        does not fit now is written by a short greenlet holding the lock (its failure goes to `on_failed`).
+        OSError when the socket fails at once."""
+        sent = 0
+        if self._plain:
+            try:
+                sent = self.sock.send(data)
+            except BlockingIOError:
+                sent = 0
+            except BaseException:
+                self.broken = True
+                raise
+            if sent == len(data):
+                return
+        self._lock.acquire(blocking=False)
+        gevent.spawn(self._finish_write, memoryview(data)[sent:], now)
+
+    def _finish_write(self, view: memoryview, now: float) -> None:
+        try:
+            self._write_watched(view, now)
+        except OSError as exc:
+            self.broken = True
+            self._on_failed(exc)
+        except BaseException:
+            self.broken = True
+            raise
+        finally:
+            self._lock.release()
 
     def _write_watched(self, view: memoryview, now: float) -> None:
         core = self._core

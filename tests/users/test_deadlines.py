@@ -106,3 +106,12 @@ def test_write_watch_timer_runs_while_writers_are_watched_and_stops_after() -> N
     while watch._timer is not None and perf_counter() < deadline:
         gevent.sleep(0.01)
     assert watch._timer is None
+
+
+def test_an_exact_wait_has_a_timer_of_its_own_and_leaves_the_sweeper_alone() -> None:
+    sweeper = DeadlineSweeper(resolution_s=3600.0)  # would never wake anyone in this test
+    start = perf_counter()
+    Progress(sweeper).wait(start + 0.02, exact=True)
+    waited = perf_counter() - start
+    assert 0.02 <= waited < 1.0, waited
+    assert sweeper.waiting == 0 and sweeper._timer is None
