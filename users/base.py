@@ -27,10 +27,10 @@ from users.integration import request_fire
 from users.load_control import LoadPoint, LoadSource, SlotRegistry, is_active, selected_share
 from users.metrics import WsCounters
 from users.options import CREDENTIALS, DEFAULTS, OptionError, check_options, token_source, with_local_credentials
-from users.paced_sender import PacedSender
 from users.protocol import DEFAULT_DIALECT, CallTemplate, Dialect
 from users.protocols.base import Protocol, Template
 from users.protocols.options import build_protocol
+from users.rate_driver import Member
 from users.runtime import Runtime, runtime_for
 from users.storms import StormDropper
 from users.tool_mix import ToolMix
@@ -254,7 +254,7 @@ class ToolCallUser(User):
         self._rng = _SHARED_RNG
         self._bad_token = False
         self._zero_wait = False
-        self._pacer = PacedSender(max_backlog_s=self.call_timeout, phase=self._rng.random())
+        self._member: Member | None = None
         self._storm_dropped = False
 
     def _apply_options(self, options: argparse.Namespace) -> None:
@@ -289,7 +289,7 @@ class ToolCallUser(User):
     def on_stop(self) -> None:
         """Drain calls in flight (bounded by the call timeout), then close the connection."""
         if self.slot >= 0:
-            self.runtime.pacing.leave(self.slot)
+            self.runtime.driver.leave(self.slot)
             if self.runtime.storms is not None:
                 self.runtime.storms.remove(self.slot)
             self.runtime.slots.release(self.slot)
@@ -304,27 +304,23 @@ class ToolCallUser(User):
         """Send calls as the plan says (closed loop, paced, idle for a burst, storm); reopen lost connections."""
         point = self.load_plan.point() if self.load_plan is not None else None
         client = self.client
-        pacing = self.runtime.pacing
+        driver = self.runtime.driver
         if client is None or not client.connected:
-            pacing.leave(self.slot)  # the connected users carry the rate meanwhile: no backlog to catch up
-            self._pacer.pause()
+            driver.leave(self.slot)  # the connected users carry the rate meanwhile
             self._reconnect()
             return  # a fresh task run looks at the plan again before sending
         try:
             if point is None:
                 self._keep_calling(client, TASK_SLICE_S, point_free=True)
             elif not self._is_active(point):
-                pacing.leave(self.slot)
-                self._pacer.pause()
+                driver.leave(self.slot)
                 idle_until_change(client, point)
             else:
                 self.counters.sending.add(self.slot)
                 if point.rate:
-                    pacing.join(self.slot)
-                    self._send_paced(client, point)
+                    self._pace(client, point)
                 else:
-                    pacing.leave(self.slot)
-                    self._pacer.pause()
+                    driver.leave(self.slot)
                     self._keep_calling(client, min(TASK_SLICE_S, point.until_change_s))
         except ConnectionLost:
             pass  # its calls were reported as connection_lost; the next run of this task reconnects
@@ -357,20 +353,22 @@ class ToolCallUser(User):
             client.keep_in_flight(self.in_flight, self.mix.pick, math.inf if point_free else slice_s)
 
     # ------------------------------------------------------------ plan work
-    def _send_paced(self, client: ToolClient, point: LoadPoint) -> None:
-        """Open model: send every call whose intended time has come, latency counted from that time."""
-        assert point.rate is not None
-        rate = self.runtime.pacing.per_user_rate(self.runtime.share.process_rate(point.rate))
-        due = self._pacer.due(perf_counter(), rate, self.max_in_flight - client.in_flight, self.counters)
-        if due:
-            client.send_calls(self.mix.pick(len(due)), intended=due)
-        wait = min(self._pacer.next_due() - perf_counter(), point.until_change_s, MAX_IDLE_WAIT_S)
-        if client.in_flight >= self.max_in_flight:
-            client.wait_for_progress(max(wait, 0.001))
-        else:
-            if wait > 0:
-                gevent.sleep(wait)
-            client.expire_overdue()
+    def _pace(self, client: ToolClient, point: LoadPoint) -> None:
+        """Open model: this connection joins the process's pacer (users/rate_driver.py), which sends each call
+        at its intended time (latency counted from then) over every pacing connection, until the plan's next
+        change; this user only stays with its connection meanwhile."""
+        runtime = self.runtime
+        member = self._member
+        if member is None or member.client is not client:
+            member = self._member = Member(client, self.mix.pick, self.max_in_flight)
+        runtime.driver.join(self.slot, member, self._process_rate, self.counters, self.call_timeout)
+        client.hold(perf_counter() + min(point.until_change_s, MAX_IDLE_WAIT_S))
+
+    def _process_rate(self) -> float:
+        """Calls/s this process paces now: its share of the plan's rate (0 outside rate stages)."""
+        point = self.load_plan.point() if self.load_plan is not None else None
+        rate = point.rate if point is not None else None
+        return self.runtime.share.process_rate(rate) if rate else 0.0
 
     def _storm_drop(self) -> None:
         """Called by the process's StormDropper at a storm: drop the connection at once, wherever this user is

@@ -103,9 +103,9 @@ class ToolClient:
         self._reader: SocketReader | None = None
         self._keepalive: Keepalive | None = None
         self._progress = Progress()
-        self._refill: tuple[int, Callable[[int], list[CallTemplate]], float] | None = None
-        """While a closed loop runs (`keep_calling`): its (calls in flight, pick, until); reads top it up from the
-        hub until then."""
+        self._driven: Callable[[ClientCore], bool] | None = None
+        """While the hub drives this connection (`keep_calling`, `hold`): called after each read settled in the
+        hub; False wakes the user waiting on the connection (else it sleeps on: one wake per slice, not per call)."""
         self._deferred: list[CoreEvent] | None = None
         """Events of reads in the hub waiting for a greenlet to settle them (None: none pending)."""
         self._torn_down = False
@@ -263,25 +263,60 @@ class ToolClient:
         a native event-loop client: no greenlet switch per call. This greenlet tops up what the hub could not
         (a write in progress elsewhere) and expires overdue calls at their deadline.
         """
+
+        def refill(core: ClientCore) -> bool:
+            need = limit - len(core.pending)
+            return need <= 0 or (perf_counter() < until and self.send_from_hub(pick(need)))
+
+        self._hold(until, refill, limit, pick)
+
+    def hold(self, until: float) -> None:
+        """Stay on this connection until `until` or its end while something else sends on it from the hub (the
+        process's open-model pacer, users/rate_driver.py), settling overdue calls; no wake per answer."""
+        self._hold(until, _stay_quiet, 0, None)
+
+    def _hold(
+        self,
+        until: float,
+        driven: Callable[[ClientCore], bool],
+        limit: int,
+        pick: Callable[[int], list[CallTemplate]] | None,
+    ) -> None:
         core = self.core
         if core is None:
             raise ConnectionLost("not connected")
         timeout = self.settings.call_timeout_s
-        self._refill = (limit, pick, until)
+        self._driven = driven
         try:
             while core.live:
                 need = limit - len(core.pending)
-                if need > 0:
+                if need > 0 and pick is not None:
                     self.send_calls(pick(need))
-                oldest = core.pending.oldest_sent_at()
-                deadline = until if oldest is None else min(until, oldest + timeout)
                 if perf_counter() >= until:
                     break
+                oldest = core.pending.oldest_sent_at()
+                deadline = until if oldest is None else min(until, oldest + timeout)
                 self._progress.wait(deadline, exact=True)  # once per slice: the plan's changes are on time
                 if perf_counter() >= deadline:
                     self.expire_overdue()
         finally:
-            self._refill = None
+            self._driven = None
+
+    def send_from_hub(self, templates: list[CallTemplate], intended: list[float] | None = None) -> bool:
+        """Send calls from a hub callback, without blocking; False (nothing sent) when the connection is not
+        open or a write is in progress elsewhere."""
+        core = self.core
+        writer = self._writer
+        if core is None or not core.live or writer is None or writer.busy or writer.broken:
+            return False
+        now = perf_counter()
+        core.send_calls(templates, now, intended)
+        try:
+            writer.write_from_hub(core.data_to_send(), now)
+        except OSError as exc:
+            core.fail(f"write failed: {how_it_ended(exc)}", perf_counter())
+            self._settle(core, True)  # reports the lost calls and tears down, from a greenlet
+        return True
 
     def drain(self, timeout_s: float | None = None) -> None:
         """Wait for every call in flight to settle, for at most `timeout_s` (default: the call timeout)."""
@@ -390,29 +425,9 @@ class ToolClient:
             self._keepalive.after_read()
         if core.outgoing or core.state is CLOSED:
             self._process(core)
-        elif self._refill is not None and in_hub and self._refilled(core, self._refill):
-            return  # the closed loop goes on without waking its user
+        elif in_hub and self._driven is not None and self._driven(core):
+            return  # the hub drives the connection: its user sleeps on
         self._progress.notify(in_hub)
-
-    def _refilled(self, core: ClientCore, refill: tuple[int, Callable[[int], list[CallTemplate]], float]) -> bool:
-        """From the hub: top the closed loop up to its calls in flight; False when its user must (a write in
-        progress elsewhere, the slice is over) or must see what happened (the connection ended)."""
-        limit, pick, until = refill
-        need = limit - len(core.pending)
-        if need <= 0:
-            return True
-        writer = self._writer
-        now = perf_counter()
-        if now >= until or not core.live or writer is None or writer.busy or writer.broken:
-            return False
-        core.send_calls(pick(need), now)
-        try:
-            writer.write_from_hub(core.data_to_send(), now)
-        except OSError as exc:
-            core.fail(f"write failed: {how_it_ended(exc)}", perf_counter())
-            self._settle(core, True)  # reports the lost calls and tears down, from a greenlet
-            return True
-        return True
 
     def _on_write_failed(self, exc: OSError) -> None:
         """A write the hub started failed in the greenlet finishing it."""
@@ -471,3 +486,7 @@ class ToolClient:
 
 def _never() -> bool:
     return False
+
+
+def _stay_quiet(core: ClientCore) -> bool:
+    return core.live

@@ -71,32 +71,6 @@ def is_active(rank: int, live_users: int, point: LoadPoint, target_users: int | 
     return rank < round(share * present)
 
 
-class PacingPool:
-    """The users of one process that pace calls now; the process's rate is split evenly among them.
-
-    Pacing by the users actually connected and active (as k6's arrival-rate executors treat VUs as a pool),
-    not by the plan's user count, holds the rate while users ramp up, reconnect or go idle.
-    """
-
-    def __init__(self) -> None:
-        self._members: set[int] = set()
-
-    def __len__(self) -> int:
-        return len(self._members)
-
-    def join(self, slot: int) -> None:
-        """`slot` paces from now on."""
-        self._members.add(slot)
-
-    def leave(self, slot: int) -> None:
-        """`slot` no longer paces (idle, disconnected or stopped)."""
-        self._members.discard(slot)
-
-    def per_user_rate(self, process_rate: float) -> float:
-        """Calls/s each member paces so that together they send `process_rate`."""
-        return process_rate / max(1, len(self._members))
-
-
 class RateShare:
     """This process's share of a plan's call rate: 1 alone; on a worker, its users' share of the run's users."""
 
@@ -146,7 +120,7 @@ class RatePacer:
         self.skipped = 0
         self._interval = math.inf
         self._next = math.inf
-        self._max_backlog_s = max_backlog_s
+        self.max_backlog_s = max_backlog_s
 
     def set_rate(self, rate: float, now: float, phase: float = 0.0) -> None:
         """Pace at `rate` calls/s from `now`; `phase` in [0, 1) staggers users' first sends."""
@@ -170,11 +144,15 @@ class RatePacer:
         """The intended time of the next call (inf when paused)."""
         return self._next
 
+    def rewind(self, intended: float) -> None:
+        """Calls taken from `intended` on were not sent: they are due again."""
+        self._next = min(self._next, intended)
+
     def take_due(self, now: float, limit: int) -> list[float]:
         """Intended times of calls due by `now`, at most `limit`, oldest first."""
         if self._next > now or limit <= 0:
             return []
-        horizon = now - self._max_backlog_s
+        horizon = now - self.max_backlog_s
         if self._next < horizon:
             missed = int((horizon - self._next) / self._interval) + 1
             self.skipped += missed

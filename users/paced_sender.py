@@ -1,4 +1,4 @@
-"""Pure: one user's open-model schedule: its intended send times, with skipped and late calls counted."""
+"""Pure: the process's open-model schedule: intended send times, with skipped and late calls counted."""
 
 from __future__ import annotations
 
@@ -10,34 +10,44 @@ LATE_AFTER_S = 0.010
 
 
 class PacedSender:
-    """Wraps a RatePacer for one user: `due` gives the calls to send now and counts what the schedule missed."""
+    """Wraps a RatePacer: `take` gives the calls due now, `give_back` returns those no connection could take,
+    `sent` counts how late the others went out."""
 
-    def __init__(self, max_backlog_s: float, phase: float) -> None:
+    def __init__(self, max_backlog_s: float, phase: float = 0.0) -> None:
         self.pacer = RatePacer(max_backlog_s=max_backlog_s)
         self.phase = phase
         self._skipped_seen = 0
 
     def pause(self) -> None:
-        """Stop pacing: an idle, closed-loop or reconnecting user accumulates no backlog."""
+        """Stop pacing: with no connection to pace on, no backlog accumulates."""
         self.pacer.pause()
 
     def next_due(self) -> float:
         """The intended time of the next call (inf when paused)."""
         return self.pacer.next_due()
 
-    def due(self, now: float, rate: float, room: int, counters: WsCounters) -> list[float]:
-        """Intended times of the calls to send at `now` pacing `rate` calls/s, at most `room` of them; calls
-        skipped as hopelessly late, the worst lag and calls sent late go into `counters`."""
+    def take(self, now: float, rate: float, limit: int, counters: WsCounters) -> list[float]:
+        """Intended times of the calls due at `now` pacing `rate` calls/s, at most `limit`; calls skipped as
+        hopelessly late go into `counters`."""
         pacer = self.pacer
         pacer.set_rate(rate, now, self.phase)
-        due = pacer.take_due(now, room)
+        due = pacer.take_due(now, limit)
         if pacer.skipped != self._skipped_seen:
             counters.calls_skipped += pacer.skipped - self._skipped_seen
             self._skipped_seen = pacer.skipped
-        if due:
-            lag = now - due[0]
-            if lag * 1000.0 > counters.schedule_lag_ms:
-                counters.schedule_lag_ms = lag * 1000.0
-            if lag > LATE_AFTER_S:
-                counters.calls_sent_late += sum(1 for t in due if now - t > LATE_AFTER_S)
         return due
+
+    def give_back(self, unsent: list[float]) -> None:
+        """The tail of what `take` gave that was not sent: due again from its first."""
+        if unsent:
+            self.pacer.rewind(unsent[0])
+
+    @staticmethod
+    def sent(now: float, first: float, count: int, late: int, counters: WsCounters) -> None:
+        """`count` calls sent at `now`, the oldest intended at `first`, `late` of them more than LATE_AFTER_S
+        behind: the worst lag and the late calls go into `counters`."""
+        if count:
+            lag_ms = (now - first) * 1000.0
+            if lag_ms > counters.schedule_lag_ms:
+                counters.schedule_lag_ms = lag_ms
+            counters.calls_sent_late += late

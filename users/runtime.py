@@ -8,18 +8,20 @@ from typing import Any
 
 from locust.env import Environment
 
-from users.load_control import PacingPool, RateShare, SlotRegistry
+from users.load_control import RateShare, SlotRegistry
 from users.metrics import WsCounters
+from users.rate_driver import RateDriver
 from users.storms import StormDropper
 
 
 @dataclass
 class Runtime:
-    """Counters, user slots, the pacing pool and this process's rate share; one per environment."""
+    """Counters, user slots, the open-model pacer and this process's rate share; one per environment."""
 
     counters: WsCounters = field(default_factory=WsCounters)
     slots: SlotRegistry = field(default_factory=SlotRegistry)
-    pacing: PacingPool = field(default_factory=PacingPool)
+    driver: RateDriver = field(default_factory=RateDriver)
+    """The process's open-model pacer."""
     share: RateShare = field(default_factory=RateShare)
     token_cache: tuple[Any, Any] | None = None
     """(options key, TokenSource): tokens are minted once per process, not per connection."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from users.load_control import PacingPool, RatePacer, RateShare, SlotRegistry, is_active, rate_shares, selected_share
+from users.load_control import RatePacer, RateShare, SlotRegistry, is_active, rate_shares, selected_share
 
 
 @dataclass
@@ -107,17 +107,6 @@ def test_users_above_the_process_target_stay_idle() -> None:
     assert not any(is_active(rank, 10, P(users=10, active_users=0)) for rank in range(10))  # the plan is over
 
 
-def test_the_pool_splits_the_process_rate_over_the_users_pacing_now() -> None:
-    pool = PacingPool()
-    assert pool.per_user_rate(4000.0) == 4000.0  # nobody yet: the first to join carries it all
-    for slot in range(4):
-        pool.join(slot)
-    pool.join(2)
-    assert len(pool) == 4 and pool.per_user_rate(4000.0) == 1000.0
-    pool.leave(0)  # reconnecting: the others carry its part
-    assert pool.per_user_rate(4000.0) == pytest.approx(4000.0 / 3)
-
-
 def test_rate_shares_follow_each_workers_users() -> None:
     assert rate_shares({"a": 10, "b": 30}) == {"a": 0.25, "b": 0.75}
     assert rate_shares({"a": 0, "b": 0}) == {"a": 0.5, "b": 0.5}
@@ -128,22 +117,3 @@ def test_rate_shares_follow_each_workers_users() -> None:
     assert share.process_rate(1000.0) == 250.0 and share.known
     share.set(7.0)
     assert share.share == 1.0
-
-
-def test_paced_users_of_a_pool_send_the_process_rate_whatever_their_number() -> None:
-    """Users joining one by one (a ramp at Locust's default 1 user/s) still send the whole rate between them."""
-    pool = PacingPool()
-    pacers: dict[int, RatePacer] = {}
-    sent = 0
-    t = 0.0
-    step = 0.001
-    while t < 10.0:
-        if int(t) >= len(pacers) and len(pacers) < 5:  # one more user each second
-            slot = len(pacers)
-            pacers[slot] = RatePacer()
-            pool.join(slot)
-        for slot, pacer in pacers.items():
-            pacer.set_rate(pool.per_user_rate(1000.0), t, phase=slot / 5)
-            sent += len(pacer.take_due(t, limit=1000))
-        t += step
-    assert sent == pytest.approx(10_000, rel=0.01)
