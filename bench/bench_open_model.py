@@ -12,6 +12,12 @@ open, after the warm-up) has lasted the run time, the process gets SIGTERM
 and stops as on Ctrl+C. Over that window, from ``PREFIX_ws.csv`` and /proc:
 CPU per call sent, calls/s against the target, and the share of calls sent
 more than 10 ms after their intended time (``calls_sent_late`` / calls sent).
+
+The native client (``bench.native_client``: picows + uvloop + orjson) runs
+the same two shapes in the same round, pipelined 4 x 100 and ``--rate`` over
+the same connections, as the yardstick: what an open model costs per call
+over a pipelined one when the client is as cheap as it gets (each paced call
+is its own send and receive system call; a pipelined write carries a hundred).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from bench.bench_native import native_spec
 from bench.bench_throughput import LOCUSTFILE, Shape, locust_spec
 from bench.common import (
     REPO_ROOT,
@@ -33,6 +40,7 @@ from bench.common import (
     clean_env,
     interpolate,
     locust_command,
+    mint_token,
     print_table,
     raise_fd_limit,
     read_counter_rows,
@@ -68,6 +76,27 @@ def rate_spec(
         "--scenario", "rate", "--rate", str(rate), "--stage-duration", f"{stage_s:g}s",
     )  # fmt: skip
     return LoadSpec("rate", command, clean_env(LOCUST_JWT_SECRET=server.jwt_secret), Path(f"{prefix}_ws.csv"), tree)
+
+
+def native_rate_spec(server: Any, connections: int, rate: int, seconds: float, workdir: Path) -> LoadSpec:
+    """The native client pacing `rate` calls/s over `connections` for `seconds`."""
+    counters_csv = workdir / f"native-rate-{connections}.csv"
+    command = [
+        sys.executable, "-m", "bench.native_client", "--url", server.url, "--connections", str(connections),
+        "--rate", str(rate), "--duration", f"{seconds:g}", "--csv", str(counters_csv),
+    ]  # fmt: skip
+    return LoadSpec("native", command, clean_env(BENCH_TOKEN=mint_token(server.jwt_secret)), counters_csv)
+
+
+def native_cpu_us_per_call(run: LoadRun, connections: int, warmup_s: float) -> float:
+    """The native client's CPU per call sent over its steady window."""
+    window = steady_window(run.rows, connections, warmup_s)
+    if window is None or not window.delta("calls_sent"):
+        tail = "\n".join(run.output.strip().splitlines()[-5:])
+        raise RuntimeError(f"native run ({connections} connections): no steady window; output:\n{tail}")
+    t0, t1 = window.start["timestamp"], window.end["timestamp"]
+    cpu = interpolate(run.samples, t1, lambda s: s.cpu_s) - interpolate(run.samples, t0, lambda s: s.cpu_s)
+    return 1e6 * cpu / window.delta("calls_sent")
 
 
 def rate_rows(rows: list[dict[str, float]]) -> list[dict[str, float]]:
@@ -131,8 +160,13 @@ def one_round(
         "pipelined": pipelined.as_dict(),
         "pipelined_cpu_us_per_call": pipelined.cpu_s_per_1k_calls * 1e3,
     }
+    (native_run,) = run_load_processes(
+        [native_spec(server, PIPELINED, run_time_s + warmup_s + 1, workdir)], server, timeout_s=run_time_s + 60
+    )
+    got["native_pipelined_cpu_us_per_call"] = throughput(native_run, PIPELINED.users, warmup_s).cpu_s_per_1k_calls * 1e3
     print(
-        f"  pipelined 4x100: {pipelined.calls_per_s:,.0f} calls/s, {got['pipelined_cpu_us_per_call']:.1f} µs CPU per call"
+        f"  pipelined 4x100: {pipelined.calls_per_s:,.0f} calls/s, {got['pipelined_cpu_us_per_call']:.1f} µs CPU per "
+        f"call (native client: {got['native_pipelined_cpu_us_per_call']:.1f})"
     )
     for n in connections:
         stage_s = n * CONNECT_S_PER_USER + warmup_s + run_time_s + 10
@@ -141,12 +175,18 @@ def one_round(
         (run,) = run_load_processes([spec], server, timeout_s=stage_s + 60, watch=watch)
         figures = open_model_figures(run, n, rate, warmup_s)
         figures["cpu_ratio"] = figures["cpu_us_per_call"] / got["pipelined_cpu_us_per_call"]
+        native_spec_n = native_rate_spec(server, n, rate, run_time_s + warmup_s + 1, workdir)
+        (native_run,) = run_load_processes([native_spec_n], server, timeout_s=run_time_s + n * CONNECT_S_PER_USER + 60)
+        figures["native_cpu_us_per_call"] = native_cpu_us_per_call(native_run, n, warmup_s)
+        figures["native_cpu_ratio"] = figures["native_cpu_us_per_call"] / got["native_pipelined_cpu_us_per_call"]
+        figures["over_native"] = figures["cpu_us_per_call"] / figures["native_cpu_us_per_call"]
         got[str(n)] = figures
         print(
             f"  rate {rate:,}/s over {n:,} connections: {figures['calls_per_s']:,.0f} calls/s, "
             f"{figures['cpu_us_per_call']:.1f} µs CPU per call ({figures['cpu_ratio']:.1f}x pipelined), "
             f"{figures['late_share']:.1%} sent > 10 ms late, max lag {figures['max_schedule_lag_ms']:.0f} ms; "
-            f"the process used {figures['cpu_share']:.0%} of a CPU",
+            f"the process used {figures['cpu_share']:.0%} of a CPU; native client {figures['native_cpu_us_per_call']:.1f} "
+            f"µs per call ({figures['native_cpu_ratio']:.1f}x its pipelined)",
             flush=True,
         )
     return got
@@ -191,13 +231,26 @@ def run(
         "rate": rate,
         "order": "back to back in one run: pipelined 4x100, then each rate run",
         "skipped": notes,
-        "summary": {"pipelined_cpu_us_per_call": summary([r["pipelined_cpu_us_per_call"] for r in rounds])},
+        "summary": {
+            key: summary([r[key] for r in rounds])
+            for key in ("pipelined_cpu_us_per_call", "native_pipelined_cpu_us_per_call")
+        },
         "runs": rounds,
     }
     for n in usable:
         entry["summary"][str(n)] = {
             key: summary([r[str(n)][key] for r in rounds])
-            for key in ("calls_per_s", "cpu_us_per_call", "cpu_ratio", "late_share", "max_schedule_lag_ms", "cpu_share")
+            for key in (
+                "calls_per_s",
+                "cpu_us_per_call",
+                "cpu_ratio",
+                "late_share",
+                "max_schedule_lag_ms",
+                "cpu_share",
+                "native_cpu_us_per_call",
+                "native_cpu_ratio",
+                "over_native",
+            )  # fmt: skip
         }
     targets = print_and_target(entry, usable, rate, repeats)
     entry["targets"] = [t.as_dict() for t in targets]
@@ -214,7 +267,8 @@ def print_and_target(entry: dict[str, Any], usable: tuple[int, ...], rate: int, 
         rows.append([
             f"{n:,}", f"{med['calls_per_s']:,.0f}", f"{med['cpu_us_per_call']:.1f}", f"{pipelined:.1f}",
             f"{med['cpu_ratio']:.1f}x", f"{med['late_share']:.2%}", f"{med['max_schedule_lag_ms']:.0f}",
-            f"{med['cpu_share']:.0%}",
+            f"{med['cpu_share']:.0%}", f"{med['native_cpu_us_per_call']:.1f}", f"{med['native_cpu_ratio']:.1f}x",
+            f"{med['over_native']:.1f}x",
         ])  # fmt: skip
         targets += [
             Target(f"open model CPU/call over pipelined, {n:,} connections", med["cpu_ratio"], CPU_RATIO_TARGET, "x", at_most=True),
@@ -231,6 +285,9 @@ def print_and_target(entry: dict[str, Any], usable: tuple[int, ...], rate: int, 
             "sent > 10 ms late",
             "max lag ms",
             "CPU used",
+            "native µs/call",
+            "native ratio",
+            "locust/native",
         ],
         rows,
     )

@@ -2,6 +2,7 @@
 
     python -m bench.native_client --url ws://127.0.0.1:PORT/ --connections 4 --in-flight 100 \
         --duration 10 --csv /tmp/native.csv          # token in BENCH_TOKEN
+    python -m bench.native_client --url ... --connections 1000 --rate 10000 --duration 20 --csv ...   # open model
 
 What a fast hand-written client for the hello / call_tool protocol does, as a
 yardstick for the Locust user (``bench.bench_native``): picows (Cython
@@ -9,7 +10,10 @@ WebSocket framing and masking) on a uvloop event loop, orjson for JSON, one
 process, one loop, one listener per connection. Each connection says hello,
 then keeps ``--in-flight`` echo calls outstanding: every answer is matched to
 its call by ``request_id`` (an unknown or repeated id is counted, never
-taken for another call) and replaced at once by a new call. It keeps no
+taken for another call) and replaced at once by a new call. With ``--rate``
+(the open model's yardstick for ``bench.bench_open_model``) no answer is
+replaced: one pacer task sends every call due, round robin over the
+connections, at that many calls/s in all. It keeps no
 per-call statistics: a sum of latencies and counters only. Counters go to a
 CSV once a second with the column names of Locust's ``PREFIX_ws.csv``, so it
 is measured by the same code as Locust (``bench.common.throughput``).
@@ -32,6 +36,9 @@ from picows import WSError, WSFrame, WSListener, WSMsgType, WSTransport, ws_conn
 from bench.common import COUNTER_COLUMNS, load_client_parser
 
 DRAIN_TIMEOUT_S = 10.0
+CONNECT_BATCH = 200
+PACE_TICK_S = 0.001
+"""The pacer's shortest sleep (a shorter one spins: libuv rounds it to 0), as the Locust user's pacer."""
 
 
 def masked_text_frames(payloads: list[bytes]) -> bytes:
@@ -86,6 +93,8 @@ class CallListener(WSListener):  # type: ignore[misc]
         self.next_id = 0
         self.owed = 0
         self.stopping = False
+        self.paced = False
+        """Calls come from the pacer (--rate): answers are not replaced."""
         self.error = ""
         self.drained = asyncio.get_running_loop().create_future()
         self.transport: WSTransport | None = None
@@ -137,13 +146,13 @@ class CallListener(WSListener):  # type: ignore[misc]
                 counters.calls_ok += 1
             else:
                 counters.calls_failed += 1
-            if not self.stopping:
+            if not self.stopping and not self.paced:
                 self.owed += 1
             elif not self.pending and not self.drained.done():
                 self.drained.set_result(None)
         elif op == "hello_ok":
             counters.hellos_ok += 1
-            self.owed = self.in_flight
+            self.owed = 0 if self.paced else self.in_flight
         else:
             self.error = self.error or f"unexpected {op}: {msg.get('code', '')}"
             transport.disconnect()
@@ -181,23 +190,49 @@ async def write_rows(path: str, counters: Counters, started: float, done: asynci
             f.flush()
 
 
-async def run(url: str, token: str, connections: int, in_flight: int, duration_s: float, path: str) -> Counters:
-    """Open `connections`, load them for `duration_s`, drain, close; the counters."""
+async def pace(listeners: list[CallListener], rate: float, until: float) -> None:
+    """The open model: every call due at `rate` calls/s sent, round robin over the connections, until `until`."""
+    interval = 1.0 / rate
+    due = perf_counter()
+    turn = 0
+    while perf_counter() < until:
+        now = perf_counter()
+        while due <= now:
+            listener = listeners[turn % len(listeners)]
+            turn += 1
+            if listener.transport is not None and not listener.stopping:
+                listener.send_calls(listener.transport, 1)
+            due += interval
+        await asyncio.sleep(max(PACE_TICK_S, due - perf_counter()))  # libuv's timers are whole milliseconds
+
+
+async def run(
+    url: str, token: str, connections: int, in_flight: int, duration_s: float, path: str, rate: float = 0.0
+) -> Counters:
+    """Open `connections`, load them for `duration_s` (closed loop, or paced at `rate`), drain, close; the
+    counters."""
     counters = Counters()
     done = asyncio.Event()
     writer = asyncio.create_task(write_rows(path, counters, time.time(), done))
     pid = os.getpid()
 
-    async def connect(i: int) -> tuple[WSTransport, CallListener]:
-        return await ws_connect(  # type: ignore[no-any-return]
-            lambda: CallListener(counters, token, in_flight, f"native-{pid}-{i}"),
-            url,
-            websocket_handshake_timeout=10,
-        )
+    def make_listener(i: int) -> CallListener:
+        made = CallListener(counters, token, in_flight, f"native-{pid}-{i}")
+        made.paced = rate > 0
+        return made
 
-    opened = await asyncio.gather(*(connect(i) for i in range(connections)))
-    await asyncio.sleep(duration_s)
+    async def connect(i: int) -> tuple[WSTransport, CallListener]:
+        return await ws_connect(lambda: make_listener(i), url, websocket_handshake_timeout=10)  # type: ignore[no-any-return]
+
+    opened = []
+    for first in range(0, connections, CONNECT_BATCH):  # a few hundred at a time: no listen-backlog overflow
+        opened += await asyncio.gather(*(connect(i) for i in range(first, min(connections, first + CONNECT_BATCH))))
     listeners = [listener for _, listener in opened]
+    if rate > 0:
+        await asyncio.sleep(0.5)  # every hello answered before pacing
+        await pace(listeners, rate, perf_counter() + duration_s)
+    else:
+        await asyncio.sleep(duration_s)
     for listener in listeners:
         listener.stop()
     await asyncio.wait([listener.drained for listener in listeners], timeout=DRAIN_TIMEOUT_S)
@@ -216,6 +251,7 @@ async def run(url: str, token: str, connections: int, in_flight: int, duration_s
 
 def main(argv: list[str] | None = None) -> int:
     parser = load_client_parser(__doc__)
+    parser.add_argument("--rate", type=float, default=0.0, help="open model: calls/s in all, paced (default: off)")
     args = parser.parse_args(argv)
     if not args.url.startswith(("ws://127.", "ws://localhost")):
         parser.error("--url must be a loopback address")
@@ -224,7 +260,9 @@ def main(argv: list[str] | None = None) -> int:
     token = os.environ.get("BENCH_TOKEN", "")
     if not token:
         parser.error("BENCH_TOKEN (a JWT for the server) is not set")
-    args_tuple = (args.url, token, args.connections, args.in_flight, args.duration, args.csv)
+    if args.rate < 0:
+        parser.error("--rate must be >= 0")
+    args_tuple = (args.url, token, args.connections, args.in_flight, args.duration, args.csv, args.rate)
     try:
         counters = uvloop.run(run(*args_tuple))
     except (OSError, WSError, TimeoutError) as exc:
