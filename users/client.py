@@ -302,12 +302,16 @@ class ToolClient:
         finally:
             self._driven = None
 
-    def send_from_hub(self, templates: list[CallTemplate], intended: list[float] | None = None) -> bool:
+    def send_from_hub(
+        self, templates: list[CallTemplate], intended: list[float] | None = None, room_below: int = 1 << 30
+    ) -> bool:
         """Send calls from a hub callback, without blocking; False (nothing sent) when the connection is not
-        open or a write is in progress elsewhere."""
+        open, a write is in progress elsewhere, or `room_below` calls are in flight already."""
         core = self.core
         writer = self._writer
         if core is None or not core.live or writer is None or writer.busy or writer.broken:
+            return False
+        if len(core.pending) >= room_below:
             return False
         now = perf_counter()
         core.send_calls(templates, now, intended)

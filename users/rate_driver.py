@@ -26,10 +26,7 @@ RATE_LOOK_S = 0.01
 class PacedConnection(Protocol):
     """What the driver needs of a connection (users/client.py ToolClient)."""
 
-    @property
-    def in_flight(self) -> int: ...
-
-    def send_from_hub(self, templates: list[Any], intended: list[float]) -> bool: ...
+    def send_from_hub(self, templates: list[Any], intended: list[float] | None, room_below: int) -> bool: ...
 
 
 @dataclass(slots=True)
@@ -122,9 +119,7 @@ class RateDriver:
             for _ in range(members):
                 member = order[turn % members]
                 turn += 1
-                if member.client.in_flight < member.max_in_flight and member.client.send_from_hub(
-                    member.pick(1), [intended]
-                ):
+                if member.client.send_from_hub(member.pick(1), [intended], member.max_in_flight):
                     break
             else:
                 break  # no connection has room now: the rest stays due

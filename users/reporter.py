@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,6 +11,8 @@ from typing import Any
 from users.correlation import PendingCall
 from users.errors import ServerProtocolError, WsFailure
 from users.events import CoreEvent, HelloAnswered, ProtocolFault, PushReceived
+
+logger = logging.getLogger(__name__)
 
 RequestHook = Callable[..., Any]
 """Locust's `environment.events.request.fire` (keyword arguments as Locust's request event)."""
@@ -28,10 +31,13 @@ class CallOutcome:
 class EventReporter:
     """Fires one request event per outcome with Locust's keyword arguments; wakes a blocking caller's waiter."""
 
-    __slots__ = ("_fire", "_request_type", "_names", "_push_names")
+    __slots__ = ("_fire", "_request_type", "_names", "_push_names", "_alone", "_log_request")
 
     def __init__(self, fire: RequestHook, request_type: str) -> None:
         self._fire = fire
+        # The shortcut of users/integration: while Locust's listener is alone, a success is one log_request.
+        self._alone: Callable[[], bool] | None = getattr(fire, "inline_safe", None)
+        self._log_request: Callable[[str, str, float, int], None] | None = getattr(fire, "log_request", None)
         self._request_type = request_type
         self._names: dict[str, str] = {}
         self._push_names: dict[str, str] = {}
@@ -54,6 +60,8 @@ class EventReporter:
         fire = self._fire
         request_type = self._request_type
         names = self._names
+        alone = self._alone
+        log_request = self._log_request if alone is not None and alone() else None
         for event in events:
             if event.__class__ is PendingCall:
                 call: PendingCall = event  # type: ignore[assignment]
@@ -61,14 +69,20 @@ class EventReporter:
                 if name is None:
                     name = names[call.tool] = f"call_tool:{call.tool}"
                 ms = (call.settled_at - call.sent_at) * 1000.0
-                fire(
-                    request_type=request_type,
-                    name=name,
-                    response_time=ms,
-                    response_length=call.length,
-                    exception=call.failure,
-                    context={},
-                )
+                if log_request is not None and call.failure is None:
+                    try:
+                        log_request(request_type, name, ms, call.length)
+                    except Exception:  # as Locust's EventHook.fire: logged, never raised into the connection
+                        logger.exception("Uncaught exception in Locust's request statistics")
+                else:
+                    fire(
+                        request_type=request_type,
+                        name=name,
+                        response_time=ms,
+                        response_length=call.length,
+                        exception=call.failure,
+                        context={},
+                    )
                 if call.waiter is not None:
                     call.waiter.set(CallOutcome(call.failure is None, call.result, call.failure, ms))
             else:

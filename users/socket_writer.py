@@ -27,7 +27,7 @@ class SocketWriter:
     with its cooperative `sendall`, always watched.
     """
 
-    __slots__ = ("sock", "broken", "_core", "_lock", "_plain", "_on_stalled", "_on_failed", "_waiting_io")
+    __slots__ = ("sock", "broken", "busy", "_core", "_lock", "_plain", "_on_stalled", "_on_failed", "_waiting_io")
 
     def __init__(
         self,
@@ -39,6 +39,9 @@ class SocketWriter:
     ) -> None:
         self.sock = sock
         self.broken = False
+        self.busy = False
+        """A write holds the lock or waits for it: new data waits its turn. Whenever the hub runs, False means
+        the lock is free (it is set, without a yield, as soon as a write takes the lock)."""
         self._core = core
         self._lock = Semaphore()
         self._plain = plain
@@ -46,18 +49,12 @@ class SocketWriter:
         self._on_failed = on_failed
         self._waiting_io: Any = None
 
-    @property
-    def busy(self) -> bool:
-        """A write is in progress (blocked, in some greenlet): new data waits its turn."""
-        return self._lock.locked()
-
     def write(self, data: bytes, now: float) -> None:
         """Write `data` (asked for at `now`); OSError when the socket fails, ConnectionLost once broken."""
         if self.broken:
             raise ConnectionLost("not connected")
-        lock = self._lock
         sent = 0
-        if self._plain and not lock.locked():  # nobody is mid-write: a send that cannot wait keeps the order
+        if self._plain and not self.busy:  # nobody is mid-write: a send that cannot wait keeps the order
             try:
                 sent = self.sock.send(data)
             except BlockingIOError:
@@ -67,13 +64,17 @@ class SocketWriter:
                 raise
             if sent == len(data):
                 return
-        with lock:
-            try:
+        self.busy = True
+        try:
+            with self._lock:
+                self.busy = True  # again: a write that held the lock before may have cleared it on release
                 self._write_watched(memoryview(data)[sent:], now)
-            except BaseException:
-                # A write cut short (error or greenlet kill) leaves a torn frame: never write again.
-                self.broken = True
-                raise
+        except BaseException:
+            # A write cut short (error or greenlet kill) leaves a torn frame: never write again.
+            self.broken = True
+            raise
+        finally:
+            self.busy = self._lock.locked()  # another write may be waiting its turn
 
     def write_from_hub(self, data: bytes, now: float) -> None:
         """Write `data` from a hub callback, which must not block and must only call this when not `busy`: what
@@ -91,6 +92,7 @@ class SocketWriter:
             if sent == len(data):
                 return
         self._lock.acquire(blocking=False)
+        self.busy = True
         gevent.spawn(self._finish_write, memoryview(data)[sent:], now)
 
     def _finish_write(self, view: memoryview, now: float) -> None:
@@ -104,6 +106,7 @@ class SocketWriter:
             raise
         finally:
             self._lock.release()
+            self.busy = self._lock.locked()
 
     def _write_watched(self, view: memoryview, now: float) -> None:
         core = self._core

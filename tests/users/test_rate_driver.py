@@ -21,8 +21,8 @@ class FakeConnection:
     def in_flight(self) -> int:
         return len(self.sent) - self.settled
 
-    def send_from_hub(self, templates: list[str], intended: list[float]) -> bool:
-        if self.busy:
+    def send_from_hub(self, templates: list[str], intended: list[float], room_below: int) -> bool:
+        if self.busy or self.in_flight >= room_below:
             return False
         assert len(templates) == len(intended) == 1
         self.sent.extend(intended)

@@ -16,7 +16,8 @@ keyword signature that, whenever that listener is the only one, makes exactly it
 anything else listens (a plugin, a test, your own `@events.request.add_listener`), every request goes through
 `events.request.fire` again, so every listener sees every request. Its `inline_safe()` says whether Locust's
 listener is alone, so the client may fire from the hub (users/client.py): Locust's listener never blocks;
-another might, so then it fires from a greenlet.
+another might, so then it fires from a greenlet. While it is alone, a success is exactly one
+`log_request(request_type, name, response_time, length)`, which `log_request` exposes for users/reporter.py.
 """
 
 from __future__ import annotations
@@ -155,6 +156,7 @@ def request_fire(environment: Environment) -> Callable[..., None]:
         return len(handlers) == 1 and handlers[0] is listener
 
     fire_request.inline_safe = alone  # type: ignore[attr-defined]
+    fire_request.log_request = stats.log_request  # type: ignore[attr-defined]
     return fire_request
 
 

@@ -8,8 +8,10 @@ from typing import Any
 from locust.env import Environment
 
 from tests.support.stats_state import Clock, entry_state
+from users.correlation import PendingCall
 from users.errors import CallFailed, CallTimeout
 from users.integration.stats_path import locust_stats_listener, request_fire
+from users.reporter import EventReporter
 
 
 def environment() -> Environment:
@@ -82,3 +84,27 @@ def test_without_locusts_listener_the_event_itself_is_used() -> None:
     assert request_fire(env) == env.events.request.fire
     env.create_local_runner()
     assert locust_stats_listener(env) is not None
+
+
+def settled_calls(n: int) -> list[PendingCall]:
+    rng = random.Random(7)
+    calls = []
+    for i in range(n):
+        call = PendingCall(str(i), rng.choice(["echo", "sleep"]), 1.0, None)
+        call.settled_at, call.length, call.result = 1.0 + rng.uniform(0, 0.05), rng.randrange(100), None
+        call.failure = rng.choice([None, None, None, CallFailed("tool_error"), CallTimeout()])
+        calls.append(call)
+    return calls
+
+
+def test_the_reporters_direct_logging_leaves_the_stats_the_event_leaves_and_listeners_still_see_all(
+    clock: Clock,
+) -> None:
+    fast, slow = environment(), environment()
+    EventReporter(request_fire(fast), "WS").report(settled_calls(500))
+    EventReporter(slow.events.request.fire, "WS").report(settled_calls(500))
+    assert stats_state(fast) == stats_state(slow)
+    seen: list[dict[str, Any]] = []
+    fast.events.request.add_listener(lambda **kwargs: seen.append(kwargs))
+    EventReporter(request_fire(fast), "WS").report(settled_calls(200))
+    assert len(seen) == 200 and fast.stats.total.num_requests == 700
