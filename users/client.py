@@ -98,7 +98,6 @@ class ToolClient:
         self.counters = counters
         self.core: ClientCore | None = None
         self._reporter = EventReporter(fire, settings.request_type)
-        self._inline_safe: Callable[[], bool] = getattr(fire, "inline_safe", _never)
         self._writer: SocketWriter | None = None
         self._reader: SocketReader | None = None
         self._keepalive: Keepalive | None = None
@@ -415,16 +414,15 @@ class ToolClient:
         might (listeners other than Locust's, writes the core wants: a pong, the close echo, a protocol's
         reply) goes to a short greenlet, and so does every later read until it is done: order is kept."""
         events = core.events_received()
-        if in_hub and (
-            self._deferred is not None or core.outgoing or core.state is CLOSED or (events and not self._inline_safe())
-        ):
+        inline_safe = self._reporter.inline_safe() if events else True
+        if in_hub and (self._deferred is not None or core.outgoing or core.state is CLOSED or not inline_safe):
             if self._deferred is None:
                 self._deferred = []
                 gevent.spawn(self._settle_deferred, core)
             self._deferred.extend(events)
             return
         if events:
-            self._reporter.report(events)
+            self._reporter.report(events, inline_safe)
         if self._keepalive is not None:
             self._keepalive.after_read()
         if core.outgoing or core.state is CLOSED:
@@ -486,10 +484,6 @@ class ToolClient:
             self._writer.close()
         if self._keepalive is not None:
             self._keepalive.stop()
-
-
-def _never() -> bool:
-    return False
 
 
 def _stay_quiet(core: ClientCore) -> bool:

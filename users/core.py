@@ -165,6 +165,16 @@ class ClientCore:
         """Queue one call per template (CallTemplate), in one write; raise ConnectionLost once closing."""
         if not self.live:
             raise ConnectionLost("not connected")
+        counters = self.counters
+        if len(templates) == 1:  # a closed loop's and the open model's every call
+            template = templates[0]
+            request_id = str(next(self._ids))
+            payload = template.encode(request_id)
+            self.pending.add(request_id, template.tool, now if intended is None else intended[0], waiter)
+            counters.messages_sent += 1
+            counters.bytes_sent += len(payload)
+            self.outgoing.append(self._text_frame(payload))
+            return
         ids = self._ids
         add = self.pending.add
         payloads = []
@@ -172,7 +182,6 @@ class ClientCore:
             request_id = str(next(ids))
             payloads.append(template.encode(request_id))
             add(request_id, template.tool, now if intended is None else intended[i], waiter)
-        counters = self.counters
         counters.messages_sent += len(payloads)
         counters.bytes_sent += sum(map(len, payloads))
         self.outgoing.append(self._text_frames(payloads))

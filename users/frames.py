@@ -13,6 +13,8 @@ OP_BINARY = 0x2
 OP_CLOSE = 0x8
 OP_PING = 0x9
 OP_PONG = 0xA
+FIN_TEXT = 0x81
+"""A frame's first byte for a whole text message, no extension bits."""
 COMPRESSED = 0x40
 """RSV1 (permessage-deflate: a compressed message) when added to an opcode in a frame's first byte."""
 
@@ -148,6 +150,10 @@ class FrameDecoder:
     def feed(self, data: bytes) -> list[Frame]:
         """Decode every complete frame now available; raise FrameError on a framing violation."""
         buf = self._buffer
+        if not buf and len(data) >= 2 and data[0] == FIN_TEXT and data[1] + 2 == len(data):
+            length = data[1]  # < 126 (no extended length), high bit clear (not masked): a small whole text frame
+            if length < 126 and length <= self.max_message_bytes and not self._fragment_opcode:
+                return [Frame(OP_TEXT, data[2:])]  # a read that is exactly that: most of them
         buf += data
         out: list[Frame] = []
         pos = 0

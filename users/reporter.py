@@ -55,13 +55,20 @@ class EventReporter:
             **extra,
         )
 
-    def report(self, events: list[CoreEvent]) -> None:
-        """Every event of the core, in order (ConnectionClosed fires nothing: its lost calls carry it)."""
+    def inline_safe(self) -> bool:
+        """Locust's own listener is alone on the request event: reporting never blocks (it may run in the hub)."""
+        alone = self._alone
+        return alone is not None and alone()
+
+    def report(self, events: list[CoreEvent], inline_safe: bool | None = None) -> None:
+        """Every event of the core, in order (ConnectionClosed fires nothing: its lost calls carry it);
+        `inline_safe`, when the caller has just asked, saves asking again."""
         fire = self._fire
         request_type = self._request_type
         names = self._names
-        alone = self._alone
-        log_request = self._log_request if alone is not None and alone() else None
+        if inline_safe is None:
+            inline_safe = self.inline_safe()
+        log_request = self._log_request if inline_safe else None
         for event in events:
             if event.__class__ is PendingCall:
                 call: PendingCall = event  # type: ignore[assignment]

@@ -171,3 +171,15 @@ def test_mask_keys_are_handed_out_once_each_and_refilled_when_the_pool_runs_out(
     assert len(set(singles)) == 10  # 32 random bits each: a repeat would mean a key handed out twice
     pool_reads = keys._pool
     assert len(pool_reads) == 24  # a request larger than the batch reads as much as it needs
+
+
+def test_a_read_of_one_whole_small_text_frame_decodes_like_any_other_and_keeps_the_rules() -> None:
+    whole = server_frame(b'{"op":"tool_result"}')
+    assert [(f.opcode, f.payload) for f in FrameDecoder().feed(whole)] == [(OP_TEXT, b'{"op":"tool_result"}')]
+    assert FrameDecoder().feed(server_frame(b"")) == [Frame(OP_TEXT, b"")]
+    with pytest.raises(FrameError):
+        FrameDecoder(max_message_bytes=4).feed(whole)
+    decoder = FrameDecoder()
+    assert decoder.feed(server_frame(b"part", fin=0)) == []
+    with pytest.raises(FrameError):
+        decoder.feed(whole)  # a new message inside a fragmented one
