@@ -15,6 +15,7 @@ Benchmarks (one module each; each can also be run alone with ``python -m bench.<
 - bench_native:              the Locust user vs a native client (picows + uvloop + orjson) and k6 when installed
 - bench_open_model:          --scenario rate --rate 10000 over 1,000 / 4,000 connections: CPU per call, late sends
 - protocol_cost:             client CPU per call of each --protocol and of --compression deflate (no sockets)
+- recv_size:                 what one recv of a small message costs by buffer size (the client's RECV_BYTES)
 
 The exit code is 0 when every benchmark ran (targets missed are reported, not failures).
 """
@@ -36,6 +37,7 @@ from bench import (
     bench_server,
     bench_throughput,
     protocol_cost,
+    recv_size,
 )
 from bench.common import REPO_ROOT, RESULTS, Target, machine_facts, merge_results, now_iso, raise_fd_limit
 
@@ -47,6 +49,7 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], tuple[dict[str, Any], list[
     "native": lambda a: bench_native.run(a.quick, a.repeats, tree=a.tree),
     "open_model": lambda a: bench_open_model.run(a.quick, a.repeats, tree=a.tree),
     "protocol_cost": lambda a: protocol_cost.run(a.quick, a.repeats),
+    "recv_size": lambda a: recv_size.run(a.quick, a.repeats),
 }
 
 

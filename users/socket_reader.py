@@ -21,7 +21,9 @@ from users.errors import describe_os_error
 
 logger = logging.getLogger(__name__)
 
-RECV_BYTES = 256 * 1024
+RECV_BYTES = 64 * 1024
+"""Bytes asked of one recv: a bigger buffer crosses glibc's mmap threshold (128 KiB) and costs an mmap and munmap
+per read (bench/recv_size.py)."""
 READ_EVENT = 1
 """libev's EV_READ."""
 
