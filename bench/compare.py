@@ -5,6 +5,7 @@
     python -m bench.compare --base-rev HEAD~3                             # the working tree against an older commit
     python -m bench.compare --base-patch a.diff --patch b.diff            # b's gain on top of a
     python -m bench.compare --patch proposed.diff --connections 20000     # memory and connect rate instead
+    python -m bench.compare --base-rev HEAD~3 --shape 1000x1 --rate 10000  # the open model: CPU per call, late sends
 
 Both sides are copies of the source tree (``git ls-files``: tracked and
 untracked-not-ignored files, so uncommitted work is included), made in a
@@ -14,7 +15,9 @@ the same moment against one 2-worker reference server, so whatever else the
 machine is doing slows both alike; the figures are the candidate's calls/s
 and CPU per call relative to the base's, median (min..max) over pairs. With
 --connections, each side runs bench_connections in turn (memory does not
-drift with load the way throughput does).
+drift with load the way throughput does). With --rate, each pair is two
+``--scenario rate`` processes pacing that rate over the shape's users at
+once, compared by CPU per call sent and the share of calls sent late.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import bench_connections
+from bench.bench_open_model import CONNECT_S_PER_USER, open_model_figures, rate_spec
 from bench.bench_throughput import LOCUSTFILE, Shape, locust_spec
 from bench.common import (
     REPO_ROOT,
@@ -127,6 +131,48 @@ def compare_throughput(
     return result
 
 
+def compare_open_model(
+    base: Path, candidate: Path, shape: Shape, rate: int, repeats: int, run_time_s: float, warmup_s: float
+) -> dict[str, Any]:
+    """Concurrent base/candidate rate runs (`rate` calls/s over `shape.users` each); ratios candidate/base."""
+    pairs = []
+    stage_s = shape.users * CONNECT_S_PER_USER + warmup_s + run_time_s + 2
+    with tempfile.TemporaryDirectory(prefix="bench-compare-") as tmp, reference_server("--workers", "2") as server:
+        for r in range(repeats):
+            specs = [
+                rate_spec(server, shape.users, rate, stage_s, Path(tmp), tree, label)
+                for label, tree in (("base", base), ("candidate", candidate))
+            ]
+            if r % 2:
+                specs.reverse()
+            runs = {run.label: run for run in run_load_processes(specs, server, timeout_s=stage_s + 60)}
+            a, b = (open_model_figures(runs[k], shape.users, rate, warmup_s) for k in ("base", "candidate"))
+            pairs.append((a, b))
+            print(
+                f"  [{r + 1}/{repeats}] base {a['cpu_us_per_call']:.1f} µs/call {a['late_share']:.2%} late"
+                f" | candidate {b['cpu_us_per_call']:.1f} µs/call {b['late_share']:.2%} late",
+                flush=True,
+            )
+    result = {
+        "shape": shape.name,
+        "rate": rate,
+        "base_cpu_us_per_call": summary([a["cpu_us_per_call"] for a, _ in pairs]),
+        "candidate_cpu_us_per_call": summary([b["cpu_us_per_call"] for _, b in pairs]),
+        "cpu_ratio": summary([b["cpu_us_per_call"] / a["cpu_us_per_call"] for a, b in pairs]),
+        "base_late_share": summary([a["late_share"] for a, _ in pairs]),
+        "candidate_late_share": summary([b["late_share"] for _, b in pairs]),
+    }
+    print_table(
+        f"candidate vs base, --rate {rate:,} over {shape.users:,} users each, run together (median (min..max) of {repeats})",
+        ["", "base", "candidate", "candidate / base"],
+        [["CPU µs per call", fmt_spread(result["base_cpu_us_per_call"], 1),
+          fmt_spread(result["candidate_cpu_us_per_call"], 1), fmt_spread(result["cpu_ratio"], 1, pct=True)],
+         ["sent > 10 ms late", fmt_spread(result["base_late_share"], 2, pct=True),
+          fmt_spread(result["candidate_late_share"], 2, pct=True), ""]],
+    )  # fmt: skip
+    return result
+
+
 def parse_shape(text: str) -> Shape:
     users, _, in_flight = text.partition("x")
     return Shape(f"{int(users)}x{int(in_flight)}", int(users), int(in_flight))
@@ -147,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5, help="pairs (default %(default)s)")
     parser.add_argument("--run-time", type=float, default=10.0, help="seconds per run (default %(default)s)")
     parser.add_argument("--connections", type=int, default=0, help="compare connection scale at N connections")
+    parser.add_argument("--rate", type=int, default=0, help="compare the open model: calls/s over the shape's users")
     args = parser.parse_args(argv)
     if not args.patch and not args.base_rev:
         parser.error("give --patch (candidate = working tree + patches) and/or --base-rev")
@@ -159,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
             for label, tree in (("base", base), ("candidate", candidate)):
                 print(f"== {label}")
                 bench_connections.run(connections=args.connections, tree=tree)
+        elif args.rate:
+            compare_open_model(base, candidate, args.shape, args.rate, args.repeats, args.run_time, 3.0)
         else:
             compare_throughput(base, candidate, args.shape, args.repeats, args.run_time, 2.0)
     return 0

@@ -360,7 +360,7 @@ class ToolCallUser(User):
         runtime = self.runtime
         member = self._member
         if member is None or member.client is not client:
-            member = self._member = Member(client, self.mix.pick, self.max_in_flight)
+            member = self._member = Member(client, self.mix.pick, self.max_in_flight, self.slot)
         runtime.driver.join(self.slot, member, self._process_rate, self.counters, self.call_timeout)
         client.hold(perf_counter() + min(point.until_change_s, MAX_IDLE_WAIT_S))
 

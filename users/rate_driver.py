@@ -31,11 +31,13 @@ class PacedConnection(Protocol):
 
 @dataclass(slots=True)
 class Member:
-    """One pacing user: its connection, its tool mix and how many calls its connection may hold."""
+    """One pacing user: its connection, its tool mix, how many calls its connection may hold, and its slot
+    (counted among the users sending when a call goes out on it)."""
 
     client: PacedConnection
     pick: Callable[[int], list[Any]]
     max_in_flight: int
+    slot: int = -1
 
 
 class RateDriver:
@@ -114,6 +116,7 @@ class RateDriver:
             return 0
         members = len(order)
         turn = self._turn
+        sending = counters.sending
         sent = late = 0
         for intended in due:
             for _ in range(members):
@@ -123,6 +126,7 @@ class RateDriver:
                     break
             else:
                 break  # no connection has room now: the rest stays due
+            sending.add(member.slot)
             sent += 1
             if now - intended > LATE_AFTER_S:
                 late += 1

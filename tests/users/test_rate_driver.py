@@ -61,11 +61,13 @@ def test_round_robin_spreads_calls_evenly_and_skips_a_busy_connection() -> None:
     driver, counters = RateDriver(), WsCounters()
     members = [member() for _ in range(4)]
     for slot, m in enumerate(members):
+        m.slot = slot
         driver.join(slot, m, lambda: 4000.0, counters, start=False)
     members[1].client.busy = True  # type: ignore[attr-defined]
     run(driver, 0.0, 1.0)
     sent = [len(m.client.sent) for m in members]  # type: ignore[attr-defined]
     assert sent[1] == 0 and sum(sent) == pytest.approx(4000, abs=5)
+    assert counters.sending == {0, 2, 3}  # the busy one sent nothing
     assert max(sent) - min(s for s in sent if s) <= 1
 
 
