@@ -3,6 +3,7 @@
     python -m bench.compare --patch proposed.diff                         # pipelined 4x100, 5 pairs
     python -m bench.compare --patch a.diff --patch b.diff --shape 200x1 --repeats 7
     python -m bench.compare --base-rev HEAD~3                             # the working tree against an older commit
+    python -m bench.compare --base-rev HEAD~2 --candidate-rev HEAD~1      # one commit against the one before it
     python -m bench.compare --base-patch a.diff --patch b.diff            # b's gain on top of a
     python -m bench.compare --patch proposed.diff --connections 20000     # memory and connect rate instead
     python -m bench.compare --base-rev HEAD~3 --shape 1000x1 --rate 10000  # the open model: CPU per call, late sends
@@ -182,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patch", type=Path, action="append", default=[], help="unified diff for the candidate")
     parser.add_argument("--base-rev", default=None, help="git revision for the base (default: the working tree)")
+    parser.add_argument("--candidate-rev", default=None, help="git revision for the candidate (default: working tree)")
     parser.add_argument(
         "--base-patch",
         type=Path,
@@ -199,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give --patch (candidate = working tree + patches) and/or --base-rev")
     with tempfile.TemporaryDirectory(prefix="bench-trees-") as tmp:
         base = copy_tree(Path(tmp) / "base", args.base_rev)
-        candidate = copy_tree(Path(tmp) / "candidate")
+        candidate = copy_tree(Path(tmp) / "candidate", args.candidate_rev)
         apply_patches(base, args.base_patch)
         apply_patches(candidate, args.base_patch + args.patch)
         if args.connections:

@@ -124,11 +124,6 @@ class ClientCore:
         return events
 
     @property
-    def in_flight(self) -> int:
-        """Calls sent and not yet settled."""
-        return len(self.pending)
-
-    @property
     def hello_pending(self) -> bool:
         """A hello was sent and not yet answered."""
         return self._hello_sent_at is not None
@@ -166,25 +161,18 @@ class ClientCore:
         if not self.live:
             raise ConnectionLost("not connected")
         counters = self.counters
-        if len(templates) == 1:  # a closed loop's and the open model's every call
-            template = templates[0]
-            request_id = str(next(self._ids))
-            payload = template.encode(request_id)
-            self.pending.add(request_id, template.tool, now if intended is None else intended[0], waiter)
-            counters.messages_sent += 1
-            counters.bytes_sent += len(payload)
-            self.outgoing.append(self._text_frame(payload))
-            return
         ids = self._ids
         add = self.pending.add
         payloads = []
         for i, template in enumerate(templates):
             request_id = str(next(ids))
-            payloads.append(template.encode(request_id))
+            payload = template.encode(request_id)
             add(request_id, template.tool, now if intended is None else intended[i], waiter)
+            counters.bytes_sent += len(payload)
+            payloads.append(payload)
         counters.messages_sent += len(payloads)
-        counters.bytes_sent += sum(map(len, payloads))
-        self.outgoing.append(self._text_frames(payloads))
+        # one call (a closed loop's and the open model's every write): its frame directly
+        self.outgoing.append(self._text_frame(payloads[0]) if len(payloads) == 1 else self._text_frames(payloads))
 
     def send_ping(self, now: float) -> bool:
         """Queue a keepalive ping unless one is unanswered or the connection is ending; True when queued."""

@@ -105,7 +105,9 @@ class Progress:
         timed = deadline != math.inf
         if timed:
             if exact:
-                timer = get_hub().loop.timer(max(0.0, deadline - perf_counter()))
+                loop = get_hub().loop
+                loop.update_now()  # libev counts a timer from the loop's cached time, which may be behind
+                timer = loop.timer(max(0.0, deadline - perf_counter()))
                 timer.start(waiter.switch, None)
             else:
                 self._sweeper.add(deadline, waiter)

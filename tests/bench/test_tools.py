@@ -39,6 +39,14 @@ def test_compare_runs_a_pair_against_a_revision() -> None:
     assert "candidate / base" in done.stdout
 
 
+def test_compare_runs_a_rate_pair_between_two_revisions() -> None:
+    done = run_module(
+        "bench.compare", "--base-rev", "HEAD", "--candidate-rev", "HEAD", "--shape", "20x1", "--rate", "200",
+        "--repeats", "1", "--run-time", "3",
+    )  # fmt: skip
+    assert "--rate 200 over 20 users each" in done.stdout and "CPU µs per call" in done.stdout
+
+
 def test_cpu_profile_reports_cpu_samples() -> None:
     done = run_module("bench.cpu_profile", "--shape", "2x10", "--run-time", "4", "--warmup", "1", "--top", "40")
     assert "CPU samples" in done.stdout and "self CPU" in done.stdout and "inclusive CPU" in done.stdout

@@ -31,7 +31,7 @@ class Recorder:
 
 
 def wait_until(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
-    """Yield to the reader greenlet until `condition` holds (bounded)."""
+    """Yield to the hub (where reads are settled) until `condition` holds (bounded)."""
     deadline = time.monotonic() + timeout_s
     while not condition():
         assert time.monotonic() < deadline, "condition not reached in time"

@@ -88,7 +88,7 @@ def test_calls_in_flight_when_the_connection_drops_are_lost(server: Any) -> None
     recorder = Recorder()
     client = open_client(server, recorder)
     client.send_calls([CallTemplate("sleep", {"ms": 2000})] * 3)
-    client._writer.sock.shutdown(socket.SHUT_RDWR)  # the network goes away under the client
+    client._io.writer.sock.shutdown(socket.SHUT_RDWR)  # the network goes away under the client
     client.drain(5.0)
     codes = recorder.codes("call_tool:sleep")
     assert len(codes) == 3 and len(set(codes)) == 1 and str(codes[0]).startswith("connection_lost: ")
