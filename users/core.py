@@ -204,6 +204,10 @@ class ClientCore:
         if self.state is CLOSED:
             return
         try:
+            whole = self._decoder.whole_text(data)
+            if whole is not None:  # most reads: one whole text message, no frame object needed
+                self._on_text(whole, now)
+                return
             for frame in self._decoder.feed(data):
                 opcode = frame.opcode
                 if opcode == OP_TEXT:

@@ -43,13 +43,22 @@ class FrameError(Exception):
         self.reason = reason
 
 
+SHORT_MASK = 256
+"""Payloads shorter than this are masked with precomputed integers (a call is about 70 bytes)."""
+_REPEAT = [sum(1 << (32 * i) for i in range((n + 3) // 4)) for n in range(SHORT_MASK)]
+"""For n bytes: the integer that repeats a 4-byte key over them, by multiplication."""
+_LOW = [(1 << (8 * n)) - 1 for n in range(SHORT_MASK)]
+_FROM = int.from_bytes
+
+
 def mask(payload: bytes, key: bytes) -> bytes:
     """XOR `payload` with the repeating 4-byte `key` (RFC 6455 section 5.3)."""
     n = len(payload)
-    if n == 0:
-        return b""
-    stream = (key * ((n >> 2) + 1))[:n]
-    return (int.from_bytes(payload, "little") ^ int.from_bytes(stream, "little")).to_bytes(n, "little")
+    if n < SHORT_MASK:
+        stream = _FROM(key, "little") * _REPEAT[n] & _LOW[n]
+        return (_FROM(payload, "little") ^ stream).to_bytes(n, "little")
+    stream_bytes = (key * ((n >> 2) + 1))[:n]
+    return (_FROM(payload, "little") ^ _FROM(stream_bytes, "little")).to_bytes(n, "little")
 
 
 class MaskKeys:
@@ -147,13 +156,21 @@ class FrameDecoder:
         """Bytes held that do not yet make a whole frame."""
         return len(self._buffer)
 
+    def whole_text(self, data: bytes) -> bytes | None:
+        """The payload when `data` is exactly one small whole text frame and nothing is buffered or fragmented
+        (most reads of a closed loop or an open model); None otherwise: then `feed` it."""
+        if len(data) >= 2 and data[0] == FIN_TEXT and data[1] + 2 == len(data):
+            length = data[1]  # < 126: no extended length, and the mask bit clear
+            if length < 126 and length <= self.max_message_bytes and not self._buffer and not self._fragment_opcode:
+                return data[2:]
+        return None
+
     def feed(self, data: bytes) -> list[Frame]:
         """Decode every complete frame now available; raise FrameError on a framing violation."""
+        whole = self.whole_text(data)
+        if whole is not None:
+            return [Frame(OP_TEXT, whole)]
         buf = self._buffer
-        if not buf and len(data) >= 2 and data[0] == FIN_TEXT and data[1] + 2 == len(data):
-            length = data[1]  # < 126 (no extended length), high bit clear (not masked): a small whole text frame
-            if length < 126 and length <= self.max_message_bytes and not self._fragment_opcode:
-                return [Frame(OP_TEXT, data[2:])]  # a read that is exactly that: most of them
         buf += data
         out: list[Frame] = []
         pos = 0

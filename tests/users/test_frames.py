@@ -62,7 +62,7 @@ def test_encoded_frame_decodes_in_library(length: int) -> None:
 
 def test_mask_matches_library() -> None:
     rng = random.Random(7)
-    for n in (0, 1, 3, 4, 5, 127, 1000):
+    for n in (0, 1, 3, 4, 5, 70, 127, 255, 256, 257, 1000):
         data = bytes(rng.getrandbits(8) for _ in range(n))
         key = bytes(rng.getrandbits(8) for _ in range(4))
         assert mask(data, key) == ABNF.mask(key, data)
@@ -179,7 +179,12 @@ def test_a_read_of_one_whole_small_text_frame_decodes_like_any_other_and_keeps_t
     assert FrameDecoder().feed(server_frame(b"")) == [Frame(OP_TEXT, b"")]
     with pytest.raises(FrameError):
         FrameDecoder(max_message_bytes=4).feed(whole)
+    assert FrameDecoder().whole_text(whole) == b'{"op":"tool_result"}'
+    assert FrameDecoder().whole_text(whole + whole) is None  # two frames: feed them
     decoder = FrameDecoder()
     assert decoder.feed(server_frame(b"part", fin=0)) == []
+    assert decoder.whole_text(whole) is None
     with pytest.raises(FrameError):
         decoder.feed(whole)  # a new message inside a fragmented one
+    split = FrameDecoder()
+    assert split.feed(whole[:3]) == [] and split.whole_text(whole[3:]) is None  # bytes are buffered
