@@ -4,36 +4,50 @@ RECV_BYTES.
     python -m bench.recv_size [--quick] [--repeats 3]
 
 A 70-byte message (a tool_result's size) is sent and received over a local
-socket pair, many times, for each buffer size; the figure is µs per
-send + recv, and each size's ratio to the smallest. CPython allocates the
-whole buffer asked for, then shrinks it: a buffer above glibc's mmap
-threshold (128 KiB) costs an mmap, an mremap and a munmap on every read.
+socket pair, many times, for each buffer size, each in a fresh interpreter;
+the figure is µs per send + recv, and each size's ratio to the smallest.
+CPython allocates the whole buffer asked for, then shrinks it: in a fresh
+process, a buffer above glibc's mmap threshold (128 KiB) costs an mmap, an
+mremap and a munmap on every read. (A long-running process whose threshold
+glibc has already raised may not pay it: that is why each size gets its
+own.)
 """
 
 from __future__ import annotations
 
-import socket
-from time import perf_counter
+import subprocess
+import sys
 from typing import Any
 
 from bench.common import Target, print_table, run_main, summary
 from users.socket_reader import RECV_BYTES
 
 SIZES = (16 * 1024, 64 * 1024, 256 * 1024)
-MESSAGE = b"x" * 70
 #: RECV_BYTES may cost at most this much more than the smallest buffer.
 TARGET = 1.2
 
 
+PROBE = """
+import socket, sys
+from time import perf_counter
+size, rounds = int(sys.argv[1]), int(sys.argv[2])
+ours, theirs = socket.socketpair()
+message = b"x" * 70
+start = perf_counter()
+for _ in range(rounds):
+    ours.send(message)
+    theirs.recv(size)
+print((perf_counter() - start) / rounds * 1e6)
+"""
+"""One size, measured in a fresh interpreter: how glibc places a large buffer depends on the process's past."""
+
+
 def us_per_read(size: int, rounds: int) -> float:
-    """µs per send + recv of MESSAGE asking recv for `size` bytes."""
-    ours, theirs = socket.socketpair()
-    with ours, theirs:
-        start = perf_counter()
-        for _ in range(rounds):
-            ours.send(MESSAGE)
-            theirs.recv(size)
-        return (perf_counter() - start) / rounds * 1e6
+    """µs per send + recv of a 70-byte message asking recv for `size` bytes, in a fresh process."""
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, str(size), str(rounds)], capture_output=True, text=True, timeout=120, check=True
+    )
+    return float(done.stdout.strip())
 
 
 def run(
@@ -80,6 +94,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    import sys
-
     sys.exit(main())
