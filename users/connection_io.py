@@ -3,7 +3,8 @@
 Made by `ToolClient.connect` (users/client.py) around the pure `ClientCore`. Reads of a plain socket run in
 the hub (users/socket_reader.py), where nothing may block: what they settle is reported there while only
 Locust's own listener listens, and the waiting user is switched to directly; anything that might block (other
-listeners, writes the core wants) goes to a short greenlet, in order.
+listeners, writes the core wants) goes to a short greenlet, and reading pauses until it is done: order kept,
+and a server that floods a client busy writing meets TCP's flow control.
 """
 
 from __future__ import annotations
@@ -128,13 +129,14 @@ class ConnectionIO:
     def _settle(self, in_hub: bool) -> None:
         """After a read: report what it settled, then wake the waiters. In the hub nothing may block, so what
         might (listeners other than Locust's, writes the core wants: a pong, the close echo, a protocol's
-        reply) goes to a short greenlet, and so does every later read until it is done: order is kept."""
+        reply) goes to a short greenlet, and reading pauses until it is done: order is kept."""
         core = self.core
         events = core.events_received()
         inline_safe = self._reporter.inline_safe() if events else True
         if in_hub and (self._deferred is not None or core.outgoing or core.state is CLOSED or not inline_safe):
             if self._deferred is None:
                 self._deferred = []
+                self._reader.pause()  # no more reads until this one is settled: order kept, memory bounded
                 gevent.spawn(self._settle_deferred)
             self._deferred.extend(events)
             return
@@ -162,6 +164,8 @@ class ConnectionIO:
             if not self._deferred:
                 break
         self._deferred = None
+        if not self._torn_down:
+            self._reader.resume()
         self.progress.notify()
 
     # --------------------------------------------------------------- writes

@@ -41,9 +41,13 @@ def how_it_ended(exc: BaseException) -> str:
 
 
 class SocketReader(Protocol):
-    """What the client needs of a reader: stop it (no more `on_data` or `on_end`)."""
+    """What the client needs of a reader: stop it (no more `on_data` or `on_end`), pause and resume it."""
 
     def stop(self) -> None: ...
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
 
 
 class HubReader:
@@ -65,6 +69,17 @@ class HubReader:
             self._io = None
             io.stop()
             io.close()
+
+    def pause(self) -> None:
+        """No reads until `resume`: what came stays in the kernel's buffer, so a server sending faster than the
+        client can settle meets TCP's flow control, not a growing queue here."""
+        if self._io is not None:
+            self._io.stop()
+
+    def resume(self) -> None:
+        """Read again (at once if data waits: libev reports readiness level-triggered)."""
+        if self._io is not None:
+            self._io.start(self._readable)
 
     def _readable(self) -> None:
         try:
@@ -102,6 +117,12 @@ class GreenletReader:
         greenlet = self._greenlet
         if greenlet is not gevent.getcurrent() and not greenlet.dead:
             greenlet.kill(block=False)
+
+    def pause(self) -> None:
+        """Nothing to do: the greenlet settles each read before it reads again."""
+
+    def resume(self) -> None:
+        """Nothing to do (see `pause`)."""
 
     @staticmethod
     def _run(sock: Any, on_data: OnData, on_end: OnEnd) -> None:

@@ -87,3 +87,23 @@ def test_the_greenlet_reader_reads_a_gevent_socket_and_says_how_it_ended() -> No
 def test_resets_read_as_reset_and_other_errors_by_name() -> None:
     assert how_it_ended(ConnectionResetError()) == "reset" and how_it_ended(BrokenPipeError()) == "reset"
     assert how_it_ended(TimeoutError("timed out")).startswith("TimeoutError")
+
+
+def test_a_paused_hub_reader_leaves_data_in_the_socket_until_resumed() -> None:
+    ours, theirs = plain_pair()
+    sink = Sink()
+    reader = HubReader(ours, sink.data, sink.end)
+    reader.pause()
+    theirs.sendall(b"waiting")
+    gevent.sleep(0.05)
+    assert sink.chunks == []  # still in the kernel's buffer: the sender meets flow control, not our memory
+    reader.resume()
+    wait_for(lambda: sink.chunks)
+    assert sink.chunks == [b"waiting"]
+    reader.stop()
+    reader.resume()  # after stop: nothing to resume
+    theirs.sendall(b"late")
+    gevent.sleep(0.02)
+    assert sink.chunks == [b"waiting"]
+    ours.close()
+    theirs.close()
