@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.bench_native import native_spec
-from bench.bench_throughput import LOCUSTFILE, Shape, locust_spec
+from bench.bench_throughput import LOCUSTFILE, Shape, locust_load_spec, locust_spec
 from bench.common import (
     REPO_ROOT,
     LoadRun,
@@ -39,7 +39,6 @@ from bench.common import (
     Target,
     clean_env,
     interpolate,
-    locust_command,
     mint_token,
     print_table,
     raise_fd_limit,
@@ -75,13 +74,11 @@ def rate_spec(
     label: str = "rate",
 ) -> LoadSpec:
     """A one-stage rate run: `connections` users spawned at once, `rate` calls/s paced over them."""
-    prefix = workdir / f"{label}-{connections}"
-    locustfile = tree / LOCUSTFILE.relative_to(REPO_ROOT)
-    command = locust_command(
-        locustfile, server.url, connections, connections, stage_s, prefix,
+    return locust_load_spec(
+        server, label, workdir / f"{label}-{connections}", connections, stage_s,
+        tree / LOCUSTFILE.relative_to(REPO_ROOT), tree,
         "--scenario", "rate", "--rate", str(rate), "--stage-duration", f"{stage_s:g}s",
     )  # fmt: skip
-    return LoadSpec(label, command, clean_env(LOCUST_JWT_SECRET=server.jwt_secret), Path(f"{prefix}_ws.csv"), tree)
 
 
 def native_rate_spec(server: Any, connections: int, rate: int, seconds: float, workdir: Path) -> LoadSpec:

@@ -80,9 +80,16 @@ def locust_spec(
 ) -> LoadSpec:
     """A headless Locust run of `shape` (all users spawned at once) writing PREFIX_ws.csv in `workdir`."""
     prefix = workdir / f"{label}-{shape.users}x{shape.in_flight}"
-    command = locust_command(
-        locustfile, server.url, shape.users, shape.users, run_time_s, prefix, "--in-flight", str(shape.in_flight)
+    return locust_load_spec(
+        server, label, prefix, shape.users, run_time_s, locustfile, cwd, "--in-flight", str(shape.in_flight)
     )
+
+
+def locust_load_spec(
+    server: Any, label: str, prefix: Path, users: int, run_time_s: float, locustfile: Path, cwd: Path, *extra: str
+) -> LoadSpec:
+    """A headless Locust process of `users` (all spawned at once) against `server`, writing `prefix`_ws.csv."""
+    command = locust_command(locustfile, server.url, users, users, run_time_s, prefix, *extra)
     return LoadSpec(label, command, clean_env(LOCUST_JWT_SECRET=server.jwt_secret), Path(f"{prefix}_ws.csv"), cwd)
 
 

@@ -28,14 +28,17 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bench import bench_connections
 from bench.bench_open_model import CONNECT_S_PER_USER, open_model_figures, rate_spec
 from bench.bench_throughput import LOCUSTFILE, Shape, locust_spec
 from bench.common import (
     REPO_ROOT,
+    LoadRun,
+    LoadSpec,
     fmt_spread,
     print_table,
     reference_server,
@@ -43,6 +46,8 @@ from bench.common import (
     summary,
     throughput,
 )
+
+T = TypeVar("T")
 
 
 def copy_tree(destination: Path, rev: str | None = None) -> Path:
@@ -81,37 +86,46 @@ def apply_patches(tree: Path, patches: list[Path]) -> None:
             raise SystemExit(f"compare: {patch} does not apply: {done.stderr.strip()}")
 
 
+def run_pairs(
+    base: Path,
+    candidate: Path,
+    spec_for: Callable[[Any, Path, str, Path], LoadSpec],
+    measure: Callable[[LoadRun], T],
+    describe: Callable[[T], str],
+    repeats: int,
+    timeout_s: float,
+) -> list[tuple[T, T]]:
+    """`repeats` pairs of processes, the base's and the candidate's (`spec_for(server, workdir, label, tree)`),
+    run at once against one 2-worker server, taking turns at starting first; each pair's (base, candidate)
+    figures by `measure`, printed by `describe` as they come."""
+    pairs: list[tuple[T, T]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-compare-") as tmp, reference_server("--workers", "2") as server:
+        for r in range(repeats):
+            specs = [spec_for(server, Path(tmp), "base", base), spec_for(server, Path(tmp), "candidate", candidate)]
+            if r % 2:
+                specs.reverse()
+            runs = {run.label: run for run in run_load_processes(specs, server, timeout_s=timeout_s)}
+            a, b = measure(runs["base"]), measure(runs["candidate"])
+            pairs.append((a, b))
+            print(f"  [{r + 1}/{repeats}] base {describe(a)} | candidate {describe(b)}", flush=True)
+    return pairs
+
+
 def compare_throughput(
     base: Path, candidate: Path, shape: Shape, repeats: int, run_time_s: float, warmup_s: float
 ) -> dict[str, Any]:
     """Concurrent base/candidate Locust pairs; ratios candidate/base."""
-    pairs = []
-    with tempfile.TemporaryDirectory(prefix="bench-compare-") as tmp, reference_server("--workers", "2") as server:
-        for r in range(repeats):
-            specs = [
-                locust_spec(
-                    server, shape, run_time_s, Path(tmp), base / LOCUSTFILE.relative_to(REPO_ROOT), "base", base
-                ),
-                locust_spec(
-                    server,
-                    shape,
-                    run_time_s,
-                    Path(tmp),
-                    candidate / LOCUSTFILE.relative_to(REPO_ROOT),
-                    "candidate",
-                    candidate,
-                ),
-            ]
-            if r % 2:
-                specs.reverse()
-            runs = {run.label: run for run in run_load_processes(specs, server, timeout_s=run_time_s + 60)}
-            a, b = (throughput(runs[k], shape.users, warmup_s) for k in ("base", "candidate"))
-            pairs.append((a, b))
-            print(
-                f"  [{r + 1}/{repeats}] base {a.calls_per_s:,.0f} calls/s {1000 * a.cpu_s_per_1k_calls:.2f} CPU ms/1k"
-                f" | candidate {b.calls_per_s:,.0f} calls/s {1000 * b.cpu_s_per_1k_calls:.2f} CPU ms/1k",
-                flush=True,
-            )
+    pairs = run_pairs(
+        base,
+        candidate,
+        lambda server, tmp, label, tree: locust_spec(
+            server, shape, run_time_s, tmp, tree / LOCUSTFILE.relative_to(REPO_ROOT), label, tree
+        ),
+        lambda run: throughput(run, shape.users, warmup_s),
+        lambda t: f"{t.calls_per_s:,.0f} calls/s {1000 * t.cpu_s_per_1k_calls:.2f} CPU ms/1k",
+        repeats,
+        run_time_s + 60,
+    )
     result = {
         "shape": shape.name,
         "base_calls_per_s": summary([a.calls_per_s for a, _ in pairs]),
@@ -136,24 +150,16 @@ def compare_open_model(
     base: Path, candidate: Path, shape: Shape, rate: int, repeats: int, run_time_s: float, warmup_s: float
 ) -> dict[str, Any]:
     """Concurrent base/candidate rate runs (`rate` calls/s over `shape.users` each); ratios candidate/base."""
-    pairs = []
     stage_s = shape.users * CONNECT_S_PER_USER + warmup_s + run_time_s + 2
-    with tempfile.TemporaryDirectory(prefix="bench-compare-") as tmp, reference_server("--workers", "2") as server:
-        for r in range(repeats):
-            specs = [
-                rate_spec(server, shape.users, rate, stage_s, Path(tmp), tree, label)
-                for label, tree in (("base", base), ("candidate", candidate))
-            ]
-            if r % 2:
-                specs.reverse()
-            runs = {run.label: run for run in run_load_processes(specs, server, timeout_s=stage_s + 60)}
-            a, b = (open_model_figures(runs[k], shape.users, rate, warmup_s) for k in ("base", "candidate"))
-            pairs.append((a, b))
-            print(
-                f"  [{r + 1}/{repeats}] base {a['cpu_us_per_call']:.1f} µs/call {a['late_share']:.2%} late"
-                f" | candidate {b['cpu_us_per_call']:.1f} µs/call {b['late_share']:.2%} late",
-                flush=True,
-            )
+    pairs = run_pairs(
+        base,
+        candidate,
+        lambda server, tmp, label, tree: rate_spec(server, shape.users, rate, stage_s, tmp, tree, label),
+        lambda run: open_model_figures(run, shape.users, rate, warmup_s),
+        lambda f: f"{f['cpu_us_per_call']:.1f} µs/call {f['late_share']:.2%} late",
+        repeats,
+        stage_s + 60,
+    )
     result = {
         "shape": shape.name,
         "rate": rate,

@@ -234,7 +234,7 @@ class ToolClient:
 
         def refill(core: ClientCore) -> bool:
             need = limit - len(core.pending)
-            return need <= 0 or (perf_counter() < until and self.send_from_hub(pick(need), None, limit))
+            return need <= 0 or (perf_counter() < until and self.send_from_hub(pick(need)))
 
         self._hold(until, refill, limit, pick)
 

@@ -140,33 +140,35 @@ class ConnectionIO:
                 gevent.spawn(self._settle_deferred)
             self._deferred.extend(events)
             return
-        if events:
-            self._reporter.report(events, inline_safe)
-        if self._keepalive is not None:
-            self._keepalive.after_read()
-        if core.outgoing or core.state is CLOSED:
-            self.process()
-        elif in_hub and self.driven is not None and self.driven(core):
+        wrote = self._apply(events, inline_safe)
+        if not wrote and in_hub and self.driven is not None and self.driven(core):
             return  # the hub drives the connection: its user sleeps on
         self.progress.notify(in_hub)
 
     def _settle_deferred(self) -> None:
         """`_settle`'s work for reads made in the hub, in this greenlet, until no read waits for it."""
-        core = self.core
         while True:
             events, self._deferred = self._deferred, []
-            if events:
-                self._reporter.report(events)
-            if self._keepalive is not None:
-                self._keepalive.after_read()
-            if core.outgoing or core.state is CLOSED:
-                self.process()
+            self._apply(events)
             if not self._deferred:
                 break
         self._deferred = None
         if not self._torn_down:
             self._reader.resume()
         self.progress.notify()
+
+    def _apply(self, events: list[CoreEvent], inline_safe: bool | None = None) -> bool:
+        """A read's work: report its events, tell keepalive, write what the core wants (tearing down once it is
+        closed); True when there was writing or tearing down to do."""
+        if events:
+            self._reporter.report(events, inline_safe)
+        if self._keepalive is not None:
+            self._keepalive.after_read()
+        core = self.core
+        if core.outgoing or core.state is CLOSED:
+            self.process()
+            return True
+        return False
 
     # --------------------------------------------------------------- writes
     def _on_write_stalled(self) -> None:

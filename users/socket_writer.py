@@ -55,13 +55,7 @@ class SocketWriter:
             raise ConnectionLost("not connected")
         sent = 0
         if self._plain and not self.busy:  # nobody is mid-write: a send that cannot wait keeps the order
-            try:
-                sent = self.sock.send(data)
-            except BlockingIOError:
-                sent = 0
-            except BaseException:
-                self.broken = True
-                raise
+            sent = self._send_now(data)
             if sent == len(data):
                 return
         self.busy = True
@@ -82,18 +76,23 @@ class SocketWriter:
         OSError when the socket fails at once."""
         sent = 0
         if self._plain:
-            try:
-                sent = self.sock.send(data)
-            except BlockingIOError:
-                sent = 0
-            except BaseException:
-                self.broken = True
-                raise
+            sent = self._send_now(data)
             if sent == len(data):
                 return
         self._lock.acquire(blocking=False)
         self.busy = True
         gevent.spawn(self._finish_write, memoryview(data)[sent:], now)
+
+    def _send_now(self, data: bytes | memoryview) -> int:
+        """Bytes of `data` the plain socket takes now, without waiting (0 while its buffer is full); a send
+        that fails leaves the writer broken: a torn frame must never be followed by another."""
+        try:
+            return self.sock.send(data)  # type: ignore[no-any-return]
+        except BlockingIOError:
+            return 0
+        except BaseException:
+            self.broken = True
+            raise
 
     def _finish_write(self, view: memoryview, now: float) -> None:
         try:
@@ -128,11 +127,7 @@ class SocketWriter:
         while view:
             if self.broken:
                 raise ConnectionLost("not connected")
-            try:
-                sent = sock.send(view)
-            except BlockingIOError:
-                sent = 0
-            view = view[sent:]
+            view = view[self._send_now(view) :]
             if view:
                 io = self._waiting_io = hub.loop.io(sock.fileno(), WRITE_EVENT)
                 try:
