@@ -1,5 +1,5 @@
-"""The docs site builds: `mkdocs build --strict` (mkdocs.yml, the material theme) with no warning, and every page
-under docs/ is reachable from the nav or the README."""
+"""The docs site builds: `mkdocs build --strict` (mkdocs.yml, the material theme) with no warning; the nav names
+existing pages and the README's links resolve."""
 
 from __future__ import annotations
 
