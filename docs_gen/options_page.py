@@ -1,5 +1,4 @@
-"""docs/reference/options.md rendered from the option rows: users/options.py, scenarios/options.py and
-reference_server/options.py (pure: the rows in, Markdown out)."""
+"""docs/reference/options.md rendered from the users', scenarios' and reference server's option rows (pure)."""
 
 from __future__ import annotations
 
