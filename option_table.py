@@ -1,8 +1,8 @@
 """Options declared once: one row per option, from which argparse, env vars, defaults, checks and docs come.
 
 Pure (standard library only): users/ and scenarios/ each keep one table of Option rows; `add_options` puts
-them on Locust's parser, `defaults` and `first_problem` read them, and a test holds the README's option tables
-equal to them.
+them on Locust's parser, `defaults` and `first_problem` read them, and `python -m docs_gen`
+renders docs/reference/options.md from them.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class Option:
         return "LOCUST_" + self.dest.upper()
 
     def shown_default(self) -> str:
-        """The default as the README shows it."""
+        """The default as the options page (docs/reference/options.md) shows it."""
         if self.action == "store_true":
             return "off"
         if self.default in (None, ""):

@@ -98,8 +98,8 @@ _PORT = _between(0, 65535)
 MAIN, HARDENING, FAULTS = "", "hardening", "fault injection"
 #: Argument group -> its description in --help.
 GROUPS: dict[str, str] = {
-    HARDENING: "limits against slow or greedy clients (per worker process unless said otherwise; see README)",
-    FAULTS: "faults on from the start; POST /control/faults changes them at runtime (see README)",
+    HARDENING: "limits against slow or greedy clients (per worker process unless said otherwise; see docs/how-to/reference-server.md)",
+    FAULTS: "faults on from the start; POST /control/faults changes them at runtime (see docs/how-to/reference-server.md)",
 }
 
 

@@ -1,8 +1,10 @@
-"""Docs that run: every command README.md shows runs, as written or shortened, against a reference server here.
+"""Docs that run: every command README.md and the docs/ pages show runs, as written or shortened, against a
+reference server here.
 
 Each command is matched by one rule below; a command no rule knows fails the test (write its rule). Placeholders
 become this test's values (`...` the server's secret, hosts the server's URL, `results/` a temp folder) and long
-runs are shortened (`-t 3s`, a few users). A few commands cannot run here; their rules say why and which test
+runs are shortened (`-t 3s`, `--stage-duration 2s`, `--duration 3s`, a few users). A few commands cannot run
+here; their rules say why and which test
 covers them instead.
 """
 
@@ -24,7 +26,7 @@ import pytest
 
 from reference_server.launcher import RunningServer, start_reference_server
 from tests.support.locust_run import ROOT, free_port
-from tests.support.readme_commands import readme_commands
+from tests.support.readme_commands import docs_commands
 
 RUN_TIMEOUT_S = 150.0
 
@@ -42,7 +44,7 @@ class Context:
         return {**os.environ, "LOCUST_JWT_SECRET": secret, "REFERENCE_SERVER_JWT_SECRET": secret}
 
     def localize(self, command: str) -> str:
-        """The README command with this test's secret, hosts and folders, and long runs shortened."""
+        """The command with this test's secret, hosts and folders, and long runs shortened."""
         text = command.split("  #", 1)[0].strip()  # an inline comment after two spaces
         secret = shlex.quote(self.server.jwt_secret or "")
         text = re.sub(r"(\w+)=\.\.\.(\s)", rf"\1={secret}\2", text)
@@ -51,6 +53,7 @@ class Context:
         text = text.replace("localhost:8080", f"127.0.0.1:{self.server.metrics_port}")
         text = text.replace("results/", f"{self.tmp}/results/")
         text = re.sub(r"-t \d+[sm]\b", "-t 3s", text)
+        text = re.sub(r"--stage-duration \d+[sm]\b", "--stage-duration 2s", text)
         text = re.sub(r"-u \d+ -r \d+", "-u 4 -r 4", text)
         text = text.replace("--processes 4", "--processes 2")
         return text
@@ -108,7 +111,7 @@ def with_host(ctx: Context, command: str) -> str:
 
 
 def run_headless(ctx: Context, command: str) -> None:
-    """A headless run against the reference server; with `--protocol X`, one started speaking X (the README's
+    """A headless run against the reference server; with `--protocol X`, one started speaking X (the page's
     line before starts it the same way)."""
     protocol = re.search(r"--protocol (\w+)", command)
     ok = (0, 1) if re.search(r"\bfail[:=]", command) else (0,)  # Locust's exit code 1: the failures asked for
@@ -232,10 +235,12 @@ def rule_for(command: str) -> Callable[[Context, str], None]:
     for pattern, rule in RULES:
         if re.match(pattern, command):
             return rule
-    raise AssertionError(f"README command without a rule in {__file__}: {command}")
+    raise AssertionError(f"docs command without a rule in {__file__}: {command}")
 
 
-COMMANDS = readme_commands()
+PAGES_AND_COMMANDS = docs_commands()
+COMMANDS = [command for _, command in PAGES_AND_COMMANDS]
+IDS = [f"{i:02d}-{page.removeprefix('docs/')}-{c.split()[0][:24]}" for i, (page, c) in enumerate(PAGES_AND_COMMANDS)]
 
 
 @pytest.fixture(scope="module")
@@ -250,12 +255,13 @@ def context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
         yield Context(server, tmp, prefix)
 
 
-def test_every_readme_command_has_a_rule() -> None:
+def test_every_docs_command_has_a_rule() -> None:
     assert len(COMMANDS) >= 20
+    assert {page for page, _ in PAGES_AND_COMMANDS} >= {"README.md", "docs/how-to/ci.md", "docs/how-to/protocols.md"}
     for command in COMMANDS:
         rule_for(command)
 
 
-@pytest.mark.parametrize("command", COMMANDS, ids=[f"{i:02d}-{c.split()[0][:24]}" for i, c in enumerate(COMMANDS)])
-def test_readme_command_runs(context: Context, command: str) -> None:
+@pytest.mark.parametrize("command", COMMANDS, ids=IDS)
+def test_docs_command_runs(context: Context, command: str) -> None:
     rule_for(command)(context, command)

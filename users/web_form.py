@@ -26,7 +26,7 @@ CLI_ONLY = frozenset({
     "session_prefix", "connect_timeout", "hello_timeout", "ping_interval", "ping_timeout", "max_message_bytes",
     "ca_file", "insecure", "plan", "server_control_url", "knee_p99_ms", "knee_error_rate",
 })  # fmt: skip
-"""Not in the form: set them on the command line, in locust.conf or as LOCUST_* env vars (README, Web UI)."""
+"""Not in the form: set them on the command line, in locust.conf or as LOCUST_* env vars (docs/how-to/own-server.md, The web UI)."""
 SECOND = (
     "call_timeout", "max_in_flight", "burst_height", "burst_width", "burst_period", "storm_interval",
     "storm_fraction", "storm_mode", "step_users", "step_rate", "step_duration", "max_users", "max_rate",

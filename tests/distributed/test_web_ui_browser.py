@@ -53,7 +53,7 @@ def number(text: str) -> float:
 
 def keep_screenshots(tmp_path: Path, name: str) -> None:
     """Copy the run's screenshots to WS_SCREENSHOT_DIR; with WS_UPDATE_DOCS=1 the master's live view becomes
-    docs/websocket-view.png (the README's picture)."""
+    docs/websocket-view.png (the picture in the README and docs/how-to/own-server.md)."""
     keep = Path(os.environ.get("WS_SCREENSHOT_DIR") or ROOT / "test-artifacts" / "web-ui")
     keep.mkdir(parents=True, exist_ok=True)
     for png in tmp_path.glob("*.png"):

@@ -1,4 +1,4 @@
-"""The README's custom-task example works as a locustfile of its own."""
+"""The custom-task example of docs/how-to/own-server.md works as a locustfile of its own."""
 
 from __future__ import annotations
 

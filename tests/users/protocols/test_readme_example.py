@@ -1,4 +1,4 @@
-"""The README's own-protocol example, run as printed: it plugs into the core and the option checks."""
+"""The own-protocol example of docs/how-to/protocols.md, run as printed: it plugs into the core and the option checks."""
 
 from __future__ import annotations
 
@@ -23,12 +23,12 @@ from users.settings import ClientSettings
 
 @pytest.fixture
 def example() -> Iterator[dict[str, Any]]:
-    """The namespace the README's example leaves behind (its registration undone afterwards)."""
-    readme = (ROOT / "README.md").read_text()
+    """The namespace the page's example leaves behind (its registration undone afterwards)."""
+    readme = (ROOT / "docs" / "how-to" / "protocols.md").read_text()
     block = re.search(r"<!-- protocol-example -->\n```python\n(.*?)```\n<!-- /protocol-example -->", readme, re.S)
-    assert block is not None, "the README lost its protocol example"
+    assert block is not None, "docs/how-to/protocols.md lost its protocol example"
     namespace: dict[str, Any] = {}
-    exec(compile(block.group(1), "README.md", "exec"), namespace)  # noqa: S102 - our own README
+    exec(compile(block.group(1), "docs/how-to/protocols.md", "exec"), namespace)  # noqa: S102 - our own docs
     try:
         yield namespace
     finally:
