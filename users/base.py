@@ -229,7 +229,6 @@ class ToolCallUser(User):
         self._tokens: TokenSource | None = None
         self.option_error: OptionError | None = None
         sslopt: dict[str, Any] = {}
-        follow = False
         if options is not None:
             try:
                 check_options(options)  # again here: the web UI form changes options after start-up checks
@@ -239,7 +238,6 @@ class ToolCallUser(User):
                 self._apply_options(options)
                 self._tokens = _token_source_for(environment, options)
                 sslopt = _sslopt(options)
-                follow = bool(getattr(options, "follow_redirects", False))
         self.runtime: Runtime = runtime_for(environment)
         self.counters = self.runtime.counters
         self.wire = wire_protocol(self)
@@ -256,15 +254,14 @@ class ToolCallUser(User):
             dialect=self.dialect,
             protocol=self.wire,
             compression=self.compression,
-            follow_redirects=follow,
+            follow_redirects=bool(getattr(options, "follow_redirects", False)),
         )
         self.mix = ToolMix.from_spec(self.tools, self.dialect, protocol=self.wire)
         self.client: ToolClient | None = None
         self.slot = -1
         self._subscription = subscribe_template(self.subscribe, self.wire)
         self._failed_attempts = 0
-        self._retry_after: float | None = None
-        """The wait the last refused upgrade asked for (Retry-After), used once instead of the backoff."""
+        self._retry_after: float | None = None  # the wait a refused upgrade asked for (Retry-After), used once
         self._was_connected = False
         self._rng = _SHARED_RNG
         self._bad_token = False

@@ -78,8 +78,9 @@ def test_retry_after_seconds_and_dates() -> None:
 def test_retry_after_delay_is_capped_by_the_cap_and_the_run() -> None:
     assert retry_after_delay(5.0, 60.0, None) == 5.0
     assert retry_after_delay(90.0, 60.0, None) == 60.0
-    assert retry_after_delay(30.0, 60.0, 2.5) == 2.5
-    assert retry_after_delay(30.0, 60.0, -1.0) == 0.0
+    assert retry_after_delay(30.0, 60.0, 2.5) == 3.5  # just past the run's end: its stop ends the wait
+    assert retry_after_delay(30.0, 60.0, -5.0) == 0.0
+    assert retry_after_delay(2.0, 60.0, 2.5) == 2.0
 
 
 def test_starvation_is_reported_once_per_stretch() -> None:
