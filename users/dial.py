@@ -99,18 +99,18 @@ def open_socket(target: Target, sslopt: dict[str, Any], deadline: float) -> Any:
 def read_response(sock: Any, deadline: float, label: str) -> Response:
     """The response head, read in chunks of at most READ_BYTES before `deadline` (capped by the parser)."""
     parser = ResponseParser()
-    with reading(label, sock):
-        while True:
-            remaining = deadline - perf_counter()
-            if remaining <= 0:
-                raise TimeoutError
-            sock.settimeout(remaining)
-            data = sock.recv(READ_BYTES)
-            if not data:
-                raise parser.end_of_stream()
+    while True:
+        remaining = deadline - perf_counter()
+        if remaining <= 0:
+            raise TimeoutError
+        sock.settimeout(remaining)
+        data = sock.recv(READ_BYTES)
+        if not data:
+            raise parser.end_of_stream()
+        with reading(label, sock):  # what does not yield: the watchdog names this connection if it held the hub
             response = parser.feed(data)
-            if response is not None:
-                return response
+        if response is not None:
+            return response
 
 
 _CONTEXTS: dict[tuple[Any, ...], ssl.SSLContext] = {}

@@ -30,34 +30,35 @@ class StarvationCheck:
 
     def __init__(self, limit_s: float = STARVED_AFTER_S) -> None:
         self.limit_s = limit_s
-        self._last_beat: float | None = None
+        self.last_beat: float | None = None
         self._reported = False
 
     def beat(self, now: float) -> None:
         """The hub ran its timer at `now`."""
-        self._last_beat = now
+        self.last_beat = now
         self._reported = False
 
     def look(self, now: float) -> float | None:
         """Seconds since the last beat when over the limit and not yet reported for this stretch; else None."""
-        if self._last_beat is None or self._reported:
+        if self.last_beat is None or self._reported:
             return None
-        late = now - self._last_beat
+        late = now - self.last_beat
         if late <= self.limit_s:
             return None
         self._reported = True
         return late
 
 
-_current: list[tuple[str, Any] | None] = [None]
-"""The (label, socket) being read now, in the hub or a greenlet (one at a time: the hub runs one thing)."""
+_current: list[tuple[str, Any, float] | None] = [None]
+"""The (label, socket, monotonic start) of the read running now, in the hub or a greenlet (one at a time)."""
 
 
 @contextmanager
 def reading(label: str, sock: Any) -> Iterator[None]:
-    """Mark `sock` (named `label`: an origin, never a path or query) as the connection being read."""
+    """Mark `sock` (named `label`: an origin, never a path or query) as the connection being read; only around
+    work that does not yield (a greenlet waiting inside would be blamed for what others do meanwhile)."""
     previous = _current[0]
-    _current[0] = (label, sock)
+    _current[0] = (label, sock, time.monotonic())
     try:
         yield
     finally:
@@ -66,7 +67,7 @@ def reading(label: str, sock: Any) -> Iterator[None]:
 
 def mark(label: str, sock: Any) -> None:
     """Mark a read that starts (cheaper than `reading` for the hot path); `unmark` when it ends."""
-    _current[0] = (label, sock)
+    _current[0] = (label, sock, time.monotonic())
 
 
 def unmark() -> None:
@@ -74,19 +75,29 @@ def unmark() -> None:
     _current[0] = None
 
 
-def report(late_s: float) -> str:
-    """What the thread says about a starved hub, shutting down the connection being read if one is marked."""
+def current_read() -> tuple[str, Any, float] | None:
+    """The (label, socket, monotonic start) of the read marked now, if any."""
+    return _current[0]
+
+
+def holder(now: float, last_beat: float | None, limit_s: float) -> tuple[str, Any, float] | None:
+    """The marked read when it has run for over `limit_s` with no beat of the hub since it began: it holds the
+    hub (not merely the one running now of many short ones, nor a read the hub ran beside); else None."""
     current = _current[0]
-    if current is None:
-        return f"WARNING watchdog: the gevent hub has not run for {late_s:.1f} s (no connection was being read)\n"
-    label, sock = current
+    if current is None or last_beat is None or current[2] < last_beat:
+        return None
+    return current if now - current[2] > limit_s else None
+
+
+def shut_down(held: tuple[str, Any, float], now: float) -> str:
+    """Shut the holding read's connection down (the read then fails and the hub runs again); what to say."""
+    label, sock, since = held
     try:
         sock.shutdown(socket.SHUT_RDWR)
     except (OSError, AttributeError):
         pass
     return (
-        f"WARNING watchdog: the gevent hub has not run for {late_s:.1f} s while reading {label}; "
-        "that connection was shut down\n"
+        f"WARNING watchdog: a read of {label} has held the gevent hub for {now - since:.1f} s; connection shut down\n"
     )
 
 
@@ -107,10 +118,16 @@ def start_watchdog(limit_s: float = STARVED_AFTER_S) -> None:
     sleep = monkey.get_original("time", "sleep")
 
     def watch() -> None:
+        dropped: tuple[str, Any, float] | None = None
         while True:
             sleep(BEAT_S)
-            late = check.look(time.monotonic())
+            now = time.monotonic()
+            late = check.look(now)
             if late is not None:
-                os.write(2, report(late).encode())
+                os.write(2, f"WARNING watchdog: the gevent hub has not run for {late:.1f} s\n".encode())
+            held = holder(now, check.last_beat, limit_s)
+            if held is not None and held is not dropped:
+                dropped = held
+                os.write(2, shut_down(held, now).encode())
 
     start_thread(watch, ())

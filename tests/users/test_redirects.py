@@ -9,7 +9,7 @@ import pytest
 from users.backoff import retry_after_delay
 from users.redirects import MAX_REDIRECTS, RETRY_AFTER_CAP_S, redirect_url, retry_after_s, shown_location
 from users.upgrade import HandshakeError, Response
-from users.watchdog import StarvationCheck
+from users.watchdog import StarvationCheck, current_read, holder, reading
 
 HERE = "ws://127.0.0.1:8079/ws?token=abc"
 
@@ -93,3 +93,12 @@ def test_starvation_is_reported_once_per_stretch() -> None:
     check.beat(103.2)
     assert check.look(103.4) is None
     assert check.look(104.5) == pytest.approx(1.3)
+
+
+def test_only_a_read_that_held_the_hub_since_its_last_beat_is_blamed() -> None:
+    with reading("ws://h:1", None):
+        since = current_read()[2]  # type: ignore[index]
+        assert holder(since + 2.0, since - 0.1, 1.0) is not None  # no beat since it began, over the limit
+        assert holder(since + 0.9, since - 0.1, 1.0) is None  # not long enough
+        assert holder(since + 2.0, since + 0.5, 1.0) is None  # the hub beat while it was marked: not holding
+    assert holder(since + 2.0, since - 0.1, 1.0) is None  # nothing marked
