@@ -1,8 +1,8 @@
 """Notices a starved gevent hub from an OS thread: says which connection was being read, and shuts that one down.
 
 A hub timer beats every `BEAT_S`; an OS thread (not a greenlet: it runs while the hub is stuck) checks the
-beat. Reads mark the connection they read (`reading`), so when the hub has not beaten for `STARVED_AFTER_S`
-the thread names it on stderr and shuts its socket down: the read that never yields then fails, the hub runs
+beat. Reads mark the connection they read (`CURRENT`, `reading`), so when one read has held the hub for
+`STARVED_AFTER_S` the thread names it on stderr and shuts its socket down: the read that never yields then fails, the hub runs
 again, and -t, SIGTERM and Ctrl+C are honoured.
 """
 
@@ -49,56 +49,54 @@ class StarvationCheck:
         return late
 
 
-_current: list[tuple[str, Any, float] | None] = [None]
-"""The (label, socket, monotonic start) of the read running now, in the hub or a greenlet (one at a time)."""
+Mark = tuple[str, Any]
+"""(label, socket) of a connection: made once per connection, so marking a read is one store, no clock read."""
+CURRENT: list[Mark | None] = [None]
+"""The connection whose read runs now, in the hub or a greenlet (one at a time); set and cleared by the reader."""
 
 
 @contextmanager
 def reading(label: str, sock: Any) -> Iterator[None]:
     """Mark `sock` (named `label`: an origin, never a path or query) as the connection being read; only around
     work that does not yield (a greenlet waiting inside would be blamed for what others do meanwhile)."""
-    previous = _current[0]
-    _current[0] = (label, sock, time.monotonic())
+    previous = CURRENT[0]
+    CURRENT[0] = (label, sock)
     try:
         yield
     finally:
-        _current[0] = previous
+        CURRENT[0] = previous
 
 
-def mark(label: str, sock: Any) -> None:
-    """Mark a read that starts (cheaper than `reading` for the hot path); `unmark` when it ends."""
-    _current[0] = (label, sock, time.monotonic())
+class HolderCheck:
+    """Pure: fed what is marked at each look, with the hub's last beat and the time; returns the mark once it
+    has stayed marked, with no beat of the hub, for over `limit_s`: that read holds the hub (a hub reads each
+    connection at most once per loop, and beats once per loop)."""
+
+    def __init__(self, limit_s: float = STARVED_AFTER_S) -> None:
+        self.limit_s = limit_s
+        self._seen: Mark | None = None
+        self._since = 0.0
+        self._beat: float | None = None
+
+    def look(self, current: Mark | None, last_beat: float | None, now: float) -> Mark | None:
+        """The holding mark (once), or None."""
+        if current is None or current is not self._seen or last_beat != self._beat:
+            self._seen, self._since, self._beat = current, now, last_beat
+            return None
+        if now - self._since < self.limit_s:
+            return None
+        self._seen = None  # said once; a new sighting starts over
+        return current
 
 
-def unmark() -> None:
-    """The read marked by `mark` has ended."""
-    _current[0] = None
-
-
-def current_read() -> tuple[str, Any, float] | None:
-    """The (label, socket, monotonic start) of the read marked now, if any."""
-    return _current[0]
-
-
-def holder(now: float, last_beat: float | None, limit_s: float) -> tuple[str, Any, float] | None:
-    """The marked read when it has run for over `limit_s` with no beat of the hub since it began: it holds the
-    hub (not merely the one running now of many short ones, nor a read the hub ran beside); else None."""
-    current = _current[0]
-    if current is None or last_beat is None or current[2] < last_beat:
-        return None
-    return current if now - current[2] > limit_s else None
-
-
-def shut_down(held: tuple[str, Any, float], now: float) -> str:
+def shut_down(held: Mark, late_s: float) -> str:
     """Shut the holding read's connection down (the read then fails and the hub runs again); what to say."""
-    label, sock, since = held
+    label, sock = held
     try:
         sock.shutdown(socket.SHUT_RDWR)
     except (OSError, AttributeError):
         pass
-    return (
-        f"WARNING watchdog: a read of {label} has held the gevent hub for {now - since:.1f} s; connection shut down\n"
-    )
+    return f"WARNING watchdog: a read of {label} has held the gevent hub for {late_s:.1f} s; connection shut down\n"
 
 
 _started: list[Any] = []
@@ -110,6 +108,7 @@ def start_watchdog(limit_s: float = STARVED_AFTER_S) -> None:
     if _started:
         return
     check = StarvationCheck(limit_s)
+    holders = HolderCheck(limit_s)
     check.beat(time.monotonic())
     timer = gevent.get_hub().loop.timer(BEAT_S, BEAT_S, ref=False)  # never keeps the process alive
     timer.start(lambda: check.beat(time.monotonic()))
@@ -118,16 +117,14 @@ def start_watchdog(limit_s: float = STARVED_AFTER_S) -> None:
     sleep = monkey.get_original("time", "sleep")
 
     def watch() -> None:
-        dropped: tuple[str, Any, float] | None = None
         while True:
             sleep(BEAT_S)
             now = time.monotonic()
             late = check.look(now)
             if late is not None:
                 os.write(2, f"WARNING watchdog: the gevent hub has not run for {late:.1f} s\n".encode())
-            held = holder(now, check.last_beat, limit_s)
-            if held is not None and held is not dropped:
-                dropped = held
-                os.write(2, shut_down(held, now).encode())
+            held = holders.look(CURRENT[0], check.last_beat, now)
+            if held is not None:
+                os.write(2, shut_down(held, now - (check.last_beat or now)).encode())
 
     start_thread(watch, ())
