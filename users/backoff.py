@@ -36,3 +36,14 @@ def attempts_after_session(previous: int, lived_s: float, clean: bool) -> int:
     if lived_s >= STABLE_AFTER_S:
         return 0 if clean else 1
     return previous + 1
+
+
+RUN_END_GRACE_S = 1.0
+"""A wait that reaches the run's end lasts this much past it: the run's stop ends it, no attempt races the stop."""
+
+
+def retry_after_delay(retry_after_s: float, cap_s: float, remaining_s: float | None) -> float:
+    """The wait before the next attempt when the server asked for `retry_after_s` (a 429 or 503 answer's
+    Retry-After): that, capped at `cap_s` and at the run's `remaining_s` (None: unknown) plus RUN_END_GRACE_S."""
+    delay = min(max(retry_after_s, 0.0), cap_s)
+    return delay if remaining_s is None else max(0.0, min(delay, remaining_s + RUN_END_GRACE_S))

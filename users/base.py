@@ -20,7 +20,7 @@ from locust.env import Environment
 from locust.runners import WorkerRunner
 
 from users.auth import TokenSource, corrupt
-from users.backoff import attempts_after_session, reconnect_delay
+from users.backoff import attempts_after_session, reconnect_delay, retry_after_delay
 from users.client import ClientSettings, ToolClient
 from users.errors import ConnectionLost, WsFailure
 from users.integration import request_fire
@@ -34,6 +34,7 @@ from users.rate_driver import Member
 from users.runtime import Runtime, runtime_for
 from users.storms import StormDropper
 from users.tool_mix import ToolMix
+from users.watchdog import start_watchdog
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +101,15 @@ def _sslopt(options: argparse.Namespace) -> dict[str, Any]:
     if options.ca_file:
         return {"ca_certs": options.ca_file}
     return {}
+
+
+def remaining_run_s(environment: Environment) -> float | None:
+    """Seconds left of a run with -t (None without one)."""
+    options = environment.parsed_options
+    run_time = getattr(options, "run_time", None) if options is not None else None
+    if not run_time:
+        return None
+    return max(0.0, float(run_time) - (time.time() - environment.stats.start_time))
 
 
 RUN_ERROR_MESSAGE = "ws_run_error"
@@ -244,12 +254,14 @@ class ToolCallUser(User):
             dialect=self.dialect,
             protocol=self.wire,
             compression=self.compression,
+            follow_redirects=bool(getattr(options, "follow_redirects", False)),
         )
         self.mix = ToolMix.from_spec(self.tools, self.dialect, protocol=self.wire)
         self.client: ToolClient | None = None
         self.slot = -1
         self._subscription = subscribe_template(self.subscribe, self.wire)
         self._failed_attempts = 0
+        self._retry_after: float | None = None  # the wait a refused upgrade asked for (Retry-After), used once
         self._was_connected = False
         self._rng = _SHARED_RNG
         self._bad_token = False
@@ -277,6 +289,7 @@ class ToolCallUser(User):
     def on_start(self) -> None:
         """Connect and hello; a failure is reported and retried by the task with backoff."""
         self.counters = self.runtime.counters  # a new run may have started since this user was made
+        start_watchdog()  # once per process: a server that starves the hub is named and its connection shut down
         self.slot = self.runtime.slots.take()
         self._bad_token = self.bad_token_fraction > 0 and selected_share(self.slot, 0, self.bad_token_fraction)
         self._zero_wait = self.wait_time() == 0
@@ -413,8 +426,9 @@ class ToolCallUser(User):
             token = connection_token(self._tokens, self._bad_token, self.counters)
             client.connect(token)
             client.hello(f"{self.session_prefix}-{uuid.uuid4().hex[:16]}", token or "")
-        except WsFailure:
+        except WsFailure as exc:
             self.client = None
+            self._retry_after = getattr(exc, "retry_after_s", None)
             self._failed_attempts += 1
             return False
         except BaseException:
@@ -435,6 +449,11 @@ class ToolCallUser(User):
             self._failed_attempts = attempts_after_session(self._failed_attempts, ended.lived_s, ended.ended_cleanly)
             self.client = None
         delay = reconnect_delay(self._failed_attempts, self.reconnect_base_s, self.reconnect_cap_s, self._rng)
+        if self._retry_after is not None:  # the server said when: that instead (capped at 60 s and the run's end)
+            delay, self._retry_after = (
+                retry_after_delay(self._retry_after, 60.0, remaining_run_s(self.environment)),
+                None,
+            )
         if delay:
             gevent.sleep(delay)
         self.open_connection()

@@ -1,4 +1,4 @@
-"""One connection as users see it: handshake (websocket-client), hello, calls, waits, closing.
+"""One connection as users see it: handshake (users/dial.py), hello, calls, waits, closing.
 
 Everything the connection decides lives in the pure `ClientCore` (users/core.py); its I/O (reads, writes,
 keepalive, what a read settles) is users/connection_io.py, and its events go to the one `EventReporter`
@@ -13,22 +13,23 @@ import ssl
 import time
 from collections.abc import Callable, Sequence
 from time import perf_counter
-from typing import Any
 
 import gevent
-import websocket
 from gevent.event import AsyncResult
 
 from users.connection_io import ConnectionIO, Driven
 from users.core import CLOSED, ClientCore
 from users.deflate import DeflateParams, ExtensionError, negotiate, offer_header
+from users.dial import Upgraded, dial
 from users.errors import ConnectFailed, ConnectionLost, HelloRefused, describe_os_error
 from users.frames import CLOSE_GOING_AWAY, CLOSE_NORMAL
 from users.metrics import WsCounters
 from users.protocol import CallTemplate, HelloOk
+from users.redirects import retry_after_s
 from users.reporter import CallOutcome, EventReporter, RequestHook
 from users.settings import ClientSettings
 from users.socket_reader import how_it_ended
+from users.upgrade import HandshakeError, target_of
 
 __all__ = ["CallOutcome", "ClientSettings", "RequestHook", "ToolClient"]
 
@@ -37,36 +38,25 @@ logger = logging.getLogger(__name__)
 CLOSE_WAIT_S = 2.0
 
 
-def handshake(url: str, settings: ClientSettings, headers: Sequence[str] = ()) -> tuple[Any, dict[str, str]]:
-    """TCP, TLS and the WebSocket upgrade (websocket-client); the socket, blocking, for this module's greenlets,
-    and the response's headers (lower-case names)."""
-    subprotocols = [*settings.subprotocols, *settings.wire_protocol().subprotocols]
-    ws = websocket.create_connection(
-        url,
-        timeout=settings.connect_timeout_s,
-        header=[*settings.headers, *headers],
-        subprotocols=subprotocols or None,
-        sslopt=dict(settings.sslopt),
-        skip_utf8_validation=True,
-        enable_multithread=False,
-    )
-    sock = ws.sock  # websocket-client's WebSocket object is not kept: only its socket is used
-    sock.settimeout(None)
-    return sock, ws.getheaders() or {}
-
-
-def upgrade(url: str, settings: ClientSettings, token: str | None) -> tuple[Any, DeflateParams | None]:
-    """The handshake with what the protocol and the compression option add (a bearer token, the deflate offer):
-    the socket and the deflate parameters the server accepted; ExtensionError (socket closed) for an answer
-    that was not offered."""
+def upgrade(url: str, settings: ClientSettings, token: str | None) -> tuple[Upgraded, DeflateParams | None]:
+    """The handshake (users/dial.py) with what the protocol and the compression option add (a bearer token, the
+    deflate offer): the upgraded connection and the deflate parameters the server accepted; ExtensionError
+    (socket closed) for an answer that was not offered."""
     headers = settings.wire_protocol().upgrade_headers(token)
     offered = settings.compression == "deflate"
-    sock, response = handshake(url, settings, [*headers, offer_header()] if offered else headers)
+    upgraded = dial(url, settings, [*headers, offer_header()] if offered else headers)
     try:
-        return sock, negotiate(response.get("sec-websocket-extensions"), offered)
+        return upgraded, negotiate(upgraded.headers.get("sec-websocket-extensions"), offered)
     except ExtensionError:
-        sock.close()
+        upgraded.sock.close()
         raise
+
+
+def connect_failure(exc: BaseException) -> ConnectFailed:
+    """The ConnectFailed a failed upgrade is reported as (a 429/503's Retry-After kept for the backoff)."""
+    if isinstance(exc, HandshakeError):
+        return ConnectFailed(str(exc), retry_after_s(exc.retry_after, time.time()))
+    return ConnectFailed(str(exc) if isinstance(exc, ExtensionError) else describe_os_error(exc))
 
 
 class ToolClient:
@@ -125,16 +115,19 @@ class ToolClient:
         start_wall = time.time()
         start = perf_counter()
         try:
-            sock, deflate = upgrade(self.url, self.settings, token)
-        except (OSError, ssl.SSLError, websocket.WebSocketException, ExtensionError) as exc:
-            failure = ConnectFailed(str(exc) if isinstance(exc, ExtensionError) else describe_os_error(exc))
+            upgraded, deflate = upgrade(self.url, self.settings, token)
+        except (OSError, ssl.SSLError, HandshakeError, ExtensionError) as exc:
+            failure = connect_failure(exc)
             self.counters.connect_failures += 1
             self._reporter.timed("connect", perf_counter() - start, failure, start_wall)
             raise failure from None
         now = perf_counter()
         core = self.core = ClientCore(self.counters, self.settings, now, deflate)
         self._reporter.timed("connect", now - start, None, start_wall)
-        self._io = ConnectionIO(sock, core, self._reporter, self.settings.ping_interval_s)
+        label = target_of(self.url).origin
+        self._io = ConnectionIO(upgraded.sock, core, self._reporter, self.settings.ping_interval_s, label)
+        if upgraded.rest:
+            self._io.early_data(upgraded.rest)  # frames that came with the 101: not lost
 
     def hello(self, session_id: str, token: str) -> HelloOk:
         """Send hello and wait for its answer; fires `hello`; raises HelloRefused (and then closes)."""

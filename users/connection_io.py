@@ -27,6 +27,7 @@ from users.protocol import CallTemplate
 from users.reporter import EventReporter
 from users.socket_reader import GreenletReader, HubReader, SocketReader, how_it_ended
 from users.socket_writer import SocketWriter
+from users.watchdog import CURRENT
 
 Driven = Callable[[ClientCore], bool]
 """Called after each read settled in the hub while the hub drives the connection; False wakes its user."""
@@ -48,7 +49,9 @@ def detached(sock: Any) -> Any:
 class ConnectionIO:
     """Moves one open connection's bytes between its socket and its core, reports what settles, wakes waiters."""
 
-    def __init__(self, sock: Any, core: ClientCore, reporter: EventReporter, ping_interval_s: float) -> None:
+    def __init__(
+        self, sock: Any, core: ClientCore, reporter: EventReporter, ping_interval_s: float, label: str = ""
+    ) -> None:
         self.core = core
         self.progress = Progress()
         """Where users of this connection wait; woken by reads, the end, and deadlines."""
@@ -64,7 +67,13 @@ class ConnectionIO:
         self.writer = SocketWriter(sock, core, self._on_write_stalled, plain, self._on_write_failed)
         self._keepalive = Keepalive(core, ping_interval_s, self.process) if ping_interval_s > 0 else None
         reader = HubReader if plain else GreenletReader
+        self._mark = (label, sock)
+        """What the watchdog names this connection by (`label`: its origin, never a path or query)."""
         self._reader: SocketReader = reader(sock, self._on_data, self._on_end)
+
+    def early_data(self, data: bytes) -> None:
+        """Bytes the handshake read past the server's 101 header: the first frames, fed before any read."""
+        self._on_data(data, False)
 
     def send_from_hub(self, templates: list[CallTemplate], intended: list[float] | None, room_below: int) -> bool:
         """Send calls from a hub callback, without blocking; False (nothing sent) when the connection is not
@@ -117,8 +126,12 @@ class ConnectionIO:
     def _on_data(self, data: bytes, in_hub: bool) -> bool:
         """Bytes read (in the hub for plain sockets): feed the core, report, wake the waiters; False once closed."""
         core = self.core
-        core.receive_data(data, perf_counter())
-        self._settle(in_hub)
+        CURRENT[0] = self._mark  # the watchdog names this connection if the hub gets stuck here
+        try:
+            core.receive_data(data, perf_counter())
+            self._settle(in_hub)
+        finally:
+            CURRENT[0] = None
         return core.state is not CLOSED
 
     def _on_end(self, how: str, in_hub: bool) -> None:

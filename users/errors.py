@@ -16,10 +16,12 @@ class WsFailure(Exception):
 
 
 class ConnectFailed(WsFailure):
-    """TCP, TLS or WebSocket handshake failed; `detail` names the cause (never the URL's query or a token)."""
+    """TCP, TLS or WebSocket handshake failed; `detail` names the cause (never the URL's query or a token);
+    `retry_after_s`: the wait a 429 or 503 answer asked for (Retry-After), if any."""
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, retry_after_s: float | None = None) -> None:
         super().__init__("connect_failed", detail)
+        self.retry_after_s = retry_after_s
 
 
 class HelloRefused(WsFailure):

@@ -58,6 +58,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("--call-timeout", 10.0, "Seconds without a result before a call is a 'timeout' failure (also the "
            "drain limit at stop).", type=float, check=seconds),
     Option("--connect-timeout", 10.0, "Seconds for TCP + TLS + WebSocket handshake.", type=float, check=seconds),
+    Option("--follow-redirects", False, "Follow a redirect answer to the upgrade (at most 3), only within the "
+           "same scheme, host and port: credentials never go to another origin. Off: a redirect is a "
+           "connect failure.", action="store_true"),
     Option("--hello-timeout", 10.0, "Seconds to wait for hello_ok.", type=float, check=seconds),
     Option("--ping-interval", 20.0, "Seconds between keepalive pings per connection (0: none); no pong within "
            "--ping-timeout ends a half-open connection (its calls become connection_lost) and the user "

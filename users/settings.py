@@ -30,6 +30,8 @@ class ClientSettings:
     """The wire protocol (users/protocols/); None: toolcall with `dialect`."""
     compression: str = ""
     """`deflate` offers permessage-deflate at the upgrade; empty: no extension."""
+    follow_redirects: bool = False
+    """Follow a redirect answer to the upgrade within the same origin (users/redirects.py)."""
 
     def wire_protocol(self) -> Protocol:
         """The protocol connections speak: `protocol`, else toolcall with `dialect`."""
