@@ -198,6 +198,8 @@ class ToolCallUser(User):
     """Largest reconnect backoff."""
     max_message_bytes: int = DEFAULTS["max_message_bytes"]
     """Largest server message accepted before closing with 1009 (option --max-message-bytes)."""
+    max_server_names: int = DEFAULTS["max_server_names"]
+    """Distinct server strings per kind per run in names and failure messages (option --max-server-names)."""
     max_in_flight: int = DEFAULTS["max_in_flight"]
     """Rate mode: most calls outstanding per connection before sends wait (option --max-in-flight)."""
     ping_interval: float = DEFAULTS["ping_interval"]
@@ -277,6 +279,7 @@ class ToolCallUser(User):
     def on_start(self) -> None:
         """Connect and hello; a failure is reported and retried by the task with backoff."""
         self.counters = self.runtime.counters  # a new run may have started since this user was made
+        self.counters.names.limit = self.max_server_names
         self.slot = self.runtime.slots.take()
         self._bad_token = self.bad_token_fraction > 0 and selected_share(self.slot, 0, self.bad_token_fraction)
         self._zero_wait = self.wait_time() == 0
