@@ -100,7 +100,7 @@ class ConnectionIO:
             try:
                 writer.write(data, perf_counter())
             except OSError as exc:
-                core.fail(how_it_ended(exc), perf_counter())
+                core.fail(f"write failed: {how_it_ended(exc)}", perf_counter())
             except ConnectionLost as exc:  # the writer was broken by a write cut short
                 core.fail(exc.how, perf_counter())
         if core.state is CLOSED:
