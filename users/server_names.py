@@ -27,6 +27,9 @@ SERVER_ERROR = "server_error_"
 """Protocol faults `server_error_<code>` carry the code of a server's error message."""
 PREFIXES = {"push": "push:"}
 """Kinds whose names start with more than the server's string."""
+CHARS = {"connect": 200}
+"""Kinds cut longer than NAME_CHARS: a handshake failure is mostly the OS's or TLS's own words (a certificate
+mismatch names the host), which a shorter cut would lose."""
 CLIENT_HELLO_CODES = frozenset({"hello_timeout", "connection_closed"})
 """Hello refusals the client names (every other code is the server's)."""
 
@@ -43,11 +46,12 @@ class NameKind:
     """One kind of server string, named `prefix` + the string: `known` maps each raw value seen to its name
     (at most `limit * KNOWN_PER_NAME` raw values, `limit` distinct names)."""
 
-    __slots__ = ("kind", "prefix", "known", "names", "capped")
+    __slots__ = ("kind", "prefix", "chars", "known", "names", "capped")
 
-    def __init__(self, kind: str, prefix: str = "") -> None:
+    def __init__(self, kind: str, prefix: str = "", chars: int = NAME_CHARS) -> None:
         self.kind = kind
         self.prefix = prefix
+        self.chars = chars
         self.known: dict[str, str] = {}
         self.names: set[str] = set()
         self.capped = False
@@ -65,7 +69,7 @@ class NameBudget:
         """The state of `kind` (made on first use; `push` names are prefixed `push:`)."""
         state = self._kinds.get(kind)
         if state is None:
-            state = self._kinds[kind] = NameKind(kind, PREFIXES.get(kind, ""))
+            state = self._kinds[kind] = NameKind(kind, PREFIXES.get(kind, ""), CHARS.get(kind, NAME_CHARS))
         return state
 
     def name(self, kind: str, value: str) -> str:
@@ -75,7 +79,7 @@ class NameBudget:
         known = state.known.get(value)
         if known is not None:
             return known
-        name = state.prefix + clean(value)
+        name = state.prefix + clean(value, state.chars)
         if name not in state.names:
             if len(state.names) >= self.limit:
                 self._overflow(state)

@@ -123,3 +123,10 @@ def test_the_reporter_fires_bounded_names_and_messages_and_the_counters_show_the
     assert set(recorder.codes("protocol_error")) == {"server_error_<other>"}
     assert recorder.codes("hello") == [OTHER]
     assert counters.snapshot()["server_names_overflowed"] == 48 + 48 + 50 + 1
+
+
+def test_a_handshake_failure_keeps_up_to_200_characters_of_the_os_s_words() -> None:
+    detail = "SSLCertVerificationError: IP address mismatch, certificate is not valid for '127.0.0.1'. (_ssl.c:1006)"
+    assert repr(bounded_failure(ConnectFailed(detail), NameBudget())) == f"connect_failed: {detail}"
+    cut = repr(bounded_failure(ConnectFailed("x" * 500), NameBudget()))
+    assert cut == "connect_failed: " + "x" * 199 + "…"
