@@ -174,7 +174,7 @@ class Session(asyncio.Protocol):
         return {"op": "event", "topic": unique("t"), "seq": 1, "sent_at_ns": time.time_ns()}
 
     def send(self, data: bytes) -> None:
-        if self.transport is not None:
+        if self.transport is not None and not self.transport.is_closing():  # asyncio warns per write after a loss
             self.transport.write(data)
 
     def end(self) -> None:
