@@ -70,8 +70,11 @@ def test_server_chosen_strings_make_at_most_cap_names_per_kind_plus_one_bucket(
     assert len(warnings) == 1 and f"{CAP} distinct {kind} strings" in warnings[0], warnings
 
 
-def test_a_server_answering_ids_never_sent_has_its_connections_failed_after_a_bounded_number(tmp_path: Path) -> None:
-    result, sessions, took_s = run_against(tmp_path, "unknown-ids", burst=200)
+@pytest.mark.parametrize("protocol", ["toolcall", "jsonrpc"])
+def test_a_server_answering_ids_never_sent_has_its_connections_failed_after_a_bounded_number(
+    tmp_path: Path, protocol: str
+) -> None:
+    result, sessions, took_s = run_against(tmp_path, "unknown-ids", "--protocol", protocol, burst=200)
     ws = assert_ended_cleanly(result, took_s)
     reported = result.failures[("protocol_error", "unknown_request_id")]
     # every connection is failed at its BAD_ID_LIMIT-th unknown id: 200 per call would have been reported
