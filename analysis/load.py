@@ -110,6 +110,9 @@ WS_COUNTERS = [
     "hellos_refused",
     "pushes_received",
     "protocol_errors",
+    "write_timeouts",
+    "write_stalls",
+    "server_names_overflowed",
 ]
 """Cumulative counters of PREFIX_ws.csv (rates are their differences); all but calls_sent are optional."""
 

@@ -158,6 +158,14 @@ def connection_token(tokens: TokenSource | None, bad: bool, counters: WsCounters
     return corrupt(token) if bad else token
 
 
+def apply_options(user: User, options: argparse.Namespace) -> None:
+    """Options that differ from the shared defaults win over the user's (sub)class attributes."""
+    for name, default in DEFAULTS.items():
+        value = getattr(options, name, None)
+        if value is not None and value != default:
+            setattr(user, name, value)
+
+
 class ToolCallUser(User):
     """A user holding one WebSocket connection that keeps `in_flight` `call_tool` requests outstanding.
 
@@ -208,6 +216,8 @@ class ToolCallUser(User):
     """Largest reconnect backoff."""
     max_message_bytes: int = DEFAULTS["max_message_bytes"]
     """Largest server message accepted before closing with 1009 (option --max-message-bytes)."""
+    max_server_names: int = DEFAULTS["max_server_names"]
+    """Distinct server strings per kind per run in names and failure messages (option --max-server-names)."""
     max_in_flight: int = DEFAULTS["max_in_flight"]
     """Rate mode: most calls outstanding per connection before sends wait (option --max-in-flight)."""
     ping_interval: float = DEFAULTS["ping_interval"]
@@ -235,7 +245,7 @@ class ToolCallUser(User):
             except OptionError as exc:
                 self.option_error = exc
             else:
-                self._apply_options(options)
+                apply_options(self, options)
                 self._tokens = _token_source_for(environment, options)
                 sslopt = _sslopt(options)
         self.runtime: Runtime = runtime_for(environment)
@@ -269,13 +279,6 @@ class ToolCallUser(User):
         self._member: Member | None = None
         self._storm_dropped = False
 
-    def _apply_options(self, options: argparse.Namespace) -> None:
-        """Options that differ from the shared defaults win over (sub)class attributes."""
-        for name, default in DEFAULTS.items():
-            value = getattr(options, name, None)
-            if value is not None and value != default:
-                setattr(self, name, value)
-
     # ------------------------------------------------------------ lifecycle
     def run(self) -> None:
         """Locust's run; with an option that cannot work (the web UI form checks first, a worker's own
@@ -290,6 +293,7 @@ class ToolCallUser(User):
         """Connect and hello; a failure is reported and retried by the task with backoff."""
         self.counters = self.runtime.counters  # a new run may have started since this user was made
         start_watchdog()  # once per process: a server that starves the hub is named and its connection shut down
+        self.counters.names.limit = self.max_server_names
         self.slot = self.runtime.slots.take()
         self._bad_token = self.bad_token_fraction > 0 and selected_share(self.slot, 0, self.bad_token_fraction)
         self._zero_wait = self.wait_time() == 0

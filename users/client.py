@@ -69,7 +69,7 @@ class ToolClient:
         self.settings = settings
         self.counters = counters
         self.core: ClientCore | None = None
-        self._reporter = EventReporter(fire, settings.request_type)
+        self._reporter = EventReporter(fire, settings.request_type, counters.names)
         self._io: ConnectionIO | None = None
         """The open connection's I/O, from a successful handshake on."""
 

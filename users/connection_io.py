@@ -26,7 +26,7 @@ from users.keepalive import Keepalive
 from users.protocol import CallTemplate
 from users.reporter import EventReporter
 from users.socket_reader import GreenletReader, HubReader, SocketReader, how_it_ended
-from users.socket_writer import SocketWriter
+from users.socket_writer import WRITE_STALLED, SocketWriter
 from users.watchdog import CURRENT
 
 Driven = Callable[[ClientCore], bool]
@@ -64,7 +64,9 @@ class ConnectionIO:
         plain = not is_tls(sock)
         if plain:
             sock = detached(sock)
-        self.writer = SocketWriter(sock, core, self._on_write_stalled, plain, self._on_write_failed)
+        self.writer = SocketWriter(
+            sock, core, self._on_write_stalled, plain, self._on_write_failed, self._on_write_cut_short
+        )
         self._keepalive = Keepalive(core, ping_interval_s, self.process) if ping_interval_s > 0 else None
         reader = HubReader if plain else GreenletReader
         self._mark = (label, sock)
@@ -106,8 +108,10 @@ class ConnectionIO:
                 continue
             try:
                 writer.write(data, perf_counter())
-            except (OSError, ConnectionLost) as exc:
-                core.fail(how_it_ended(exc), perf_counter())
+            except OSError as exc:
+                core.fail(f"write failed: {how_it_ended(exc)}", perf_counter())
+            except ConnectionLost as exc:  # the writer was broken by a write cut short
+                core.fail(exc.how, perf_counter())
         if core.state is CLOSED:
             self.teardown()
 
@@ -195,6 +199,17 @@ class ConnectionIO:
         self.progress.notify()
         if core.state is CLOSED:
             self.teardown()  # closing the socket fails the blocked write at once
+
+    def _on_write_cut_short(self) -> None:
+        """A blocked write was cut short (its user stopped while the server was not reading): the connection is
+        given up now, calls in flight lost as `write_stalled` and counted in `write_stalls`; it cannot carry
+        another frame, not even a close frame."""
+        core = self.core
+        if core.state is CLOSED:
+            return
+        core.counters.write_stalls += 1
+        core.fail(WRITE_STALLED, perf_counter())
+        self.process()
 
     def _on_write_failed(self, exc: OSError) -> None:
         """A write the hub started failed in the greenlet finishing it."""

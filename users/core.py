@@ -14,15 +14,15 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from users.correlation import PendingCall, PendingCalls
+from users.correlation import BAD_ID_LIMIT, PendingCall, PendingCalls
 from users.deflate import DeflateParams, framers
 from users.errors import CallFailed, CallTimeout, ConnectionLost, HelloRefused
 from users.events import ConnectionClosed, CoreEvent, HelloAnswered, ProtocolFault, PushReceived
 from users.frames import (
-    CLOSE_GOING_AWAY,
     CLOSE_INVALID_PAYLOAD,
     CLOSE_NO_STATUS,
     CLOSE_NORMAL,
+    CLOSE_PROTOCOL_ERROR,
     FRAME_ERROR_CODES,
     OP_BINARY,
     OP_CLOSE,
@@ -49,6 +49,12 @@ from users.settings import ClientSettings
 
 REASON_CHARS = 60
 """A close reason is cut to this many characters in failure messages (Locust groups failures by message)."""
+BAD_REQUEST_IDS = "bad_request_ids"
+"""How calls in flight are lost when the server answered BAD_ID_LIMIT request ids that match no call."""
+
+
+class BadRequestIds(FrameError):
+    """Too many answers matched no call sent: the server is broken, the connection is failed with 1002."""
 
 
 class State(enum.Enum):
@@ -224,10 +230,11 @@ class ClientCore:
                     self.counters.messages_received += 1
                     self._fault("binary_frame")
         except FrameError as exc:
-            if exc.close_code != CLOSE_INVALID_PAYLOAD:  # invalid UTF-8 was reported as such already
+            bad_ids = exc.__class__ is BadRequestIds
+            if exc.close_code != CLOSE_INVALID_PAYLOAD and not bad_ids:  # those were reported as such already
                 self._fault(FRAME_ERROR_CODES.get(exc.close_code, f"frame_error_{exc.close_code}"))
             self.close(exc.close_code)
-            self._finish(f"framing error {exc.close_code}", now)
+            self._finish(BAD_REQUEST_IDS if bad_ids else f"framing error {exc.close_code}", now)
 
     def tick(self, now: float) -> bool:
         """Settle what is overdue at `now`: calls (timeout), the hello, an unanswered ping, a blocked write;
@@ -282,6 +289,8 @@ class ClientCore:
             call = self.pending.resolve(msg.request_id, msg.ok)
             if call.__class__ is str:
                 self._fault(call)  # type: ignore[arg-type]
+                if self.pending.bad_ids >= BAD_ID_LIMIT:  # a server whose ids are garbage: fail the connection
+                    raise BadRequestIds(CLOSE_PROTOCOL_ERROR, "answers to request ids never sent")
                 return
             call.settled_at = now  # type: ignore[union-attr]
             call.length = len(payload)  # type: ignore[union-attr]
@@ -345,17 +354,7 @@ class ClientCore:
         self._ping_sent_at = None
         self.writing_since = 0.0
         code = self.close_code if self.close_code is not None else self._close_sent
-        counters = self.counters
-        counters.connections_open -= 1
-        counters.disconnects += 1
-        if code is None:
-            counters.resets += 1
-        elif code == CLOSE_NORMAL:
-            counters.closes_normal += 1
-        elif code == CLOSE_GOING_AWAY:
-            counters.closes_going_away += 1
-        else:
-            counters.closes_error += 1
+        self.counters.count_disconnect(code)
         if self._hello_sent_at is not None:
             self._hello_failed(HelloRefused("connection_closed", how), now)
         lost = self.pending.lose_all()

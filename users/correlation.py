@@ -69,6 +69,9 @@ class CallLedger:
 
 TIMED_OUT_MEMORY = 1024
 """Timed-out request ids remembered per connection (at least), so their late answers count as `late_result`."""
+BAD_ID_LIMIT = 10
+"""Answers matching no call (unknown_request_id, duplicate_result) one connection takes: the one that reaches it
+fails the connection (close 1002, calls in flight `connection_lost: bad_request_ids`), as a broken server's."""
 ANSWERED_MEMORY = 256
 """Answered request ids remembered per connection (at least), so a repeated answer counts as `duplicate_result`
 rather than `unknown_request_id`; small, as it fills on every busy connection (tens of KB at most)."""
@@ -120,6 +123,8 @@ class PendingCalls:
     timed_out: RecentIds = field(default_factory=lambda: RecentIds(TIMED_OUT_MEMORY))
     answered: RecentIds = field(default_factory=lambda: RecentIds(ANSWERED_MEMORY))
     _calls: dict[str, PendingCall] = field(default_factory=dict)
+    bad_ids: int = 0
+    """Answers on this connection that matched no call sent: unknown or duplicate request ids."""
 
     def __len__(self) -> int:
         return len(self._calls)
@@ -143,8 +148,10 @@ class PendingCalls:
             if self.answered.take(request_id):
                 self.answered.add(request_id)  # a third copy is a duplicate too
                 self.ledger.duplicate_results += 1
+                self.bad_ids += 1
                 return DUPLICATE_RESULT
             self.ledger.unknown_results += 1
+            self.bad_ids += 1
             return UNKNOWN_REQUEST_ID
         self.answered.add(request_id)
         if ok:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 
 from users.correlation import CallLedger
+from users.frames import CLOSE_GOING_AWAY, CLOSE_NORMAL
+from users.server_names import NameBudget
 
 
 @dataclass
@@ -42,6 +44,8 @@ class WsCounters:
     protocol_errors: int = 0
     ping_timeouts: int = 0
     write_timeouts: int = 0
+    write_stalls: int = 0
+    """Connections given up because a user stopped while its write was blocked (the server not reading)."""
     closes_normal: int = 0
     closes_going_away: int = 0
     closes_error: int = 0
@@ -56,13 +60,29 @@ class WsCounters:
     users_sending_peak: int = 0
     sending: set[int] = field(default_factory=set, repr=False)
     """Slots of users that sent since the last 100 ms sample (its size feeds users_sending_peak)."""
+    names: NameBudget = field(default_factory=NameBudget, repr=False)
+    """The caps on names made of server strings (users/server_names.py); its `overflowed` is a column."""
+
+    def count_disconnect(self, code: int | None) -> None:
+        """A connection ended with close `code` (the server's, else the one sent; None: no close frame)."""
+        self.connections_open -= 1
+        self.disconnects += 1
+        if code is None:
+            self.resets += 1
+        elif code == CLOSE_NORMAL:
+            self.closes_normal += 1
+        elif code == CLOSE_GOING_AWAY:
+            self.closes_going_away += 1
+        else:
+            self.closes_error += 1
 
     def snapshot(self) -> dict[str, int]:
         """All counters as a flat dict (call counts prefixed `calls_`)."""
         flat = {f"calls_{k}": v for k, v in self.calls.as_dict().items()}
         for name in _FLAT_FIELDS:
             flat[name] = getattr(self, name)
+        flat["server_names_overflowed"] = self.names.overflowed
         return flat
 
 
-_FLAT_FIELDS = [f.name for f in fields(WsCounters) if f.name not in ("calls", "sending")]
+_FLAT_FIELDS = [f.name for f in fields(WsCounters) if f.name not in ("calls", "sending", "names")]

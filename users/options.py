@@ -68,6 +68,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("--ping-timeout", 10.0, "Seconds to wait for a pong.", type=float, check=seconds),
     Option("--max-message-bytes", 16 * 1024 * 1024, "Largest server message accepted; a larger one is a "
            "protocol error and the connection closes with 1009.", type=int, check=at_least(1024)),
+    Option("--max-server-names", 100, "Distinct strings a server chooses (push topics or notification methods, "
+           "error codes, close reasons) that become Locust names or failure messages, per kind and per run; later "
+           "new ones share one <other> name (counted in server_names_overflowed).", type=int, check=at_least(1)),
     Option("--protocol", "toolcall", "Wire protocol: toolcall (PROTOCOL.md: hello, call_tool), jsonrpc (JSON-RPC "
            "2.0, a tool is a method) or mcp (Model Context Protocol over WebSocket: initialize, tools/call)."),
     Option("--compression", "", "deflate: offer permessage-deflate (RFC 7692) and compress when the server "
@@ -95,7 +98,8 @@ OPTIONS: tuple[Option, ...] = (
 
 USER_ATTRIBUTES = ("tools", "in_flight", "call_timeout", "connect_timeout", "hello_timeout", "session_prefix",
                    "max_in_flight", "subscribe", "ping_interval", "ping_timeout", "max_message_bytes",
-                   "bad_token_fraction", "protocol", "compression", "mcp_protocol_version", "rpc_hello")  # fmt: skip
+                   "bad_token_fraction", "protocol", "compression", "mcp_protocol_version", "rpc_hello",
+                   "max_server_names")  # fmt: skip
 """Options that are also ToolCallUser attributes: an option differing from its default overrides the attribute."""
 DEFAULTS: dict[str, Any] = {name: value for name, value in defaults(OPTIONS).items() if name in USER_ATTRIBUTES}
 """Defaults shared by the options and ToolCallUser's attributes."""

@@ -11,6 +11,7 @@ from typing import Any
 from users.correlation import PendingCall
 from users.errors import ServerProtocolError, WsFailure
 from users.events import CoreEvent, HelloAnswered, ProtocolFault, PushReceived
+from users.server_names import NameBudget, bounded_failure
 
 logger = logging.getLogger(__name__)
 
@@ -29,22 +30,27 @@ class CallOutcome:
 
 
 class EventReporter:
-    """Fires one request event per outcome with Locust's keyword arguments; wakes a blocking caller's waiter."""
+    """Fires one request event per outcome with Locust's keyword arguments; wakes a blocking caller's waiter.
+    Names and failure messages made of server strings go through the run's `budget` (users/server_names.py)."""
 
-    __slots__ = ("_fire", "_request_type", "_names", "_push_names", "_alone", "_log_request")
+    __slots__ = ("_fire", "_request_type", "_names", "_push_names", "_alone", "_log_request", "_budget")
 
-    def __init__(self, fire: RequestHook, request_type: str) -> None:
+    def __init__(self, fire: RequestHook, request_type: str, budget: NameBudget | None = None) -> None:
         self._fire = fire
         # The shortcut of users/integration: while Locust's listener is alone, a success is one log_request.
         self._alone: Callable[[], bool] | None = getattr(fire, "inline_safe", None)
         self._log_request: Callable[[str, str, float, int], None] | None = getattr(fire, "log_request", None)
         self._request_type = request_type
         self._names: dict[str, str] = {}
-        self._push_names: dict[str, str] = {}
+        self._budget = budget = NameBudget() if budget is None else budget
+        self._push_names = budget.kind("push").known
+        """The budget's own map of the push topics it took: one lookup per push."""
 
     def timed(self, name: str, seconds: float, failure: WsFailure | None, start_wall: float | None = None) -> None:
         """A connect or hello attempt that took `seconds`."""
         extra = {} if start_wall is None else {"start_time": start_wall}
+        if failure is not None:
+            failure = bounded_failure(failure, self._budget)
         self._fire(
             request_type=self._request_type,
             name=name,
@@ -82,6 +88,8 @@ class EventReporter:
                     except Exception:  # as Locust's EventHook.fire: logged, never raised into the connection
                         logger.exception("Uncaught exception in Locust's request statistics")
                 else:
+                    if call.failure is not None:
+                        call.failure = bounded_failure(call.failure, self._budget)
                     fire(
                         request_type=request_type,
                         name=name,
@@ -102,14 +110,14 @@ class EventReporter:
                 name="protocol_error",
                 response_time=None,
                 response_length=0,
-                exception=ServerProtocolError(event.code),
+                exception=bounded_failure(ServerProtocolError(event.code), self._budget),
                 context={},
             )
         elif isinstance(event, PushReceived):
             topic = event.event.topic
             name = self._push_names.get(topic)
             if name is None:
-                name = self._push_names[topic] = f"push:{topic}"
+                name = self._budget.push_name(topic)
             sent_at_ns = event.event.sent_at_ns or 0
             self._fire(
                 request_type=self._request_type,

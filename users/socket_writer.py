@@ -17,17 +17,24 @@ from users.errors import ConnectionLost
 
 WRITE_EVENT = 2
 """libev's EV_WRITE."""
+WRITE_STALLED = "write_stalled"
+"""How calls are lost when a blocked write is given up before its timeout (a user stopped mid-write), and what
+a write asked of a writer broken that way raises."""
 
 
 class SocketWriter:
-    """Serialised writes of whole batches of frames; after a write cut short it never writes again.
+    """Serialised writes of whole batches of frames; after a write cut short it never writes again. A write cut
+    short by anything but a socket error (its greenlet killed: a user stopped mid-write) calls `on_cut_short`.
 
     `plain` sockets are the standard library's, non-blocking (users/client.py detaches them from gevent): a
     send that does not fit waits for the descriptor to be writable. Other (TLS) sockets are gevent's and write
     with its cooperative `sendall`, always watched.
     """
 
-    __slots__ = ("sock", "broken", "busy", "_core", "_lock", "_plain", "_on_stalled", "_on_failed", "_waiting_io")
+    __slots__ = (
+        "sock", "broken", "busy", "_core", "_lock", "_plain", "_on_stalled", "_on_failed", "_on_cut_short",
+        "_waiting_io",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -36,6 +43,7 @@ class SocketWriter:
         on_stalled: Callable[[], None],
         plain: bool,
         on_failed: Callable[[OSError], None] = lambda exc: None,
+        on_cut_short: Callable[[], None] = lambda: None,
     ) -> None:
         self.sock = sock
         self.broken = False
@@ -47,12 +55,13 @@ class SocketWriter:
         self._plain = plain
         self._on_stalled = on_stalled
         self._on_failed = on_failed
+        self._on_cut_short = on_cut_short
         self._waiting_io: Any = None
 
     def write(self, data: bytes, now: float) -> None:
         """Write `data` (asked for at `now`); OSError when the socket fails, ConnectionLost once broken."""
         if self.broken:
-            raise ConnectionLost("not connected")
+            raise ConnectionLost(WRITE_STALLED)
         sent = 0
         if self._plain and not self.busy:  # nobody is mid-write: a send that cannot wait keeps the order
             sent = self._send_now(data)
@@ -63,9 +72,11 @@ class SocketWriter:
             with self._lock:
                 self.busy = True  # again: a write that held the lock before may have cleared it on release
                 self._write_watched(memoryview(data)[sent:], now)
-        except BaseException:
+        except BaseException as exc:
             # A write cut short (error or greenlet kill) leaves a torn frame: never write again.
             self.broken = True
+            if not isinstance(exc, (OSError, ConnectionLost)):
+                self._on_cut_short()
             raise
         finally:
             self.busy = self._lock.locked()  # another write may be waiting its turn
@@ -102,6 +113,7 @@ class SocketWriter:
             self._on_failed(exc)
         except BaseException:
             self.broken = True
+            self._on_cut_short()
             raise
         finally:
             self._lock.release()
@@ -126,7 +138,7 @@ class SocketWriter:
         hub = get_hub()
         while view:
             if self.broken:
-                raise ConnectionLost("not connected")
+                raise ConnectionLost(WRITE_STALLED)
             view = view[self._send_now(view) :]
             if view:
                 io = self._waiting_io = hub.loop.io(sock.fileno(), WRITE_EVENT)

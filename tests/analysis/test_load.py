@@ -105,6 +105,16 @@ def test_ws_extra_columns_are_kept_and_optional_ones_may_be_missing(tmp_path: Pa
     assert "messages_sent" not in ws
 
 
+def test_ws_bounded_names_and_write_stall_columns_are_cumulative_counters(tmp_path: Path) -> None:
+    header = "elapsed_s,calls_sent,write_timeouts,write_stalls,server_names_overflowed"
+    path = write_ws(tmp_path / "run", ["1.0,10,0,0,5", "2.0,25,1,2,900"], header=header)
+    ws = read_ws(path)
+    assert ws["server_names_overflowed"].tolist() == [5, 900] and ws["write_stalls"].tolist() == [0, 2]
+    assert str(ws["server_names_overflowed"].dtype).startswith("int")
+    path = write_ws(tmp_path / "down", ["1.0,10,0,0,5", "2.0,25,0,0,4"], header=header)
+    assert "server_names_overflowed 5 -> 4" in load_error(read_ws, path).message
+
+
 def test_ws_counter_going_down_names_the_line(tmp_path: Path) -> None:
     path = write_ws(tmp_path / "run", [ws_row(1, calls_sent=10), ws_row(2, calls_sent=20), ws_row(3, calls_sent=5)])
     error = load_error(read_ws, path)

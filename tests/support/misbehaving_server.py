@@ -2,8 +2,13 @@
 
 It answers hello with hello_ok and echoes calls (`tool_result` with the arguments), then, per `--mode`:
 `stop-reading` stops reading after `--after` calls (the client's writes back up); `close` closes every
-session with `--code`/`--reason` after `--after` calls (a flapping server); `mute-hello` never answers hello. It prints `port N` once
-listening and `session N` for each WebSocket session it accepts, so a test can count the attempts it saw.
+session with `--code`/`--reason` after `--after` calls (a flapping server); `mute-hello` never answers hello.
+Servers that choose a new string each time (each string also carries a newline and is longer than a name may be):
+`unique-pushes` sends `--burst` pushes per call, each of a new topic (toolcall) or notification method
+(jsonrpc); `unique-errors` fails every call with a new error code (toolcall) or error message (jsonrpc);
+`unique-close` closes every session after `--after` calls with a new reason; `unknown-ids` answers each call and
+`--burst` request ids never sent. Calls may be toolcall or jsonrpc (told by their `jsonrpc` key). It prints `port N`
+once listening and `session N` for each WebSocket session it accepts, so a test can count the attempts it saw.
 Plain asyncio and hand-written RFC 6455: no third-party WebSocket library needed.
 """
 
@@ -25,6 +30,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+MODES = ["stop-reading", "close", "mute-hello", "unique-pushes", "unique-errors", "unique-close", "unknown-ids"]
+HOSTILE_TAIL = "\r\nX-Injected: " + "x" * 100
+"""Added to every unique string: a header-like line break and more characters than a Locust name keeps."""
+
+
+def unique(prefix: str) -> str:
+    """A string never sent before by this process."""
+    Session.strings += 1
+    return f"{prefix}{Session.strings}{HOSTILE_TAIL}"
 
 
 def server_frame(payload: bytes, opcode: int = 0x1) -> bytes:
@@ -67,6 +81,7 @@ class Session(asyncio.Protocol):
     """One connection: the upgrade, then frames."""
 
     sessions = 0
+    strings = 0
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
@@ -77,6 +92,9 @@ class Session(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None  # the client is gone: nothing more to send (asyncio would warn per write)
 
     def data_received(self, data: bytes) -> None:
         self.buf += data
@@ -112,23 +130,51 @@ class Session(asyncio.Protocol):
         if opcode != 0x1:
             return
         message = json.loads(payload)
-        if message.get("op") == "hello":
+        rpc = "jsonrpc" in message
+        if not rpc and message.get("op") == "hello":
             if self.args.mode == "mute-hello":
                 return
             self.send(server_frame(json.dumps({"op": "hello_ok", "session_id": message.get("session_id")}).encode()))
             return
+        if rpc and "id" not in message:
+            return  # a notification
         self.calls += 1
-        answer = {"op": "tool_result", "request_id": message.get("request_id"), "ok": True, "result": {"n": self.calls}}
-        self.send(server_frame(json.dumps(answer).encode()))
+        request_id = message.get("id") if rpc else message.get("request_id")
+        self.send(server_frame(json.dumps(self.answer(request_id, rpc)).encode()))
+        for k in range(self.args.burst if self.args.mode in ("unique-pushes", "unknown-ids") else 0):
+            extra = (
+                self.push(rpc) if self.args.mode == "unique-pushes" else self.answer(10**9 + self.calls * 1000 + k, rpc)
+            )
+            self.send(server_frame(json.dumps(extra).encode()))
         if self.calls >= self.args.after:
             if self.args.mode == "stop-reading" and self.transport is not None:
                 self.transport.pause_reading()
-            elif self.args.mode == "close":
-                self.send(server_frame(struct.pack("!H", self.args.code) + self.args.reason.encode(), 0x8))
+            elif self.args.mode in ("close", "unique-close"):
+                reason = self.args.reason if self.args.mode == "close" else unique("r")[:100]
+                self.send(server_frame(struct.pack("!H", self.args.code) + reason.encode(), 0x8))
                 self.end()
 
+    def answer(self, request_id: object, rpc: bool) -> dict[str, object]:
+        """The answer to a call: its result, or (unique-errors) a failure naming a new error."""
+        failing = self.args.mode == "unique-errors"
+        if rpc:
+            if failing:
+                return {"jsonrpc": "2.0", "id": request_id, "error": {"code": -32000, "message": unique("boom ")}}
+            return {"jsonrpc": "2.0", "id": request_id, "result": {"n": self.calls}}
+        if isinstance(request_id, int):  # an id never sent, in toolcall's form
+            request_id = str(request_id)
+        if failing:
+            return {"op": "tool_result", "request_id": request_id, "ok": False, "error": {"code": unique("E")}}
+        return {"op": "tool_result", "request_id": request_id, "ok": True, "result": {"n": self.calls}}
+
+    def push(self, rpc: bool) -> dict[str, object]:
+        """A push of a new topic (toolcall event) or a notification of a new method (jsonrpc)."""
+        if rpc:
+            return {"jsonrpc": "2.0", "method": unique("m"), "params": {"n": self.calls}}
+        return {"op": "event", "topic": unique("t"), "seq": 1, "sent_at_ns": time.time_ns()}
+
     def send(self, data: bytes) -> None:
-        if self.transport is not None:
+        if self.transport is not None and not self.transport.is_closing():  # asyncio warns per write after a loss
             self.transport.write(data)
 
     def end(self) -> None:
@@ -185,7 +231,8 @@ def misbehaving_server(*args: str, timeout_s: float = 10.0) -> Iterator[Misbehav
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--mode", choices=["stop-reading", "close", "mute-hello"], required=True)
+    parser.add_argument("--mode", choices=MODES, required=True)
+    parser.add_argument("--burst", type=int, default=1, help="pushes or unknown ids per call")
     parser.add_argument("--after", type=int, default=5, help="calls answered before misbehaving")
     parser.add_argument("--code", type=int, default=1011, help="close code (mode close)")
     parser.add_argument("--reason", default="overloaded", help="close reason (mode close)")

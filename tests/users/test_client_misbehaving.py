@@ -59,3 +59,29 @@ def test_a_server_close_names_its_code_and_reason_and_is_counted_by_class(code: 
     counters = client.counters
     assert getattr(counters, counter) == 1 and counters.disconnects == 1 and counters.connections_open == 0
     assert_identity(client)
+
+
+def test_a_user_stopped_while_its_write_is_blocked_gives_the_connection_up_as_write_stalled_and_counts_it() -> None:
+    with misbehaving_server("--mode", "stop-reading", "--after", "2") as server:
+        recorder = Recorder()
+        client = open_client(server, recorder, call_timeout_s=60.0, ping_interval_s=0.2)
+
+        def load() -> None:
+            while client.connected:
+                client.keep_in_flight(10, lambda n: [BIG] * n, 0.2)
+
+        loader = gevent.spawn(load)
+        core = client.core
+        assert core is not None
+        wait_until(lambda: core.writing_since > 0, timeout_s=10)  # the server stopped reading: a write blocks
+        started = time.monotonic()
+        loader.kill()  # as Locust stops a user at the end of a run, long before the write timeout
+        assert not client.connected and time.monotonic() - started < 5
+        client.drain()
+        client.close()
+    counters = client.counters
+    assert counters.write_stalls == 1 and counters.write_timeouts == 0 and counters.resets == 1
+    lost = [code for code in recorder.codes("call_tool:echo") if code is not None]
+    assert lost and set(lost) == {"connection_lost: write_stalled"}, set(lost)
+    assert counters.calls.lost == len(lost)
+    assert_identity(client)
