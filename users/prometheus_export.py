@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +12,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 DURATION_BUCKETS_S = (0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0025, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1,
                       0.25, 0.5, 1.0, 2.5, 5.0, 10.0)  # fmt: skip
 """Upper bounds of wsload_call_duration_seconds (sub-millisecond at the low end; Locust keys are 0.01 ms apart)."""
+_BOUNDS_MS = [bound * 1000.0 for bound in DURATION_BUCKETS_S]
 TOOL_PREFIX = "call_tool:"
 """Locust request names of calls (users/reporter.py)."""
 MAX_TOOL_LABELS = 50
@@ -79,12 +81,11 @@ def tool_views(stats: Any) -> dict[str, ToolView]:
         tool.outcomes["ok"] += entry.num_requests - entry.num_failures
         tool.count += entry.num_requests - entry.num_none_requests
         tool.sum_s += entry.total_response_time / 1000.0
+        buckets, last = tool.buckets, len(_BOUNDS_MS)
         for key_ms, hits in list(entry.response_times.items()):
-            seconds = key_ms / 1000.0
-            for i, bound in enumerate(DURATION_BUCKETS_S):
-                if seconds <= bound:
-                    tool.buckets[i] += hits
-                    break
+            i = bisect_left(_BOUNDS_MS, key_ms)  # the first bound >= the key
+            if i < last:
+                buckets[i] += hits
     for error in list(stats.errors.values()):
         if error.name.startswith(TOOL_PREFIX):
             view(error.name).outcomes[call_outcome(str(error.error))] += error.occurrences
