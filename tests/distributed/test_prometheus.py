@@ -3,6 +3,9 @@ the server's and PREFIX_ws.csv's."""
 
 from __future__ import annotations
 
+import json
+import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +13,7 @@ import pytest
 
 from reference_server.launcher import RunningServer
 from tests.distributed.cluster import Cluster
-from tests.support.locust_run import LocustRun, free_port, run_locust, secret_env
+from tests.support.locust_run import ROOT, LocustRun, free_port, run_locust, secret_env
 from tests.support.prometheus_server import Prometheus, last_scraped, running_prometheus, scraped_sums
 from users.prometheus_export import DISCONNECT_KINDS, OUTCOMES
 
@@ -73,3 +76,54 @@ def test_master_and_two_workers_prometheus_equals_server_and_ws_csv(tmp_path: Pa
         stats = server.wait_stats(lambda s: s["connections_closed"] == 4)
         figures = check_export(prometheus, run.result, stats, targets[0], targets[1:])
     print("master + 2 workers:", figures)
+
+
+DASHBOARD = ROOT / "deploy" / "grafana" / "wsload.json"
+GRAFANA_VARIABLES = {"$__rate_interval": "15s", "$job": ".*"}
+"""What Grafana substitutes in the dashboard's queries before sending them to Prometheus."""
+
+
+def dashboard_queries() -> list[tuple[str, str]]:
+    """(panel title, PromQL as Grafana sends it) of every target of every panel."""
+    queries = []
+    for panel in json.loads(DASHBOARD.read_text())["panels"]:
+        for target in panel["targets"]:
+            expr = target["expr"]
+            for variable, value in GRAFANA_VARIABLES.items():
+                expr = expr.replace(variable, value)
+            queries.append((panel["title"], expr))
+    return queries
+
+
+def test_the_dashboard_covers_the_documented_panels() -> None:
+    dashboard = json.loads(DASHBOARD.read_text())
+    titles = " | ".join(p["title"] for p in dashboard["panels"]).lower()
+    for topic in ("messages/s", "outcome", "latency", "connections", "disconnects", "in flight", "late", "thresholds"):
+        assert topic in titles, topic
+    ids = [p["id"] for p in dashboard["panels"]]
+    assert len(ids) == len(set(ids))
+    queries = " ".join(q for _, q in dashboard_queries())
+    documented = re.findall(r"^\| `(wsload_[a-z_]+)`", (ROOT / "docs" / "monitoring.md").read_text(), re.M)
+    assert len(documented) >= 15
+    for metric in documented:
+        assert metric in queries, metric
+    assert "50000" in DASHBOARD.read_text() and "200000" in DASHBOARD.read_text()
+
+
+def test_every_dashboard_panel_returns_data_from_a_real_run(tmp_path: Path, server: RunningServer) -> None:
+    port = free_port()
+    with running_prometheus(tmp_path, [f"127.0.0.1:{port}"]) as prometheus:
+        result = run_locust(
+            tmp_path, server.url, "--in-flight", "2", "--threshold", "p99<0.001ms", "--prometheus-port", str(port),
+            *LINGER, env=secret_env(server), run_time="6s", timeout_s=120,
+        )  # fmt: skip
+        assert result.returncode == 1, result.output[-3000:]  # the impossible threshold fails the run
+        last = max(scraped_sums(prometheus, "wsload_calls_total"))
+        empty = []
+        for title, query in dashboard_queries():
+            values = [float(r["value"][1]) for r in prometheus.api("query", query=query, time=str(last))["result"]]
+            if not values or all(math.isnan(v) for v in values):
+                empty.append((title, query, values))
+        assert not empty, empty
+        failing = prometheus.api("query", query="wsload_threshold_failing", time=str(last))["result"]
+        assert [float(r["value"][1]) for r in failing] == [1.0]
