@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 import gevent
@@ -12,10 +11,9 @@ from locust.env import Environment
 from locust.runners import WorkerRunner
 from prometheus_client import CollectorRegistry, start_http_server
 
-from analysis.thresholds import ThresholdError, judge_all, parse_thresholds
 from option_table import exit_bad_option
-from users.prometheus_export import RunSources, WsCollector
-from users.thresholds import run_figures
+from users.integration.readings import RunReadings
+from users.prometheus_export import WsCollector
 
 logger = logging.getLogger(__name__)
 
@@ -29,12 +27,9 @@ def metrics_port(options: Any) -> int | None:
 class PrometheusEndpoint:
     """One process's /metrics: started at init (not on workers), judged thresholds and the run's clock per scrape."""
 
-    def __init__(self, reporting: Any) -> None:
-        self.reporting = reporting
-        self.environment: Environment | None = None
+    def __init__(self, readings: RunReadings) -> None:
+        self.readings = readings
         self.server: Any = None
-        self._started = time.monotonic()
-        self._stopped: float | None = None
         self._linger: gevent.event.Event | None = None
 
     def on_init(self, environment: Environment, **_: Any) -> None:
@@ -43,43 +38,14 @@ class PrometheusEndpoint:
         port = metrics_port(options) if options is not None else None
         if port is None or isinstance(environment.runner, WorkerRunner):
             return
-        self.environment = environment
         host = str(getattr(options, "prometheus_host", "") or "127.0.0.1")
         registry = CollectorRegistry(auto_describe=False)
-        registry.register(WsCollector(self.sources(environment)))
+        registry.register(WsCollector(self.readings.sources(environment)))
         try:
             self.server, _ = start_http_server(port, addr=host, registry=registry)
         except OSError as exc:
             exit_bad_option(f"--prometheus-port {port} on {host}: {exc.strerror or exc}")
         logger.info("Prometheus metrics on http://%s:%d/metrics", host, port)
-
-    def sources(self, environment: Environment) -> RunSources:
-        """What the collector reads: the same summed counters PREFIX_ws.csv is written from."""
-        return RunSources(
-            counters=self.reporting.snapshot,
-            stats=lambda: environment.stats,
-            users=lambda: environment.runner.user_count if environment.runner is not None else 0,
-            thresholds=lambda: self.thresholds(environment),
-        )
-
-    def thresholds(self, environment: Environment) -> dict[str, bool]:
-        """Each --threshold's text -> failing now (judged on the run so far)."""
-        try:
-            thresholds = parse_thresholds(getattr(environment.parsed_options, "threshold", ""))
-        except ThresholdError:
-            return {}
-        if not thresholds:
-            return {}
-        end = self._stopped if self._stopped is not None else time.monotonic()
-        figures = run_figures(environment.stats, self.reporting.snapshot(), max(end - self._started, 1e-9))
-        return {j.threshold.text: j.passed is False for j in judge_all(thresholds, figures)}
-
-    def on_test_start(self, **_: Any) -> None:
-        self._started = time.monotonic()
-        self._stopped = None
-
-    def on_test_stop(self, **_: Any) -> None:
-        self._stopped = time.monotonic()
 
     def on_quitting(self, environment: Environment, **_: Any) -> None:
         """After a headless run: keep serving the final values for --prometheus-linger seconds; a second quit
@@ -96,11 +62,9 @@ class PrometheusEndpoint:
         self._linger.wait(linger)
 
 
-def register_prometheus(events: Any, reporting: Any) -> PrometheusEndpoint:
+def register_prometheus(events: Any, readings: RunReadings) -> PrometheusEndpoint:
     """Attach the /metrics endpoint to Locust's events (after option checking)."""
-    endpoint = PrometheusEndpoint(reporting)
+    endpoint = PrometheusEndpoint(readings)
     events.init.add_listener(endpoint.on_init)
-    events.test_start.add_listener(endpoint.on_test_start)
-    events.test_stop.add_listener(endpoint.on_test_stop)
     events.quitting.add_listener(endpoint.on_quitting)
     return endpoint
