@@ -54,6 +54,12 @@ def test_compare_prometheus_scrapes_the_candidate() -> None:
     assert "candidate / base" in done.stdout and scrapes and int(scrapes[1]) >= 2, done.stdout
 
 
+def test_prometheus_cost_reports_the_share_a_scrape_adds() -> None:
+    done = run_module("bench.prometheus_cost", "--shape", "2x10", "--run-time", "3", "--scrapes", "5")
+    share = re.search(r"one scrape \(([\d,]+) bytes\) ([\d.]+) CPU ms; .* adds ([\d.]+)% CPU per call", done.stdout)
+    assert share and int(share[1].replace(",", "")) > 1000 and float(share[2]) > 0, done.stdout
+
+
 def test_cpu_profile_reports_cpu_samples() -> None:
     done = run_module("bench.cpu_profile", "--shape", "2x10", "--run-time", "4", "--warmup", "1", "--top", "40")
     assert "CPU samples" in done.stdout and "self CPU" in done.stdout and "inclusive CPU" in done.stdout

@@ -65,8 +65,8 @@ class Prometheus:
         return float(result[0]["value"][1])
 
     def targets_up(self) -> dict[str, float]:
-        """`up` per scraped instance."""
-        return {r["metric"]["instance"]: float(r["value"][1]) for r in self.query("up")}
+        """Per scraped instance, 1 when any scrape of it in the last 10 minutes succeeded, else 0."""
+        return {r["metric"]["instance"]: float(r["value"][1]) for r in self.query("max_over_time(up[10m])")}
 
     def wait_scraped(self, promql: str, timeout_s: float = 30.0) -> None:
         """Wait until `promql` returns data."""

@@ -144,9 +144,11 @@ def server() -> RunningServer:
 @pytest.mark.timeout(120)
 def test_a_short_run_serves_its_final_values_while_it_lingers(tmp_path: Path, server: RunningServer) -> None:
     port = free_port()
-    command = headless_command(tmp_path / "run", server.url, "--prometheus-port", str(port), "--prometheus-linger",
-                               "30", "--threshold", "p99<0.001ms", users=2, run_time="2s")  # fmt: skip
-    env = {**os.environ, **secret_env(server)}
+    config = tmp_path / "locust.conf"  # the options from locust.conf and the environment, as every option
+    config.write_text("prometheus-linger = 30\n")
+    command = headless_command(tmp_path / "run", server.url, "--config", str(config), "--threshold", "p99<0.001ms",
+                               users=2, run_time="2s")  # fmt: skip
+    env = {**os.environ, **secret_env(server), "LOCUST_PROMETHEUS_PORT": str(port)}
     log_path = tmp_path / "locust.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -25,7 +25,7 @@ def metrics_port(options: Any) -> int | None:
 
 
 class PrometheusEndpoint:
-    """One process's /metrics: started at init (not on workers), judged thresholds and the run's clock per scrape."""
+    """One process's /metrics: started at init (never on a worker), read from RunReadings on each scrape."""
 
     def __init__(self, readings: RunReadings) -> None:
         self.readings = readings
