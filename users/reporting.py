@@ -23,7 +23,7 @@ from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRu
 from option_table import exit_bad_option
 from users import integration
 from users.aggregation import WS_REPORT_KEY, worker_payload
-from users.integration.exports import register_exports
+from users.exports import register_exports
 from users.load_control import LoadSource
 from users.master_reporter import STOP_MESSAGE, MasterReporter
 from users.metrics import WsCounters

@@ -12,7 +12,7 @@ from locust.runners import WorkerRunner
 from prometheus_client import CollectorRegistry, start_http_server
 
 from option_table import exit_bad_option
-from users.integration.readings import RunReadings
+from users.export_readings import RunReadings
 from users.prometheus_export import WsCollector
 
 logger = logging.getLogger(__name__)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from users.integration.otel import register_otel
-from users.integration.prometheus import register_prometheus
-from users.integration.readings import RunReadings
+from users.export_readings import RunReadings
+from users.otel_endpoint import register_otel
+from users.prometheus_endpoint import register_prometheus
 
 
 def register_exports(events: Any, reporting: Any) -> RunReadings:

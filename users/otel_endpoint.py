@@ -8,7 +8,7 @@ from typing import Any
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
-from users.integration.readings import RunReadings
+from users.export_readings import RunReadings
 from users.otel_export import instruments
 from users.prometheus_export import MAX_TOOL_LABELS, OTHER_TOOL, TOOL_PREFIX, call_outcome, tool_label
 
