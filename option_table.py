@@ -97,6 +97,14 @@ def seconds_or_zero(value: Any) -> str | None:
     return None if float(value or 0) >= 0 else f"must be 0 or more seconds, got {value}"
 
 
+def port_or_empty(value: Any) -> str | None:
+    """Empty (off) or a TCP port."""
+    text = str(value if value is not None else "").strip()
+    if not text or (text.isdigit() and 0 < int(text) < 65536):
+        return None
+    return f"must be a TCP port (1-65535) or empty, got {text!r}"
+
+
 BAD_OPTION_EXIT_CODE = 2
 
 

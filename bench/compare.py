@@ -7,6 +7,7 @@
     python -m bench.compare --base-patch a.diff --patch b.diff            # b's gain on top of a
     python -m bench.compare --patch proposed.diff --connections 20000     # memory and connect rate instead
     python -m bench.compare --base-rev HEAD~3 --shape 1000x1 --rate 10000  # the open model: CPU per call, late sends
+    python -m bench.compare --prometheus                                  # the cost of --prometheus-port, scraped 1/s
 
 Both sides are copies of the source tree (``git ls-files``: tracked and
 untracked-not-ignored files, so uncommitted work is included), made in a
@@ -18,17 +19,24 @@ and CPU per call relative to the base's, median (min..max) over pairs. With
 --connections, each side runs bench_connections in turn (memory does not
 drift with load the way throughput does). With --rate, each pair is two
 ``--scenario rate`` processes pacing that rate over the shape's users at
-once, compared by CPU per call sent and the share of calls sent late.
+once, compared by CPU per call sent and the share of calls sent late. With
+--prometheus (or --candidate-arg), both sides are the same tree and only the
+candidate gets the arguments: --prometheus serves /metrics on a free port,
+scraped once a second while the pair runs, as a Prometheus would.
 """
 
 from __future__ import annotations
 
 import argparse
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+import threading
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -48,6 +56,53 @@ from bench.common import (
 )
 
 T = TypeVar("T")
+PROMETHEUS = "--prometheus"
+"""The --candidate-arg that stands for `--prometheus-port <a free port> --prometheus-linger 0`, scraped each second."""
+
+
+def free_port() -> int:
+    """A TCP port free on loopback right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def scraping(url: str, every_s: float = 1.0) -> Iterator[list[int]]:
+    """GET `url` every `every_s` in a thread while the block runs; yields [scrapes answered]."""
+    answered = [0]
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(every_s):
+            try:
+                with urllib.request.urlopen(url, timeout=2) as answer:
+                    answer.read()
+                answered[0] += 1
+            except OSError:
+                pass
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    try:
+        yield answered
+    finally:
+        stop.set()
+        thread.join(5)
+
+
+def candidate_args(args: Sequence[str]) -> tuple[list[str], str | None]:
+    """The candidate's extra Locust arguments, and the /metrics URL to scrape (PROMETHEUS) or None."""
+    out: list[str] = []
+    url = None
+    for arg in args:
+        if arg == PROMETHEUS:
+            port = free_port()
+            out += ["--prometheus-port", str(port), "--prometheus-linger", "0"]
+            url = f"http://127.0.0.1:{port}/metrics"
+        else:
+            out.append(arg)
+    return out, url
 
 
 def copy_tree(destination: Path, rev: str | None = None) -> Path:
@@ -94,25 +149,41 @@ def run_pairs(
     describe: Callable[[T], str],
     repeats: int,
     timeout_s: float,
+    extra: Sequence[str] = (),
 ) -> list[tuple[T, T]]:
-    """`repeats` pairs of processes, the base's and the candidate's (`spec_for(server, workdir, label, tree)`),
-    run at once against one 2-worker server, taking turns at starting first; each pair's (base, candidate)
-    figures by `measure`, printed by `describe` as they come."""
+    """`repeats` pairs of processes, the base's and the candidate's (`spec_for(server, workdir, label, tree)`, the
+    candidate's with `extra` arguments), run at once against one 2-worker server, taking turns at starting first;
+    each pair's (base, candidate) figures by `measure`, printed by `describe` as they come."""
     pairs: list[tuple[T, T]] = []
     with tempfile.TemporaryDirectory(prefix="bench-compare-") as tmp, reference_server("--workers", "2") as server:
         for r in range(repeats):
             specs = [spec_for(server, Path(tmp), "base", base), spec_for(server, Path(tmp), "candidate", candidate)]
+            args, url = candidate_args(extra)
+            specs[1].command.extend(args)
             if r % 2:
                 specs.reverse()
-            runs = {run.label: run for run in run_load_processes(specs, server, timeout_s=timeout_s)}
+            with scraping(url) if url else _no_scrape() as scraped:
+                runs = {run.label: run for run in run_load_processes(specs, server, timeout_s=timeout_s)}
             a, b = measure(runs["base"]), measure(runs["candidate"])
             pairs.append((a, b))
-            print(f"  [{r + 1}/{repeats}] base {describe(a)} | candidate {describe(b)}", flush=True)
+            note = f" ({scraped[0]} scrapes)" if url else ""
+            print(f"  [{r + 1}/{repeats}] base {describe(a)} | candidate {describe(b)}{note}", flush=True)
     return pairs
 
 
+@contextmanager
+def _no_scrape() -> Iterator[list[int]]:
+    yield [0]
+
+
 def compare_throughput(
-    base: Path, candidate: Path, shape: Shape, repeats: int, run_time_s: float, warmup_s: float
+    base: Path,
+    candidate: Path,
+    shape: Shape,
+    repeats: int,
+    run_time_s: float,
+    warmup_s: float,
+    extra: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Concurrent base/candidate Locust pairs; ratios candidate/base."""
     pairs = run_pairs(
@@ -125,6 +196,7 @@ def compare_throughput(
         lambda t: f"{t.calls_per_s:,.0f} calls/s {1000 * t.cpu_s_per_1k_calls:.2f} CPU ms/1k",
         repeats,
         run_time_s + 60,
+        extra,
     )
     result = {
         "shape": shape.name,
@@ -147,7 +219,14 @@ def compare_throughput(
 
 
 def compare_open_model(
-    base: Path, candidate: Path, shape: Shape, rate: int, repeats: int, run_time_s: float, warmup_s: float
+    base: Path,
+    candidate: Path,
+    shape: Shape,
+    rate: int,
+    repeats: int,
+    run_time_s: float,
+    warmup_s: float,
+    extra: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Concurrent base/candidate rate runs (`rate` calls/s over `shape.users` each); ratios candidate/base."""
     stage_s = shape.users * CONNECT_S_PER_USER + warmup_s + run_time_s + 2
@@ -159,6 +238,7 @@ def compare_open_model(
         lambda f: f"{f['cpu_us_per_call']:.1f} µs/call {f['late_share']:.2%} late",
         repeats,
         stage_s + 60,
+        extra,
     )
     result = {
         "shape": shape.name,
@@ -202,9 +282,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-time", type=float, default=10.0, help="seconds per run (default %(default)s)")
     parser.add_argument("--connections", type=int, default=0, help="compare connection scale at N connections")
     parser.add_argument("--rate", type=int, default=0, help="compare the open model: calls/s over the shape's users")
+    parser.add_argument("--candidate-arg", action="append", default=[], help="a Locust argument for the candidate only")
+    parser.add_argument(PROMETHEUS, action="store_true", help="candidate: --prometheus-port, scraped each second")
     args = parser.parse_args(argv)
-    if not args.patch and not args.base_rev:
-        parser.error("give --patch (candidate = working tree + patches) and/or --base-rev")
+    extra = args.candidate_arg + ([PROMETHEUS] if args.prometheus else [])
+    if not args.patch and not args.base_rev and not extra:
+        parser.error("give --patch (candidate = working tree + patches), --base-rev, --candidate-arg or --prometheus")
     with tempfile.TemporaryDirectory(prefix="bench-trees-") as tmp:
         base = copy_tree(Path(tmp) / "base", args.base_rev)
         candidate = copy_tree(Path(tmp) / "candidate", args.candidate_rev)
@@ -215,9 +298,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"== {label}")
                 bench_connections.run(connections=args.connections, tree=tree)
         elif args.rate:
-            compare_open_model(base, candidate, args.shape, args.rate, args.repeats, args.run_time, 3.0)
+            compare_open_model(base, candidate, args.shape, args.rate, args.repeats, args.run_time, 3.0, extra)
         else:
-            compare_throughput(base, candidate, args.shape, args.repeats, args.run_time, 2.0)
+            compare_throughput(base, candidate, args.shape, args.repeats, args.run_time, 2.0, extra)
     return 0
 
 

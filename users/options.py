@@ -9,7 +9,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from analysis.thresholds import ThresholdError, parse_thresholds
-from option_table import Option, add_options, at_least, between, defaults, first_problem, seconds, seconds_or_zero
+from option_table import (
+    Option,
+    add_options,
+    at_least,
+    between,
+    defaults,
+    first_problem,
+    port_or_empty,
+    seconds,
+    seconds_or_zero,
+)
 from users.auth import Minter, StaticToken, TokenSource, algorithm_for_private_key
 from users.protocols import PROTOCOLS
 from users.protocols.mcp import DEFAULT_PROTOCOL_VERSION
@@ -93,6 +103,13 @@ OPTIONS: tuple[Option, ...] = (
            "--threshold fails.", action="store_true"),
     Option("--abort-grace", 5.0, "Seconds into the run before --abort-on-threshold may stop it (warm-up).",
            type=float, check=seconds_or_zero),
+    Option("--prometheus-port", "", "Serve Prometheus /metrics on this port from the master (or the only process): "
+           "the whole run's wsload_* metrics, summed over workers (docs/monitoring.md). Empty: off.",
+           check=port_or_empty, web_ui=False),
+    Option("--prometheus-host", "127.0.0.1", "Address /metrics listens on (0.0.0.0: every interface).",
+           web_ui=False),
+    Option("--prometheus-linger", 15.0, "Seconds a headless run keeps serving its final metrics after it ends, "
+           "for the last scrape (0: none).", type=float, check=seconds_or_zero, web_ui=False),
 )  # fmt: skip
 """Every option of the WebSocket users, declared once (option_table.Option)."""
 

@@ -23,6 +23,7 @@ from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRu
 from option_table import exit_bad_option
 from users import integration
 from users.aggregation import WS_REPORT_KEY, worker_payload
+from users.exports import register_exports
 from users.load_control import LoadSource
 from users.master_reporter import STOP_MESSAGE, MasterReporter
 from users.metrics import WsCounters
@@ -253,4 +254,5 @@ def register_reporting(events: Any, load_source: LoadSource | None = None) -> Re
     events.test_start.add_listener(reporting.on_test_start)
     events.test_stop.add_listener(reporting.on_test_stop)
     register_terminal(events, reporting, load_source)  # after the reporter: its final counters come first
+    register_exports(events, reporting)  # Prometheus and OpenTelemetry read the same summed counters as ws.csv
     return reporting

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -45,6 +46,18 @@ def test_compare_runs_a_rate_pair_between_two_revisions() -> None:
         "--repeats", "1", "--run-time", "3",
     )  # fmt: skip
     assert "--rate 200 over 20 users each" in done.stdout and "CPU µs per call" in done.stdout
+
+
+def test_compare_prometheus_scrapes_the_candidate() -> None:
+    done = run_module("bench.compare", "--prometheus", "--shape", "2x10", "--repeats", "1", "--run-time", "4")
+    scrapes = re.search(r"\((\d+) scrapes\)", done.stdout)
+    assert "candidate / base" in done.stdout and scrapes and int(scrapes[1]) >= 2, done.stdout
+
+
+def test_prometheus_cost_reports_the_share_a_scrape_adds() -> None:
+    done = run_module("bench.prometheus_cost", "--shape", "2x10", "--run-time", "3", "--scrapes", "5")
+    share = re.search(r"one scrape \(([\d,]+) bytes\) ([\d.]+) CPU ms; .* adds ([\d.]+)% CPU per call", done.stdout)
+    assert share and int(share[1].replace(",", "")) > 1000 and float(share[2]) > 0, done.stdout
 
 
 def test_cpu_profile_reports_cpu_samples() -> None:

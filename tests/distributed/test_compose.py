@@ -83,6 +83,12 @@ def test_compose_file_structure() -> None:
     assert services["master"]["depends_on"]["reference-server"]["required"] is False
     assert "--headless" not in services["master-ui"]["command"]
     assert "master" in services["master-ui"]["networks"]["default"]["aliases"]
+    for name in ("master", "master-ui"):  # the whole run's /metrics, published for Prometheus (docs/monitoring.md)
+        command = services[name]["command"]
+        port = command[command.index("--prometheus-port") + 1]
+        assert command[command.index("--prometheus-host") + 1] == "0.0.0.0"
+        assert f"{port}:{port}" in services[name]["ports"], name
+    assert "--prometheus-port" not in worker["command"]  # workers serve nothing
     assert load({"WORKERS": "6"})["services"]["master"]["command"][master.index("--expect-workers") + 1] == "6"
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "requirements.txt" in dockerfile and "pip install" in dockerfile
@@ -115,7 +121,7 @@ def local(command: list[str], substitutions: dict[str, str], hosts: dict[str, st
 def test_compose_commands_run_as_local_processes(tmp_path: Path) -> None:
     secret = "c" * 40
     compose = load({"LOCUST_JWT_SECRET": secret, "WORKERS": "2", "USERS": "4", "SPAWN_RATE": "4", "RUN_TIME": "3s",
-                    "IN_FLIGHT": "2", "SERVER_WORKERS": "1"})  # fmt: skip
+                    "IN_FLIGHT": "2", "SERVER_WORKERS": "1", "PROMETHEUS_LINGER": "1"})  # fmt: skip
     services = compose["services"]
     ws_port, metrics_port, master_port = free_port(), free_port(), free_port()
     (tmp_path / "results").mkdir()
@@ -127,6 +133,7 @@ def test_compose_commands_run_as_local_processes(tmp_path: Path) -> None:
     substitutions = {
         "0.0.0.0": "127.0.0.1",
         "5557": str(master_port),
+        "9646": str(free_port()),
         "reference-server:8079": f"127.0.0.1:{ws_port}",
         "results/": f"{tmp_path}/results/",
     }

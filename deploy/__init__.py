@@ -1,0 +1,1 @@
+"""Deployment outside one machine: Kubernetes manifests (`python -m deploy kubernetes`) and a Grafana dashboard."""
