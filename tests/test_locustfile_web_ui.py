@@ -98,9 +98,9 @@ def by_name(stats: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def test_web_ui_shows_options_hides_secrets_and_runs_them(web_ui: WebUi, server: RunningServer) -> None:
     page = web_ui.get("/").decode()
     form = page[page.index('"extra_options"') :]
-    places = [form.index(f'"{option}"') for option in ("tools", "in_flight", "scenario", "rate", "stage_duration",
-                                                        "subscribe", "call_timeout")]  # fmt: skip
-    assert places == sorted(places)  # what a person changes first comes first
+    places = [form.index(f'"{option}"') for option in ("tools", "in_flight", "rate", "subscribe", "protocol",
+                                                        "scenario", "stage_duration", "call_timeout")]  # fmt: skip
+    assert places == sorted(places)  # in the form's sections, what a person changes first comes first
     assert '"session_prefix"' not in page and '"ping_interval"' not in page  # command line, locust.conf, env
     assert "jwt_secret" not in page and (server.jwt_secret or "?") not in page
     assert "ws://localhost:8079/" in page  # the default host

@@ -119,8 +119,9 @@ class RunSeries:
             "messages_sent_per_s": rate("messages_sent"), "messages_received_per_s": rate("messages_received"),
             **{f"{k}_per_s": rate(k) for k in SETTLED},
             "rate_target": counters.get("rate_target", 0.0),
-            "connections_open": counters["connections_open"], "reconnects": counters["reconnects"],
-            "connect_failures": counters["connect_failures"], "calls_in_flight": counters["calls_in_flight"],
+            "connections_open": counters["connections_open"], "calls_in_flight": counters["calls_in_flight"],
+            "reconnects": counters["reconnects"] - self.base.get("reconnects", 0.0),
+            "connect_failures": counters["connect_failures"] - self.base.get("connect_failures", 0.0),
             "p50_ms": p50, "p99_ms": p99,
         })  # fmt: skip
         if len(self.points) > MAX_POINTS:

@@ -193,7 +193,7 @@ def _install_form(environment: Environment, base: str) -> None:
     @web_ui.app.route(f"{base}/websocket/form")
     @web_ui.auth_required_if_enabled
     def websocket_form() -> Response:
-        return jsonify({"extra_options": current_form()})
+        return jsonify({"extra_options": list(current_form().items())})  # a list: JSON objects get sorted
 
     @web_ui.app.route(f"{base}/websocket/check", methods=["POST"])
     @web_ui.auth_required_if_enabled

@@ -60,8 +60,9 @@ def test_page_is_our_build_with_the_form_in_our_order(web_ui: WebUI) -> None:
 def test_the_form_shows_the_values_the_process_runs_with(web_ui: WebUI) -> None:
     client = web_ui.app.test_client()
     web_ui.environment.parsed_options.in_flight = 10  # type: ignore[union-attr]  # as /swarm sets it
-    options = client.get("/websocket/form").get_json()["extra_options"]
-    assert options["in_flight"]["default_value"] == 10
+    pairs = client.get("/websocket/form").get_json()["extra_options"]
+    assert [name for name, _ in pairs][:4] == ["tools", "in_flight", "rate", "subscribe"]  # in order
+    assert dict(pairs)["in_flight"]["default_value"] == 10
     check = client.post("/websocket/check", data={"inFlight": "0", "stageDuration": "30s"}).get_json()
     assert check == {"field": "in_flight", "message": "error: --in-flight must be at least 1, got 0"}
     assert client.post("/websocket/check", data={"inFlight": "3"}).get_json() == {"field": None, "message": None}

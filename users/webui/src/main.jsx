@@ -33,7 +33,7 @@ function useServerForm(state) {
       .then((response) => response.json())
       .then(({ extra_options: options }) => {
         const extraOptions = Object.fromEntries(
-          Object.entries(options).map(([name, option]) => [camel(name), camelKeys(option)]),
+          options.map(([name, option]) => [camel(name), camelKeys(option)]),
         );
         if (current) dispatch({ type: 'swarm/setSwarm', payload: { extraOptions } });
       })
