@@ -1,4 +1,4 @@
-"""Command-line options of the WebSocket users (each with a LOCUST_* env var; shown in the web UI unless secret)."""
+"""Command-line options of the WebSocket users (each with a LOCUST_* env var; in the web UI unless secret or headless)."""
 
 from __future__ import annotations
 

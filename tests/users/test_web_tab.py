@@ -45,6 +45,9 @@ def test_the_committed_build_is_whole_and_patched_for_locusts_post_requests() ->
     bundle = (BUILD_PATH / "assets" / scripts[0]).read_text()
     assert 'url:"stop",method:"POST"' in bundle and 'url:"stats/reset",method:"POST"' in bundle
     assert "websocket/series" in bundle and "websocket/form" in bundle and "websocket/check" in bundle
+    assert 'toLocaleTimeString("en-GB")' in bundle  # Charts in 24-hour time, like the WebSocket tab
+    polled = r"=\w+\(\),\w+=\w+\.state!==(\w+)\.READY&&\w+\.state!==\1\.STOPPED&&\w+\.state!==\1\.MISSING"
+    assert re.search(polled, bundle)  # stats (and the state) polled until the run has stopped
 
 
 def test_page_is_our_build_with_the_form_in_our_order(web_ui: WebUI) -> None:
