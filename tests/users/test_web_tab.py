@@ -45,7 +45,7 @@ def test_the_committed_build_is_whole_and_patched_for_locusts_post_requests() ->
     bundle = (BUILD_PATH / "assets" / scripts[0]).read_text()
     assert 'url:"stop",method:"POST"' in bundle and 'url:"stats/reset",method:"POST"' in bundle
     assert "websocket/series" in bundle and "websocket/form" in bundle and "websocket/check" in bundle
-    assert 'toLocaleTimeString("en-GB")' in bundle  # Charts in 24-hour time, like the WebSocket tab
+    assert 'toLocaleTimeString("en-GB")' in bundle and 'toLocaleString("sv-SE")' in bundle  # 24-hour Charts
     polled = r"=\w+\(\),\w+=\w+\.state!==(\w+)\.READY&&\w+\.state!==\1\.STOPPED&&\w+\.state!==\1\.MISSING"
     assert re.search(polled, bundle)  # stats (and the state) polled until the run has stopped
 

@@ -17,8 +17,9 @@ const PATCHES = [
     '} = Ef(), p = a.state === lu.SPAWNING || a.state == lu.RUNNING;',
     '} = Ef(), p = a.state !== lu.READY && a.state !== lu.STOPPED && a.state !== lu.MISSING;',
   ],
-  // Charts' time axis in 24-hour time, like the WebSocket tab's.
+  // Charts' time axis and tooltips in 24-hour time, like the WebSocket tab's (echarts' own yyyy-MM-dd HH:mm:ss).
   ['oG = (e) => new Date(e).toLocaleTimeString()', 'oG = (e) => new Date(e).toLocaleTimeString("en-GB")'],
+  ['tG(e) ? new Date(e).toLocaleString() : ""', 'tG(e) ? new Date(e).toLocaleString("sv-SE") : ""'],
   // Our fields in sections (src/FormGroups.jsx) instead of one flat "Custom parameters" list.
   ['(0, L.jsx)(xu, { extraOptions: a })', '(0, L.jsx)(WsFormGroups, { extraOptions: a })'],
 ];
