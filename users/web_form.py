@@ -31,6 +31,8 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "Advanced": ("call_timeout", "max_in_flight"),
 }  # fmt: skip
 """The form's sections, in order, each with its options in order; an option not named here goes to Advanced."""
+FOLDED = frozenset(GROUPS["Scenario"][2:])
+"""Shown folded under "Stage settings" (each stage kind's knobs): open it to change them."""
 FIRST = GROUPS["Load"]
 """Shown first: what a person changes from one run to the next."""
 CLI_ONLY = frozenset({
@@ -98,6 +100,7 @@ def form_options(extra_options: Mapping[str, dict[str, Any]], current: argparse.
         option["label"] = NAMES.get(name, name.replace("_", " ").capitalize())
         option["help_text"] = LABELS.get(name, option.get("help_text") or "")
         option["group"] = next((group for group, names in GROUPS.items() if name in names), "Advanced")
+        option["folded"] = name in FOLDED
         if name in CHOICES:
             option["choices"] = list(CHOICES[name])
         if current is not None and hasattr(current, name):

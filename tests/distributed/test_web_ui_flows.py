@@ -88,7 +88,8 @@ def test_new_keeps_the_last_runs_fields(tmp_path: Path, server: RunningServer) -
         report = run_flow(
             base, tmp_path, server, "new", "--users", "3", *(f"--param={k}={v}" for k, v in fields.items())
         )
-    assert report["new_dialog"] == {"userCount": "3", "spawnRate": "3", **fields}, report
+    # burstWidth is folded under "Stage settings": still in the form (submitted), with its default
+    assert report["new_dialog"] == {"userCount": "3", "spawnRate": "3", **fields, "burstWidth": "1s"}, report
 
 
 def test_edit_keeps_in_flight_for_every_user(tmp_path: Path, server: RunningServer) -> None:

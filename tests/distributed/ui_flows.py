@@ -21,7 +21,7 @@ from typing import Any
 
 from tests.distributed.browser_probe import CHROMIUM, CHROMIUM_ARGS, read_figures
 
-READ = ("userCount", "spawnRate", "tools", "inFlight", "scenario", "stageDuration", "protocol")
+READ = ("userCount", "spawnRate", "tools", "inFlight", "scenario", "stageDuration", "protocol", "burstWidth")
 """Fields whose values a dialog's report holds."""
 
 

@@ -49,6 +49,7 @@ def test_options_come_in_groups_and_cli_only_ones_are_left_out() -> None:
     assert shown["new_one"]["help_text"] == "a long help text " * 5  # an option we do not know keeps its help
     assert shown["new_one"]["label"] == "New one"
     assert shown["protocol"]["choices"] == ["toolcall", "jsonrpc", "mcp"]
+    assert (shown["scenario"]["folded"], shown["burst_width"]["folded"]) == (False, True)
     assert not CLI_ONLY & set(FIRST)
 
 

@@ -1,6 +1,16 @@
 // The start form's own fields (users/web_form.py): in sections with headings, lists as selects, help under each
 // field, and a field's problem beside it (POST /websocket/check when a value changes and at START).
-import { Box, Checkbox, FormControlLabel, TextField, Typography } from '@mui/material';
+import ExpandMoreIcon from '@mui/icons-material/ExpandMore';
+import {
+  Accordion,
+  AccordionDetails,
+  AccordionSummary,
+  Box,
+  Checkbox,
+  FormControlLabel,
+  TextField,
+  Typography,
+} from '@mui/material';
 import { useEffect, useRef, useState } from 'react';
 
 const WIDE = new Set(['tools', 'scenario', 'threshold', 'subscribe', 'rpcHello']);
@@ -55,6 +65,33 @@ function Field({ name, option, error }) {
   );
 }
 
+function Fields({ fields, errors }) {
+  return (
+    <Box sx={{ display: 'grid', gridTemplateColumns: { xs: '1fr', sm: '1fr 1fr' }, columnGap: 2, rowGap: 1.5 }}>
+      {fields.map(([name, option]) => (
+        <Field error={errors[name]} key={`${name}-${JSON.stringify(option.defaultValue)}`} name={name} option={option} />
+      ))}
+    </Box>
+  );
+}
+
+// Each stage kind's knobs, folded; open while a field in it has a problem.
+function Folded({ fields, errors }) {
+  const [open, setOpen] = useState(false);
+  if (!fields.length) return null;
+  const problem = fields.some(([name]) => errors[name]);
+  return (
+    <Accordion expanded={open || problem} onChange={(_, expanded) => setOpen(expanded)} sx={{ mt: 1.5 }} variant='outlined'>
+      <AccordionSummary expandIcon={<ExpandMoreIcon />}>
+        <Typography variant='body2'>Stage settings (burst, storm, step/ramp)</Typography>
+      </AccordionSummary>
+      <AccordionDetails>
+        <Fields errors={errors} fields={fields} />
+      </AccordionDetails>
+    </Accordion>
+  );
+}
+
 export default function FormGroups({ extraOptions }) {
   const ref = useRef(null);
   const [errors, setErrors] = useState({});
@@ -89,16 +126,8 @@ export default function FormGroups({ extraOptions }) {
           <Typography component='h3' sx={{ mb: 1.5 }} variant='subtitle1'>
             {title}
           </Typography>
-          <Box sx={{ display: 'grid', gridTemplateColumns: { xs: '1fr', sm: '1fr 1fr' }, columnGap: 2, rowGap: 1.5 }}>
-            {fields.map(([name, option]) => (
-              <Field
-                error={errors[name]}
-                key={`${name}-${JSON.stringify(option.defaultValue)}`}
-                name={name}
-                option={option}
-              />
-            ))}
-          </Box>
+          <Fields errors={errors} fields={fields.filter(([, option]) => !option.folded)} />
+          <Folded errors={errors} fields={fields.filter(([, option]) => option.folded)} />
         </Box>
       ))}
     </Box>
