@@ -98,9 +98,9 @@ def by_name(stats: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def test_web_ui_shows_options_hides_secrets_and_runs_them(web_ui: WebUi, server: RunningServer) -> None:
     page = web_ui.get("/").decode()
     form = page[page.index('"extra_options"') :]
-    places = [form.index(f'"{option}"') for option in ("tools", "in_flight", "scenario", "rate", "stage_duration",
-                                                        "subscribe", "call_timeout")]  # fmt: skip
-    assert places == sorted(places)  # what a person changes first comes first
+    places = [form.index(f'"{option}"') for option in ("tools", "in_flight", "rate", "subscribe", "protocol",
+                                                        "scenario", "stage_duration", "call_timeout")]  # fmt: skip
+    assert places == sorted(places)  # in the form's sections, what a person changes first comes first
     assert '"session_prefix"' not in page and '"ping_interval"' not in page  # command line, locust.conf, env
     assert "jwt_secret" not in page and (server.jwt_secret or "?") not in page
     assert "ws://localhost:8079/" in page  # the default host
@@ -163,3 +163,18 @@ def test_web_ui_runs_a_scenario_and_shows_its_stage(web_ui: WebUi, server: Runni
     assert ended["stage_line"] == "finished after sustained → burst" and not ended["running"]
     assert ended["final"]["totals"]["connections_open"] == 0 and ended["final"]["totals"]["connects"] >= 4
     assert [s["name"] for s in ended["stages"]] == ["sustained", "burst"]
+
+
+def test_an_edit_of_in_flight_reaches_every_user_old_and_new(web_ui: WebUi, server: RunningServer) -> None:
+    def in_flight(wanted: int) -> Callable[[dict[str, Any]], bool]:
+        return lambda view: bool(view["points"]) and view["points"][-1]["calls_in_flight"] == wanted
+
+    slow = {"host": server.url, "tools": 'sleep={"ms":300}'}
+    assert web_ui.post("/swarm", {"user_count": "4", "spawn_rate": "4", "in_flight": "10", **slow})["success"]
+    web_ui.wait_view(in_flight(40))
+    assert web_ui.post("/swarm", {"user_count": "6", "spawn_rate": "6", "in_flight": "3"})["success"]  # the Edit
+    web_ui.wait_view(in_flight(18))  # 6 x 3: the 4 users started at 10 follow the edit too
+    assert web_ui.post("/swarm", {"user_count": "6", "spawn_rate": "6", "in_flight": "1"})["success"]
+    web_ui.wait_view(in_flight(6))  # back to the default: every user goes back to a closed loop
+    web_ui.post("/stop", {})
+    web_ui.wait(lambda s: s["state"] == "stopped")

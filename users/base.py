@@ -24,6 +24,7 @@ from users.backoff import attempts_after_session, reconnect_delay, retry_after_d
 from users.client import ClientSettings, ToolClient
 from users.errors import ConnectionLost, WsFailure
 from users.integration import request_fire
+from users.live_options import LIVE_OPTIONS, live_key, user_values
 from users.load_control import LoadPoint, LoadSource, SlotRegistry, is_active, selected_share
 from users.metrics import WsCounters
 from users.options import CREDENTIALS, DEFAULTS, OptionError, check_options, token_source, with_local_credentials
@@ -160,10 +161,25 @@ def connection_token(tokens: TokenSource | None, bad: bool, counters: WsCounters
 
 def apply_options(user: User, options: argparse.Namespace) -> None:
     """Options that differ from the shared defaults win over the user's (sub)class attributes."""
-    for name, default in DEFAULTS.items():
-        value = getattr(options, name, None)
-        if value is not None and value != default:
-            setattr(user, name, value)
+    for name, value in user_values(type(user), options, DEFAULTS).items():
+        setattr(user, name, value)
+
+
+def follow_live_options(user: ToolCallUser) -> None:
+    """The run's live options (users/live_options.py) as they are now: an Edit of the running test (web UI)
+    reaches every user, old and new, at its next task run."""
+    options = user.environment.parsed_options
+    key = live_key(options)
+    if key == user._live or user.option_error is not None:
+        return
+    user._live = key
+    tools = user.tools
+    for name, value in user_values(type(user), options, LIVE_OPTIONS).items():
+        setattr(user, name, value)
+    if user.tools != tools:
+        user.mix = ToolMix.from_spec(user.tools, user.dialect, protocol=user.wire)
+    if user._member is not None:
+        user._member.max_in_flight, user._member.pick = user.max_in_flight, user.mix.pick
 
 
 class ToolCallUser(User):
@@ -278,6 +294,7 @@ class ToolCallUser(User):
         self._zero_wait = False
         self._member: Member | None = None
         self._storm_dropped = False
+        self._live = live_key(environment.parsed_options)
 
     # ------------------------------------------------------------ lifecycle
     def run(self) -> None:
@@ -319,6 +336,7 @@ class ToolCallUser(User):
     @task
     def call_tools(self) -> None:
         """Send calls as the plan says (closed loop, paced, idle for a burst, storm); reopen lost connections."""
+        follow_live_options(self)
         point = self.load_plan.point() if self.load_plan is not None else None
         client = self.client
         driver = self.runtime.driver

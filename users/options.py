@@ -1,4 +1,4 @@
-"""Command-line options of the WebSocket users (each with a LOCUST_* env var; shown in the web UI unless secret)."""
+"""Command-line options of the WebSocket users (each with a LOCUST_* env var; in the web UI unless secret or headless)."""
 
 from __future__ import annotations
 
@@ -93,9 +93,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("--insecure", False, "wss:// without certificate verification (warns). Never for production "
            "endpoints.", action="store_true"),
     Option("--progress-interval", DEFAULT_PROGRESS_S, "Seconds between WebSocket progress lines of a headless "
-           "run (0: none; --only-summary: none).", type=float, check=seconds_or_zero),
+           "run (0: none; --only-summary: none).", type=float, check=seconds_or_zero, web_ui=False),
     Option("--stats-table", False, "Headless: keep Locust's request table every 2 s beside the progress lines "
-           "(default: only ours).", action="store_true"),
+           "(default: only ours).", action="store_true", web_ui=False),
     Option("--threshold", "", "Pass/fail criteria, k6-style, repeatable or comma-separated: [NAME:]METRIC OP "
            "VALUE, e.g. p99<100ms, errors<1%%, msgs>=50K/s, call_tool:echo:p99<5ms. A failed one makes the exit "
            "code 1.", action=ThresholdAction),

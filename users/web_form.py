@@ -10,28 +10,48 @@ user starts, so a bad value is one message in the form, not a stopped run.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from locust.util.timespan import parse_timespan
 
 from scenarios.options import plan_for
 from scenarios.plan_builder import PlanError
+from users.live_options import LIVE_OPTIONS
 from users.options import OptionError, check_options, with_local_credentials
+from users.protocols import PROTOCOLS
 
-FIRST = ("tools", "in_flight", "scenario", "rate", "stage_duration", "subscribe")
-"""Shown first, in this order: what a person changes from one run to the next."""
+GROUPS: dict[str, tuple[str, ...]] = {
+    "Load": ("tools", "in_flight", "rate", "subscribe"),
+    "Protocol": ("protocol", "compression", "mcp_protocol_version", "rpc_hello"),
+    "Scenario": ("scenario", "stage_duration", "burst_height", "burst_width", "burst_period", "storm_interval",
+                 "storm_fraction", "storm_mode", "step_users", "step_rate", "step_duration", "max_users", "max_rate"),
+    "Thresholds": ("threshold", "abort_on_threshold", "abort_grace"),
+    "Advanced": ("call_timeout", "max_in_flight"),
+}  # fmt: skip
+"""The form's sections, in order, each with its options in order; an option not named here goes to Advanced."""
+FOLDED = frozenset(GROUPS["Scenario"][2:])
+"""Shown folded under "Stage settings" (each stage kind's knobs): open it to change them."""
+FIRST = GROUPS["Load"]
+"""Shown first: what a person changes from one run to the next."""
 CLI_ONLY = frozenset({
     "jwt_private_key", "jwt_subject", "jwt_scope", "jwt_ttl", "jwt_audience", "bad_token_fraction",
     "session_prefix", "connect_timeout", "hello_timeout", "ping_interval", "ping_timeout", "max_message_bytes",
     "ca_file", "insecure", "plan", "server_control_url", "knee_p99_ms", "knee_error_rate",
 })  # fmt: skip
-"""Not in the form: set them on the command line, in locust.conf or as LOCUST_* env vars (docs/how-to/own-server.md, The web UI)."""
-SECOND = (
-    "call_timeout", "max_in_flight", "burst_height", "burst_width", "burst_period", "storm_interval",
-    "storm_fraction", "storm_mode", "step_users", "step_rate", "step_duration", "max_users", "max_rate",
-)  # fmt: skip
-"""Then these, grouped by the scenario stage they tune; options not named here follow as Locust lists them."""
+"""Not in the form: set them on the command line, in locust.conf or as LOCUST_* env vars (docs/web-ui.md)."""
+NAMES = {
+    "tools": "Tools", "in_flight": "In flight", "rate": "Rate", "subscribe": "Subscribe",
+    "protocol": "Protocol", "compression": "Compression", "mcp_protocol_version": "MCP version",
+    "rpc_hello": "JSON-RPC hello", "scenario": "Stages", "stage_duration": "Stage duration",
+    "burst_height": "Burst users", "burst_width": "Burst length", "burst_period": "Burst period",
+    "storm_interval": "Storm interval", "storm_fraction": "Storm fraction", "storm_mode": "Storm mode",
+    "step_users": "Step users", "step_rate": "Step rate", "step_duration": "Step length", "max_users": "Max users",
+    "max_rate": "Max rate", "threshold": "Thresholds", "abort_on_threshold": "Stop when a threshold fails",
+    "abort_grace": "Abort grace", "call_timeout": "Call timeout", "max_in_flight": "Max in flight",
+}  # fmt: skip
+"""Each field's label: short, in the case a person writes it."""
 LABELS = {
     "tools": 'NAME[:WEIGHT][=JSON], e.g. echo:8,sleep:1={"ms":5}',
     "in_flight": "calls outstanding per connection; 1 = closed loop",
@@ -39,33 +59,52 @@ LABELS = {
     "rate": "target calls/s for the run; 0 = closed loop",
     "stage_duration": "of each stage, e.g. 30s, 2m",
     "subscribe": "push stream TOPIC[:RATE[:COUNT]], e.g. ticks:100:1000; empty = none",
-    "call_timeout": "seconds",
+    "protocol": "toolcall (PROTOCOL.md), jsonrpc (JSON-RPC 2.0) or mcp",
+    "compression": "deflate: offer permessage-deflate",
+    "mcp_protocol_version": "protocol mcp: protocolVersion sent in initialize",
+    "rpc_hello": 'protocol jsonrpc: METHOD[=JSON] sent first, e.g. auth={"user":"load"}',
+    "call_timeout": "seconds without a result before a call times out",
     "max_in_flight": "rate mode: most calls outstanding per connection",
-    "burst_height": "burst stage: users added per spike; 0 = -u",
+    "burst_height": "burst stage: users added per spike; 0 = number of users",
     "burst_width": "burst stage: spike length",
     "burst_period": "burst stage: time from spike to spike",
     "storm_interval": "reconnect stage: time between storms",
     "storm_fraction": "reconnect stage: fraction of connections dropped",
     "storm_mode": "reconnect stage: who drops, client or server",
-    "step_users": "step/ramp stage: users added per step; 0 = -u",
+    "step_users": "step/ramp stage: users added per step; 0 = number of users",
     "step_rate": "step/ramp stage: calls/s added per step; 0 = rate",
     "step_duration": "step/ramp stage: length of a step",
     "max_users": "step/ramp stage: user ceiling; 0 = none",
-    "max_rate": "step/ramp stage: rate ceiling; 0 = none",
+    "max_rate": "step/ramp stage: calls/s ceiling; 0 = none",
+    "threshold": "e.g. p99<100ms, errors<1%, msgs>=50K/s",
+    "abort_grace": "seconds into the run before a failed threshold may stop it",
 }
-"""Short help shown after each option's name (Locust's form shows `Name (help)` and truncates long help)."""
+"""Help shown under each field."""
+CHOICES = {"protocol": tuple(PROTOCOLS), "compression": ("", "deflate")}
+"""Fields shown as a list to pick from (storm_mode has argparse choices, which Locust passes on itself)."""
 
 
-def form_options(extra_options: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Locust's `extra_options` template argument, reordered (FIRST, SECOND, then the rest as registered), with
-    short help, and without the CLI_ONLY options."""
-    order = [k for k in (*FIRST, *SECOND) if k in extra_options]
-    order += [k for k in extra_options if k not in order and k not in CLI_ONLY]
+def form_options(extra_options: Mapping[str, dict[str, Any]], current: argparse.Namespace | None = None, *,
+                 running: bool = False) -> dict[str, dict[str, Any]]:  # fmt: skip
+    """Locust's `extra_options` template argument in GROUPS order, each with its label, help, group, choices, and
+    the value the process runs with now (`current`), without the CLI_ONLY options; while a test runs (the Edit
+    dialog), only the options a running test takes (users/live_options.py)."""
+    placed = [name for names in GROUPS.values() for name in names]
+    order = [name for name in placed if name in extra_options]
+    order += [name for name in extra_options if name not in order and name not in CLI_ONLY]
     shown: dict[str, dict[str, Any]] = {}
     for name in order:
+        if running and name not in LIVE_OPTIONS:
+            continue
         option = dict(extra_options[name])
-        if name in LABELS:
-            option["help_text"] = LABELS[name]
+        option["label"] = NAMES.get(name, name.replace("_", " ").capitalize())
+        option["help_text"] = LABELS.get(name, option.get("help_text") or "")
+        option["group"] = next((group for group, names in GROUPS.items() if name in names), "Advanced")
+        option["folded"] = name in FOLDED
+        if name in CHOICES:
+            option["choices"] = list(CHOICES[name])
+        if current is not None and hasattr(current, name):
+            option["default_value"] = getattr(current, name)
         shown[name] = option
     return shown
 
@@ -117,4 +156,13 @@ def form_error(options: argparse.Namespace, form: Mapping[str, str], environ: Ma
         return f"error: {exc}"
     except ValueError as exc:  # run_time
         return f"error: {exc}"
+    return None
+
+
+def error_field(message: str, fields: Iterable[str]) -> str | None:
+    """The form field an error line is about (it names the option as --flag), or None."""
+    shown = set(fields)
+    for flag in re.findall(r"--([a-z][a-z0-9-]*)", message):
+        if flag.replace("-", "_") in shown:
+            return flag.replace("-", "_")
     return None

@@ -30,6 +30,8 @@ TOTAL_KEYS = (
     "push_gaps", "push_duplicates", "push_reordered",
 )  # fmt: skip
 """Counters the view shows as final totals (the same names as the PREFIX_ws.csv columns)."""
+GAUGES = ("calls_in_flight", "connections_open", "rate_target")
+"""Counters that are levels, not counts since the start: a Reset leaves them as they are."""
 
 Histogram = Mapping[int, int]
 """Call latency histogram: Locust's rounded milliseconds -> count, cumulative over the run."""
@@ -85,11 +87,15 @@ class RunSeries:
     final: dict[str, Any] | None = None
     running: bool = False
     window: int = RATE_WINDOW_SAMPLES
+    base: dict[str, float] = field(default_factory=dict)
+    """Counters at the start (or at Locust's Reset): the final totals count from them."""
     _recent: deque[tuple[float, Mapping[str, float], Histogram]] = field(default_factory=deque)
 
     def start(self, now: float, counters: Mapping[str, float], histogram: Histogram) -> None:
-        """A new run starts at `now` (wall clock) from these counters (usually all zero)."""
+        """A new run starts at `now` (wall clock) from these counters (all zero, or where Locust's Reset found
+        them: the view then counts from there)."""
         self.started_at = now
+        self.base = dict(counters)
         self.points, self.stages, self.first_index, self.final = [], [], 0, None
         self.running = True
         self._recent = deque([(now, dict(counters), dict(histogram))])
@@ -113,8 +119,9 @@ class RunSeries:
             "messages_sent_per_s": rate("messages_sent"), "messages_received_per_s": rate("messages_received"),
             **{f"{k}_per_s": rate(k) for k in SETTLED},
             "rate_target": counters.get("rate_target", 0.0),
-            "connections_open": counters["connections_open"], "reconnects": counters["reconnects"],
-            "connect_failures": counters["connect_failures"], "calls_in_flight": counters["calls_in_flight"],
+            "connections_open": counters["connections_open"], "calls_in_flight": counters["calls_in_flight"],
+            "reconnects": counters["reconnects"] - self.base.get("reconnects", 0.0),
+            "connect_failures": counters["connect_failures"] - self.base.get("connect_failures", 0.0),
             "p50_ms": p50, "p99_ms": p99,
         })  # fmt: skip
         if len(self.points) > MAX_POINTS:
@@ -138,6 +145,7 @@ class RunSeries:
         """The run has ended and these are its final counters: totals and mean rates over the whole run."""
         self.running = False
         duration = max(0.0, now - self.started_at)
+        counters = {k: v - self.base.get(k, 0.0) if k not in GAUGES else v for k, v in counters.items()}
         settled = sum(counters[k] for k in SETTLED)
         messages = counters["messages_sent"] + counters["messages_received"]
         self.final = {

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,12 +21,12 @@ from typing import Any, Protocol
 import gevent
 from flask import Response, jsonify, request
 from locust.env import Environment
-from locust.runners import MasterRunner
+from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner
 
 from users.base import RUN_ERROR_MESSAGE, counters_for
 from users.load_control import LoadSource
 from users.runtime import runtime_for
-from users.web_form import form_error, form_options
+from users.web_form import error_field, form_error, form_options
 from users.web_series import RunSeries, merged_histogram
 
 logger = logging.getLogger(__name__)
@@ -111,6 +112,11 @@ class WebSocketView:
         self.series.sample(now, self.source.snapshot(), call_histogram(self.environment), stage or "")
         self.series.finish(now, self.source.snapshot(), self.source.workers_line())
 
+    def on_reset(self, **_: Any) -> None:
+        """Locust's Reset (reset_stats): the view counts again from now, like Locust's statistics."""
+        if self.series.running:
+            self.series.start(time.time(), self.source.snapshot(), call_histogram(self.environment))
+
     def view(self, since: int) -> dict[str, Any]:
         stage, rate = self._stage()
         data = self.series.view(since, stage, rate, self.source.workers_line())
@@ -148,28 +154,72 @@ def install_web_tab(environment: Environment, load_source: LoadSource | None, so
     if (BUILD_PATH / "index.html").exists():
         web_ui.app.template_folder = str(BUILD_PATH)
     web_ui.app.jinja_env.policies["json.dumps_kwargs"] = {"sort_keys": False}  # the form keeps our order
-    update_template_args = web_ui.update_template_args
-
-    def with_form_options() -> None:
-        update_template_args()
-        web_ui.template_args["extra_options"] = form_options(web_ui.template_args.get("extra_options") or {})
-
-    web_ui.update_template_args = with_form_options  # type: ignore[method-assign]
-    with_form_options()
-
+    environment.events.reset_stats.add_listener(view.on_reset)
     base = (getattr(environment.parsed_options, "web_base_path", None) or "").rstrip("/")  # Locust's prefix
+    _install_form(environment, base)
 
     @web_ui.app.route(f"{base}/websocket/series")
     @web_ui.auth_required_if_enabled
     def websocket_series() -> Response:
         return jsonify(view.view(request.args.get("since", 0, type=int)))
 
+
+def _running(environment: Environment) -> bool:
+    runner = environment.runner
+    return runner is not None and runner.state in (STATE_SPAWNING, STATE_RUNNING)
+
+
+def _install_form(environment: Environment, base: str) -> None:
+    """The start form: our fields grouped, labelled and holding the values the process runs with now (Locust's
+    form would show the start-up values), refreshed by the page at each state change (GET /websocket/form); a
+    field's problem shown beside it (POST /websocket/check) and the form's values checked before /swarm."""
+    web_ui = environment.web_ui
+    assert web_ui is not None
+    update_template_args = web_ui.update_template_args
+    locust_options: dict[str, Any] = {}
+
+    def current_form() -> dict[str, Any]:
+        return form_options(locust_options, environment.parsed_options, running=_running(environment))
+
+    def with_form_options() -> None:
+        update_template_args()
+        locust_options.clear()
+        locust_options.update(web_ui.template_args.get("extra_options") or {})
+        web_ui.template_args["extra_options"] = current_form()
+
+    web_ui.update_template_args = with_form_options  # type: ignore[method-assign]
+    with_form_options()
+
+    @web_ui.app.route(f"{base}/websocket/form")
+    @web_ui.auth_required_if_enabled
+    def websocket_form() -> Response:
+        return jsonify({"extra_options": list(current_form().items())})  # a list: JSON objects get sorted
+
+    @web_ui.app.route(f"{base}/websocket/check", methods=["POST"])
+    @web_ui.auth_required_if_enabled
+    def websocket_check() -> Response:
+        shown = current_form()
+        form = {_snake(key): value for key, value in request.form.items() if _snake(key) in shown}
+        error = _form_problem(environment, form)
+        return jsonify({"message": error, "field": error_field(error, form) if error else None})
+
     @web_ui.app.before_request
     def check_form() -> Response | None:
         if request.path != f"{base}/swarm" or request.method != "POST" or environment.parsed_options is None:
             return None
-        master = isinstance(environment.runner, MasterRunner)
-        error = form_error(environment.parsed_options, request.form, os.environ, master=master)
+        error = _form_problem(environment, request.form)
         if error is None:
             return None
         return jsonify({"success": False, "message": error, "host": environment.host})
+
+
+def _form_problem(environment: Environment, form: Mapping[str, str]) -> str | None:
+    if environment.parsed_options is None:
+        return None
+    master = isinstance(environment.runner, MasterRunner)
+    return form_error(environment.parsed_options, form, os.environ, master=master)
+
+
+def _snake(name: str) -> str:
+    """A form field's name as the option's (the page names fields in camelCase, as locust-ui does)."""
+    return re.sub(r"([a-z0-9])([A-Z0-9])", r"\1_\2", name).lower()

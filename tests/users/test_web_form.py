@@ -7,8 +7,19 @@ import argparse
 from locust.argument_parser import parse_options
 
 from scenarios.options import add_scenario_arguments
+from users.live_options import LIVE_OPTIONS
 from users.options import add_user_arguments
-from users.web_form import CLI_ONLY, FIRST, LABELS, SECOND, form_error, form_options, options_from_form
+from users.web_form import (
+    CLI_ONLY,
+    FIRST,
+    GROUPS,
+    LABELS,
+    NAMES,
+    error_field,
+    form_error,
+    form_options,
+    options_from_form,
+)
 
 
 def parsed(*argv: str) -> argparse.Namespace:
@@ -27,20 +38,40 @@ def extra(*names: str) -> dict[str, dict[str, object]]:
     return {name: {"default_value": "", "help_text": "a long help text " * 5} for name in names}
 
 
-def test_first_options_lead_in_order_and_cli_only_ones_are_left_out() -> None:
+def test_options_come_in_groups_and_cli_only_ones_are_left_out() -> None:
     shown = form_options(extra("burst_width", "subscribe", "jwt_ttl", "call_timeout", "tools", "rate", "scenario",
-                               "stage_duration", "in_flight", "ca_file", "threshold"))  # fmt: skip
-    assert list(shown) == [*FIRST, "call_timeout", "burst_width", "threshold"]
-    assert shown["tools"]["help_text"] == LABELS["tools"]
-    assert shown["threshold"]["help_text"] == "a long help text " * 5  # an option we do not know keeps its help
+                               "stage_duration", "in_flight", "ca_file", "threshold", "protocol", "new_one"))  # fmt: skip
+    assert list(shown) == [*FIRST, "protocol", "scenario", "stage_duration", "burst_width", "threshold",
+                           "call_timeout", "new_one"]  # fmt: skip
+    assert [shown[name]["group"] for name in ("tools", "protocol", "burst_width", "threshold", "new_one")] == [
+        "Load", "Protocol", "Scenario", "Thresholds", "Advanced"]  # fmt: skip
+    assert (shown["tools"]["help_text"], shown["in_flight"]["label"]) == (LABELS["tools"], "In flight")
+    assert shown["new_one"]["help_text"] == "a long help text " * 5  # an option we do not know keeps its help
+    assert shown["new_one"]["label"] == "New one"
+    assert shown["protocol"]["choices"] == ["toolcall", "jsonrpc", "mcp"]
+    assert (shown["scenario"]["folded"], shown["burst_width"]["folded"]) == (False, True)
     assert not CLI_ONLY & set(FIRST)
+
+
+def test_the_form_holds_the_running_values_and_edit_only_the_live_options() -> None:
+    options = parsed("--in-flight", "10", "--tools", "echo:9", "--scenario", "sustained,reconnect")
+    names = ("tools", "in_flight", "scenario", "protocol", "stage_duration")
+    shown = form_options(extra(*names), options)
+    assert [shown[name]["default_value"] for name in names] == ["echo:9", 10, "sustained,reconnect", "toolcall", "30s"]
+    assert list(form_options(extra(*names), options, running=True)) == [n for n in names if n in LIVE_OPTIONS]
+
+
+def test_an_error_names_its_field() -> None:
+    assert error_field("--stage-duration: not a duration: 'x'", ["scenario", "stage_duration"]) == "stage_duration"
+    assert error_field("set --jwt-secret or --token", ["tools"]) is None
 
 
 def test_every_registered_option_is_placed_and_labels_are_short() -> None:
     options = vars(parsed())
-    for name in [*FIRST, *SECOND, *CLI_ONLY, *LABELS]:
+    for name in [*(n for names in GROUPS.values() for n in names), *CLI_ONLY, *LABELS, *NAMES]:
         assert name in options, name
     assert all(len(label) <= 70 for label in LABELS.values())
+    assert all(len(name) <= 28 for name in NAMES.values())
 
 
 def test_form_values_take_the_options_types() -> None:

@@ -100,3 +100,21 @@ def test_a_run_without_stages_ends_as_no_scenario_and_old_points_are_dropped() -
     series.finish(float(MAX_POINTS + 3), counters(), None)
     assert series.stage_line(None) == "no scenario"
     assert series.final is not None and series.final["calls_per_s"] == pytest.approx(0.0)
+
+
+def test_a_reset_counts_again_from_the_counters_it_found() -> None:
+    series = RunSeries()
+    series.start(100.0, counters(), {})
+    series.sample(101.0, counters(calls_ok=50, calls_sent=60), {}, "")
+    series.start(110.0, counters(calls_ok=500, calls_sent=520, calls_in_flight=20, connections_open=4, reconnects=7),
+                 {})  # fmt: skip
+    assert series.points == [] and series.started_at == 110.0
+    series.sample(111.0, counters(calls_ok=510, calls_sent=530, calls_in_flight=20, connections_open=4, reconnects=8),
+                  {}, "")  # fmt: skip
+    assert series.points[0]["reconnects"] == 1 and series.points[0]["calls_ok_per_s"] == 10.0
+    series.finish(120.0, counters(calls_ok=600, calls_sent=630, calls_in_flight=30, connections_open=4, reconnects=8),
+                  None)  # fmt: skip
+    totals = series.final["totals"]  # type: ignore[index]
+    assert (totals["calls_ok"], totals["calls_sent"]) == (100, 110)  # counted from the reset
+    assert (totals["calls_in_flight"], totals["connections_open"]) == (30, 4)  # levels stay levels
+    assert series.final["calls_per_s"] == 10.0  # type: ignore[index]

@@ -44,15 +44,31 @@ def test_the_committed_build_is_whole_and_patched_for_locusts_post_requests() ->
     assert len(scripts) == 1 and (BUILD_PATH / "assets" / scripts[0]).exists()
     bundle = (BUILD_PATH / "assets" / scripts[0]).read_text()
     assert 'url:"stop",method:"POST"' in bundle and 'url:"stats/reset",method:"POST"' in bundle
-    assert "websocket/series" in bundle
+    assert "websocket/series" in bundle and "websocket/form" in bundle and "websocket/check" in bundle
+    assert 'toLocaleTimeString("en-GB")' in bundle and 'toLocaleString("sv-SE")' in bundle  # 24-hour Charts
+    polled = r"=\w+\(\),\w+=\w+\.state!==(\w+)\.READY&&\w+\.state!==\1\.STOPPED&&\w+\.state!==\1\.MISSING"
+    assert re.search(polled, bundle)  # stats (and the state) polled until the run has stopped
 
 
 def test_page_is_our_build_with_the_form_in_our_order(web_ui: WebUI) -> None:
     page = web_ui.app.test_client().get("/").get_data(as_text=True)
     assert "./assets/index-" in page and "src-" not in page  # not Locust's own bundle
     options = json.loads(page.split("window.templateArgs = ", 1)[1].split("\n", 1)[0])["extra_options"]
-    assert list(options)[:6] == ["tools", "in_flight", "scenario", "rate", "stage_duration", "subscribe"]
+    assert list(options)[:4] == ["tools", "in_flight", "rate", "subscribe"]
+    assert {options[name]["group"] for name in options} == {"Load", "Protocol", "Scenario", "Thresholds", "Advanced"}
     assert "session_prefix" not in options and "jwt_secret" not in options
+    assert "progress_interval" not in options and "stats_table" not in options  # headless only
+
+
+def test_the_form_shows_the_values_the_process_runs_with(web_ui: WebUI) -> None:
+    client = web_ui.app.test_client()
+    web_ui.environment.parsed_options.in_flight = 10  # type: ignore[union-attr]  # as /swarm sets it
+    pairs = client.get("/websocket/form").get_json()["extra_options"]
+    assert [name for name, _ in pairs][:4] == ["tools", "in_flight", "rate", "subscribe"]  # in order
+    assert dict(pairs)["in_flight"]["default_value"] == 10
+    check = client.post("/websocket/check", data={"inFlight": "0", "stageDuration": "30s"}).get_json()
+    assert check == {"field": "in_flight", "message": "error: --in-flight must be at least 1, got 0"}
+    assert client.post("/websocket/check", data={"inFlight": "3"}).get_json() == {"field": None, "message": None}
 
 
 def test_series_before_any_run_and_a_bad_form_value(web_ui: WebUI) -> None:
