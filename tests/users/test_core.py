@@ -189,6 +189,18 @@ def test_pushes_are_tracked_per_topic() -> None:
     assert (c.pushes_received, c.push_gaps, c.push_reordered, c.push_duplicates) == (4, 0, 1, 1)
 
 
+def test_a_push_with_a_huge_seq_is_counted_as_its_gap_at_once_and_calls_still_settle() -> None:
+    core = open_core()
+    core.send_calls([ECHO], 200.0)
+    core.data_to_send()
+    huge = 9007199254740992
+    push = text({"op": "event", "topic": "x", "seq": huge, "sent_at_ns": 5})
+    core.receive_data(push + push + result("1"), 200.1)
+    c = core.counters
+    assert (c.pushes_received, c.push_gaps, c.push_duplicates, c.pushes_untracked) == (2, huge - 1, 1, 0)
+    assert codes(core.events_received()) == [None] and core.state is State.OPEN
+
+
 # ------------------------------------------------------------------ pings
 def test_server_pings_are_answered_with_the_same_payload() -> None:
     core = open_core()

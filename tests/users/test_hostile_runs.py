@@ -1,0 +1,74 @@
+"""Whole Locust runs against hostile servers (tests/support/hostile_frames_server.py): no hang, no traceback, the
+ledger holds and every answer the server wrote is counted ok."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+from tests.support.hostile_frames_server import HUGE_SEQ, Hostile, hostile_server
+from tests.support.locust_run import ROOT, LocustRun, headless_command, ledger_closes, run_locust, terminate
+
+USERS = 2
+RUN_S = 3
+
+
+def hostile_run(tmp_path: Path, server: Hostile, *args: str, users: int = USERS) -> LocustRun:
+    """A run of `users` against `server` that must end by itself within its -t, cleanly."""
+    result = run_locust(
+        tmp_path, server.url, *args, env={"LOCUST_JWT_SECRET": server.jwt_secret}, users=users, run_time=f"{RUN_S}s"
+    )
+    assert result.returncode == 0, result.output[-3000:]
+    assert "Traceback" not in result.output, result.output[-3000:]
+    return result
+
+
+def raw(result: LocustRun, column: str) -> int:
+    """A counter of the last ws.csv row as written (exact beyond a float's 2**53)."""
+    return int(result.ws_rows[-1][column])
+
+
+def test_a_push_seq_of_2_to_the_53_is_one_exact_gap_and_the_run_goes_on(tmp_path: Path) -> None:
+    with hostile_server("--mode", "huge-seq") as server:
+        result = hostile_run(tmp_path, server)
+        sessions, totals = server.sessions(), server.totals()
+    ws = ledger_closes(result)
+    assert sessions == USERS and totals.pushed == 2 * sessions
+    assert (raw(result, "pushes_received"), raw(result, "push_reordered")) == (totals.pushed, sessions)
+    assert raw(result, "push_gaps") == sessions * (HUGE_SEQ - 2)  # 1 .. 2**53-1 missing, then 1 came late
+    assert ws["calls_ok"] == totals.answered > 0 and ws["calls_failed"] == ws["calls_lost"] == 0
+
+
+def test_sigterm_ends_a_run_fed_a_huge_seq_promptly(tmp_path: Path) -> None:
+    with hostile_server("--mode", "huge-seq") as server:
+        command = headless_command(tmp_path / "run", server.url, users=USERS, run_time="60s")
+        env = {**os.environ, "LOCUST_JWT_SECRET": server.jwt_secret}
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        deadline = time.monotonic() + 30
+        while server.sessions() < USERS and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.1)
+        time.sleep(1.0)  # the pushes are read
+        started = time.monotonic()
+        process.terminate()
+        try:
+            output, _ = process.communicate(timeout=20)
+        finally:
+            terminate(process)
+        took = time.monotonic() - started
+    assert server.sessions() == USERS and process.returncode == 0, output[-3000:]
+    assert took < 20 and "Traceback" not in output, output[-3000:]
+
+
+def test_a_server_streaming_unique_topics_is_counted_not_tracked_beyond_the_cap(tmp_path: Path) -> None:
+    with hostile_server("--mode", "unique-topics", "--count", "2000") as server:
+        result = hostile_run(tmp_path, server)
+        sessions, totals = server.sessions(), server.totals()
+    ws = ledger_closes(result)
+    assert sessions == USERS and totals.pushed == 2000 * sessions
+    assert (ws["pushes_received"], ws["pushes_untracked"]) == (totals.pushed, (2000 - 1024) * sessions)
+    assert ws["push_gaps"] == ws["push_duplicates"] == 0
+    assert ws["calls_ok"] == totals.answered > 0
