@@ -200,7 +200,7 @@ class ClientCore:
         self._finish(how, now)
 
     def receive_data(self, data: bytes, now: float) -> None:
-        """Bytes read from the server at `now`."""
+        """Bytes read from the server at `now`; frames before a framing error in them are still delivered."""
         if self.state is CLOSED:
             return
         try:
@@ -208,7 +208,11 @@ class ClientCore:
             if whole is not None:  # most reads: one whole text message, no frame object needed
                 self._on_text(whole, now)
                 return
-            for frame in self._decoder.feed(data):
+            try:
+                frames, error = self._decoder.feed(data), None
+            except FrameError as exc:  # the frames the server sent before the bad one are answers all the same
+                frames, error = exc.frames, exc
+            for frame in frames:
                 opcode = frame.opcode
                 if opcode == OP_TEXT:
                     self._on_text(frame.payload, now)
@@ -223,6 +227,8 @@ class ClientCore:
                 elif opcode == OP_BINARY:
                     self.counters.messages_received += 1
                     self._fault("binary_frame")
+            if error is not None:
+                raise error
         except FrameError as exc:
             if exc.close_code != CLOSE_INVALID_PAYLOAD:  # invalid UTF-8 was reported as such already
                 self._fault(FRAME_ERROR_CODES.get(exc.close_code, f"frame_error_{exc.close_code}"))
@@ -345,17 +351,7 @@ class ClientCore:
         self._ping_sent_at = None
         self.writing_since = 0.0
         code = self.close_code if self.close_code is not None else self._close_sent
-        counters = self.counters
-        counters.connections_open -= 1
-        counters.disconnects += 1
-        if code is None:
-            counters.resets += 1
-        elif code == CLOSE_NORMAL:
-            counters.closes_normal += 1
-        elif code == CLOSE_GOING_AWAY:
-            counters.closes_going_away += 1
-        else:
-            counters.closes_error += 1
+        count_disconnect(self.counters, code)
         if self._hello_sent_at is not None:
             self._hello_failed(HelloRefused("connection_closed", how), now)
         lost = self.pending.lose_all()
@@ -367,3 +363,17 @@ class ClientCore:
                 events.append(call)
         self.closed = ConnectionClosed(code, self.close_reason, how)
         self._events.append(self.closed)
+
+
+def count_disconnect(counters: WsCounters, code: int | None) -> None:
+    """One disconnect, counted by how it ended: the close code sent or received (None: no close frame)."""
+    counters.connections_open -= 1
+    counters.disconnects += 1
+    if code is None:
+        counters.resets += 1
+    elif code == CLOSE_NORMAL:
+        counters.closes_normal += 1
+    elif code == CLOSE_GOING_AWAY:
+        counters.closes_going_away += 1
+    else:
+        counters.closes_error += 1

@@ -35,12 +35,14 @@ _UNPACK_LONG = struct.Struct("!Q").unpack_from
 
 
 class FrameError(Exception):
-    """The peer broke RFC 6455 framing; `close_code` is the code to close with."""
+    """The peer broke RFC 6455 framing; `close_code` is the code to close with. `frames`: the frames the same
+    `FrameDecoder.feed` decoded before the bad one (the server sent them: they are still delivered)."""
 
     def __init__(self, close_code: int, reason: str) -> None:
         super().__init__(reason)
         self.close_code = close_code
         self.reason = reason
+        self.frames: list[Frame] = []
 
 
 SHORT_MASK = 256
@@ -166,13 +168,21 @@ class FrameDecoder:
         return None
 
     def feed(self, data: bytes) -> list[Frame]:
-        """Decode every complete frame now available; raise FrameError on a framing violation."""
+        """Decode every complete frame now available; on a framing violation raise FrameError carrying in
+        `frames` every frame decoded before the bad one."""
         whole = self.whole_text(data)
         if whole is not None:
             return [Frame(OP_TEXT, whole)]
+        out: list[Frame] = []
+        try:
+            return self._decode(data, out)
+        except FrameError as exc:
+            exc.frames = out
+            raise
+
+    def _decode(self, data: bytes, out: list[Frame]) -> list[Frame]:
         buf = self._buffer
         buf += data
-        out: list[Frame] = []
         pos = 0
         end = len(buf)
         limit = self.max_message_bytes
@@ -196,6 +206,8 @@ class FrameDecoder:
                     break
                 length = _UNPACK_LONG(buf, pos + 2)[0]
                 header = 10
+                if length >> 63:
+                    raise FrameError(CLOSE_PROTOCOL_ERROR, "64-bit frame length with its most significant bit set")
             if length > limit:
                 raise FrameError(CLOSE_MESSAGE_TOO_BIG, f"frame of {length} bytes over the {limit}-byte limit")
             stop = pos + header + length

@@ -43,6 +43,7 @@ BAD_FRAMES = {
     "reserved-opcode": bytes([0x83, 0]),
     "continuation-first": bytes([0x80, 1]) + b"x",
     "bad-utf8": server_frame(b'{"op":"event","topic":"\xff"}'),
+    "too-big": bytes([0x81, 127]) + struct.pack("!Q", 2**40),
     "bad-deflate": bytes([0xC1, 4]) + b"\xff\xff\xff\xff",  # needs --compression deflate
 }
 

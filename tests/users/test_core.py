@@ -12,6 +12,7 @@ import pytest
 from tests.support.misbehaving_server import server_frame, take_client_frame
 from users.core import ClientCore, State
 from users.correlation import PendingCall
+from users.deflate import DeflateParams
 from users.events import ConnectionClosed, HelloAnswered, ProtocolFault, PushReceived
 from users.frames import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT
 from users.metrics import WsCounters
@@ -304,6 +305,46 @@ def test_framing_errors_close_with_their_code(data: bytes, fault: str, code: int
     assert frames_of(core.data_to_send()) == [(OP_CLOSE, struct.pack("!H", code))]
     assert core.state is State.CLOSED and core.counters.closes_error == 1
     assert_counted_once(core)
+
+
+@pytest.mark.parametrize(
+    ("bad", "fault", "code"),
+    [
+        (bytes([0xC1, 0x00]), "bad_frame", 1002),  # RSV1 unasked
+        (bytes([0x81, 0x81, 0, 0, 0, 0, 0x41]), "bad_frame", 1002),  # masked
+        (bytes([0x81, 127]) + (1 << 63).to_bytes(8, "big"), "bad_frame", 1002),
+        (bytes([0x89, 126, 0, 126]) + b"x" * 126, "bad_frame", 1002),  # control frame over 125 bytes
+        (bytes([0x09, 0x00]), "bad_frame", 1002),  # fragmented ping
+        (bytes([0x83, 0x00]), "bad_frame", 1002),  # reserved opcode
+        (bytes([0x80, 0x01]) + b"x", "bad_frame", 1002),  # continuation first
+        (server_frame(b'{"op":"event","topic":"\xff"}'), "invalid_utf8", 1007),
+        (server_frame(b"x" * 2000), "oversize_message", 1009),
+    ],
+)
+def test_answers_read_together_with_a_bad_frame_settle_ok_before_the_connection_fails(
+    bad: bytes, fault: str, code: int
+) -> None:
+    core = open_core(max_message_bytes=1024)
+    core.send_calls([ECHO, ECHO, ECHO], 200.0)
+    core.data_to_send()
+    core.receive_data(result("1") + result("2") + bad + result("3"), 200.1)
+    events = core.events_received()
+    assert codes(events) == [None, None, f"connection_lost: framing error {code}"]
+    assert ProtocolFault(fault) in events and core.counters.protocol_errors == 1
+    assert frames_of(core.data_to_send()) == [(OP_CLOSE, struct.pack("!H", code))]
+    assert core.counters.calls.ok == 2 and core.counters.calls.lost == 1 and core.state is State.CLOSED
+    assert_counted_once(core)
+
+
+def test_answers_before_a_compressed_frame_that_does_not_inflate_settle_ok() -> None:
+    core = ClientCore(WsCounters(), ClientSettings(), now=100.0, deflate=DeflateParams())
+    core.send_hello("s1", "tok", 100.0)
+    core.receive_data(text({"op": "hello_ok", "session_id": "s1"}), 100.01)
+    core.send_calls([ECHO, ECHO], 200.0)
+    core.data_to_send()
+    core.receive_data(result("1") + bytes([0xC1, 4]) + b"\xff" * 4, 200.1)
+    assert codes(core.events_received()) == [None, "connection_lost: framing error 1002"]
+    assert core.counters.calls.ok == 1 and core.counters.closes_error == 1
 
 
 def test_closed_is_final_counted_once_and_deaf() -> None:

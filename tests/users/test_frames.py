@@ -137,6 +137,40 @@ def test_framing_violations_name_their_close_code(wire: bytes, close_code: int) 
     assert info.value.close_code == close_code
 
 
+BAD_AFTER_ANSWERS = [
+    (bytes([0xC1, 0x00]), 1002),  # RSV1 without extension
+    (bytes([0x81, 0x81, 1, 2, 3, 4, 0]), 1002),  # masked server frame
+    (bytes([0x81, 127]) + (1 << 63).to_bytes(8, "big"), 1002),  # 64-bit length with its top bit set
+    (bytes([0x89, 126, 0, 126]) + b"x" * 126, 1002),  # control frame over 125 bytes
+    (bytes([0x09, 0x00]), 1002),  # fragmented ping
+    (bytes([0x83, 0x00]), 1002),  # reserved opcode
+    (bytes([0x80, 0x01]) + b"x", 1002),  # continuation first
+    (bytes([0x81, 127]) + (1 << 40).to_bytes(8, "big"), 1009),  # over the size limit
+]
+
+
+@pytest.mark.parametrize(("bad", "close_code"), BAD_AFTER_ANSWERS)
+def test_frames_before_a_bad_one_in_the_same_read_are_delivered_with_the_error(bad: bytes, close_code: int) -> None:
+    answers = [server_frame(b"one"), server_frame(b"tw", fin=0) + server_frame(b"o", OP_CONTINUATION)]
+    answers.append(server_frame(b"p", OP_PING))
+    with pytest.raises(FrameError) as info:
+        FrameDecoder().feed(b"".join(answers) + bad + server_frame(b"after"))
+    assert info.value.close_code == close_code
+    assert info.value.frames == [Frame(OP_TEXT, b"one"), Frame(OP_TEXT, b"two"), Frame(OP_PING, b"p")]
+
+
+def test_a_compressed_frame_that_does_not_inflate_fails_after_the_frames_before_it() -> None:
+    def inflate(data: bytes) -> bytes:
+        if data != b"ok":
+            raise FrameError(1002, "bad deflate data")
+        return b"inflated"
+
+    with pytest.raises(FrameError) as info:
+        FrameDecoder(inflate=inflate).feed(bytes([0xC1, 2]) + b"ok" + server_frame(b"plain") + bytes([0xC1, 1, 0]))
+    assert info.value.close_code == 1002
+    assert info.value.frames == [Frame(OP_TEXT, b"inflated"), Frame(OP_TEXT, b"plain")]
+
+
 def test_size_limit_applies_to_frames_and_to_joined_fragments() -> None:
     with pytest.raises(FrameError) as single:
         FrameDecoder(max_message_bytes=100).feed(server_frame(b"x" * 101))

@@ -8,8 +8,11 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.support.hostile_frames_server import HUGE_SEQ, Hostile, hostile_server
 from tests.support.locust_run import ROOT, LocustRun, headless_command, ledger_closes, run_locust, terminate
+from users.frames import FRAME_ERROR_CODES
 
 USERS = 2
 RUN_S = 3
@@ -72,3 +75,31 @@ def test_a_server_streaming_unique_topics_is_counted_not_tracked_beyond_the_cap(
     assert (ws["pushes_received"], ws["pushes_untracked"]) == (totals.pushed, (2000 - 1024) * sessions)
     assert ws["push_gaps"] == ws["push_duplicates"] == 0
     assert ws["calls_ok"] == totals.answered > 0
+
+
+@pytest.mark.parametrize(
+    ("bad", "code", "args"),
+    [
+        ("rsv", 1002, ()),
+        ("length-2-63", 1002, ()),
+        ("too-big", 1009, ()),
+        ("bad-utf8", 1007, ()),
+        ("bad-deflate", 1002, ("--compression", "deflate")),
+    ],
+)
+def test_answers_written_with_a_bad_frame_count_ok_and_the_connection_fails_with_its_code(
+    tmp_path: Path, bad: str, code: int, args: tuple[str, ...]
+) -> None:
+    server_args = ("--compression",) if args else ()
+    with hostile_server("--mode", "bad-after", "--after", "3", "--bad", bad, *server_args) as server:
+        result = hostile_run(tmp_path, server, "--in-flight", "3", *args)
+        sessions, totals = server.sessions(), server.totals()
+        closes = server.client_closes()
+    ws = ledger_closes(result)
+    assert sessions >= USERS and totals.answered == 3 * sessions
+    assert ws["calls_ok"] == totals.answered and ws["calls_failed"] == ws["calls_timeout"] == 0
+    assert ws["protocol_errors"] == sessions and ws["closes_error"] == sessions
+    fault = "invalid_utf8" if code == 1007 else FRAME_ERROR_CODES[code]
+    lost = {("call_tool:echo", f"connection_lost: framing error {code}"): ws["calls_lost"]} if ws["calls_lost"] else {}
+    assert result.failures == {("protocol_error", fault): sessions, **lost}
+    assert closes == [code] * len(closes) and len(closes) >= sessions - USERS
