@@ -230,8 +230,7 @@ class ClientCore:
             if error is not None:
                 raise error
         except FrameError as exc:
-            if exc.close_code != CLOSE_INVALID_PAYLOAD:  # invalid UTF-8 was reported as such already
-                self._fault(FRAME_ERROR_CODES.get(exc.close_code, f"frame_error_{exc.close_code}"))
+            self._fault(FRAME_ERROR_CODES.get(exc.close_code, f"frame_error_{exc.close_code}"))
             self.close(exc.close_code)
             self._finish(f"framing error {exc.close_code}", now)
 
@@ -279,9 +278,9 @@ class ClientCore:
         try:
             msg = self._parse(payload)
         except ProtocolViolation as exc:
-            self._fault(exc.code)
-            if exc.code == "invalid_utf8":  # RFC 6455 8.1: fail the connection
+            if exc.code == "invalid_utf8":  # RFC 6455 8.1: fail the connection (counted as a fault there)
                 raise FrameError(CLOSE_INVALID_PAYLOAD, "text frame is not valid UTF-8") from None
+            self._fault(exc.code)
             return
         kind = msg.__class__
         if kind is ToolResult:

@@ -25,7 +25,11 @@ CLOSE_NO_STATUS = 1005
 CLOSE_INVALID_PAYLOAD = 1007
 CLOSE_MESSAGE_TOO_BIG = 1009
 
-FRAME_ERROR_CODES = {CLOSE_PROTOCOL_ERROR: "bad_frame", CLOSE_MESSAGE_TOO_BIG: "oversize_message"}
+FRAME_ERROR_CODES = {
+    CLOSE_PROTOCOL_ERROR: "bad_frame",
+    CLOSE_INVALID_PAYLOAD: "invalid_utf8",
+    CLOSE_MESSAGE_TOO_BIG: "oversize_message",
+}
 """Failure codes reported for framing errors, by the close code they end the connection with."""
 
 _PACK_SHORT = struct.Struct("!BBH").pack
@@ -118,11 +122,25 @@ def encode_close(code: int = CLOSE_NORMAL, reason: str = "") -> bytes:
     return encode_frame(struct.pack("!H", code) + reason.encode()[:123], OP_CLOSE)
 
 
+RECEIVABLE_CLOSE_CODES = frozenset((1000, 1001, 1002, 1003, *range(1007, 1015), *range(3000, 5000)))
+"""Close codes a peer may send (RFC 6455 7.4.1-7.4.2 and IANA's registry): 1004-1006 and 1015 are reserved and
+never sent, 1016-2999 unassigned, 0-999 and 5000 up not codes at all."""
+
+
 def parse_close_payload(payload: bytes) -> tuple[int, str]:
-    """(code, reason) of a close frame's payload; 1005 when it carries no code."""
-    if len(payload) < 2:
+    """(code, reason) of a close frame's payload; 1005 when it carries none. FrameError 1002 for a one-byte
+    payload or a code no peer may send, 1007 for a reason that is not valid UTF-8 (RFC 6455 5.5.1, 7.4)."""
+    if not payload:
         return CLOSE_NO_STATUS, ""
-    return _UNPACK_SHORT(payload)[0], payload[2:].decode("utf-8", "replace")
+    if len(payload) == 1:
+        raise FrameError(CLOSE_PROTOCOL_ERROR, "close frame with a one-byte payload")
+    code = _UNPACK_SHORT(payload)[0]
+    if code not in RECEIVABLE_CLOSE_CODES:
+        raise FrameError(CLOSE_PROTOCOL_ERROR, f"close frame with the invalid code {code}")
+    try:
+        return code, payload[2:].decode()
+    except UnicodeDecodeError:
+        raise FrameError(CLOSE_INVALID_PAYLOAD, "close reason is not valid UTF-8") from None
 
 
 @dataclass(slots=True)  # not frozen: a frozen __init__ costs twice as much, once per message
@@ -220,6 +238,8 @@ class FrameDecoder:
             if rsv:
                 out.extend(self._start_compressed(opcode, payload, fin))
             elif opcode >= 0x8:
+                if opcode > OP_PONG:
+                    raise FrameError(CLOSE_PROTOCOL_ERROR, f"reserved control opcode {opcode:#x}")
                 if not fin or length > 125:
                     raise FrameError(CLOSE_PROTOCOL_ERROR, "control frames must be whole and at most 125 bytes")
                 out.append(Frame(opcode, payload))

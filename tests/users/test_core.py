@@ -276,6 +276,28 @@ def test_a_close_without_a_code_is_answered_with_1000() -> None:
     assert core.counters.closes_error == 1  # 1005: the server gave no code
 
 
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [
+        *((c.to_bytes(2, "big") + b"bye", 1002) for c in (999, 1004, 1005, 1006, 1016, 1100, 2000, 2999, 5000)),
+        (b"\x03", 1002),  # a one-byte payload
+        (b"\x03\xe8\xff\xfe", 1007),  # a reason that is not UTF-8
+    ],
+)
+def test_an_invalid_close_frame_fails_the_connection_instead_of_being_echoed(payload: bytes, code: int) -> None:
+    core = open_core()
+    core.send_calls([ECHO, ECHO], 200.0)
+    core.data_to_send()
+    core.receive_data(result("1") + server_frame(payload, OP_CLOSE), 200.1)
+    assert frames_of(core.data_to_send()) == [(OP_CLOSE, struct.pack("!H", code))]
+    events = core.events_received()
+    fault = "bad_frame" if code == 1002 else "invalid_utf8"
+    assert codes(events) == [None, f"connection_lost: framing error {code}"] and ProtocolFault(fault) in events
+    assert events[-1] == ConnectionClosed(code, "", f"framing error {code}") and core.close_code is None
+    assert core.counters.closes_error == 1 and core.counters.protocol_errors == 1
+    assert_counted_once(core)
+
+
 @pytest.mark.parametrize("how", ["reset", "eof"])
 def test_the_transport_ending_loses_calls_with_how_it_ended(how: str) -> None:
     core = open_core()

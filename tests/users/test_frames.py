@@ -119,6 +119,32 @@ def test_close_frame_round_trip() -> None:
     assert decoded == [Frame(OP_CLOSE, b"\x03\xe8done")]
 
 
+@pytest.mark.parametrize("code", [0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535])
+def test_a_close_code_no_peer_may_send_is_a_protocol_error(code: int) -> None:
+    with pytest.raises(FrameError) as info:
+        parse_close_payload(code.to_bytes(2, "big") + b"why")
+    assert info.value.close_code == 1002
+
+
+@pytest.mark.parametrize("code", [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 4999])
+def test_close_codes_a_peer_may_send_are_parsed_with_their_reason(code: int) -> None:
+    assert parse_close_payload(code.to_bytes(2, "big") + "ré".encode()) == (code, "ré")
+
+
+@pytest.mark.parametrize(("payload", "close_code"), [(b"\x03", 1002), (b"\x03\xe8\xff\xfebye", 1007)])
+def test_a_one_byte_close_payload_is_1002_and_a_reason_not_utf8_is_1007(payload: bytes, close_code: int) -> None:
+    with pytest.raises(FrameError) as info:
+        parse_close_payload(payload)
+    assert info.value.close_code == close_code
+
+
+@pytest.mark.parametrize("opcode", range(0xB, 0x10))
+def test_reserved_control_opcodes_are_protocol_errors(opcode: int) -> None:
+    with pytest.raises(FrameError, match="reserved control opcode") as info:
+        FrameDecoder().feed(bytes([0x80 | opcode, 0]))
+    assert info.value.close_code == 1002
+
+
 @pytest.mark.parametrize(
     ("wire", "close_code"),
     [

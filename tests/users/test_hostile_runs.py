@@ -103,3 +103,30 @@ def test_answers_written_with_a_bad_frame_count_ok_and_the_connection_fails_with
     lost = {("call_tool:echo", f"connection_lost: framing error {code}"): ws["calls_lost"]} if ws["calls_lost"] else {}
     assert result.failures == {("protocol_error", fault): sessions, **lost}
     assert closes == [code] * len(closes) and len(closes) >= sessions - USERS
+
+
+@pytest.mark.parametrize(
+    ("close_hex", "code", "lost_as"),
+    [
+        ("03ed", 1002, "framing error 1002"),  # 1005 may not be sent
+        ("07d0", 1002, "framing error 1002"),  # 2000: unassigned
+        ("03", 1002, "framing error 1002"),  # a one-byte payload
+        ("03e8fffe", 1007, "framing error 1007"),  # a reason that is not UTF-8
+        ("0fa0", 4000, "close 4000"),  # a valid code is echoed
+    ],
+)
+def test_an_invalid_close_frame_is_failed_with_its_code_not_echoed(
+    tmp_path: Path, close_hex: str, code: int, lost_as: str
+) -> None:
+    with hostile_server("--mode", "close-after", "--after", "3", "--close-hex", close_hex) as server:
+        result = hostile_run(tmp_path, server, "--in-flight", "4")
+        sessions, totals = server.sessions(), server.totals()
+        closes = server.client_closes()
+    ws = ledger_closes(result)
+    assert sessions >= USERS and totals.answered == 3 * sessions == ws["calls_ok"]
+    assert closes == [code] * sessions and ws["closes_error"] == sessions
+    assert ws["calls_lost"] >= sessions - USERS  # the fourth call of each session (the last may be stopped first)
+    lost = {("call_tool:echo", f"connection_lost: {lost_as}"): ws["calls_lost"]} if ws["calls_lost"] else {}
+    faults = {("protocol_error", FRAME_ERROR_CODES[code]): sessions} if code < 1010 else {}
+    assert result.failures == {**faults, **lost}
+    assert "\ufffd" not in result.output
