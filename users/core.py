@@ -124,6 +124,11 @@ class ClientCore:
         return events
 
     @property
+    def held_bytes(self) -> int:
+        """Bytes the frame decoder holds (partial frames, fragments): at most about --max-message-bytes."""
+        return self._decoder.held
+
+    @property
     def hello_pending(self) -> bool:
         """A hello was sent and not yet answered."""
         return self._hello_sent_at is not None
@@ -266,10 +271,9 @@ class ClientCore:
 
     def _time_out(self, expired: list[PendingCall], now: float) -> None:
         failure = CallTimeout()
-        events = self._events
         for call in expired:
             call.settled_at, call.length, call.failure, call.result = now, 0, failure, None
-            events.append(call)
+        self._events.extend(expired)
 
     def _on_text(self, payload: bytes, now: float) -> None:
         counters = self.counters
@@ -347,6 +351,7 @@ class ClientCore:
         self.state = CLOSED
         self.live = False
         self.closed_at = now
+        self._decoder.release()
         self._ping_sent_at = None
         self.writing_since = 0.0
         code = self.close_code if self.close_code is not None else self._close_sent
@@ -356,10 +361,9 @@ class ClientCore:
         lost = self.pending.lose_all()
         if lost:
             failure = ConnectionLost(how)
-            events = self._events
             for call in lost:
                 call.settled_at, call.length, call.failure, call.result = now, 0, failure, None
-                events.append(call)
+            self._events.extend(lost)
         self.closed = ConnectionClosed(code, self.close_reason, how)
         self._events.append(self.closed)
 

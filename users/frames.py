@@ -176,6 +176,11 @@ class FrameDecoder:
         """Bytes held that do not yet make a whole frame."""
         return len(self._buffer)
 
+    @property
+    def held(self) -> int:
+        """Every byte held: a partial frame and the fragments of a message not yet whole."""
+        return len(self._buffer) + sum(map(len, self._fragments))
+
     def whole_text(self, data: bytes) -> bytes | None:
         """The payload when `data` is exactly one small whole text frame and nothing is buffered or fragmented
         (most reads of a closed loop or an open model); None otherwise: then `feed` it."""
@@ -196,7 +201,15 @@ class FrameDecoder:
             return self._decode(data, out)
         except FrameError as exc:
             exc.frames = out
+            self.release()  # the connection fails: what it held goes now, not when a reference cycle is collected
             raise
+
+    def release(self) -> None:
+        """Drop every byte held (partial frame, fragments): the connection is over."""
+        self._buffer = bytearray()
+        self._fragments = []
+        self._fragment_opcode = 0
+        self._fragment_size = 0
 
     def _decode(self, data: bytes, out: list[Frame]) -> list[Frame]:
         buf = self._buffer
@@ -226,8 +239,8 @@ class FrameDecoder:
                 header = 10
                 if length >> 63:
                     raise FrameError(CLOSE_PROTOCOL_ERROR, "64-bit frame length with its most significant bit set")
-            if length > limit:
-                raise FrameError(CLOSE_MESSAGE_TOO_BIG, f"frame of {length} bytes over the {limit}-byte limit")
+            if length > limit - (self._fragment_size if first & 0x0F == OP_CONTINUATION else 0):
+                raise self._too_big(length)  # before a byte of it is buffered: held data stays within the limit
             stop = pos + header + length
             if stop > end:
                 break
@@ -258,6 +271,12 @@ class FrameDecoder:
                 raise FrameError(CLOSE_PROTOCOL_ERROR, f"unknown opcode {opcode:#x}")
         del buf[:pos]
         return out
+
+    def _too_big(self, length: int) -> FrameError:
+        limit = self.max_message_bytes
+        if self._fragment_size:
+            return FrameError(CLOSE_MESSAGE_TOO_BIG, f"fragmented message over the {limit}-byte limit")
+        return FrameError(CLOSE_MESSAGE_TOO_BIG, f"frame of {length} bytes over the {limit}-byte limit")
 
     def _start_compressed(self, opcode: int, payload: bytes, fin: int) -> list[Frame]:
         """The first frame of a compressed message (RSV1 set); its frames are joined, then inflated."""

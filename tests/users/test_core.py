@@ -369,6 +369,23 @@ def test_answers_before_a_compressed_frame_that_does_not_inflate_settle_ok() -> 
     assert core.counters.calls.ok == 1 and core.counters.closes_error == 1
 
 
+def test_a_connection_holds_at_most_its_message_limit_and_nothing_once_closed() -> None:
+    core = open_core(max_message_bytes=4096)
+    core.send_calls([ECHO], 200.0)
+    core.data_to_send()
+    first = bytes([0x01, 126]) + struct.pack("!H", 3000) + b"a" * 3000  # a text message begun, not finished
+    core.receive_data(first, 200.1)
+    assert core.held_bytes == 3000
+    core.receive_data(bytes([0x00, 126]) + struct.pack("!H", 2000), 200.2)  # 1009 at the header: 5000 > 4096
+    assert core.held_bytes == 0 and core.counters.protocol_errors == 1
+    assert codes(core.events_received()) == ["connection_lost: framing error 1009"] and core.state is State.CLOSED
+    eof = open_core()
+    eof.receive_data(first[:2000], 200.0)
+    assert eof.held_bytes == 2000
+    eof.receive_eof("eof", 200.1)
+    assert eof.held_bytes == 0  # released at once, not when a reference cycle is collected
+
+
 def test_closed_is_final_counted_once_and_deaf() -> None:
     core = open_core()
     core.fail("closed by client", 200.0)

@@ -208,6 +208,32 @@ def test_size_limit_applies_to_frames_and_to_joined_fragments() -> None:
     assert joined.value.close_code == 1009
 
 
+def test_a_fragment_that_would_pass_the_limit_fails_on_its_header_before_its_payload_is_buffered() -> None:
+    decoder = FrameDecoder(max_message_bytes=100)
+    decoder.feed(server_frame(b"x" * 60, OP_TEXT, fin=0) + server_frame(b"p", OP_PING))
+    assert decoder.held == 60
+    header = server_frame(b"y" * 41, OP_CONTINUATION)[:2]  # 60 + 41 > 100: the header alone is enough
+    with pytest.raises(FrameError, match="fragmented message over the 100-byte limit") as info:
+        decoder.feed(header)
+    assert info.value.close_code == 1009 and decoder.held == 0  # released once failed
+    fits = FrameDecoder(max_message_bytes=100)
+    fits.feed(server_frame(b"x" * 60, OP_TEXT, fin=0))
+    assert fits.feed(server_frame(b"y" * 40, OP_CONTINUATION)) == [Frame(OP_TEXT, b"x" * 60 + b"y" * 40)]
+
+
+def test_what_a_decoder_holds_stays_within_the_limit_whatever_a_server_streams() -> None:
+    limit = 16 * 1024
+    decoder = FrameDecoder(max_message_bytes=limit)
+    fragments = [server_frame(b"z" * 1024, OP_TEXT if i == 0 else OP_CONTINUATION, fin=0) for i in range(100)]
+    stream = b"".join(fragments)
+    most = 0
+    with pytest.raises(FrameError) as info:
+        for i in range(0, len(stream), 700):
+            decoder.feed(stream[i : i + 700])
+            most = max(most, decoder.held)
+    assert info.value.close_code == 1009 and limit - 1024 < most <= limit and i < 17 * 1030
+
+
 def test_rsv1_marks_a_compressed_message_only_once_deflate_is_negotiated() -> None:
     frame = bytes([0xC1, 3]) + b"abc"  # FIN, RSV1, text
     with pytest.raises(FrameError, match="reserved bits"):

@@ -130,3 +130,26 @@ def test_an_invalid_close_frame_is_failed_with_its_code_not_echoed(
     faults = {("protocol_error", FRAME_ERROR_CODES[code]): sessions} if code < 1010 else {}
     assert result.failures == {**faults, **lost}
     assert "\ufffd" not in result.output
+
+
+def test_100_mb_in_1_mib_fragments_to_5_users_stays_within_users_times_the_message_limit(tmp_path: Path) -> None:
+    users, limit = 5, 16 * 2**20
+    with hostile_server("--mode", "fragments", "--total-mb", "100") as server:
+        result = hostile_run(tmp_path, server, "--max-message-bytes", str(limit), users=users)
+        sessions, totals = server.sessions(), server.totals()
+    ws = ledger_closes(result)
+    assert sessions >= users and ws["calls_ok"] == totals.answered == 0
+    assert ws["protocol_errors"] == ws["closes_error"] == ws["disconnects"] == sessions
+    lost = {("call_tool:echo", "connection_lost: framing error 1009"): ws["calls_lost"]} if ws["calls_lost"] else {}
+    assert result.failures == {("protocol_error", "oversize_message"): sessions, **lost}
+    most = max(int(row["rss_bytes"]) for row in result.ws_rows)
+    assert most < 120 * 2**20 + users * limit, most  # Locust itself, then at most one message per user (was 440 MB)
+    assert "may be buffered at once" not in result.output
+
+
+def test_users_times_a_message_limit_over_the_machines_memory_is_warned_once(tmp_path: Path) -> None:
+    with hostile_server("--mode", "huge-seq") as server:
+        result = hostile_run(tmp_path, server, "--max-message-bytes", str(2**50))
+    warnings = [line for line in result.output.splitlines() if "may be buffered at once" in line]
+    assert len(warnings) == 1 and f"{USERS} users x --max-message-bytes {2**50} = " in warnings[0], warnings
+    ledger_closes(result)
