@@ -42,6 +42,7 @@ from users.protocol import (
     PushEvent,
     Reply,
     ServerError,
+    Several,
     ToolResult,
 )
 from users.push_tracking import PushStreams
@@ -94,7 +95,7 @@ class ClientCore:
         self.writing_since = 0.0
         self.pending = PendingCalls(counters.calls)
         self._text_frame, self._text_frames, inflate = framers(deflate, counters, settings.max_message_bytes)
-        self._decoder = FrameDecoder(settings.max_message_bytes, inflate)  # inflate: permessage-deflate negotiated
+        self.decoder = FrameDecoder(settings.max_message_bytes, inflate)  # holds at most max_message_bytes
         self._parse = self.protocol.parser()
         self._call_timeout_s = settings.call_timeout_s
         self._ids = itertools.count(1)
@@ -122,11 +123,6 @@ class ClientCore:
         events = self._events
         self._events = []
         return events
-
-    @property
-    def held_bytes(self) -> int:
-        """Bytes the frame decoder holds (partial frames, fragments): at most about --max-message-bytes."""
-        return self._decoder.held
 
     @property
     def hello_pending(self) -> bool:
@@ -209,12 +205,12 @@ class ClientCore:
         if self.state is CLOSED:
             return
         try:
-            whole = self._decoder.whole_text(data)
+            whole = self.decoder.whole_text(data)
             if whole is not None:  # most reads: one whole text message, no frame object needed
                 self._on_text(whole, now)
                 return
             try:
-                frames, error = self._decoder.feed(data), None
+                frames, error = self.decoder.feed(data), None
             except FrameError as exc:  # the frames the server sent before the bad one are answers all the same
                 frames, error = exc.frames, exc
             for frame in frames:
@@ -286,6 +282,9 @@ class ClientCore:
                 raise FrameError(CLOSE_INVALID_PAYLOAD, "text frame is not valid UTF-8") from None
             self._fault(exc.code)
             return
+        self._on_message(msg, len(payload), now)
+
+    def _on_message(self, msg: Any, length: int, now: float) -> None:
         kind = msg.__class__
         if kind is ToolResult:
             call = self.pending.resolve(msg.request_id, msg.ok)
@@ -293,18 +292,21 @@ class ClientCore:
                 self._fault(call)  # type: ignore[arg-type]
                 return
             call.settled_at = now  # type: ignore[union-attr]
-            call.length = len(payload)  # type: ignore[union-attr]
+            call.length = length  # type: ignore[union-attr]
             call.failure = None if msg.ok else CallFailed(msg.error_code or "error")  # type: ignore[union-attr]
             call.result = msg.result  # type: ignore[union-attr]
             self._events.append(call)
         elif kind is PushEvent:
-            self._on_push(msg, len(payload))  # type: ignore[arg-type]
+            self._on_push(msg, length)
         elif (kind is HelloOk or kind is ServerError) and self._hello_sent_at is not None:
             self._on_hello_answer(msg, now)  # type: ignore[arg-type]
         elif kind is ServerError:
             self._fault(f"server_error_{msg.code}")  # type: ignore[union-attr]
         elif kind is Reply and self._close_sent is None:  # a server request (MCP's ping), answered unless closing
             self._send_text(msg.payload)  # type: ignore[union-attr]
+        elif kind is Several:  # a JSON-RPC batch: each part in turn (its calls' lengths: the whole message's)
+            for part in msg.messages:
+                self._fault(part.code) if part.__class__ is ProtocolViolation else self._on_message(part, length, now)
 
     def _on_hello_answer(self, msg: HelloOk | ServerError, now: float) -> None:
         if isinstance(msg, ServerError):
@@ -351,7 +353,7 @@ class ClientCore:
         self.state = CLOSED
         self.live = False
         self.closed_at = now
-        self._decoder.release()
+        self.decoder.release()
         self._ping_sent_at = None
         self.writing_since = 0.0
         code = self.close_code if self.close_code is not None else self._close_sent

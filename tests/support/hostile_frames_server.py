@@ -113,7 +113,6 @@ class Session:
                 await self.writer.drain()
 
     def answer(self, message: dict[str, Any]) -> Any:
-        self.totals.answered += 1
         if self.args.protocol == "jsonrpc":
             if self.args.mode == "rpc-both":
                 return {"jsonrpc": "2.0", "id": message["id"], "result": {}, "error": {"code": 1, "message": "x"}}
@@ -128,6 +127,7 @@ class Session:
             self.held.append(self.answer(message))
             if len(self.held) < args.after:
                 return
+            self.totals.answered += len(self.held)
             if args.mode == "rpc-batch":
                 self.writer.write(self.text(self.held))
                 self.held = []
@@ -136,6 +136,7 @@ class Session:
             self.writer.write(b"".join(map(self.text, self.held)) + tail)
             self.done = True
             return
+        self.totals.answered += 1
         self.writer.write(self.text(self.answer(message)))
 
     async def run(self, reader: asyncio.StreamReader) -> None:

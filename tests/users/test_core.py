@@ -375,15 +375,15 @@ def test_a_connection_holds_at_most_its_message_limit_and_nothing_once_closed() 
     core.data_to_send()
     first = bytes([0x01, 126]) + struct.pack("!H", 3000) + b"a" * 3000  # a text message begun, not finished
     core.receive_data(first, 200.1)
-    assert core.held_bytes == 3000
+    assert core.decoder.held == 3000
     core.receive_data(bytes([0x00, 126]) + struct.pack("!H", 2000), 200.2)  # 1009 at the header: 5000 > 4096
-    assert core.held_bytes == 0 and core.counters.protocol_errors == 1
+    assert core.decoder.held == 0 and core.counters.protocol_errors == 1
     assert codes(core.events_received()) == ["connection_lost: framing error 1009"] and core.state is State.CLOSED
     eof = open_core()
     eof.receive_data(first[:2000], 200.0)
-    assert eof.held_bytes == 2000
+    assert eof.decoder.held == 2000
     eof.receive_eof("eof", 200.1)
-    assert eof.held_bytes == 0  # released at once, not when a reference cycle is collected
+    assert eof.decoder.held == 0  # released at once, not when a reference cycle is collected
 
 
 def test_closed_is_final_counted_once_and_deaf() -> None:

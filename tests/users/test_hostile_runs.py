@@ -153,3 +153,24 @@ def test_users_times_a_message_limit_over_the_machines_memory_is_warned_once(tmp
     warnings = [line for line in result.output.splitlines() if "may be buffered at once" in line]
     assert len(warnings) == 1 and f"{USERS} users x --max-message-bytes {2**50} = " in warnings[0], warnings
     ledger_closes(result)
+
+
+def test_jsonrpc_responses_with_both_result_and_error_fail_their_calls_as_invalid(tmp_path: Path) -> None:
+    with hostile_server("--mode", "rpc-both", "--protocol", "jsonrpc") as server:
+        result = hostile_run(tmp_path, server, "--protocol", "jsonrpc")
+        sessions, totals = server.sessions(), server.totals()
+    ws = ledger_closes(result)
+    assert sessions == USERS and totals.answered > 0
+    assert ws["calls_ok"] == 0 and ws["calls_failed"] == ws["protocol_errors"] == totals.answered
+    assert result.failures[("call_tool:echo", "jsonrpc:invalid_response")] == totals.answered
+    assert result.failures[("protocol_error", "invalid_response")] == totals.answered
+
+
+def test_jsonrpc_batch_answers_settle_every_call_they_hold(tmp_path: Path) -> None:
+    with hostile_server("--mode", "rpc-batch", "--protocol", "jsonrpc", "--after", "3") as server:
+        result = hostile_run(tmp_path, server, "--protocol", "jsonrpc", "--in-flight", "3")
+        sessions, totals = server.sessions(), server.totals()
+    ws = ledger_closes(result)
+    assert sessions == USERS and totals.answered > 0 and totals.answered % 3 == 0
+    assert ws["calls_ok"] == totals.answered and ws["protocol_errors"] == ws["calls_timeout"] == 0
+    assert ws["messages_received"] == totals.answered // 3  # one message per batch
