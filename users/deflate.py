@@ -117,8 +117,10 @@ class DeflateCodec:
         if self.params.server_no_context_takeover:
             self._decompressor = zlib.decompressobj(-15)
         decompressor = self._decompressor
-        try:
-            payload = decompressor.decompress(data + TAIL, max_bytes + 1)
+        try:  # the tail inflated on its own: `data + TAIL` would copy a whole message once more
+            payload = decompressor.decompress(data, max_bytes + 1)
+            if len(payload) <= max_bytes and not decompressor.unconsumed_tail:
+                payload += decompressor.decompress(TAIL, max_bytes + 1 - len(payload))
         except zlib.error as exc:
             raise ValueError(f"bad deflate data: {exc}") from None
         if len(payload) > max_bytes or decompressor.unconsumed_tail:

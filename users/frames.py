@@ -301,10 +301,9 @@ class FrameDecoder:
         if not fin:
             return []
         opcode, data = self._fragment_opcode, b"".join(self._fragments)
-        if opcode & COMPRESSED:
-            opcode, data = opcode - COMPRESSED, self.inflate(data)  # type: ignore[misc]
-        message = Frame(opcode, data)
-        self._fragments = []
+        self._fragments = []  # before inflating: the fragments and the inflated message are never held together
         self._fragment_opcode = 0
         self._fragment_size = 0
-        return [message]
+        if opcode & COMPRESSED:
+            opcode, data = opcode - COMPRESSED, self.inflate(data)  # type: ignore[misc]
+        return [Frame(opcode, data)]

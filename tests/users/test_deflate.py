@@ -77,3 +77,16 @@ def test_the_codec_refuses_bombs_and_garbage() -> None:
         codec.decompress(data[:-4], 10_000)
     with pytest.raises(ValueError, match="bad deflate data"):
         DeflateCodec(DeflateParams()).decompress(b"\xff\xff\xff", 1000)
+
+
+def test_a_message_inflating_to_exactly_the_limit_is_accepted_and_one_byte_more_refused() -> None:
+    for size, limit in ((5000, 5000), (5001, 5000)):
+        server = zlib.compressobj(6, zlib.DEFLATED, -15)
+        wire = server.compress(b"q" * size) + server.flush(zlib.Z_SYNC_FLUSH)
+        codec = DeflateCodec(DeflateParams())
+        if size <= limit:
+            assert codec.decompress(wire[:-4], limit) == b"q" * size
+            assert codec.decompress(zlib.compressobj(6, zlib.DEFLATED, -15).flush(zlib.Z_SYNC_FLUSH)[:-4], 1) == b""
+        else:
+            with pytest.raises(OverflowError):
+                codec.decompress(wire[:-4], limit)
