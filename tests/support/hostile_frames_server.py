@@ -8,7 +8,8 @@ write, then answers nothing; `close-after` does the same with a close frame of p
 `fragments` streams `--total-mb` of one text message in 1 MiB fragments after hello; `rpc-both` answers each
 JSON-RPC call with both `result` and `error`; `rpc-batch` answers JSON-RPC calls `--after` at a time in one
 JSON array. It prints `port N`, then `session N` per session, `client-close CODE` for each close frame a
-client sends, and `end answered A pushed P` when a session ends.
+client sends, and `end answered A pushed P misbehaved M` (M: 1 when `bad-after`/`close-after` wrote its frame)
+when a session ends.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ BAD_FRAMES = {
 class Totals:
     answered: int = 0
     pushed: int = 0
+    misbehaved: int = 0
 
 
 async def read_frame(reader: asyncio.StreamReader) -> tuple[int, bytes]:
@@ -173,7 +175,8 @@ async def handle(args: argparse.Namespace, reader: asyncio.StreamReader, writer:
     except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
         pass
     finally:
-        print(f"end answered {session.totals.answered} pushed {session.totals.pushed}", flush=True)
+        totals = session.totals
+        print(f"end answered {totals.answered} pushed {totals.pushed} misbehaved {int(session.done)}", flush=True)
         writer.close()
 
 
@@ -205,7 +208,7 @@ class Hostile:
             time.sleep(0.05)
         ends = self.lines("end")
         assert len(ends) == self.sessions(), self.log.read_text()[-2000:]
-        return Totals(sum(int(e[1]) for e in ends), sum(int(e[3]) for e in ends))
+        return Totals(*(sum(int(e[i]) for e in ends) for i in (1, 3, 5)))
 
     def client_closes(self) -> list[int]:
         """The close code of each close frame clients sent."""

@@ -96,13 +96,14 @@ def test_answers_written_with_a_bad_frame_count_ok_and_the_connection_fails_with
         sessions, totals = server.sessions(), server.totals()
         closes = server.client_closes()
     ws = ledger_closes(result)
-    assert sessions >= USERS and totals.answered == 3 * sessions
+    bad = totals.misbehaved  # every session but one a user's stop may have cut short
+    assert sessions >= USERS and sessions - USERS <= bad <= sessions and totals.answered == 3 * bad
     assert ws["calls_ok"] == totals.answered and ws["calls_failed"] == ws["calls_timeout"] == 0
-    assert ws["protocol_errors"] == sessions and ws["closes_error"] == sessions
+    assert ws["protocol_errors"] == bad and ws["closes_error"] == bad
     fault = "invalid_utf8" if code == 1007 else FRAME_ERROR_CODES[code]
     lost = {("call_tool:echo", f"connection_lost: framing error {code}"): ws["calls_lost"]} if ws["calls_lost"] else {}
-    assert result.failures == {("protocol_error", fault): sessions, **lost}
-    assert closes == [code] * len(closes) and len(closes) >= sessions - USERS
+    assert result.failures == {("protocol_error", fault): bad, **lost}
+    assert closes.count(code) == bad
 
 
 @pytest.mark.parametrize(
@@ -123,11 +124,12 @@ def test_an_invalid_close_frame_is_failed_with_its_code_not_echoed(
         sessions, totals = server.sessions(), server.totals()
         closes = server.client_closes()
     ws = ledger_closes(result)
-    assert sessions >= USERS and totals.answered == 3 * sessions == ws["calls_ok"]
-    assert closes == [code] * sessions and ws["closes_error"] == sessions
-    assert ws["calls_lost"] >= sessions - USERS  # the fourth call of each session (the last may be stopped first)
+    bad = totals.misbehaved  # every session but one a user's stop may have cut short
+    assert sessions >= USERS and sessions - USERS <= bad <= sessions and totals.answered == 3 * bad == ws["calls_ok"]
+    assert closes.count(code) == bad and ws["closes_error"] == bad
+    assert ws["calls_lost"] >= bad - USERS  # the fourth call of each session (unless a stop came first)
     lost = {("call_tool:echo", f"connection_lost: {lost_as}"): ws["calls_lost"]} if ws["calls_lost"] else {}
-    faults = {("protocol_error", FRAME_ERROR_CODES[code]): sessions} if code < 1010 else {}
+    faults = {("protocol_error", FRAME_ERROR_CODES[code]): bad} if code < 1010 else {}
     assert result.failures == {**faults, **lost}
     assert "\ufffd" not in result.output
 
@@ -138,10 +140,11 @@ def test_100_mb_in_1_mib_fragments_to_5_users_stays_within_users_times_the_messa
         result = hostile_run(tmp_path, server, "--max-message-bytes", str(limit), users=users)
         sessions, totals = server.sessions(), server.totals()
     ws = ledger_closes(result)
-    assert sessions >= users and ws["calls_ok"] == totals.answered == 0
-    assert ws["protocol_errors"] == ws["closes_error"] == ws["disconnects"] == sessions
+    assert sessions >= users and ws["calls_ok"] == totals.answered == 0 and ws["disconnects"] == sessions
+    failed = ws["protocol_errors"]  # every session but one a user's stop may have cut short
+    assert sessions - users <= failed <= sessions and ws["closes_error"] == failed
     lost = {("call_tool:echo", "connection_lost: framing error 1009"): ws["calls_lost"]} if ws["calls_lost"] else {}
-    assert result.failures == {("protocol_error", "oversize_message"): sessions, **lost}
+    assert result.failures == {("protocol_error", "oversize_message"): failed, **lost}
     most = max(int(row["rss_bytes"]) for row in result.ws_rows)
     assert most < 120 * 2**20 + users * limit, most  # Locust itself, then at most one message per user (was 440 MB)
     assert "may be buffered at once" not in result.output
