@@ -57,6 +57,8 @@ def exit_on_bad_options(environment: Environment, **_: Any) -> None:
         check_options(options, need_credentials=not isinstance(environment.runner, MasterRunner))
     except OptionError as exc:
         exit_bad_option(exc)
+    if isinstance(environment.runner, MasterRunner):
+        return  # its users run on the workers, on other machines maybe
     warning = memory_warning(getattr(options, "num_users", None), options.max_message_bytes, machine_memory())
     if warning:
         logger.warning(warning)

@@ -42,6 +42,7 @@ BAD_FRAMES = {
     "control-126": bytes([0x89, 126]) + struct.pack("!H", 126) + b"p" * 126,
     "fragmented-ping": bytes([0x09, 1]) + b"p",
     "reserved-opcode": bytes([0x83, 0]),
+    "reserved-control": bytes([0x8B, 0]),
     "continuation-first": bytes([0x80, 1]) + b"x",
     "bad-utf8": server_frame(b'{"op":"event","topic":"\xff"}'),
     "too-big": bytes([0x81, 127]) + struct.pack("!Q", 2**40),

@@ -82,6 +82,7 @@ def test_a_server_streaming_unique_topics_is_counted_not_tracked_beyond_the_cap(
     [
         ("rsv", 1002, ()),
         ("length-2-63", 1002, ()),
+        ("reserved-control", 1002, ()),
         ("too-big", 1009, ()),
         ("bad-utf8", 1007, ()),
         ("bad-deflate", 1002, ("--compression", "deflate")),
