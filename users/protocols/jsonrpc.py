@@ -58,6 +58,14 @@ def load_message(payload: bytes) -> dict[str, Any] | list[Any]:
     return msg
 
 
+def load_object(payload: bytes) -> dict[str, Any]:
+    """The JSON object in `payload`; ProtocolViolation (bad_json, invalid_utf8, not_an_object) otherwise."""
+    msg = load_message(payload)
+    if type(msg) is not dict:
+        raise ProtocolViolation("not_an_object", "server sent a JSON array")
+    return msg
+
+
 def error_code(error: Any) -> tuple[str, str]:
     """(failure code `jsonrpc_error:<code> <message>`, message) of a JSON-RPC error object."""
     if type(error) is not dict or type(error.get("code")) is not int:
