@@ -629,6 +629,7 @@ CONNECTION_COUNTERS = [
     "push_gaps",
     "push_duplicates",
     "push_reordered",
+    "pushes_untracked",
     "ping_timeouts",
     "storm_drops",
     "reconnect_attempts",

@@ -16,7 +16,7 @@ from typing import Any
 
 from users.correlation import BAD_ID_LIMIT, PendingCall, PendingCalls
 from users.deflate import DeflateParams, framers
-from users.errors import CallFailed, CallTimeout, ConnectionLost, HelloRefused
+from users.errors import CallFailed, CallTimeout, ConnectionLost, HelloRefused, WsFailure
 from users.events import ConnectionClosed, CoreEvent, HelloAnswered, ProtocolFault, PushReceived
 from users.frames import (
     CLOSE_INVALID_PAYLOAD,
@@ -42,6 +42,7 @@ from users.protocol import (
     PushEvent,
     Reply,
     ServerError,
+    Several,
     ToolResult,
 )
 from users.push_tracking import PushStreams
@@ -100,7 +101,7 @@ class ClientCore:
         self.writing_since = 0.0
         self.pending = PendingCalls(counters.calls)
         self._text_frame, self._text_frames, inflate = framers(deflate, counters, settings.max_message_bytes)
-        self._decoder = FrameDecoder(settings.max_message_bytes, inflate)  # inflate: permessage-deflate negotiated
+        self.decoder = FrameDecoder(settings.max_message_bytes, inflate)  # holds at most max_message_bytes
         self._parse = self.protocol.parser()
         self._call_timeout_s = settings.call_timeout_s
         self._ids = itertools.count(1)
@@ -206,15 +207,19 @@ class ClientCore:
         self._finish(how, now)
 
     def receive_data(self, data: bytes, now: float) -> None:
-        """Bytes read from the server at `now`."""
+        """Bytes read from the server at `now`; frames before a framing error in them are still delivered."""
         if self.state is CLOSED:
             return
         try:
-            whole = self._decoder.whole_text(data)
+            whole = self.decoder.whole_text(data)
             if whole is not None:  # most reads: one whole text message, no frame object needed
                 self._on_text(whole, now)
                 return
-            for frame in self._decoder.feed(data):
+            try:
+                frames, error = self.decoder.feed(data), None
+            except FrameError as exc:  # the frames the server sent before the bad one are answers all the same
+                frames, error = exc.frames, exc
+            for frame in frames:
                 opcode = frame.opcode
                 if opcode == OP_TEXT:
                     self._on_text(frame.payload, now)
@@ -229,9 +234,11 @@ class ClientCore:
                 elif opcode == OP_BINARY:
                     self.counters.messages_received += 1
                     self._fault("binary_frame")
+            if error is not None:
+                raise error
         except FrameError as exc:
             bad_ids = exc.__class__ is BadRequestIds
-            if exc.close_code != CLOSE_INVALID_PAYLOAD and not bad_ids:  # those were reported as such already
+            if not bad_ids:  # the bad ids were reported one by one already
                 self._fault(FRAME_ERROR_CODES.get(exc.close_code, f"frame_error_{exc.close_code}"))
             self.close(exc.close_code)
             self._finish(BAD_REQUEST_IDS if bad_ids else f"framing error {exc.close_code}", now)
@@ -246,7 +253,7 @@ class ClientCore:
             self._hello_failed(HelloRefused("hello_timeout"), now)
         expired = self.pending.expire(now, self._call_timeout_s)
         if expired:
-            self._time_out(expired, now)
+            self._events.extend(settled_failed(expired, CallTimeout(), now))
         if self._ping_sent_at is not None and now >= self._ping_sent_at + self.settings.ping_timeout_s:
             self.counters.ping_timeouts += 1
             self._fault("ping_timeout")
@@ -258,20 +265,13 @@ class ClientCore:
 
     def give_up_calls(self, now: float) -> None:
         """Settle every call in flight as timed out now (a user that stops waiting before their deadline)."""
-        self._time_out(self.pending.expire(math.inf, 0.0), now)
+        self._events.extend(settled_failed(self.pending.expire(math.inf, 0.0), CallTimeout(), now))
 
     # --------------------------------------------------------------- internals
     def _send_text(self, payload: bytes) -> None:  # a text message that is not a call (hello, a reply)
         self.counters.messages_sent += 1
         self.counters.bytes_sent += len(payload)
         self.outgoing.append(self._text_frame(payload))
-
-    def _time_out(self, expired: list[PendingCall], now: float) -> None:
-        failure = CallTimeout()
-        events = self._events
-        for call in expired:
-            call.settled_at, call.length, call.failure, call.result = now, 0, failure, None
-            events.append(call)
 
     def _on_text(self, payload: bytes, now: float) -> None:
         counters = self.counters
@@ -280,10 +280,13 @@ class ClientCore:
         try:
             msg = self._parse(payload)
         except ProtocolViolation as exc:
-            self._fault(exc.code)
-            if exc.code == "invalid_utf8":  # RFC 6455 8.1: fail the connection
+            if exc.code == "invalid_utf8":  # RFC 6455 8.1: fail the connection (counted as a fault there)
                 raise FrameError(CLOSE_INVALID_PAYLOAD, "text frame is not valid UTF-8") from None
+            self._fault(exc.code)
             return
+        self._on_message(msg, len(payload), now)
+
+    def _on_message(self, msg: Any, length: int, now: float) -> None:
         kind = msg.__class__
         if kind is ToolResult:
             call = self.pending.resolve(msg.request_id, msg.ok)
@@ -293,18 +296,21 @@ class ClientCore:
                     raise BadRequestIds(CLOSE_PROTOCOL_ERROR, "answers to request ids never sent")
                 return
             call.settled_at = now  # type: ignore[union-attr]
-            call.length = len(payload)  # type: ignore[union-attr]
+            call.length = length  # type: ignore[union-attr]
             call.failure = None if msg.ok else CallFailed(msg.error_code or "error")  # type: ignore[union-attr]
             call.result = msg.result  # type: ignore[union-attr]
             self._events.append(call)
         elif kind is PushEvent:
-            self._on_push(msg, len(payload))  # type: ignore[arg-type]
+            self._on_push(msg, length)
         elif (kind is HelloOk or kind is ServerError) and self._hello_sent_at is not None:
             self._on_hello_answer(msg, now)  # type: ignore[arg-type]
         elif kind is ServerError:
             self._fault(f"server_error_{msg.code}")  # type: ignore[union-attr]
         elif kind is Reply and self._close_sent is None:  # a server request (MCP's ping), answered unless closing
             self._send_text(msg.payload)  # type: ignore[union-attr]
+        elif kind is Several:  # a JSON-RPC batch: each part in turn (its calls' lengths: the whole message's)
+            for part in msg.messages:
+                self._fault(part.code) if part.__class__ is ProtocolViolation else self._on_message(part, length, now)
 
     def _on_hello_answer(self, msg: HelloOk | ServerError, now: float) -> None:
         if isinstance(msg, ServerError):
@@ -351,6 +357,7 @@ class ClientCore:
         self.state = CLOSED
         self.live = False
         self.closed_at = now
+        self.decoder.release()
         self._ping_sent_at = None
         self.writing_since = 0.0
         code = self.close_code if self.close_code is not None else self._close_sent
@@ -359,10 +366,13 @@ class ClientCore:
             self._hello_failed(HelloRefused("connection_closed", how), now)
         lost = self.pending.lose_all()
         if lost:
-            failure = ConnectionLost(how)
-            events = self._events
-            for call in lost:
-                call.settled_at, call.length, call.failure, call.result = now, 0, failure, None
-                events.append(call)
+            self._events.extend(settled_failed(lost, ConnectionLost(how), now))
         self.closed = ConnectionClosed(code, self.close_reason, how)
         self._events.append(self.closed)
+
+
+def settled_failed(calls: list[PendingCall], failure: WsFailure, now: float) -> list[PendingCall]:
+    """`calls`, each settled at `now` with `failure` and no result."""
+    for call in calls:
+        call.settled_at, call.length, call.failure, call.result = now, 0, failure, None
+    return calls

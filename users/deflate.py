@@ -20,6 +20,8 @@ OFFER = "permessage-deflate; client_max_window_bits"
 """What the client offers: the extension with default parameters, letting the server limit our window."""
 TAIL = b"\x00\x00\xff\xff"
 """The empty stored block a sync flush ends with; RFC 7692 7.2.1 removes it from every message."""
+SPLIT_TAIL_BYTES = 64 * 1024
+"""Compressed messages this large get the tail inflated by a second zlib call rather than copied onto them."""
 
 
 class ExtensionError(ValueError):
@@ -118,7 +120,12 @@ class DeflateCodec:
             self._decompressor = zlib.decompressobj(-15)
         decompressor = self._decompressor
         try:
-            payload = decompressor.decompress(data + TAIL, max_bytes + 1)
+            if len(data) < SPLIT_TAIL_BYTES:  # most messages: one zlib call
+                payload = decompressor.decompress(data + TAIL, max_bytes + 1)
+            else:  # the tail inflated on its own: `data + TAIL` would copy a large message once more
+                payload = decompressor.decompress(data, max_bytes + 1)
+                if len(payload) <= max_bytes and not decompressor.unconsumed_tail:
+                    payload += decompressor.decompress(TAIL, max_bytes + 1 - len(payload))
         except zlib.error as exc:
             raise ValueError(f"bad deflate data: {exc}") from None
         if len(payload) > max_bytes or decompressor.unconsumed_tail:

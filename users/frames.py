@@ -25,7 +25,11 @@ CLOSE_NO_STATUS = 1005
 CLOSE_INVALID_PAYLOAD = 1007
 CLOSE_MESSAGE_TOO_BIG = 1009
 
-FRAME_ERROR_CODES = {CLOSE_PROTOCOL_ERROR: "bad_frame", CLOSE_MESSAGE_TOO_BIG: "oversize_message"}
+FRAME_ERROR_CODES = {
+    CLOSE_PROTOCOL_ERROR: "bad_frame",
+    CLOSE_INVALID_PAYLOAD: "invalid_utf8",
+    CLOSE_MESSAGE_TOO_BIG: "oversize_message",
+}
 """Failure codes reported for framing errors, by the close code they end the connection with."""
 
 _PACK_SHORT = struct.Struct("!BBH").pack
@@ -35,12 +39,14 @@ _UNPACK_LONG = struct.Struct("!Q").unpack_from
 
 
 class FrameError(Exception):
-    """The peer broke RFC 6455 framing; `close_code` is the code to close with."""
+    """The peer broke RFC 6455 framing; `close_code` is the code to close with. `frames`: the frames the same
+    `FrameDecoder.feed` decoded before the bad one (the server sent them: they are still delivered)."""
 
     def __init__(self, close_code: int, reason: str) -> None:
         super().__init__(reason)
         self.close_code = close_code
         self.reason = reason
+        self.frames: list[Frame] = []
 
 
 SHORT_MASK = 256
@@ -116,11 +122,25 @@ def encode_close(code: int = CLOSE_NORMAL, reason: str = "") -> bytes:
     return encode_frame(struct.pack("!H", code) + reason.encode()[:123], OP_CLOSE)
 
 
+RECEIVABLE_CLOSE_CODES = frozenset((1000, 1001, 1002, 1003, *range(1007, 1015), *range(3000, 5000)))
+"""Close codes a peer may send (RFC 6455 7.4.1-7.4.2 and IANA's registry): 1004-1006 and 1015 are reserved and
+never sent, 1016-2999 unassigned, 0-999 and 5000 up not codes at all."""
+
+
 def parse_close_payload(payload: bytes) -> tuple[int, str]:
-    """(code, reason) of a close frame's payload; 1005 when it carries no code."""
-    if len(payload) < 2:
+    """(code, reason) of a close frame's payload; 1005 when it carries none. FrameError 1002 for a one-byte
+    payload or a code no peer may send, 1007 for a reason that is not valid UTF-8 (RFC 6455 5.5.1, 7.4)."""
+    if not payload:
         return CLOSE_NO_STATUS, ""
-    return _UNPACK_SHORT(payload)[0], payload[2:].decode("utf-8", "replace")
+    if len(payload) == 1:
+        raise FrameError(CLOSE_PROTOCOL_ERROR, "close frame with a one-byte payload")
+    code = _UNPACK_SHORT(payload)[0]
+    if code not in RECEIVABLE_CLOSE_CODES:
+        raise FrameError(CLOSE_PROTOCOL_ERROR, f"close frame with the invalid code {code}")
+    try:
+        return code, payload[2:].decode()
+    except UnicodeDecodeError:
+        raise FrameError(CLOSE_INVALID_PAYLOAD, "close reason is not valid UTF-8") from None
 
 
 @dataclass(slots=True)  # not frozen: a frozen __init__ costs twice as much, once per message
@@ -156,6 +176,11 @@ class FrameDecoder:
         """Bytes held that do not yet make a whole frame."""
         return len(self._buffer)
 
+    @property
+    def held(self) -> int:
+        """Every byte held: a partial frame and the fragments of a message not yet whole."""
+        return len(self._buffer) + sum(map(len, self._fragments))
+
     def whole_text(self, data: bytes) -> bytes | None:
         """The payload when `data` is exactly one small whole text frame and nothing is buffered or fragmented
         (most reads of a closed loop or an open model); None otherwise: then `feed` it."""
@@ -166,13 +191,29 @@ class FrameDecoder:
         return None
 
     def feed(self, data: bytes) -> list[Frame]:
-        """Decode every complete frame now available; raise FrameError on a framing violation."""
+        """Decode every complete frame now available; on a framing violation raise FrameError carrying in
+        `frames` every frame decoded before the bad one."""
         whole = self.whole_text(data)
         if whole is not None:
             return [Frame(OP_TEXT, whole)]
+        out: list[Frame] = []
+        try:
+            return self._decode(data, out)
+        except FrameError as exc:
+            exc.frames = out
+            self.release()  # the connection fails: what it held goes now, not when a reference cycle is collected
+            raise
+
+    def release(self) -> None:
+        """Drop every byte held (partial frame, fragments): the connection is over."""
+        self._buffer = bytearray()
+        self._fragments = []
+        self._fragment_opcode = 0
+        self._fragment_size = 0
+
+    def _decode(self, data: bytes, out: list[Frame]) -> list[Frame]:
         buf = self._buffer
         buf += data
-        out: list[Frame] = []
         pos = 0
         end = len(buf)
         limit = self.max_message_bytes
@@ -196,8 +237,10 @@ class FrameDecoder:
                     break
                 length = _UNPACK_LONG(buf, pos + 2)[0]
                 header = 10
-            if length > limit:
-                raise FrameError(CLOSE_MESSAGE_TOO_BIG, f"frame of {length} bytes over the {limit}-byte limit")
+                if length >> 63:
+                    raise FrameError(CLOSE_PROTOCOL_ERROR, "64-bit frame length with its most significant bit set")
+            if length > limit - (self._fragment_size if first & 0x0F == OP_CONTINUATION else 0):
+                raise self._too_big(length)  # before a byte of it is buffered: held data stays within the limit
             stop = pos + header + length
             if stop > end:
                 break
@@ -208,6 +251,8 @@ class FrameDecoder:
             if rsv:
                 out.extend(self._start_compressed(opcode, payload, fin))
             elif opcode >= 0x8:
+                if opcode > OP_PONG:
+                    raise FrameError(CLOSE_PROTOCOL_ERROR, f"reserved control opcode {opcode:#x}")
                 if not fin or length > 125:
                     raise FrameError(CLOSE_PROTOCOL_ERROR, "control frames must be whole and at most 125 bytes")
                 out.append(Frame(opcode, payload))
@@ -226,6 +271,12 @@ class FrameDecoder:
                 raise FrameError(CLOSE_PROTOCOL_ERROR, f"unknown opcode {opcode:#x}")
         del buf[:pos]
         return out
+
+    def _too_big(self, length: int) -> FrameError:
+        limit = self.max_message_bytes
+        if self._fragment_size:
+            return FrameError(CLOSE_MESSAGE_TOO_BIG, f"fragmented message over the {limit}-byte limit")
+        return FrameError(CLOSE_MESSAGE_TOO_BIG, f"frame of {length} bytes over the {limit}-byte limit")
 
     def _start_compressed(self, opcode: int, payload: bytes, fin: int) -> list[Frame]:
         """The first frame of a compressed message (RSV1 set); its frames are joined, then inflated."""
@@ -250,10 +301,9 @@ class FrameDecoder:
         if not fin:
             return []
         opcode, data = self._fragment_opcode, b"".join(self._fragments)
-        if opcode & COMPRESSED:
-            opcode, data = opcode - COMPRESSED, self.inflate(data)  # type: ignore[misc]
-        message = Frame(opcode, data)
-        self._fragments = []
+        self._fragments = []  # before inflating: the fragments and the inflated message are never held together
         self._fragment_opcode = 0
         self._fragment_size = 0
-        return [message]
+        if opcode & COMPRESSED:
+            opcode, data = opcode - COMPRESSED, self.inflate(data)  # type: ignore[misc]
+        return [Frame(opcode, data)]

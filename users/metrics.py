@@ -41,6 +41,8 @@ class WsCounters:
     push_gaps: int = 0
     push_duplicates: int = 0
     push_reordered: int = 0
+    pushes_untracked: int = 0
+    """Pushes with a seq not sequence-tracked: their topic came after the first 1024 of a connection."""
     protocol_errors: int = 0
     ping_timeouts: int = 0
     write_timeouts: int = 0

@@ -90,7 +90,16 @@ class Reply:
     payload: bytes
 
 
-ServerMessage = HelloOk | ToolResult | ServerError | PushEvent | OtherMessage | Reply
+@dataclass(frozen=True, slots=True)
+class Several:
+    """More than one outcome of one server message, handled in order: each a message of the types above, or a
+    ProtocolViolation counted as a fault (a JSON-RPC batch answer; a response that fails its call and is also
+    a protocol error)."""
+
+    messages: tuple[Any, ...]
+
+
+ServerMessage = HelloOk | ToolResult | ServerError | PushEvent | OtherMessage | Reply | Several
 
 
 def build_hello(session_id: str, token: str, dialect: Dialect = DEFAULT_DIALECT) -> bytes:

@@ -26,6 +26,7 @@ from users.aggregation import WS_REPORT_KEY, worker_payload
 from users.exports import register_exports
 from users.load_control import LoadSource
 from users.master_reporter import STOP_MESSAGE, MasterReporter
+from users.memory_bound import machine_memory, memory_warning
 from users.metrics import WsCounters
 from users.options import OptionError, check_options
 from users.rate_share import follow_rate_share
@@ -42,7 +43,8 @@ ROWS_EVERY_SAMPLES = 10
 
 
 def exit_on_bad_options(environment: Environment, **_: Any) -> None:
-    """`init` listener: one clear line and exit code 2 before any load when an option cannot work.
+    """`init` listener: one clear line and exit code 2 before any load when an option cannot work, and one
+    warning line when users x --max-message-bytes exceeds this machine's memory.
 
     Checked where the run is started (a single process, or the master): Locust
     sends the master's options, these included, to every worker with each spawn
@@ -56,6 +58,11 @@ def exit_on_bad_options(environment: Environment, **_: Any) -> None:
         check_options(options, need_credentials=not isinstance(environment.runner, MasterRunner))
     except OptionError as exc:
         exit_bad_option(exc)
+    if isinstance(environment.runner, MasterRunner):
+        return  # its users run on the workers, on other machines maybe
+    warning = memory_warning(getattr(options, "num_users", None), options.max_message_bytes, machine_memory())
+    if warning:
+        logger.warning(warning)
 
 
 class ProcessReporter:

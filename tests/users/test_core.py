@@ -12,6 +12,7 @@ import pytest
 from tests.support.misbehaving_server import server_frame, take_client_frame
 from users.core import ClientCore, State
 from users.correlation import PendingCall
+from users.deflate import DeflateParams
 from users.events import ConnectionClosed, HelloAnswered, ProtocolFault, PushReceived
 from users.frames import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT
 from users.metrics import WsCounters
@@ -189,6 +190,18 @@ def test_pushes_are_tracked_per_topic() -> None:
     assert (c.pushes_received, c.push_gaps, c.push_reordered, c.push_duplicates) == (4, 0, 1, 1)
 
 
+def test_a_push_with_a_huge_seq_is_counted_as_its_gap_at_once_and_calls_still_settle() -> None:
+    core = open_core()
+    core.send_calls([ECHO], 200.0)
+    core.data_to_send()
+    huge = 9007199254740992
+    push = text({"op": "event", "topic": "x", "seq": huge, "sent_at_ns": 5})
+    core.receive_data(push + push + result("1"), 200.1)
+    c = core.counters
+    assert (c.pushes_received, c.push_gaps, c.push_duplicates, c.pushes_untracked) == (2, huge - 1, 1, 0)
+    assert codes(core.events_received()) == [None] and core.state is State.OPEN
+
+
 # ------------------------------------------------------------------ pings
 def test_server_pings_are_answered_with_the_same_payload() -> None:
     core = open_core()
@@ -263,6 +276,28 @@ def test_a_close_without_a_code_is_answered_with_1000() -> None:
     assert core.counters.closes_error == 1  # 1005: the server gave no code
 
 
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [
+        *((c.to_bytes(2, "big") + b"bye", 1002) for c in (999, 1004, 1005, 1006, 1016, 1100, 2000, 2999, 5000)),
+        (b"\x03", 1002),  # a one-byte payload
+        (b"\x03\xe8\xff\xfe", 1007),  # a reason that is not UTF-8
+    ],
+)
+def test_an_invalid_close_frame_fails_the_connection_instead_of_being_echoed(payload: bytes, code: int) -> None:
+    core = open_core()
+    core.send_calls([ECHO, ECHO], 200.0)
+    core.data_to_send()
+    core.receive_data(result("1") + server_frame(payload, OP_CLOSE), 200.1)
+    assert frames_of(core.data_to_send()) == [(OP_CLOSE, struct.pack("!H", code))]
+    events = core.events_received()
+    fault = "bad_frame" if code == 1002 else "invalid_utf8"
+    assert codes(events) == [None, f"connection_lost: framing error {code}"] and ProtocolFault(fault) in events
+    assert events[-1] == ConnectionClosed(code, "", f"framing error {code}") and core.close_code is None
+    assert core.counters.closes_error == 1 and core.counters.protocol_errors == 1
+    assert_counted_once(core)
+
+
 @pytest.mark.parametrize("how", ["reset", "eof"])
 def test_the_transport_ending_loses_calls_with_how_it_ended(how: str) -> None:
     core = open_core()
@@ -292,6 +327,63 @@ def test_framing_errors_close_with_their_code(data: bytes, fault: str, code: int
     assert frames_of(core.data_to_send()) == [(OP_CLOSE, struct.pack("!H", code))]
     assert core.state is State.CLOSED and core.counters.closes_error == 1
     assert_counted_once(core)
+
+
+@pytest.mark.parametrize(
+    ("bad", "fault", "code"),
+    [
+        (bytes([0xC1, 0x00]), "bad_frame", 1002),  # RSV1 unasked
+        (bytes([0x81, 0x81, 0, 0, 0, 0, 0x41]), "bad_frame", 1002),  # masked
+        (bytes([0x81, 127]) + (1 << 63).to_bytes(8, "big"), "bad_frame", 1002),
+        (bytes([0x89, 126, 0, 126]) + b"x" * 126, "bad_frame", 1002),  # control frame over 125 bytes
+        (bytes([0x09, 0x00]), "bad_frame", 1002),  # fragmented ping
+        (bytes([0x83, 0x00]), "bad_frame", 1002),  # reserved opcode
+        (bytes([0x80, 0x01]) + b"x", "bad_frame", 1002),  # continuation first
+        (server_frame(b'{"op":"event","topic":"\xff"}'), "invalid_utf8", 1007),
+        (server_frame(b"x" * 2000), "oversize_message", 1009),
+    ],
+)
+def test_answers_read_together_with_a_bad_frame_settle_ok_before_the_connection_fails(
+    bad: bytes, fault: str, code: int
+) -> None:
+    core = open_core(max_message_bytes=1024)
+    core.send_calls([ECHO, ECHO, ECHO], 200.0)
+    core.data_to_send()
+    core.receive_data(result("1") + result("2") + bad + result("3"), 200.1)
+    events = core.events_received()
+    assert codes(events) == [None, None, f"connection_lost: framing error {code}"]
+    assert ProtocolFault(fault) in events and core.counters.protocol_errors == 1
+    assert frames_of(core.data_to_send()) == [(OP_CLOSE, struct.pack("!H", code))]
+    assert core.counters.calls.ok == 2 and core.counters.calls.lost == 1 and core.state is State.CLOSED
+    assert_counted_once(core)
+
+
+def test_answers_before_a_compressed_frame_that_does_not_inflate_settle_ok() -> None:
+    core = ClientCore(WsCounters(), ClientSettings(), now=100.0, deflate=DeflateParams())
+    core.send_hello("s1", "tok", 100.0)
+    core.receive_data(text({"op": "hello_ok", "session_id": "s1"}), 100.01)
+    core.send_calls([ECHO, ECHO], 200.0)
+    core.data_to_send()
+    core.receive_data(result("1") + bytes([0xC1, 4]) + b"\xff" * 4, 200.1)
+    assert codes(core.events_received()) == [None, "connection_lost: framing error 1002"]
+    assert core.counters.calls.ok == 1 and core.counters.closes_error == 1
+
+
+def test_a_connection_holds_at_most_its_message_limit_and_nothing_once_closed() -> None:
+    core = open_core(max_message_bytes=4096)
+    core.send_calls([ECHO], 200.0)
+    core.data_to_send()
+    first = bytes([0x01, 126]) + struct.pack("!H", 3000) + b"a" * 3000  # a text message begun, not finished
+    core.receive_data(first, 200.1)
+    assert core.decoder.held == 3000
+    core.receive_data(bytes([0x00, 126]) + struct.pack("!H", 2000), 200.2)  # 1009 at the header: 5000 > 4096
+    assert core.decoder.held == 0 and core.counters.protocol_errors == 1
+    assert codes(core.events_received()) == ["connection_lost: framing error 1009"] and core.state is State.CLOSED
+    eof = open_core()
+    eof.receive_data(first[:2000], 200.0)
+    assert eof.decoder.held == 2000
+    eof.receive_eof("eof", 200.1)
+    assert eof.decoder.held == 0  # released at once, not when a reference cycle is collected
 
 
 def test_closed_is_final_counted_once_and_deaf() -> None:

@@ -84,6 +84,28 @@ def test_jsonrpc_unknown_and_mistyped_ids_are_protocol_faults() -> None:
 
 
 # ------------------------------------------------------------------ mcp
+def test_jsonrpc_a_batch_answer_settles_each_call_it_holds() -> None:
+    core = new_core(protocol=JsonRpc())
+    protocol = JsonRpc()
+    core.send_calls([protocol.template("echo", {})] * 4, 100.0)
+    core.data_to_send()
+    batch = [
+        {"jsonrpc": "2.0", "id": 3, "result": 3},
+        {"jsonrpc": "2.0", "id": 1, "error": {"code": -32000, "message": "no"}},
+        {"jsonrpc": "2.0", "id": 2, "result": {}, "error": {"code": 1, "message": "x"}},
+        "junk",
+    ]
+    core.receive_data(server_frame(json.dumps(batch).encode()), 100.5)
+    events = core.events_received()
+    assert failures(events) == [None, "jsonrpc_error:-32000 no", "jsonrpc:invalid_response"]
+    assert [e for e in events if isinstance(e, ProtocolFault)] == [
+        ProtocolFault("invalid_response"), ProtocolFault("not_an_object"),
+    ]  # fmt: skip
+    c = core.counters
+    assert (c.calls.ok, c.calls.failed, c.calls.in_flight, c.protocol_errors, c.messages_received) == (1, 2, 1, 2, 1)
+    assert core.state is State.OPEN
+
+
 def test_mcp_initialize_then_initialized_timed_together_as_hello() -> None:
     core = new_core(protocol=Mcp("2025-03-26"))
     assert core.state is State.CONNECTING

@@ -6,7 +6,7 @@ import zlib
 
 import pytest
 
-from users.deflate import OFFER, DeflateCodec, DeflateParams, ExtensionError, negotiate, offer_header
+from users.deflate import OFFER, SPLIT_TAIL_BYTES, DeflateCodec, DeflateParams, ExtensionError, negotiate, offer_header
 
 
 def test_the_offer_lets_the_server_choose_our_window() -> None:
@@ -77,3 +77,18 @@ def test_the_codec_refuses_bombs_and_garbage() -> None:
         codec.decompress(data[:-4], 10_000)
     with pytest.raises(ValueError, match="bad deflate data"):
         DeflateCodec(DeflateParams()).decompress(b"\xff\xff\xff", 1000)
+
+
+@pytest.mark.parametrize("level", [0, 6])  # 0: stored, past SPLIT_TAIL_BYTES (the tail inflated on its own)
+def test_a_message_inflating_to_exactly_the_limit_is_accepted_and_one_byte_more_refused(level: int) -> None:
+    for size, limit in ((100_000, 100_000), (100_001, 100_000)):
+        server = zlib.compressobj(level, zlib.DEFLATED, -15)
+        wire = server.compress(b"q" * size) + server.flush(zlib.Z_SYNC_FLUSH)
+        assert (len(wire) > SPLIT_TAIL_BYTES) == (level == 0)
+        codec = DeflateCodec(DeflateParams())
+        if size <= limit:
+            assert codec.decompress(wire[:-4], limit) == b"q" * size
+            assert codec.decompress(zlib.compressobj(6, zlib.DEFLATED, -15).flush(zlib.Z_SYNC_FLUSH)[:-4], 1) == b""
+        else:
+            with pytest.raises(OverflowError):
+                codec.decompress(wire[:-4], limit)

@@ -119,6 +119,32 @@ def test_close_frame_round_trip() -> None:
     assert decoded == [Frame(OP_CLOSE, b"\x03\xe8done")]
 
 
+@pytest.mark.parametrize("code", [0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535])
+def test_a_close_code_no_peer_may_send_is_a_protocol_error(code: int) -> None:
+    with pytest.raises(FrameError) as info:
+        parse_close_payload(code.to_bytes(2, "big") + b"why")
+    assert info.value.close_code == 1002
+
+
+@pytest.mark.parametrize("code", [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 4999])
+def test_close_codes_a_peer_may_send_are_parsed_with_their_reason(code: int) -> None:
+    assert parse_close_payload(code.to_bytes(2, "big") + "ré".encode()) == (code, "ré")
+
+
+@pytest.mark.parametrize(("payload", "close_code"), [(b"\x03", 1002), (b"\x03\xe8\xff\xfebye", 1007)])
+def test_a_one_byte_close_payload_is_1002_and_a_reason_not_utf8_is_1007(payload: bytes, close_code: int) -> None:
+    with pytest.raises(FrameError) as info:
+        parse_close_payload(payload)
+    assert info.value.close_code == close_code
+
+
+@pytest.mark.parametrize("opcode", range(0xB, 0x10))
+def test_reserved_control_opcodes_are_protocol_errors(opcode: int) -> None:
+    with pytest.raises(FrameError, match="reserved control opcode") as info:
+        FrameDecoder().feed(bytes([0x80 | opcode, 0]))
+    assert info.value.close_code == 1002
+
+
 @pytest.mark.parametrize(
     ("wire", "close_code"),
     [
@@ -137,6 +163,40 @@ def test_framing_violations_name_their_close_code(wire: bytes, close_code: int) 
     assert info.value.close_code == close_code
 
 
+BAD_AFTER_ANSWERS = [
+    (bytes([0xC1, 0x00]), 1002),  # RSV1 without extension
+    (bytes([0x81, 0x81, 1, 2, 3, 4, 0]), 1002),  # masked server frame
+    (bytes([0x81, 127]) + (1 << 63).to_bytes(8, "big"), 1002),  # 64-bit length with its top bit set
+    (bytes([0x89, 126, 0, 126]) + b"x" * 126, 1002),  # control frame over 125 bytes
+    (bytes([0x09, 0x00]), 1002),  # fragmented ping
+    (bytes([0x83, 0x00]), 1002),  # reserved opcode
+    (bytes([0x80, 0x01]) + b"x", 1002),  # continuation first
+    (bytes([0x81, 127]) + (1 << 40).to_bytes(8, "big"), 1009),  # over the size limit
+]
+
+
+@pytest.mark.parametrize(("bad", "close_code"), BAD_AFTER_ANSWERS)
+def test_frames_before_a_bad_one_in_the_same_read_are_delivered_with_the_error(bad: bytes, close_code: int) -> None:
+    answers = [server_frame(b"one"), server_frame(b"tw", fin=0) + server_frame(b"o", OP_CONTINUATION)]
+    answers.append(server_frame(b"p", OP_PING))
+    with pytest.raises(FrameError) as info:
+        FrameDecoder().feed(b"".join(answers) + bad + server_frame(b"after"))
+    assert info.value.close_code == close_code
+    assert info.value.frames == [Frame(OP_TEXT, b"one"), Frame(OP_TEXT, b"two"), Frame(OP_PING, b"p")]
+
+
+def test_a_compressed_frame_that_does_not_inflate_fails_after_the_frames_before_it() -> None:
+    def inflate(data: bytes) -> bytes:
+        if data != b"ok":
+            raise FrameError(1002, "bad deflate data")
+        return b"inflated"
+
+    with pytest.raises(FrameError) as info:
+        FrameDecoder(inflate=inflate).feed(bytes([0xC1, 2]) + b"ok" + server_frame(b"plain") + bytes([0xC1, 1, 0]))
+    assert info.value.close_code == 1002
+    assert info.value.frames == [Frame(OP_TEXT, b"inflated"), Frame(OP_TEXT, b"plain")]
+
+
 def test_size_limit_applies_to_frames_and_to_joined_fragments() -> None:
     with pytest.raises(FrameError) as single:
         FrameDecoder(max_message_bytes=100).feed(server_frame(b"x" * 101))
@@ -146,6 +206,32 @@ def test_size_limit_applies_to_frames_and_to_joined_fragments() -> None:
     with pytest.raises(FrameError) as joined:
         decoder.feed(server_frame(b"x" * 60, OP_CONTINUATION, fin=1))
     assert joined.value.close_code == 1009
+
+
+def test_a_fragment_that_would_pass_the_limit_fails_on_its_header_before_its_payload_is_buffered() -> None:
+    decoder = FrameDecoder(max_message_bytes=100)
+    decoder.feed(server_frame(b"x" * 60, OP_TEXT, fin=0) + server_frame(b"p", OP_PING))
+    assert decoder.held == 60
+    header = server_frame(b"y" * 41, OP_CONTINUATION)[:2]  # 60 + 41 > 100: the header alone is enough
+    with pytest.raises(FrameError, match="fragmented message over the 100-byte limit") as info:
+        decoder.feed(header)
+    assert info.value.close_code == 1009 and decoder.held == 0  # released once failed
+    fits = FrameDecoder(max_message_bytes=100)
+    fits.feed(server_frame(b"x" * 60, OP_TEXT, fin=0))
+    assert fits.feed(server_frame(b"y" * 40, OP_CONTINUATION)) == [Frame(OP_TEXT, b"x" * 60 + b"y" * 40)]
+
+
+def test_what_a_decoder_holds_stays_within_the_limit_whatever_a_server_streams() -> None:
+    limit = 16 * 1024
+    decoder = FrameDecoder(max_message_bytes=limit)
+    fragments = [server_frame(b"z" * 1024, OP_TEXT if i == 0 else OP_CONTINUATION, fin=0) for i in range(100)]
+    stream = b"".join(fragments)
+    most = 0
+    with pytest.raises(FrameError) as info:
+        for i in range(0, len(stream), 700):
+            decoder.feed(stream[i : i + 700])
+            most = max(most, decoder.held)
+    assert info.value.close_code == 1009 and limit - 1024 < most <= limit and i < 17 * 1030
 
 
 def test_rsv1_marks_a_compressed_message_only_once_deflate_is_negotiated() -> None:

@@ -7,7 +7,16 @@ from typing import Any
 
 import orjson
 
-from users.protocol import HelloOk, ProtocolViolation, PushEvent, Reply, ServerError, ServerMessage, ToolResult
+from users.protocol import (
+    HelloOk,
+    ProtocolViolation,
+    PushEvent,
+    Reply,
+    ServerError,
+    ServerMessage,
+    Several,
+    ToolResult,
+)
 from users.protocols.base import Protocol
 
 HELLO_ID = "hello"
@@ -15,6 +24,8 @@ HELLO_ID = "hello"
 MESSAGE_CHARS = 60
 """A JSON-RPC error's message is cut to this many characters in the failure (Locust groups failures by it)."""
 METHOD_NOT_FOUND = -32601
+INVALID_RESPONSE = "jsonrpc:invalid_response"
+"""The failure of a call whose response holds both `result` and `error`."""
 
 
 class RpcTemplate:
@@ -33,15 +44,25 @@ class RpcTemplate:
         return self._head + request_id.encode() + self._tail
 
 
-def load_object(payload: bytes) -> dict[str, Any]:
-    """The JSON object in `payload`; ProtocolViolation (bad_json, invalid_utf8, not_an_object) otherwise."""
+def load_message(payload: bytes) -> dict[str, Any] | list[Any]:
+    """The JSON object (or batch array) in `payload`; ProtocolViolation (bad_json, invalid_utf8, not_an_object)
+    otherwise."""
     try:
         msg = orjson.loads(payload)
     except orjson.JSONDecodeError as exc:
         code = "invalid_utf8" if "utf-8" in str(exc).lower() else "bad_json"
         raise ProtocolViolation(code, "server frame is not valid JSON") from None
+    kind = type(msg)
+    if kind is not dict and kind is not list:
+        raise ProtocolViolation("not_an_object", f"server sent a JSON {kind.__name__}")
+    return msg
+
+
+def load_object(payload: bytes) -> dict[str, Any]:
+    """The JSON object in `payload`; ProtocolViolation (bad_json, invalid_utf8, not_an_object) otherwise."""
+    msg = load_message(payload)
     if type(msg) is not dict:
-        raise ProtocolViolation("not_an_object", f"server sent a JSON {type(msg).__name__}")
+        raise ProtocolViolation("not_an_object", "server sent a JSON array")
     return msg
 
 
@@ -90,8 +111,29 @@ class JsonRpc(Protocol):
 
     # ------------------------------------------------------------- incoming
     def parse(self, payload: bytes) -> ServerMessage:
-        """Classify one server message: a response, a server request, or a notification (a push)."""
-        msg = load_object(payload)
+        """Classify one server message: a response, a server request, a notification (a push), or a batch of
+        them (a JSON array: each part settled in turn)."""
+        msg = load_message(payload)
+        if type(msg) is list:
+            return self.batch(msg)
+        return self.classify(msg)
+
+    def batch(self, parts: list[Any]) -> Several:
+        """A batch answer: each part classified alone (a part that is not a valid message is a violation)."""
+        if not parts:
+            raise ProtocolViolation("empty_batch", "server sent an empty JSON array")
+        messages: list[Any] = []
+        for part in parts:
+            try:
+                if type(part) is not dict:
+                    raise ProtocolViolation("not_an_object", f"batch part is a JSON {type(part).__name__}")
+                messages.append(self.classify(part))
+            except ProtocolViolation as exc:
+                messages.append(exc)
+        return Several(tuple(messages))
+
+    def classify(self, msg: dict[str, Any]) -> ServerMessage:
+        """One JSON-RPC object: a response, a server request or a notification."""
         method = msg.get("method")
         if method is None:
             return self.response(msg)
@@ -105,6 +147,8 @@ class JsonRpc(Protocol):
     def response(self, msg: dict[str, Any]) -> ServerMessage:
         """A response: a call's result or error (integer id), the handshake's, or an error not tied to a call."""
         request_id = msg.get("id")
+        if "result" in msg and "error" in msg:  # JSON-RPC 2.0 section 5: exactly one of them
+            return invalid_response(request_id)
         if "result" in msg:
             if type(request_id) is int:
                 return self.result(str(request_id), msg["result"])
@@ -146,6 +190,15 @@ class JsonRpc(Protocol):
                     sent = result.get("sent_at_ns")
                     return PushEvent(topic, seq, sent if type(sent) is int else None)
         return PushEvent(method, None, None)
+
+
+def invalid_response(request_id: Any) -> Several:
+    """A response with both `result` and `error`: its call (if its id names one) fails `jsonrpc:invalid_response`,
+    and it counts as a protocol error."""
+    violation = ProtocolViolation("invalid_response", "response with both result and error")
+    if type(request_id) is not int:
+        raise violation
+    return Several((ToolResult(str(request_id), False, None, INVALID_RESPONSE), violation))
 
 
 def _id_violation(request_id: Any) -> ProtocolViolation:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from users.protocol import HelloOk, ProtocolViolation, PushEvent, Reply, ServerError, ToolResult
+from users.protocol import HelloOk, ProtocolViolation, PushEvent, Reply, ServerError, Several, ToolResult
 from users.protocols import JsonRpc
 
 
@@ -56,7 +56,9 @@ def test_an_error_without_an_id_is_a_server_error() -> None:
         ({"jsonrpc": "2.0", "id": 1, "error": "text"}, "bad_error"),
         ({"jsonrpc": "2.0", "id": 1}, "bad_response"),
         ({"jsonrpc": "2.0", "method": 5}, "bad_request"),
-        ([{"jsonrpc": "2.0", "id": 1, "result": 1}], "not_an_object"),
+        ("text", "not_an_object"),
+        ([], "empty_batch"),
+        ({"jsonrpc": "2.0", "id": None, "result": 1, "error": {"code": 1}}, "invalid_response"),
     ],
 )
 def test_malformed_messages_are_violations_with_their_own_code(message: Any, code: str) -> None:
@@ -114,3 +116,25 @@ def test_no_handshake_unless_asked_and_the_token_goes_in_the_upgrade() -> None:
     assert parse({"jsonrpc": "2.0", "id": "hello", "result": {"ok": 1}}, asked) == HelloOk(None, {"ok": 1}, [])
     refused = parse({"jsonrpc": "2.0", "id": "hello", "error": {"code": 401, "message": "no"}}, asked)
     assert refused == ServerError("jsonrpc_error:401 no", "no")
+
+
+def test_a_response_with_both_result_and_error_fails_its_call_and_is_a_violation() -> None:
+    both = parse({"jsonrpc": "2.0", "id": 4, "result": {}, "error": {"code": 1, "message": "x"}})
+    assert isinstance(both, Several)
+    (failed, violation) = both.messages
+    assert failed == ToolResult("4", False, None, "jsonrpc:invalid_response")
+    assert isinstance(violation, ProtocolViolation) and violation.code == "invalid_response"
+
+
+def test_a_batch_answer_is_each_of_its_parts_in_order() -> None:
+    batch = [
+        {"jsonrpc": "2.0", "id": 1, "result": {"x": 1}},
+        {"jsonrpc": "2.0", "id": 2, "error": {"code": -32000, "message": "no"}},
+        7,
+        {"jsonrpc": "2.0", "id": "s", "result": 1},
+        {"jsonrpc": "2.0", "method": "tick", "params": {}},
+    ]
+    parts = parse(batch).messages
+    assert parts[:2] == (ToolResult("1", True, {"x": 1}, None), ToolResult("2", False, None, "jsonrpc_error:-32000 no"))
+    assert [p.code for p in parts[2:4]] == ["not_an_object", "bad_request_id_type"]
+    assert parts[4] == PushEvent("tick", None, None) and len(parts) == 5
