@@ -43,7 +43,7 @@ with one `error: ...` line naming the option (and the file, stage and key for pl
 SERVER = """
 ## Reference server
 
-`reference_server/options.py`: `python -m reference_server --help` prints the same
+`reference_server/option_rows.py` (parsed by `reference_server/options.py`): `python -m reference_server --help` prints the same
 ([The reference server](../how-to/reference-server.md)). A bad value exits with code 2 and one `error:` line.
 """
 
