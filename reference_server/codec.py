@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final, Protocol
 
 #: A decoded request is a 4-tuple (kind, a, b, c); the kinds and their fields:
-#: a tool call: (CALL, request_id, tool name, arguments)
+#: a tool call: (CALL, request_id, tool name, arguments); after the handshake ``decode`` hands
+#: a tool call to its ``on_call`` instead (no tuple on the hot path)
 CALL: Final = 0
 #: a call answered without running a tool, counted in calls_received: (REFUSED_CALL, answer bytes, error code, None)
 REFUSED_CALL: Final = 1
@@ -29,6 +31,7 @@ BAD_HELLO: Final = 9
 NOT_HELLO: Final = 10
 
 Request = tuple[int, Any, Any, Any]
+OnCall = Callable[[Any, str, dict[str, Any]], None]
 
 IGNORED: Final[Request] = (IGNORE, None, None, None)
 NOT_A_HELLO: Final[Request] = (NOT_HELLO, None, None, None)
@@ -49,8 +52,9 @@ class Codec(Protocol):
     #: The reason of a hello_required refusal.
     HELLO_REQUIRED: str
 
-    def decode(self, data: bytes | bytearray | memoryview) -> Request:
-        """One text message after the handshake."""
+    def decode(self, data: bytes | bytearray | memoryview, on_call: OnCall) -> Request | None:
+        """One text message after the handshake: a tool call goes to ``on_call(request_id, name, arguments)``
+        (None returned), anything else comes back as a request."""
 
     def decode_opening(self, data: bytes | bytearray | memoryview) -> Request:
         """One text message before the handshake."""

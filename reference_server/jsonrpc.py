@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import rpc_messages as rpc
-from .codec import BAD, BAD_CALL, CALL, IGNORED, NOT_A_HELLO, NOT_UTF8, REFUSED_CALL, Request
+from .codec import BAD, BAD_CALL, IGNORED, NOT_A_HELLO, NOT_UTF8, REFUSED_CALL, OnCall, Request
 from .messages import BadMessage, InvalidUtf8, decode
 from .rpc_messages import NO_ID, BadRequest
 
@@ -29,7 +29,7 @@ class JsonRpcCodec:
     PINGS = False
     HELLO_REQUIRED = "initialize first"
 
-    def decode(self, data: bytes | bytearray | memoryview) -> Request:
+    def decode(self, data: bytes | bytearray | memoryview, on_call: OnCall) -> Request | None:
         try:
             msg = decode(data)
         except BadMessage:
@@ -42,7 +42,7 @@ class JsonRpcCodec:
             return IGNORED if self._is_other(msg) else self._bad_request(exc)
         if request_id is NO_ID:
             return IGNORED  # a notification: nothing to answer
-        return self._request(request_id, method, params)
+        return self._request(request_id, method, params, on_call)
 
     def decode_opening(self, data: bytes | bytearray | memoryview) -> Request:
         try:
@@ -64,12 +64,13 @@ class JsonRpcCodec:
             return NOT_A_HELLO
         return self._bad_request(BadRequest(rpc.INVALID_REQUEST, _BINARY))
 
-    def _request(self, request_id: Any, method: str, params: Any) -> Request:
+    def _request(self, request_id: Any, method: str, params: Any, on_call: OnCall) -> Request | None:
         """A request after the handshake: the method is the tool."""
         if type(params) is not dict:
             data = rpc.tool_error(request_id, "invalid_arguments", "params must be an object")
             return (REFUSED_CALL, data, "invalid_arguments", None)
-        return (CALL, request_id, method, params)
+        on_call(request_id, method, params)
+        return None
 
     def _opening(self, request_id: Any, method: str, params: Any) -> Request:
         """A request before the handshake completed (only protocols with a handshake have one)."""

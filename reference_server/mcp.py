@@ -15,7 +15,7 @@ from typing import Any, Final
 from orjson import dumps
 
 from . import rpc_messages as rpc
-from .codec import BAD, BAD_CALL, BAD_HELLO, CALL, HELLO, LIST_TOOLS, NOT_A_HELLO, REPLY, Request
+from .codec import BAD, BAD_CALL, BAD_HELLO, HELLO, LIST_TOOLS, NOT_A_HELLO, REPLY, OnCall, Request
 from .jsonrpc import JsonRpcCodec
 
 #: The protocol version this server prefers; a client asking for one of SUPPORTED_VERSIONS gets it.
@@ -59,12 +59,13 @@ class McpCodec(JsonRpcCodec):
             return (REPLY, rpc.result(request_id, {}), None, None)
         return NOT_A_HELLO
 
-    def _request(self, request_id: Any, method: str, params: Any) -> Request:
+    def _request(self, request_id: Any, method: str, params: Any, on_call: OnCall) -> Request | None:
         if method == "tools/call":
             name = params.get("name") if type(params) is dict else None
             arguments = params.get("arguments", _NO_ARGUMENTS) if type(params) is dict else None
             if type(name) is str and type(arguments) is dict:
-                return (CALL, request_id, name, arguments)
+                on_call(request_id, name, arguments)
+                return None
             message = "tools/call needs a string name and an object of arguments"
             return (BAD_CALL, rpc.error(request_id, rpc.INVALID_PARAMS, message, "bad_message"), "bad_message", None)
         if method == "ping":

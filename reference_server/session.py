@@ -21,7 +21,6 @@ from .codec import (
     BAD,
     BAD_CALL,
     BAD_HELLO,
-    CALL,
     HELLO,
     INVALID_UTF8,
     LIST_TOOLS,
@@ -63,7 +62,7 @@ class Session:
     """
 
     __slots__ = (
-        "_ctx", "_counters", "_codec", "_port", "_send", "_decode", "state", "_tools", "_scope", "grant",
+        "_ctx", "_counters", "_codec", "_port", "_send", "_decode", "_on_call", "_ok", "state", "_tools", "_scope", "grant",
         "_limiter", "_hello_timer", "_ping_timer", "_pings", "_faults", "work", "_inflight",
     )  # fmt: skip
 
@@ -74,6 +73,8 @@ class Session:
         self._port = port
         self._send = port.send
         self._decode = codec.decode
+        self._on_call = self._dispatch
+        self._ok = codec.ok
         self.state = AWAITING_HELLO
         self._tools = ctx.tools
         self._scope: frozenset[str] | None = frozenset()
@@ -103,11 +104,9 @@ class Session:
         """One text message from the client."""
         state = self.state
         if state is OPEN:
-            kind, a, b, c = self._decode(data)
-            if kind == CALL:
-                self._dispatch(a, b, c)
-            else:
-                self._on_request(kind, a, b)
+            request = self._decode(data, self._on_call)  # a tool call goes straight to _dispatch
+            if request is not None:
+                self._on_request(request[0], request[1], request[2])
         elif state is AWAITING_HELLO:
             self._on_opening(self._codec.decode_opening(data))
         # HELLO_STALLED: everything after the unanswered hello is ignored
@@ -254,7 +253,7 @@ class Session:
     def result_ok(self, request_id: Any, result: Any) -> None:
         """Answer a call with its tool's result."""
         try:
-            data = self._codec.ok(request_id, result)
+            data = self._ok(request_id, result)
         except JSONEncodeError:
             self.result_error(request_id, "tool_failed", "result cannot be encoded as JSON")
             return

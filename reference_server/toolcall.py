@@ -9,14 +9,14 @@ from .codec import (
     BAD,
     BAD_CALL,
     BAD_HELLO,
-    CALL,
     HELLO,
     LIST_TOOLS,
     NOT_A_HELLO,
     NOT_UTF8,
+    OnCall,
     Request,
 )
-from .messages import BadMessage, InvalidUtf8
+from .messages import BadMessage, InvalidUtf8, parse_call
 
 
 class ToolcallCodec:
@@ -36,7 +36,7 @@ class ToolcallCodec:
         self._tool_names = tool_names
         self._tool_descriptions = tool_descriptions
 
-    def decode(self, data: bytes | bytearray | memoryview) -> Request:
+    def decode(self, data: bytes | bytearray | memoryview, on_call: OnCall) -> Request | None:
         try:
             msg = loads(data)  # messages.decode inlined: one call less per message
         except JSONDecodeError:
@@ -51,10 +51,11 @@ class ToolcallCodec:
             op = msg.get("op")
             if op == "call_tool":
                 try:
-                    request_id, name, args = m.parse_call(msg)
+                    request_id, name, args = parse_call(msg)
                 except BadMessage as exc:
                     return self._bad(exc)
-                return (CALL, request_id, name, args)
+                on_call(request_id, name, args)
+                return None
             if op == "list_tools":
                 try:
                     request_id = m.parse_list_tools(msg)
