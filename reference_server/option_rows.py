@@ -1,4 +1,4 @@
-"""The reference server's option rows: flag, help, type, default, check, env var, group, Config/Faults field."""
+"""The reference server's option rows: option_table.Option rows plus env var, --help group, Config/Faults field."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from option_table import Check, Option
 
 from .faults import DEFAULT_OVERSIZE_BYTES, GARBAGE_KINDS
 
@@ -26,8 +28,6 @@ PROTOCOLS = ("toolcall", "jsonrpc", "mcp")
 MAX_WORKERS = 256
 _MIN_MESSAGE_BYTES = 256
 _MAX_MESSAGE_BYTES = 1 << 30
-
-Check = Callable[[Any], "str | None"]
 
 
 def _between(low: float, high: float, note: str = "") -> Check:
@@ -53,36 +53,69 @@ GROUPS: dict[str, str] = {
 
 
 @dataclass(frozen=True)
-class Option:
-    """One command-line option: everything about it in one place."""
+class ServerOption(Option):
+    """An ``option_table.Option`` row (the users' and scenarios' row type) plus what the server's argparse needs."""
 
-    flag: str
-    help: str
-    #: Parses the string value; None for a switch (store_true).
-    type: Callable[[str], Any] | None = str
-    default: Any = None
     metavar: str | None = None
-    #: Validates the parsed value (not None): returns what is wrong ("must be ...") or None.
-    check: Check | None = None
-    #: Environment variable read when the option is not given.
+    #: Environment variable read when the option is not given (the server's own; no LOCUST_ prefix).
     env: str | None = None
+    #: The --help group (MAIN, HARDENING, FAULTS).
     group: str = MAIN
-    choices: tuple[str, ...] | None = None
     #: The Config field it sets as is (None: used to derive another field).
     field: str | None = None
     #: The Faults field it sets (fault options).
     fault: str | None = None
 
     @property
-    def dest(self) -> str:
-        """The argparse attribute name."""
-        return self.flag[2:].replace("-", "_")
+    def env_var(self) -> str | None:  # type: ignore[override]  # the server's own variable, or none
+        """The environment variable that sets it, if any."""
+        return self.env
+
+    @property
+    def switch(self) -> bool:
+        """True for an on/off flag (store_true)."""
+        return self.action == "store_true"
+
+
+def row(
+    flag: str,
+    help: str,
+    type: Callable[[str], Any] | None = str,
+    default: Any = None,
+    metavar: str | None = None,
+    check: Check | None = None,
+    *,
+    env: str | None = None,
+    group: str = MAIN,
+    choices: tuple[str, ...] | None = None,
+    field: str | None = None,
+    fault: str | None = None,
+) -> ServerOption:
+    """One server option in the server's argument order; ``type`` None makes it a switch (store_true).
+
+    ``check`` validates the parsed value (not None): returns what is wrong ("must be ...") or None.
+    """
+    action = "store_true" if type is None else None
+    return ServerOption(
+        flag,
+        default,
+        help,
+        type,
+        choices,
+        action,
+        check,
+        metavar=metavar,
+        env=env,
+        group=group,
+        field=field,
+        fault=fault,
+    )
 
 
 #: Every option of the server, in --help order within its group.
-OPTIONS: tuple[Option, ...] = (
-    Option("--host", "address to listen on (default %(default)s)", default=DEFAULT_HOST, field="host"),
-    Option(
+OPTIONS: tuple[ServerOption, ...] = (
+    row("--host", "address to listen on (default %(default)s)", default=DEFAULT_HOST, field="host"),
+    row(
         "--protocol",
         "wire protocol: toolcall (hello / call_tool, PROTOCOL.md), jsonrpc (JSON-RPC 2.0, the method is the "
         "tool) or mcp (MCP over WebSocket, subprotocol mcp); jsonrpc and mcp take the token from the "
@@ -93,7 +126,7 @@ OPTIONS: tuple[Option, ...] = (
         choices=PROTOCOLS,
         field="protocol",
     ),
-    Option(
+    row(
         "--mcp-ping-interval",
         "mcp only: send a ping request to each initialized client every this many seconds (default: never)",
         float,
@@ -101,7 +134,7 @@ OPTIONS: tuple[Option, ...] = (
         check=_positive,
         field="mcp_ping_interval_s",
     ),
-    Option(
+    row(
         "--port",
         "WebSocket port (default %(default)s; 0 picks a free port)",
         int,
@@ -110,14 +143,14 @@ OPTIONS: tuple[Option, ...] = (
         _PORT,
         field="port",
     ),
-    Option(
+    row(
         "--metrics-port",
         "port of the GET /stats JSON endpoint (default: --port + 1, or a free port when --port is 0; "
         "0 picks a free port)",
         int,
         check=_PORT,
     ),
-    Option(
+    row(
         "--workers",
         "server processes sharing the port with SO_REUSEPORT (default %(default)s)",
         int,
@@ -125,20 +158,20 @@ OPTIONS: tuple[Option, ...] = (
         check=_between(1, MAX_WORKERS),
         field="workers",
     ),
-    Option(
+    row(
         SECRET_OPTION,
         f"HS256 shared secret for hello tokens; prefer the {SECRET_ENV} environment variable "
         "(command lines are visible to other users)",
         metavar="SECRET",
         env=SECRET_ENV,
     ),
-    Option(
+    row(
         "--jwt-public-key",
         f"PEM public key: RS256 for RSA, ES256/ES384/ES512 for EC P-256/P-384/P-521 (then {SECRET_ENV} is ignored)",
         metavar="FILE",
     ),
-    Option("--jwt-audience", "required 'aud' claim; without it the 'aud' claim is not checked"),
-    Option(
+    row("--jwt-audience", "required 'aud' claim; without it the 'aud' claim is not checked"),
+    row(
         "--hello-timeout",
         "close connections that send no hello within this time (default %(default)s)",
         float,
@@ -147,7 +180,7 @@ OPTIONS: tuple[Option, ...] = (
         _positive,
         field="hello_timeout_s",
     ),
-    Option(
+    row(
         "--max-message-bytes",
         "largest accepted frame or reassembled message; larger ones close with 1009 (default %(default)s)",
         int,
@@ -156,7 +189,7 @@ OPTIONS: tuple[Option, ...] = (
         _between(_MIN_MESSAGE_BYTES, _MAX_MESSAGE_BYTES),
         field="max_message_bytes",
     ),
-    Option(
+    row(
         "--shutdown-grace",
         "on SIGINT/SIGTERM, how long to wait for in-flight calls before closing every connection with 1001 "
         "(default %(default)s)",
@@ -166,9 +199,9 @@ OPTIONS: tuple[Option, ...] = (
         _not_negative,
         field="shutdown_grace_s",
     ),
-    Option("--tls-cert", "PEM certificate chain: serve wss://", metavar="FILE", field="tls_cert"),
-    Option("--tls-key", "PEM private key for --tls-cert", metavar="FILE", field="tls_key"),
-    Option(
+    row("--tls-cert", "PEM certificate chain: serve wss://", metavar="FILE", field="tls_cert"),
+    row("--tls-key", "PEM private key for --tls-cert", metavar="FILE", field="tls_key"),
+    row(
         "--rate-limit",
         "per-connection call rate limit (bursts up to one second's worth); calls over it answer rate_limited "
         "(default: unlimited)",
@@ -177,7 +210,7 @@ OPTIONS: tuple[Option, ...] = (
         check=_positive,
         field="rate_limit",
     ),
-    Option(
+    row(
         "--tool-timeout",
         "a tool running longer than this answers timeout (default: no limit)",
         float,
@@ -185,13 +218,13 @@ OPTIONS: tuple[Option, ...] = (
         check=_positive,
         field="tool_timeout_s",
     ),
-    Option(
+    row(
         "--stats-file",
         "write the final counters as JSON here at clean shutdown",
         metavar="FILE",
         field="stats_file",
     ),
-    Option(
+    row(
         "--handshake-timeout",
         "close a TCP connection that has not sent a complete WebSocket upgrade request within this time "
         "(default %(default)s)",
@@ -202,7 +235,7 @@ OPTIONS: tuple[Option, ...] = (
         group=HARDENING,
         field="handshake_timeout_s",
     ),
-    Option(
+    row(
         "--max-pending-handshakes",
         "per worker: TCP connections still in their HTTP upgrade; beyond this, new connections are closed "
         "at once, counted in handshakes_rejected_busy (default %(default)s)",
@@ -213,7 +246,7 @@ OPTIONS: tuple[Option, ...] = (
         group=HARDENING,
         field="max_pending_handshakes",
     ),
-    Option(
+    row(
         "--max-send-buffer-bytes",
         "per connection: outgoing bytes the server buffers for a client that does not read fast enough; "
         "a message due while more than this is buffered closes the connection with 1008 instead "
@@ -226,7 +259,7 @@ OPTIONS: tuple[Option, ...] = (
         group=HARDENING,
         field="max_send_buffer_bytes",
     ),
-    Option(
+    row(
         "--send-timeout",
         "per connection: close with 1008 a client whose reading stays paused this long, i.e. whose outgoing "
         "buffer went over the high-water mark and has not drained to a quarter of it since (default %(default)s)",
@@ -237,7 +270,7 @@ OPTIONS: tuple[Option, ...] = (
         group=HARDENING,
         field="send_timeout_s",
     ),
-    Option(
+    row(
         "--max-connections",
         "per worker: open WebSocket connections; beyond this, new ones are closed with 1013 (try again later), "
         "counted in connections_rejected_busy (default 0: no limit)",
@@ -247,13 +280,13 @@ OPTIONS: tuple[Option, ...] = (
         _between(0, _MAX_LIMIT_COUNT, " (no limit)"),
         group=HARDENING,
     ),
-    Option(
+    row(
         "--no-control",
         "do not serve the fault-injection routes (/control/...) on the metrics port",
         None,
         False,
     ),
-    Option(
+    row(
         "--fault-delay-ms",
         "delay every tool answer by this many milliseconds (default 0)",
         float,
@@ -261,7 +294,7 @@ OPTIONS: tuple[Option, ...] = (
         group=FAULTS,
         fault="delay_ms",
     ),
-    Option(
+    row(
         "--fault-stall",
         "read calls but never run or answer them (hello is still answered)",
         None,
@@ -269,7 +302,7 @@ OPTIONS: tuple[Option, ...] = (
         group=FAULTS,
         fault="stall",
     ),
-    Option(
+    row(
         "--fault-stall-hello",
         "never answer hello (the connection stays open, ignoring what it receives)",
         None,
@@ -277,7 +310,7 @@ OPTIONS: tuple[Option, ...] = (
         group=FAULTS,
         fault="stall_hello",
     ),
-    Option(
+    row(
         "--fault-garbage-fraction",
         "fraction (0..1) of tool answers replaced by a malformed answer (default 0)",
         float,
@@ -285,7 +318,7 @@ OPTIONS: tuple[Option, ...] = (
         group=FAULTS,
         fault="garbage_fraction",
     ),
-    Option(
+    row(
         "--fault-garbage-kind",
         f"which malformed answer: {', '.join(GARBAGE_KINDS)} (default not_json)",
         metavar="KIND",
@@ -293,7 +326,7 @@ OPTIONS: tuple[Option, ...] = (
         choices=GARBAGE_KINDS,
         fault="garbage_kind",
     ),
-    Option(
+    row(
         "--fault-oversize-bytes",
         f"size of the 'oversize' garbage frame (default {DEFAULT_OVERSIZE_BYTES})",
         int,
@@ -301,7 +334,7 @@ OPTIONS: tuple[Option, ...] = (
         group=FAULTS,
         fault="oversize_bytes",
     ),
-    Option(
+    row(
         "--fault-drop-rate",
         "close random connections with 1012 at this rate, over all workers (default 0)",
         float,
@@ -309,7 +342,7 @@ OPTIONS: tuple[Option, ...] = (
         group=FAULTS,
         fault="drop_rate",
     ),
-    Option(
+    row(
         "--fault-handshake-status",
         "refuse new WebSocket handshakes with this HTTP status, e.g. 401, 403, 500, 503 (default 0: accept)",
         int,

@@ -30,7 +30,7 @@ from .option_rows import (
     PROTOCOLS,
     SECRET_ENV,
     SECRET_OPTION,
-    Option,
+    ServerOption,
 )
 
 __all__ = [
@@ -48,7 +48,7 @@ __all__ = [
     "SECRET_ENV",
     "Config",
     "ConfigError",
-    "Option",
+    "ServerOption",
     "build_parser",
     "make_tls_context",
     "parse_config",
@@ -122,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     for opt in OPTIONS:
         if opt.group not in groups:
             groups[opt.group] = parser.add_argument_group(opt.group, GROUPS[opt.group])
-        if opt.type is None:
+        if opt.switch:
             groups[opt.group].add_argument(opt.flag, action="store_true", help=opt.help)
         else:
             groups[opt.group].add_argument(
@@ -131,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _value(opt: Option, args: argparse.Namespace, environ: Mapping[str, str]) -> Any:
+def _value(opt: ServerOption, args: argparse.Namespace, environ: Mapping[str, str]) -> Any:
     """The option's value: the command line's, else its environment variable's, else the default; checked."""
     value = getattr(args, opt.dest)
     if value is None and opt.env is not None and opt.env in environ:

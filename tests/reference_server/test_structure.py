@@ -69,3 +69,12 @@ def test_only_the_shell_makes_timers() -> None:
         text = (PACKAGE / name).read_text()
         for loop_call in ("call_later", "call_soon", "call_at", "create_task", ".loop"):
             assert loop_call not in text, (name, loop_call)
+
+
+def test_the_server_options_are_option_table_rows() -> None:
+    """One row machinery for every option of the project: the server's rows are option_table.Option rows."""
+    import option_table
+    from reference_server.option_rows import OPTIONS
+
+    assert OPTIONS and all(isinstance(row, option_table.Option) for row in OPTIONS)
+    assert "Option" not in class_bases(package_sources()), "a second Option class in reference_server/"
