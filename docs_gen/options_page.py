@@ -43,7 +43,7 @@ with one `error: ...` line naming the option (and the file, stage and key for pl
 SERVER = """
 ## Reference server
 
-`reference_server/options.py`: `python -m reference_server --help` prints the same
+`reference_server/option_rows.py` (parsed by `reference_server/options.py`): `python -m reference_server --help` prints the same
 ([The reference server](../how-to/reference-server.md)). A bad value exits with code 2 and one `error:` line.
 """
 
@@ -70,9 +70,9 @@ def locust_table(rows: Iterable[Option]) -> list[str]:
     return lines
 
 
-def server_default(option: server_options.Option) -> str:
+def server_default(option: server_options.ServerOption) -> str:
     """What a server option's default cell says: the help's own "(default X)" wins over the raw value."""
-    if option.type is None:
+    if option.switch:
         return "off"
     said = re.search(r"\(default:? ([^)]+)\)", option.help.replace("%(default)s", str(option.default)))
     if said:
@@ -80,7 +80,7 @@ def server_default(option: server_options.Option) -> str:
     return "–" if option.default is None else f"`{option.default}`"
 
 
-def server_help(option: server_options.Option) -> str:
+def server_help(option: server_options.ServerOption) -> str:
     return cell(option.help.replace("%(default)s", str(option.default)).replace("%%", "%"))
 
 

@@ -23,10 +23,12 @@
   (unless ``--no-control``), or ``--fault-*`` options at startup: drop connections
   (close 1012 or TCP reset), delay or stall answers, stall hellos, garbage answers,
   refuse handshakes with an HTTP status, drop connections at a steady rate.
-- Protocols (``--protocol``): ``toolcall`` (PROTOCOL.md), ``jsonrpc`` and ``mcp``
-  (``jsonrpc``, ``mcp``, ``upgrade``: the bearer token is checked at the upgrade).
-- One connection in layers: ``session`` / ``work`` (no I/O), ``answer_faults``,
-  ``backpressure``, ``connection`` (picows).
+- Protocols (``--protocol``): ``toolcall`` (PROTOCOL.md), ``jsonrpc`` and ``mcp``, one codec
+  each (``toolcall``, ``jsonrpc``, ``mcp``; ``upgrade``: the bearer token is checked at the upgrade).
+- One connection by composition: the picows shell ``connection.Connection`` (frames, flow
+  control in ``backpressure``, every timer) holds one ``session.Session`` state machine
+  (no I/O; its tool work in ``work``, its fault policy in ``answer_faults``), which decodes
+  and encodes with its protocol's codec (pure: ``codec`` lists the request kinds).
 - Hardening (``gate``, ``backpressure``): ``--handshake-timeout`` and
   ``--max-pending-handshakes`` bound clients that never finish their HTTP upgrade;
   ``--max-connections`` closes surplus connections with 1013; a client that reads slower

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
+from typing import Any
 
 from .context import ServerContext
 from .faults import KEEPS_ANSWER, garbage_frames
 
 Send = Callable[[bytes], bool]
 SendFrames = Callable[[list[tuple[bool, bytes]]], bool]
+Later = Callable[..., Any]
 
 
 class AnswerFaults:
@@ -20,15 +21,26 @@ class AnswerFaults:
     fault-free path would, plus ``faults_injected`` and ``calls_unanswered``.
     """
 
-    __slots__ = ("_ctx", "_counters", "_send", "_send_frames", "_id_key", "_delayed", "_delay_seq", "_stalled")
+    __slots__ = (
+        "_ctx",
+        "_counters",
+        "_send",
+        "_send_frames",
+        "_later",
+        "_id_key",
+        "_delayed",
+        "_delay_seq",
+        "_stalled",
+    )
 
-    def __init__(self, ctx: ServerContext, send: Send, send_frames: SendFrames, id_key: str) -> None:
+    def __init__(self, ctx: ServerContext, send: Send, send_frames: SendFrames, later: Later, id_key: str) -> None:
         self._ctx = ctx
         self._counters = ctx.counters
         self._send = send
         self._send_frames = send_frames
+        self._later = later  # the shell's timers: later(delay_s, callback, *args) -> handle
         self._id_key = id_key
-        self._delayed: dict[int, asyncio.TimerHandle] = {}
+        self._delayed: dict[int, Any] = {}
         self._delay_seq = 0
         self._stalled = 0
 
@@ -47,9 +59,7 @@ class AnswerFaults:
         elif faults.delay_ms > 0:
             key = self._delay_seq
             self._delay_seq += 1
-            self._delayed[key] = self._ctx.loop.call_later(
-                faults.delay_ms / 1000.0, self._deliver_delayed, key, data, code
-            )
+            self._delayed[key] = self._later(faults.delay_ms / 1000.0, self._deliver_delayed, key, data, code)
         else:
             self._deliver(data, code)
 

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import enum
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from picows import WSCloseCode, WSMsgType, WSTransport
+from picows import WSCloseCode
 
-from .context import ServerContext
-from .session import Session
-from .work import CLOSED
+if TYPE_CHECKING:
+    from .connection import Connection
+    from .context import ServerContext
 
 log = logging.getLogger("reference_server")
-
-TEXT = WSMsgType.TEXT
-BINARY = WSMsgType.BINARY
 
 
 class Flow(enum.Enum):
@@ -34,140 +30,112 @@ class Flow(enum.Enum):
 FLOWING, PAUSED, RELEASING = Flow.FLOWING, Flow.PAUSED, Flow.RELEASING
 
 
-class FlowControl(Session):
-    """A Session that sends through a picows transport, with backpressure.
+class Backpressure:
+    """The flow control of one connection (``connection.Connection`` holds one and calls it).
 
     When the outgoing buffer crosses the high-water mark (the client reads slower than it
     asks), the connection stops reading from the socket and holds the messages already read
     (in order) until the buffer drains to the low-water mark, so a client that does not read
     cannot make the server run (and buffer) more of its calls. It is closed with 1008 if
     writes stay paused for ``send_timeout_s``, or if a message is due while more than
-    ``max_send_buffer_bytes`` are buffered.
+    ``max_send_buffer_bytes`` are buffered. Its timers are the connection's.
     """
 
-    __slots__ = ("_transport", "_raw", "_flow", "_held", "_send_timer")
+    __slots__ = ("_conn", "_ctx", "_counters", "state", "paused", "_held", "_send_timer")
 
-    def __init__(self, ctx: ServerContext) -> None:
-        super().__init__(ctx)
-        self._transport: WSTransport | None = None
-        self._raw: Any = None  # the TCP transport under picows' WSTransport
-        self._flow = FLOWING
+    def __init__(self, conn: Connection, ctx: ServerContext) -> None:
+        self._conn = conn
+        self._ctx = ctx
+        self._counters = ctx.counters
+        self.state = FLOWING
+        #: state is PAUSED (a bool for the per-send check).
+        self.paused = False
         # Messages held back (bytes, or None for a binary message); made on the first pause.
         self._held: collections.deque[bytes | None] | None = None
-        self._send_timer: asyncio.TimerHandle | None = None
+        self._send_timer: Any = None
 
-    # ---- picows write-flow callbacks ----------------------------------------------------------
-
-    def pause_writing(self) -> None:
+    def pause(self) -> None:
         """The outgoing buffer crossed the high-water mark: stop reading this client."""
-        if self._flow is PAUSED:
+        if self.state is PAUSED:
             return
-        self._flow = PAUSED
+        self.state = PAUSED
+        self.paused = True
         if self._held is None:
             self._held = collections.deque()
         self._counters.writes_paused += 1
-        if self._state is CLOSED:
+        conn = self._conn
+        if conn.closed:
             return
         try:
-            self._raw.pause_reading()
-            self._send_timer = self._loop.call_later(self._ctx.send_timeout_s, self._on_send_timeout)
+            conn.raw.pause_reading()
+            self._send_timer = conn.later(self._ctx.send_timeout_s, self._on_send_timeout)
         except Exception:
             log.exception("internal error while pausing a connection; closing it with 1011")
-            self.close(WSCloseCode.INTERNAL_ERROR, "internal error")
+            conn.close(WSCloseCode.INTERNAL_ERROR, "internal error")
 
-    def resume_writing(self) -> None:
+    def resume(self) -> None:
         """The outgoing buffer drained to the low-water mark: handle held messages, read again."""
-        if self._flow is not PAUSED:
+        if self.state is not PAUSED:
             return
-        self._flow = RELEASING
+        self.state = RELEASING
+        self.paused = False
         if self._send_timer is not None:
             self._send_timer.cancel()
             self._send_timer = None
-        if self._state is not CLOSED:
+        if not self._conn.closed:
             # Not from inside the transport's write callback: on the next loop iteration.
-            self._loop.call_soon(self._release_held)
+            self._conn.soon(self._release_held)
 
-    # ---- incoming messages --------------------------------------------------------------------
-
-    def _on_text(self, data: memoryview | bytearray) -> None:
-        if self._flow is not FLOWING:
-            self._held.append(bytes(data))  # type: ignore[union-attr]  # made on the first pause
-            return
-        self._handle_text(data)
-
-    def _on_binary(self) -> None:
-        if self._flow is not FLOWING:
-            self._held.append(None)  # type: ignore[union-attr]
-            return
-        self._handle_binary()
+    def hold(self, data: bytes | None) -> None:
+        """Keep a message (None: a binary one) read while not flowing, to handle after the release."""
+        self._held.append(data)  # type: ignore[union-attr]  # made on the first pause
 
     def _release_held(self) -> None:
         """Handle held messages in order while writes flow; read the socket again once none is left."""
         held = self._held
+        conn = self._conn
+        session = conn.session
         assert held is not None
-        while held and self._flow is RELEASING and self._state is not CLOSED:
+        while held and self.state is RELEASING and not conn.closed:
             data = held.popleft()
             try:
                 if data is None:
-                    self._handle_binary()
+                    session.on_binary()
                 else:
-                    self._handle_text(data)
+                    session.on_text(data)
             except Exception:
                 log.exception("internal error while handling a held message; closing the connection with 1011")
-                self.close(WSCloseCode.INTERNAL_ERROR, "internal error")
+                conn.close(WSCloseCode.INTERNAL_ERROR, "internal error")
                 return
-        if held or self._flow is not RELEASING or self._state is CLOSED:
+        if held or self.state is not RELEASING or conn.closed:
             return
-        self._flow = FLOWING
+        self.state = FLOWING
         try:
-            self._raw.resume_reading()
+            conn.raw.resume_reading()
         except Exception:
             log.exception("internal error while resuming a connection; closing it with 1011")
-            self.close(WSCloseCode.INTERNAL_ERROR, "internal error")
+            conn.close(WSCloseCode.INTERNAL_ERROR, "internal error")
 
-    # ---- sending ------------------------------------------------------------------------------
-
-    def _send(self, data: bytes) -> bool:
-        """Send one text message; False if it was not sent (closing, or the client is too slow)."""
-        transport = self._transport
-        if transport is None or self._state is CLOSED or (self._flow is PAUSED and self._over_send_limit()):
-            return False
-        transport.send(TEXT, data)
-        self._counters.bytes_out += len(data)
-        return True
-
-    def _send_frames(self, frames: list[tuple[bool, bytes]]) -> bool:
-        transport = self._transport
-        if transport is None or self._state is CLOSED or (self._flow is PAUSED and self._over_send_limit()):
-            return False
-        for binary, payload in frames:
-            if binary:
-                transport.send(BINARY, payload)
-            else:
-                transport.send(TEXT, payload)
-                self._counters.bytes_out += len(payload)
-        return True
-
-    def _over_send_limit(self) -> bool:
+    def over_send_limit(self) -> bool:
         """While paused: True (and the connection closing) if more than the limit is buffered."""
-        if self._raw.get_write_buffer_size() <= self._ctx.max_send_buffer_bytes:
+        if self._conn.raw.get_write_buffer_size() <= self._ctx.max_send_buffer_bytes:
             return False
         self._close_slow("send_buffer_limit", "not reading: send buffer over its limit")
         return True
 
     def _on_send_timeout(self) -> None:
         self._send_timer = None
-        if self._flow is PAUSED and self._state is not CLOSED:
+        if self.state is PAUSED and not self._conn.closed:
             self._close_slow("send_timeout", f"not reading: writes paused for {self._ctx.send_timeout_s:g} s")
 
     def _close_slow(self, reason: str, message: str) -> None:
         self._counters.bump(self._counters.slow_clients_closed, reason)
-        self.close(WSCloseCode.POLICY_VIOLATION, message)
+        self._conn.close(WSCloseCode.POLICY_VIOLATION, message)
 
-    def _stop_work(self) -> None:
+    def stop(self) -> None:
+        """The connection closed: drop held messages and the send timer."""
         if self._held:
             self._held.clear()
         if self._send_timer is not None:
             self._send_timer.cancel()
             self._send_timer = None
-        super()._stop_work()

@@ -1,4 +1,10 @@
-"""One WebSocket connection as picows sees it: frames and reassembly, close, drop; Busy for surplus ones."""
+"""The picows shell of one connection: frames and reassembly, flow control, timers, close, drop; Busy for surplus ones.
+
+The protocol is not here: the shell hands whole messages to the session machine
+(``session.Session``), which decodes them with its protocol's codec and answers through
+this shell's ``send``. Every timer and task of a connection is made here (``later``,
+``spawn``, ``stream``), and so is the backpressure (``backpressure.Backpressure``).
+"""
 
 from __future__ import annotations
 
@@ -6,14 +12,21 @@ import asyncio
 import logging
 import socket
 import struct
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
 
-from .backpressure import FlowControl
+from .backpressure import FLOWING, Backpressure
+from .codec import Codec
 from .context import MAX_HIGH_WATER, ServerContext
-from .work import CLOSED, OPEN
+from .jsonrpc import JsonRpcCodec
+from .mcp import McpCodec
+from .push import Stream, Subscriber
+from .session import OPEN, Session
+from .toolcall import ToolcallCodec
 
-__all__ = ["CLOSE_REPLY_TIMEOUT_S", "MAX_HIGH_WATER", "Busy", "Connection", "ServerContext"]
+__all__ = ["CLOSE_REPLY_TIMEOUT_S", "MAX_HIGH_WATER", "Busy", "Connection", "ServerContext", "make_codec"]
 
 log = logging.getLogger("reference_server")
 
@@ -27,21 +40,45 @@ CLOSE_REPLY_TIMEOUT_S = 1.0
 _UNSENDABLE_CODES = frozenset({0, 1005, 1006, 1015})
 
 
-class Connection(FlowControl):
-    """Per-connection protocol state; picows calls ``on_ws_*`` for every event.
+def make_codec(ctx: ServerContext) -> Codec:
+    """The codec of the server's ``--protocol``."""
+    if ctx.protocol == "jsonrpc":
+        return JsonRpcCodec()
+    if ctx.protocol == "mcp":
+        return McpCodec(ctx.server_info, ctx.tool_descriptions)
+    return ToolcallCodec(ctx.server_info, ctx.tool_names, ctx.tool_descriptions)
 
-    The layers: ``session.Session`` (hello, dispatch, answers, pushes; no I/O) with its
-    fault policy (``answer_faults``), ``backpressure.FlowControl`` (sending, pausing,
-    held messages), and this class (frames, fragments, the closing handshake, drops).
+
+class Connection(WSListener):
+    """One connection as picows sees it; picows calls ``on_ws_*`` for every event.
+
+    It owns the transport, the flow control and the timers, and is the session
+    machine's ``Port`` (``work.Port``). ``grant`` is the upgrade's scope (jsonrpc, mcp).
     """
 
-    __slots__ = ("_frag", "_frag_text", "_close_timer")
+    __slots__ = (
+        "_ctx", "_counters", "_loop", "session", "_on_text", "_transport", "_raw", "_closed", "flow",
+        "_frag", "_frag_text", "_close_timer",
+    )  # fmt: skip
 
-    def __init__(self, ctx: ServerContext) -> None:
-        super().__init__(ctx)
+    def __init__(self, ctx: ServerContext, grant: frozenset[str] | None = None) -> None:
+        self._ctx = ctx
+        self._counters = ctx.counters
+        self._loop = ctx.loop
+        self.session = Session(ctx, make_codec(ctx), self, grant)
+        self._on_text = self.session.on_text
+        self._transport: WSTransport | None = None
+        self._raw: Any = None  # the TCP transport under picows' WSTransport
+        self._closed = False
+        self.flow = Backpressure(self, ctx)
         self._frag: bytearray | None = None
         self._frag_text = False
         self._close_timer: asyncio.TimerHandle | None = None
+
+    @property
+    def protocol(self) -> str:
+        """The codec's protocol name, as ``--protocol`` spells it."""
+        return self._ctx.protocol
 
     # ---- picows callbacks -------------------------------------------------------------
 
@@ -56,7 +93,7 @@ class Connection(FlowControl):
             if ctx.shutting_down:
                 self.close(WSCloseCode.GOING_AWAY, "server shutting down")
                 return
-            self._start_session()
+            self.session.start()
         except Exception:
             log.exception("internal error on a new connection; closing it with 1011")
             self.close(WSCloseCode.INTERNAL_ERROR, "internal error")
@@ -68,10 +105,13 @@ class Connection(FlowControl):
                 and frame.fin
                 and not (frame.rsv1 or frame.rsv2 or frame.rsv3)  # picows does not check RSV bits
                 and self._frag is None
-                and self._state is not CLOSED
+                and not self._closed
             ):
                 self._counters.bytes_in += frame.payload_size
-                self._on_text(frame.get_payload_as_memoryview())
+                if self.flow.state is FLOWING:
+                    self._on_text(frame.get_payload_as_memoryview())
+                else:
+                    self.flow.hold(bytes(frame.get_payload_as_memoryview()))
             else:
                 self._on_other_frame(frame)
         except Exception:
@@ -81,14 +121,22 @@ class Connection(FlowControl):
     def on_ws_disconnected(self, transport: WSTransport) -> None:
         self._counters.connections_closed += 1
         self._ctx.connections.discard(self)
-        self._state = CLOSED
+        self._closed = True
         if self._close_timer is not None:
             self._close_timer.cancel()
             self._close_timer = None
         try:
-            self._stop_work()
+            self._stop()
         except Exception:
             log.exception("internal error while cleaning up a connection")
+
+    def pause_writing(self) -> None:
+        """picows: the outgoing buffer crossed the high-water mark."""
+        self.flow.pause()
+
+    def resume_writing(self) -> None:
+        """picows: the outgoing buffer drained to the low-water mark."""
+        self.flow.resume()
 
     # ---- frames -------------------------------------------------------------------------
 
@@ -97,7 +145,7 @@ class Connection(FlowControl):
         if mtype is CLOSE:
             self._on_close_frame(frame)
             return
-        if self._state is CLOSED:
+        if self._closed:
             return
         if frame.rsv1 or frame.rsv2 or frame.rsv3:
             self.close(WSCloseCode.PROTOCOL_ERROR, "no extension was negotiated")
@@ -114,7 +162,7 @@ class Connection(FlowControl):
                 if self._frag_text:
                     self._counters.bytes_in += frame.payload_size
                 return
-            self._on_binary()
+            self._message(None)
         # PING is answered by picows (auto pong); PONG needs nothing.
 
     def _on_continuation(self, frame: WSFrame) -> None:
@@ -131,17 +179,23 @@ class Connection(FlowControl):
         buf += frame.get_payload_as_memoryview()
         if frame.fin:
             self._frag = None
-            if self._frag_text:
-                self._on_text(buf)
-            else:
-                self._on_binary()
+            self._message(buf if self._frag_text else None)
+
+    def _message(self, data: bytearray | None) -> None:
+        """A whole message reassembled from fragments (None: a binary one): to the session, or held."""
+        if self.flow.state is not FLOWING:
+            self.flow.hold(None if data is None else bytes(data))
+        elif data is None:
+            self.session.on_binary()
+        else:
+            self._on_text(data)
 
     def _on_close_frame(self, frame: WSFrame) -> None:
         transport = self._transport
         assert transport is not None
-        if self._state is not CLOSED:
-            self._state = CLOSED
-            self._stop_work()
+        if not self._closed:
+            self._closed = True
+            self._stop()
             code = frame.get_close_code()
             transport.send_close(WSCloseCode.OK if int(code) in _UNSENDABLE_CODES else code)
         transport.disconnect()
@@ -149,12 +203,79 @@ class Connection(FlowControl):
             # A graceful disconnect waits for the buffer to drain: bound that wait too.
             self._close_timer = self._loop.call_later(CLOSE_REPLY_TIMEOUT_S, self._finish_close)
 
+    # ---- the session's port: sending, timers ------------------------------------------------
+
+    def send(self, data: bytes) -> bool:
+        """Send one text message; False if it was not sent (closing, or the client is too slow)."""
+        transport = self._transport
+        if transport is None or self._closed or (self.flow.paused and self.flow.over_send_limit()):
+            return False
+        transport.send(TEXT, data)
+        self._counters.bytes_out += len(data)
+        return True
+
+    def send_frames(self, frames: list[tuple[bool, bytes]]) -> bool:
+        """Send (is_binary, payload) frames; False if they were not sent."""
+        transport = self._transport
+        if transport is None or self._closed or (self.flow.paused and self.flow.over_send_limit()):
+            return False
+        for binary, payload in frames:
+            if binary:
+                transport.send(BINARY, payload)
+            else:
+                transport.send(TEXT, payload)
+                self._counters.bytes_out += len(payload)
+        return True
+
+    def later(self, delay_s: float, callback: Callable[..., Any], *args: Any) -> asyncio.TimerHandle:
+        """Call ``callback(*args)`` in ``delay_s`` seconds."""
+        return self._loop.call_later(delay_s, callback, *args)
+
+    def soon(self, callback: Callable[..., Any]) -> asyncio.Handle:
+        """Call ``callback()`` on the next loop iteration."""
+        return self._loop.call_soon(callback)
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run ``work`` as a task."""
+        return self._loop.create_task(work)
+
+    def now(self) -> float:
+        """The loop's monotonic time, in seconds."""
+        return self._loop.time()
+
+    def stream(
+        self, subscriber: Subscriber, topic: str, rate: float, count: int, on_done: Callable[[Stream], None]
+    ) -> Stream:
+        """A started push stream of ``count`` events on ``topic`` at ``rate`` per second."""
+        stream = Stream(self._loop, subscriber, topic, rate, count, on_done)
+        stream.start()
+        return stream
+
     # ---- closing and dropping -------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        """Closing or closed: nothing more is handled or sent."""
+        return self._closed
+
+    @property
+    def raw(self) -> Any:
+        """The TCP transport under picows' WSTransport (None before the upgrade)."""
+        return self._raw
 
     @property
     def droppable(self) -> bool:
         """Open and past hello: a candidate for the drop fault."""
-        return self._state is OPEN and self._transport is not None
+        return self.session.state is OPEN and self._transport is not None and not self._closed
+
+    @property
+    def busy(self) -> bool:
+        """True while calls on this connection are still waiting for their answer."""
+        return self.session.busy
+
+    def stop_streams(self) -> None:
+        """Stop every push stream (used when the server starts shutting down)."""
+        self.session.work.stop_streams()
 
     def drop(self, mode: str, code: int) -> None:
         """Drop this connection: ``close`` (CLOSE ``code``, then disconnect) or ``reset`` (TCP RST).
@@ -172,8 +293,8 @@ class Connection(FlowControl):
         transport = self._transport
         if transport is None:
             return
-        self._state = CLOSED
-        self._stop_work()
+        self._closed = True
+        self._stop()
         sock = transport.underlying_transport.get_extra_info("socket")
         if sock is not None:
             try:
@@ -185,10 +306,10 @@ class Connection(FlowControl):
     def close(self, code: WSCloseCode, reason: str) -> None:
         """Drop pending work, send CLOSE, and disconnect once the peer answers (or soon)."""
         transport = self._transport
-        if self._state is CLOSED or transport is None:
+        if self._closed or transport is None:
             return
-        self._state = CLOSED
-        self._stop_work()
+        self._closed = True
+        self._stop()
         transport.send_close(code, reason.encode())
         self._close_timer = self._loop.call_later(CLOSE_REPLY_TIMEOUT_S, self._finish_close)
 
@@ -207,6 +328,11 @@ class Connection(FlowControl):
         """Drop the socket now."""
         if self._transport is not None:
             self._transport.disconnect(graceful=False)
+
+    def _stop(self) -> None:
+        """Closed: drop held messages and the flow's timer, then the session's work."""
+        self.flow.stop()
+        self.session.stop()
 
 
 class Busy(WSListener):

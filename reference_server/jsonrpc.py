@@ -1,125 +1,99 @@
-"""The ``jsonrpc`` protocol: JSON-RPC 2.0 requests whose method is a tool; token checked at the upgrade.
+"""The ``jsonrpc`` codec: JSON-RPC 2.0 requests whose method is a tool; token checked at the upgrade (pure).
 
 Same tools, counters, limits and faults as the toolcall protocol; only the messages differ:
 a request ``{"jsonrpc":"2.0","id":N,"method":TOOL,"params":{...}}`` (integer or string id)
 is answered ``{"jsonrpc":"2.0","id":N,"result":...}`` or with ``error`` {code, message,
-data: {code: <PROTOCOL.md code>}}; pushes are ``subscription`` notifications.
+data: {code: <PROTOCOL.md code>}}; pushes are ``subscription`` notifications. Client
+notifications (no ``id``) are not answered and not counted; batches are refused with -32600.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from orjson import JSONEncodeError
-from picows import WSCloseCode
-
 from . import rpc_messages as rpc
-from .connection import Connection
-from .context import ServerContext
+from .codec import BAD, BAD_CALL, IGNORED, NOT_A_HELLO, NOT_UTF8, REFUSED_CALL, OnCall, Request
 from .messages import BadMessage, InvalidUtf8, decode
 from .rpc_messages import NO_ID, BadRequest
-from .work import HELLO_STALLED, OPEN
+
+_BINARY = "binary frames are not part of the protocol"
 
 
-class JsonRpcConnection(Connection):
-    """A Connection speaking JSON-RPC 2.0 instead of PROTOCOL.md's messages.
+class JsonRpcCodec:
+    """JSON-RPC 2.0 messages; open once upgraded (the bearer token was the handshake)."""
 
-    The bearer token was checked at the upgrade (``upgrade``); ``scope`` is its grant.
-    Client notifications (no ``id``) are not answered and not counted; batches are
-    refused with -32600.
-    """
-
-    __slots__ = ("_grant_scope",)
+    __slots__ = ()
     ID_KEY = "id"
-    #: The subprotocol the upgrade must offer and the answer names (None: none).
     SUBPROTOCOL: str | None = None
-    #: True when the protocol has its own handshake before calls (MCP's initialize).
     HANDSHAKE = False
+    PINGS = False
+    HELLO_REQUIRED = "initialize first"
 
-    def __init__(self, ctx: ServerContext, scope: frozenset[str] | None) -> None:
-        super().__init__(ctx)
-        self._grant_scope = scope
-
-    def _start_session(self) -> None:
-        super()._start_session()
-        if not self.HANDSHAKE:
-            self._accept(self._grant_scope)
-
-    # ---- messages -----------------------------------------------------------------------------
-
-    def _handle_text(self, data: memoryview | bytearray | bytes) -> None:
-        state = self._state
-        if state is HELLO_STALLED:
-            return
+    def decode(self, data: bytes | bytearray | memoryview, on_call: OnCall) -> Request | None:
         try:
             msg = decode(data)
         except BadMessage:
-            self._bad_request(BadRequest(rpc.PARSE_ERROR, "message is not valid JSON"))
-            return
+            return self._bad_request(BadRequest(rpc.PARSE_ERROR, "message is not valid JSON"))
         except InvalidUtf8:
-            self._invalid_utf8()
-            return
+            return NOT_UTF8
         try:
             request_id, method, params = rpc.parse_request(msg)
         except BadRequest as exc:
-            if not self._on_other(msg):
-                self._bad_request(exc)
-            return
+            return IGNORED if self._is_other(msg) else self._bad_request(exc)
         if request_id is NO_ID:
-            return  # a notification: nothing to answer
-        if state is OPEN:
-            self._on_request(request_id, method, params)
-        else:
-            self._on_opening(request_id, method, params)
+            return IGNORED  # a notification: nothing to answer
+        return self._request(request_id, method, params, on_call)
 
-    def _handle_binary(self) -> None:
-        self._bad_request(BadRequest(rpc.INVALID_REQUEST, "binary frames are not part of the protocol"))
+    def decode_opening(self, data: bytes | bytearray | memoryview) -> Request:
+        try:
+            msg = decode(data)
+        except BadMessage:
+            return NOT_A_HELLO
+        except InvalidUtf8:
+            return NOT_UTF8
+        try:
+            request_id, method, params = rpc.parse_request(msg)
+        except BadRequest:
+            return IGNORED if self._is_other(msg) else NOT_A_HELLO
+        if request_id is NO_ID:
+            return IGNORED
+        return self._opening(request_id, method, params)
 
-    def _on_request(self, request_id: Any, method: str, params: Any) -> None:
+    def binary(self, opening: bool) -> Request:
+        if opening:
+            return NOT_A_HELLO
+        return self._bad_request(BadRequest(rpc.INVALID_REQUEST, _BINARY))
+
+    def _request(self, request_id: Any, method: str, params: Any, on_call: OnCall) -> Request | None:
         """A request after the handshake: the method is the tool."""
         if type(params) is not dict:
-            self._counters.calls_received += 1
-            self._result_error(request_id, "invalid_arguments", "params must be an object")
-            return
-        self._dispatch(request_id, method, params)
+            data = rpc.tool_error(request_id, "invalid_arguments", "params must be an object")
+            return (REFUSED_CALL, data, "invalid_arguments", None)
+        on_call(request_id, method, params)
+        return None
 
-    def _on_opening(self, request_id: Any, method: str, params: Any) -> None:
+    def _opening(self, request_id: Any, method: str, params: Any) -> Request:
         """A request before the handshake completed (only protocols with a handshake have one)."""
-        self._refuse_hello("hello_required", "initialize first")
+        return NOT_A_HELLO
 
-    def _on_other(self, msg: Any) -> bool:
-        """A message that is not a request: True if the protocol handled it (else it is a bad request)."""
+    def _is_other(self, msg: Any) -> bool:
+        """A message that is not a request but needs nothing (else it is a bad request)."""
         return False
 
-    def _bad_request(self, exc: BadRequest) -> None:
-        if self._state is not OPEN:
-            if self._state is not HELLO_STALLED:
-                self._refuse_hello("hello_required", "initialize first")
-            return
-        self._counters.bad_messages += 1
+    @staticmethod
+    def _bad_request(exc: BadRequest) -> Request:
         if exc.request_id is None:
-            self._send(rpc.error(None, exc.rpc_code, exc.message, "bad_message"))
-        else:
-            self._counters.calls_received += 1
-            self._answer(rpc.error(exc.request_id, exc.rpc_code, exc.message, "bad_message"), "bad_message")
+            return (BAD, rpc.error(None, exc.rpc_code, exc.message, "bad_message"), None, None)
+        return (BAD_CALL, rpc.error(exc.request_id, exc.rpc_code, exc.message, "bad_message"), "bad_message", None)
 
-    def _refuse_hello(self, code: str, message: str) -> None:
-        self._counters.refuse_hello(code)
-        self._send(rpc.error(None, rpc.INVALID_REQUEST, message, code))
-        self.close(WSCloseCode.POLICY_VIOLATION, code)
+    ok = staticmethod(rpc.result)
+    error = staticmethod(rpc.tool_error)
+    event = staticmethod(rpc.subscription_event)
 
-    # ---- answers ------------------------------------------------------------------------------
+    @staticmethod
+    def refusal(code: str, message: str) -> bytes:
+        return rpc.error(None, rpc.INVALID_REQUEST, message, code)
 
-    def _result_ok(self, request_id: Any, result: Any) -> None:
-        try:
-            data = rpc.result(request_id, result)
-        except JSONEncodeError:
-            self._result_error(request_id, "tool_failed", "result cannot be encoded as JSON")
-            return
-        self._answer(data, None)
-
-    def _result_error(self, request_id: Any, code: str, message: str) -> None:
-        self._answer(rpc.tool_error(request_id, code, message), code)
-
-    def _encode_event(self, topic: str, seq: int, sent_at_ns: int, data: Any) -> bytes:
-        return rpc.subscription_event(topic, seq, sent_at_ns, data)
+    @staticmethod
+    def ping(serial: int) -> bytes | None:
+        return None

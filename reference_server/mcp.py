@@ -1,4 +1,4 @@
-"""The ``mcp`` protocol: MCP over WebSocket (subprotocol ``mcp``): initialize, tools/list, tools/call, ping.
+"""The ``mcp`` codec: MCP over WebSocket (subprotocol ``mcp``): initialize, tools/list, tools/call, ping (pure).
 
 The bearer token is checked at the upgrade. ``initialize`` is the handshake (counted in
 ``hello_ok``, timed out by ``--hello-timeout``, swallowed by the stall_hello fault);
@@ -10,16 +10,13 @@ errors (-32602). With ``--mcp-ping-interval`` the server also sends ``ping`` req
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, Final
 
-from orjson import JSONEncodeError, dumps
-from picows import WSCloseCode
+from orjson import dumps
 
 from . import rpc_messages as rpc
-from .context import ServerContext
-from .jsonrpc import JsonRpcConnection
-from .work import HELLO_STALLED, OPEN
+from .codec import BAD, BAD_CALL, BAD_HELLO, HELLO, LIST_TOOLS, NOT_A_HELLO, REPLY, OnCall, Request
+from .jsonrpc import JsonRpcCodec
 
 #: The protocol version this server prefers; a client asking for one of SUPPORTED_VERSIONS gets it.
 PROTOCOL_VERSION: Final = "2025-06-18"
@@ -40,105 +37,67 @@ def call_result(result: Any) -> dict[str, Any]:
     return body
 
 
-class McpConnection(JsonRpcConnection):
-    """A JSON-RPC connection speaking MCP's lifecycle and tools methods."""
+class McpCodec(JsonRpcCodec):
+    """JSON-RPC messages with MCP's lifecycle (initialize) and tools methods."""
 
-    __slots__ = ("_tool_list", "_ping_timer", "_pings")
+    __slots__ = ("_server_info", "_tool_list")
     SUBPROTOCOL = "mcp"
     HANDSHAKE = True
+    PINGS = True
 
-    def __init__(self, ctx: ServerContext, scope: frozenset[str] | None) -> None:
-        super().__init__(ctx, scope)
+    def __init__(self, server_info: dict[str, str], tool_descriptions: list[dict[str, str]]) -> None:
+        self._server_info = server_info
         self._tool_list = [
             {"name": t["name"], "description": t["description"], "inputSchema": {"type": "object"}}
-            for t in ctx.tool_descriptions
+            for t in tool_descriptions
         ]
-        self._ping_timer: asyncio.TimerHandle | None = None
-        self._pings = 0
 
-    # ---- requests -----------------------------------------------------------------------------
-
-    def _on_opening(self, request_id: Any, method: str, params: Any) -> None:
+    def _opening(self, request_id: Any, method: str, params: Any) -> Request:
         if method == "initialize":
-            self._on_initialize(request_id, params)
-        elif method == "ping":
-            self._send(rpc.result(request_id, {}))
-        else:
-            self._refuse_hello("hello_required", "initialize first")
+            return self._initialize(request_id, params)
+        if method == "ping":
+            return (REPLY, rpc.result(request_id, {}), None, None)
+        return NOT_A_HELLO
 
-    def _on_request(self, request_id: Any, method: str, params: Any) -> None:
+    def _request(self, request_id: Any, method: str, params: Any, on_call: OnCall) -> Request | None:
         if method == "tools/call":
             name = params.get("name") if type(params) is dict else None
             arguments = params.get("arguments", _NO_ARGUMENTS) if type(params) is dict else None
             if type(name) is str and type(arguments) is dict:
-                self._dispatch(request_id, name, arguments)
-            else:
-                self._counters.bad_messages += 1
-                self._counters.calls_received += 1
-                message = "tools/call needs a string name and an object of arguments"
-                self._answer(rpc.error(request_id, rpc.INVALID_PARAMS, message, "bad_message"), "bad_message")
-        elif method == "ping":
-            self._send(rpc.result(request_id, {}))
-        elif method == "tools/list":
-            if not (self._ctx.answer_faults and self._ctx.faults.stall):
-                self._send(rpc.result(request_id, {"tools": self._tool_list}))
-        else:
-            self._counters.bad_messages += 1
-            message = "already initialized" if method == "initialize" else f"unknown method {method[:64]}"
-            self._send(rpc.error(request_id, rpc.METHOD_NOT_FOUND, message, "bad_message"))
+                on_call(request_id, name, arguments)
+                return None
+            message = "tools/call needs a string name and an object of arguments"
+            return (BAD_CALL, rpc.error(request_id, rpc.INVALID_PARAMS, message, "bad_message"), "bad_message", None)
+        if method == "ping":
+            return (REPLY, rpc.result(request_id, {}), None, None)
+        if method == "tools/list":
+            return (LIST_TOOLS, rpc.result(request_id, {"tools": self._tool_list}), None, None)
+        message = "already initialized" if method == "initialize" else f"unknown method {method[:64]}"
+        return (BAD, rpc.error(request_id, rpc.METHOD_NOT_FOUND, message, "bad_message"), None, None)
 
-    def _on_other(self, msg: Any) -> bool:
+    def _is_other(self, msg: Any) -> bool:
         """The client's answer to one of our pings needs nothing more."""
         return rpc.is_response(msg) and type(msg["id"]) is str and msg["id"].startswith(PING_ID_PREFIX)
 
-    def _on_initialize(self, request_id: Any, params: Any) -> None:
-        if self._ctx.faults.stall_hello:
-            self._cancel_hello_timer()
-            self._state = HELLO_STALLED
-            self._counters.hellos_unanswered += 1
-            return
+    def _initialize(self, request_id: Any, params: Any) -> Request:
         version = params.get("protocolVersion") if type(params) is dict else None
         if type(version) is not str:
-            self._counters.bad_messages += 1
-            self._counters.refuse_hello("bad_message")
-            self._send(rpc.error(request_id, rpc.INVALID_PARAMS, "initialize needs a protocolVersion", "bad_message"))
-            self.close(WSCloseCode.POLICY_VIOLATION, "bad_message")
-            return
-        self._accept(self._grant_scope)
+            data = rpc.error(request_id, rpc.INVALID_PARAMS, "initialize needs a protocolVersion", "bad_message")
+            return (BAD_HELLO, data, None, None)
         chosen = version if version in SUPPORTED_VERSIONS else PROTOCOL_VERSION
-        info = {"protocolVersion": chosen, "capabilities": _CAPABILITIES, "serverInfo": self._ctx.server_info}
-        self._send(rpc.result(request_id, info))
-        if self._ctx.ping_interval_s:
-            self._ping_timer = self._loop.call_later(self._ctx.ping_interval_s, self._ping)
+        info = {"protocolVersion": chosen, "capabilities": _CAPABILITIES, "serverInfo": self._server_info}
+        return (HELLO, None, rpc.result(request_id, info), None)
 
-    def _ping(self) -> None:
-        self._ping_timer = None
-        if self._state is OPEN and self._ctx.ping_interval_s:
-            self._pings += 1
-            self._send(rpc.request(f"{PING_ID_PREFIX}{self._pings}", "ping"))
-            self._ping_timer = self._loop.call_later(self._ctx.ping_interval_s, self._ping)
+    def ok(self, request_id: Any, result: Any) -> bytes:  # type: ignore[override]
+        return rpc.result(request_id, call_result(result))
 
-    # ---- answers ------------------------------------------------------------------------------
-
-    def _result_ok(self, request_id: Any, result: Any) -> None:
-        try:
-            data = rpc.result(request_id, call_result(result))
-        except JSONEncodeError:
-            self._result_error(request_id, "tool_failed", "result cannot be encoded as JSON")
-            return
-        self._answer(data, None)
-
-    def _result_error(self, request_id: Any, code: str, message: str) -> None:
+    def error(self, request_id: Any, code: str, message: str) -> bytes:  # type: ignore[override]
         rpc_code = PROTOCOL_ERRORS.get(code)
         if rpc_code is not None:
-            data = rpc.error(request_id, rpc_code, message, code)
-        else:
-            failure = {"content": [{"type": "text", "text": f"{code}: {message}"}], "isError": True}
-            data = rpc.result(request_id, failure)
-        self._answer(data, code)
+            return rpc.error(request_id, rpc_code, message, code)
+        failure = {"content": [{"type": "text", "text": f"{code}: {message}"}], "isError": True}
+        return rpc.result(request_id, failure)
 
-    def _stop_work(self) -> None:
-        if self._ping_timer is not None:
-            self._ping_timer.cancel()
-            self._ping_timer = None
-        super()._stop_work()
+    @staticmethod
+    def ping(serial: int) -> bytes | None:
+        return rpc.request(f"{PING_ID_PREFIX}{serial}", "ping")

@@ -3,33 +3,58 @@
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import ssl
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .auth import Verifier, hmac_verifier, public_key_verifier
-from .faults import DEFAULT_OVERSIZE_BYTES, GARBAGE_KINDS, FaultError, Faults
+from .faults import FaultError, Faults
+from .option_rows import (
+    DEFAULT_HANDSHAKE_TIMEOUT_S,
+    DEFAULT_HOST,
+    DEFAULT_MAX_MESSAGE_BYTES,
+    DEFAULT_MAX_PENDING_HANDSHAKES,
+    DEFAULT_MAX_SEND_BUFFER_BYTES,
+    DEFAULT_PORT,
+    DEFAULT_SEND_TIMEOUT_S,
+    FAULT_OPTIONS,
+    FAULTS,
+    GROUPS,
+    HARDENING,
+    MAIN,
+    MAX_WORKERS,
+    OPTIONS,
+    PROTOCOL_ENV,
+    PROTOCOLS,
+    SECRET_ENV,
+    SECRET_OPTION,
+    ServerOption,
+)
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8079
-DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024
-DEFAULT_HANDSHAKE_TIMEOUT_S = 5.0
-DEFAULT_MAX_PENDING_HANDSHAKES = 1024
-DEFAULT_MAX_SEND_BUFFER_BYTES = 8 * 1024 * 1024
-DEFAULT_SEND_TIMEOUT_S = 10.0
-_MIN_SEND_BUFFER_BYTES = 64 * 1024
-_MAX_SEND_BUFFER_BYTES = 1 << 34
-_MAX_LIMIT_COUNT = 1_000_000
-SECRET_ENV = "REFERENCE_SERVER_JWT_SECRET"
-SECRET_OPTION = "--jwt-secret"
-PROTOCOL_ENV = "REFERENCE_SERVER_PROTOCOL"
-PROTOCOLS = ("toolcall", "jsonrpc", "mcp")
-MAX_WORKERS = 256
-_MIN_MESSAGE_BYTES = 256
-_MAX_MESSAGE_BYTES = 1 << 30
+__all__ = [
+    "DEFAULT_HOST",
+    "DEFAULT_PORT",
+    "FAULT_OPTIONS",
+    "FAULTS",
+    "GROUPS",
+    "HARDENING",
+    "MAIN",
+    "MAX_WORKERS",
+    "OPTIONS",
+    "PROTOCOLS",
+    "PROTOCOL_ENV",
+    "SECRET_ENV",
+    "Config",
+    "ConfigError",
+    "ServerOption",
+    "build_parser",
+    "make_tls_context",
+    "parse_config",
+    "scrub",
+    "secret_values",
+]
 
 
 class ConfigError(Exception):
@@ -78,299 +103,6 @@ class Config:
         return "wss" if self.tls_cert else "ws"
 
 
-Check = Callable[[Any], "str | None"]
-
-
-def _between(low: float, high: float, note: str = "") -> Check:
-    """A check: ``low <= value <= high``."""
-    return lambda value: None if low <= value <= high else f"must be between {low}{note} and {high}"
-
-
-def _positive(value: float) -> str | None:
-    return None if math.isfinite(value) and value > 0 else "must be a positive number"
-
-
-def _not_negative(value: float) -> str | None:
-    return None if math.isfinite(value) and value >= 0 else "must be a number >= 0"
-
-
-_PORT = _between(0, 65535)
-MAIN, HARDENING, FAULTS = "", "hardening", "fault injection"
-#: Argument group -> its description in --help.
-GROUPS: dict[str, str] = {
-    HARDENING: "limits against slow or greedy clients (per worker process unless said otherwise; see docs/how-to/reference-server.md)",
-    FAULTS: "faults on from the start; POST /control/faults changes them at runtime (see docs/how-to/reference-server.md)",
-}
-
-
-@dataclass(frozen=True)
-class Option:
-    """One command-line option: everything about it in one place."""
-
-    flag: str
-    help: str
-    #: Parses the string value; None for a switch (store_true).
-    type: Callable[[str], Any] | None = str
-    default: Any = None
-    metavar: str | None = None
-    #: Validates the parsed value (not None): returns what is wrong ("must be ...") or None.
-    check: Check | None = None
-    #: Environment variable read when the option is not given.
-    env: str | None = None
-    group: str = MAIN
-    choices: tuple[str, ...] | None = None
-    #: The Config field it sets as is (None: used to derive another field).
-    field: str | None = None
-    #: The Faults field it sets (fault options).
-    fault: str | None = None
-
-    @property
-    def dest(self) -> str:
-        """The argparse attribute name."""
-        return self.flag[2:].replace("-", "_")
-
-
-#: Every option of the server, in --help order within its group.
-OPTIONS: tuple[Option, ...] = (
-    Option("--host", "address to listen on (default %(default)s)", default=DEFAULT_HOST, field="host"),
-    Option(
-        "--protocol",
-        "wire protocol: toolcall (hello / call_tool, PROTOCOL.md), jsonrpc (JSON-RPC 2.0, the method is the "
-        "tool) or mcp (MCP over WebSocket, subprotocol mcp); jsonrpc and mcp take the token from the "
-        f"upgrade's 'Authorization: Bearer' header (default: ${PROTOCOL_ENV} or toolcall)",
-        default=None,
-        metavar="NAME",
-        env=PROTOCOL_ENV,
-        choices=PROTOCOLS,
-        field="protocol",
-    ),
-    Option(
-        "--mcp-ping-interval",
-        "mcp only: send a ping request to each initialized client every this many seconds (default: never)",
-        float,
-        metavar="SECONDS",
-        check=_positive,
-        field="mcp_ping_interval_s",
-    ),
-    Option(
-        "--port",
-        "WebSocket port (default %(default)s; 0 picks a free port)",
-        int,
-        DEFAULT_PORT,
-        None,
-        _PORT,
-        field="port",
-    ),
-    Option(
-        "--metrics-port",
-        "port of the GET /stats JSON endpoint (default: --port + 1, or a free port when --port is 0; "
-        "0 picks a free port)",
-        int,
-        check=_PORT,
-    ),
-    Option(
-        "--workers",
-        "server processes sharing the port with SO_REUSEPORT (default %(default)s)",
-        int,
-        1,
-        check=_between(1, MAX_WORKERS),
-        field="workers",
-    ),
-    Option(
-        SECRET_OPTION,
-        f"HS256 shared secret for hello tokens; prefer the {SECRET_ENV} environment variable "
-        "(command lines are visible to other users)",
-        metavar="SECRET",
-        env=SECRET_ENV,
-    ),
-    Option(
-        "--jwt-public-key",
-        f"PEM public key: RS256 for RSA, ES256/ES384/ES512 for EC P-256/P-384/P-521 (then {SECRET_ENV} is ignored)",
-        metavar="FILE",
-    ),
-    Option("--jwt-audience", "required 'aud' claim; without it the 'aud' claim is not checked"),
-    Option(
-        "--hello-timeout",
-        "close connections that send no hello within this time (default %(default)s)",
-        float,
-        10.0,
-        "SECONDS",
-        _positive,
-        field="hello_timeout_s",
-    ),
-    Option(
-        "--max-message-bytes",
-        "largest accepted frame or reassembled message; larger ones close with 1009 (default %(default)s)",
-        int,
-        DEFAULT_MAX_MESSAGE_BYTES,
-        "BYTES",
-        _between(_MIN_MESSAGE_BYTES, _MAX_MESSAGE_BYTES),
-        field="max_message_bytes",
-    ),
-    Option(
-        "--shutdown-grace",
-        "on SIGINT/SIGTERM, how long to wait for in-flight calls before closing every connection with 1001 "
-        "(default %(default)s)",
-        float,
-        5.0,
-        "SECONDS",
-        _not_negative,
-        field="shutdown_grace_s",
-    ),
-    Option("--tls-cert", "PEM certificate chain: serve wss://", metavar="FILE", field="tls_cert"),
-    Option("--tls-key", "PEM private key for --tls-cert", metavar="FILE", field="tls_key"),
-    Option(
-        "--rate-limit",
-        "per-connection call rate limit (bursts up to one second's worth); calls over it answer rate_limited "
-        "(default: unlimited)",
-        float,
-        metavar="CALLS_PER_S",
-        check=_positive,
-        field="rate_limit",
-    ),
-    Option(
-        "--tool-timeout",
-        "a tool running longer than this answers timeout (default: no limit)",
-        float,
-        metavar="SECONDS",
-        check=_positive,
-        field="tool_timeout_s",
-    ),
-    Option(
-        "--stats-file",
-        "write the final counters as JSON here at clean shutdown",
-        metavar="FILE",
-        field="stats_file",
-    ),
-    Option(
-        "--handshake-timeout",
-        "close a TCP connection that has not sent a complete WebSocket upgrade request within this time "
-        "(default %(default)s)",
-        float,
-        DEFAULT_HANDSHAKE_TIMEOUT_S,
-        "SECONDS",
-        _positive,
-        group=HARDENING,
-        field="handshake_timeout_s",
-    ),
-    Option(
-        "--max-pending-handshakes",
-        "per worker: TCP connections still in their HTTP upgrade; beyond this, new connections are closed "
-        "at once, counted in handshakes_rejected_busy (default %(default)s)",
-        int,
-        DEFAULT_MAX_PENDING_HANDSHAKES,
-        "N",
-        _between(1, _MAX_LIMIT_COUNT),
-        group=HARDENING,
-        field="max_pending_handshakes",
-    ),
-    Option(
-        "--max-send-buffer-bytes",
-        "per connection: outgoing bytes the server buffers for a client that does not read fast enough; "
-        "a message due while more than this is buffered closes the connection with 1008 instead "
-        "(default %(default)s). Above a quarter of it (at most 256 KiB) the server stops reading that "
-        "client's messages until it catches up",
-        int,
-        DEFAULT_MAX_SEND_BUFFER_BYTES,
-        "BYTES",
-        _between(_MIN_SEND_BUFFER_BYTES, _MAX_SEND_BUFFER_BYTES),
-        group=HARDENING,
-        field="max_send_buffer_bytes",
-    ),
-    Option(
-        "--send-timeout",
-        "per connection: close with 1008 a client whose reading stays paused this long, i.e. whose outgoing "
-        "buffer went over the high-water mark and has not drained to a quarter of it since (default %(default)s)",
-        float,
-        DEFAULT_SEND_TIMEOUT_S,
-        "SECONDS",
-        _positive,
-        group=HARDENING,
-        field="send_timeout_s",
-    ),
-    Option(
-        "--max-connections",
-        "per worker: open WebSocket connections; beyond this, new ones are closed with 1013 (try again later), "
-        "counted in connections_rejected_busy (default 0: no limit)",
-        int,
-        0,
-        "N",
-        _between(0, _MAX_LIMIT_COUNT, " (no limit)"),
-        group=HARDENING,
-    ),
-    Option(
-        "--no-control",
-        "do not serve the fault-injection routes (/control/...) on the metrics port",
-        None,
-        False,
-    ),
-    Option(
-        "--fault-delay-ms",
-        "delay every tool answer by this many milliseconds (default 0)",
-        float,
-        metavar="MS",
-        group=FAULTS,
-        fault="delay_ms",
-    ),
-    Option(
-        "--fault-stall",
-        "read calls but never run or answer them (hello is still answered)",
-        None,
-        False,
-        group=FAULTS,
-        fault="stall",
-    ),
-    Option(
-        "--fault-stall-hello",
-        "never answer hello (the connection stays open, ignoring what it receives)",
-        None,
-        False,
-        group=FAULTS,
-        fault="stall_hello",
-    ),
-    Option(
-        "--fault-garbage-fraction",
-        "fraction (0..1) of tool answers replaced by a malformed answer (default 0)",
-        float,
-        metavar="FRACTION",
-        group=FAULTS,
-        fault="garbage_fraction",
-    ),
-    Option(
-        "--fault-garbage-kind",
-        f"which malformed answer: {', '.join(GARBAGE_KINDS)} (default not_json)",
-        metavar="KIND",
-        group=FAULTS,
-        choices=GARBAGE_KINDS,
-        fault="garbage_kind",
-    ),
-    Option(
-        "--fault-oversize-bytes",
-        f"size of the 'oversize' garbage frame (default {DEFAULT_OVERSIZE_BYTES})",
-        int,
-        metavar="BYTES",
-        group=FAULTS,
-        fault="oversize_bytes",
-    ),
-    Option(
-        "--fault-drop-rate",
-        "close random connections with 1012 at this rate, over all workers (default 0)",
-        float,
-        metavar="PER_S",
-        group=FAULTS,
-        fault="drop_rate",
-    ),
-    Option(
-        "--fault-handshake-status",
-        "refuse new WebSocket handshakes with this HTTP status, e.g. 401, 403, 500, 503 (default 0: accept)",
-        int,
-        metavar="STATUS",
-        group=FAULTS,
-        fault="handshake_status",
-    ),
-)
-#: CLI option -> fault field.
-FAULT_OPTIONS: dict[str, str] = {opt.flag: opt.fault for opt in OPTIONS if opt.fault is not None}
 _DESCRIPTION = (
     "Reference WebSocket server for the hello / call_tool protocol (PROTOCOL.md). "
     "Prints one line 'listening on ws://HOST:PORT/ stats http://HOST:MPORT/stats' "
@@ -390,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     for opt in OPTIONS:
         if opt.group not in groups:
             groups[opt.group] = parser.add_argument_group(opt.group, GROUPS[opt.group])
-        if opt.type is None:
+        if opt.switch:
             groups[opt.group].add_argument(opt.flag, action="store_true", help=opt.help)
         else:
             groups[opt.group].add_argument(
@@ -399,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _value(opt: Option, args: argparse.Namespace, environ: Mapping[str, str]) -> Any:
+def _value(opt: ServerOption, args: argparse.Namespace, environ: Mapping[str, str]) -> Any:
     """The option's value: the command line's, else its environment variable's, else the default; checked."""
     value = getattr(args, opt.dest)
     if value is None and opt.env is not None and opt.env in environ:

@@ -1,247 +1,261 @@
-"""The protocol side of one connection (PROTOCOL.md): hello, dispatch, answers; tool work in ``work``.
+"""The session state machine of one connection: hello, calls, answers, pushes, close (no I/O, any protocol).
 
-No sockets: a subclass provides ``_send``, ``_send_frames`` and ``close`` (``backpressure``,
-``connection``); the fuzz model in tests/reference_server drives it with a fake transport.
+Text in (already reassembled by the shell) goes through the protocol's codec into
+requests; answers go out through the codec's encoders and the port's ``send``. Timers
+and the clock come from the port (``work.Port``), so tests drive it with a fake one.
 """
 
 from __future__ import annotations
 
-import asyncio
+import enum
 import logging
 import time
 from typing import Any
 
-from orjson import JSONDecodeError, JSONEncodeError, loads
+from orjson import JSONEncodeError
 from picows import WSCloseCode
 
 from .answer_faults import AnswerFaults
 from .auth import AuthError
-from .context import ServerContext
-from .messages import (
-    BadMessage,
-    InvalidUtf8,
-    decode,
-    describe_op,
-    error,
-    hello_ok,
-    parse_call,
-    parse_hello,
-    parse_list_tools,
-    tool_error,
-    tool_ok,
-    tools_list,
+from .codec import (
+    BAD,
+    BAD_CALL,
+    BAD_HELLO,
+    HELLO,
+    INVALID_UTF8,
+    LIST_TOOLS,
+    NOT_HELLO,
+    REFUSED_CALL,
+    REPLY,
+    Codec,
+    Request,
 )
+from .context import ServerContext
 from .ratelimit import TokenBucket
 from .tools import PENDING, ToolError
-from .work import AWAITING_HELLO, HELLO_STALLED, OPEN, ToolWork
+from .work import Cancellable, Port, ToolWork
 
 log = logging.getLogger("reference_server")
 
 
-class Session(ToolWork):
-    """Hello, call dispatch and answers of one connection (toolcall protocol); tool work in ``ToolWork``.
+class State(enum.Enum):
+    """Where one connection is in its life."""
 
-    Nothing here touches a transport. Another protocol (``jsonrpc``, ``mcp``) is a subclass
-    of the final Connection that overrides the message handling and the answer encoders.
+    #: Upgraded; waiting for hello (the hello timer runs).
+    AWAITING_HELLO = 1
+    #: The stall_hello fault swallowed the hello: everything after it is ignored.
+    HELLO_STALLED = 2
+    #: Hello accepted: calls are handled.
+    OPEN = 3
+    #: Closing or closed: nothing more is handled or sent.
+    CLOSED = 4
+
+
+AWAITING_HELLO, HELLO_STALLED, OPEN, CLOSED = State.AWAITING_HELLO, State.HELLO_STALLED, State.OPEN, State.CLOSED
+
+
+class Session:
+    """Hello, call dispatch and answers of one connection, whatever its protocol (``codec``).
+
+    ``grant`` is the scope the upgrade's bearer token granted (jsonrpc, mcp); the toolcall
+    protocol's hello carries its own token.
     """
 
-    __slots__ = ("_tools", "_scope", "_limiter", "_hello_timer", "_faults")
-    #: The key of an answer's request id (the garbage faults remove or replace it).
-    ID_KEY = "request_id"
+    __slots__ = (
+        "_ctx", "_counters", "_codec", "_port", "_send", "_decode", "_on_call", "_ok", "state", "_tools", "_scope", "grant",
+        "_limiter", "_hello_timer", "_ping_timer", "_pings", "_faults", "work", "_inflight",
+    )  # fmt: skip
 
-    def __init__(self, ctx: ServerContext) -> None:
-        super().__init__(ctx)
+    def __init__(self, ctx: ServerContext, codec: Codec, port: Port, grant: frozenset[str] | None = None) -> None:
+        self._ctx = ctx
+        self._counters = ctx.counters
+        self._codec = codec
+        self._port = port
+        self._send = port.send
+        self._decode = codec.decode
+        self._on_call = self._dispatch
+        self._ok = codec.ok
+        self.state = AWAITING_HELLO
         self._tools = ctx.tools
         self._scope: frozenset[str] | None = frozenset()
+        self.grant = grant
         self._limiter: TokenBucket | None = None
-        self._hello_timer: asyncio.TimerHandle | None = None
-        self._faults = AnswerFaults(ctx, self._send, self._send_frames, self.ID_KEY)
-
-    # ---- I/O, provided by the subclass ----------------------------------------------------
-
-    def _send_frames(self, frames: list[tuple[bool, bytes]]) -> bool:
-        """Send (is_binary, payload) frames; False if they were not sent."""
-        raise NotImplementedError
-
-    def close(self, code: WSCloseCode, reason: str) -> None:
-        """Drop pending work and close the connection with ``code``."""
-        raise NotImplementedError
+        self._hello_timer: Cancellable | None = None
+        self._ping_timer: Cancellable | None = None
+        self._pings = 0
+        self._faults = AnswerFaults(ctx, port.send, port.send_frames, port.later, codec.ID_KEY)
+        self.work = ToolWork(ctx, port, self)
+        self._inflight = self.work.inflight
 
     # ---- start ----------------------------------------------------------------------------
 
-    def _start_session(self) -> None:
-        """The connection is upgraded: start the hello timer and the rate limit."""
+    def start(self) -> None:
+        """The connection is upgraded: start the hello timer and the rate limit (open now without a handshake)."""
         ctx = self._ctx
-        self._hello_timer = self._loop.call_later(ctx.hello_timeout_s, self._on_hello_timeout)
+        self._hello_timer = self._port.later(ctx.hello_timeout_s, self.hello_timeout)
         if ctx.rate_limit is not None:
-            self._limiter = TokenBucket(ctx.rate_limit, self._loop.time())
+            self._limiter = TokenBucket(ctx.rate_limit, self._port.now())
+        if not self._codec.HANDSHAKE:
+            self._accept(self.grant)
 
     # ---- messages -------------------------------------------------------------------------
 
-    def _handle_text(self, data: memoryview | bytearray | bytes) -> None:
-        if self._state is not OPEN:
-            self._handle_opening_text(data)
-            return
-        try:
-            msg = loads(data)  # messages.decode inlined: one call less per message
-        except JSONDecodeError:
-            self._undecodable(data)
-            return
-        if type(msg) is dict:
-            op = msg.get("op")
-            if op == "call_tool":
-                try:
-                    request_id, name, args = parse_call(msg)
-                except BadMessage as exc:
-                    self._bad_message(exc)
-                    return
-                self._dispatch(request_id, name, args)
-                return
-            if op == "list_tools":
-                self._on_list_tools(msg)
-                return
-            if op == "hello":
-                self._bad_message(BadMessage("hello was already accepted on this connection"))
-                return
-        self._bad_message(BadMessage(describe_op(msg)))
+    def on_text(self, data: memoryview | bytearray | bytes) -> None:
+        """One text message from the client."""
+        state = self.state
+        if state is OPEN:
+            request = self._decode(data, self._on_call)  # a tool call goes straight to _dispatch
+            if request is not None:
+                self._on_request(request[0], request[1], request[2])
+        elif state is AWAITING_HELLO:
+            self._on_opening(self._codec.decode_opening(data))
+        # HELLO_STALLED: everything after the unanswered hello is ignored
 
-    def _handle_opening_text(self, data: memoryview | bytearray | bytes) -> None:
-        """A text message before hello was accepted: only hello is welcome."""
-        if self._state is HELLO_STALLED:
-            return  # stall_hello: everything after the unanswered hello is ignored
-        try:
-            msg = decode(data)
-        except BadMessage:
-            self._refuse_hello("hello_required", "send hello first")
-            return
-        except InvalidUtf8:
+    def on_binary(self) -> None:
+        """One binary message from the client."""
+        if self.state is OPEN:
+            self._on_request(*self._codec.binary(False)[:3])
+        elif self.state is AWAITING_HELLO:
+            self._on_opening(self._codec.binary(True))
+
+    def _on_request(self, kind: int, a: Any, b: Any) -> None:
+        """A request after the handshake that is not a plain tool call."""
+        counters = self._counters
+        if kind == BAD_CALL or kind == REFUSED_CALL:
+            if kind == BAD_CALL:
+                counters.bad_messages += 1
+            counters.calls_received += 1
+            self._answer(a, b)
+        elif kind == BAD:
+            counters.bad_messages += 1
+            self._send(a)
+        elif kind == LIST_TOOLS:
+            if not (self._ctx.answer_faults and self._ctx.faults.stall):
+                self._send(a)
+        elif kind == REPLY:
+            self._send(a)
+        elif kind == INVALID_UTF8:
             self._invalid_utf8()
-            return
-        if type(msg) is dict and msg.get("op") == "hello":
-            self._on_hello(msg)
-        else:
-            self._refuse_hello("hello_required", "send hello first")
+        # IGNORE: nothing
 
-    def _undecodable(self, data: memoryview | bytearray | bytes) -> None:
-        """After hello: a text message that is not JSON (bad_message) or not UTF-8 (close 1007)."""
-        try:
-            decode(data)
-        except BadMessage as exc:
-            self._bad_message(exc)
-        except InvalidUtf8:
+    def _on_opening(self, request: Request) -> None:
+        """A message before the handshake completed: only the handshake is welcome."""
+        kind, a, b, _ = request
+        if kind == HELLO or kind == BAD_HELLO:
+            if self._ctx.faults.stall_hello:
+                self._cancel_timers()
+                self.state = HELLO_STALLED
+                self._counters.hellos_unanswered += 1
+            elif kind == BAD_HELLO:
+                self._counters.bad_messages += 1
+                self._counters.refuse_hello("bad_message")
+                self._send(a)
+                self._port.close(WSCloseCode.POLICY_VIOLATION, "bad_message")
+            else:
+                self._on_hello(a, b)
+        elif kind == NOT_HELLO:
+            self._refuse_hello("hello_required", self._codec.HELLO_REQUIRED)
+        elif kind == REPLY:
+            self._send(a)
+        elif kind == INVALID_UTF8:
             self._invalid_utf8()
 
     def _invalid_utf8(self) -> None:
         self._counters.bad_messages += 1
-        self.close(WSCloseCode.INVALID_TEXT, "invalid UTF-8")
-
-    def _handle_binary(self) -> None:
-        if self._state is OPEN:
-            self._counters.bad_messages += 1
-            self._send(error("bad_message", "binary frames are not part of the protocol"))
-        elif self._state is AWAITING_HELLO:
-            self._refuse_hello("hello_required", "send hello first")
+        self._port.close(WSCloseCode.INVALID_TEXT, "invalid UTF-8")
 
     def _dispatch(self, request_id: Any, name: str, args: dict[str, Any]) -> None:
         """Run one well-formed call: limits, lookup, scope, the tool; answer it now or later."""
         self._counters.calls_received += 1
         if self._ctx.answer_faults and self._faults.withhold_call():
             return
-        if self._limiter is not None and not self._limiter.take(self._loop.time()):
-            self._result_error(request_id, "rate_limited", "too many calls on this connection")
+        if self._limiter is not None and not self._limiter.take(self._port.now()):
+            self.result_error(request_id, "rate_limited", "too many calls on this connection")
             return
         if request_id in self._inflight:
-            self._result_error(request_id, "duplicate_request_id", "request_id is already in flight")
+            self.result_error(request_id, "duplicate_request_id", "request_id is already in flight")
             return
         tool = self._tools.get(name)
         if tool is None:
-            self._result_error(request_id, "unknown_tool", "no such tool")
+            self.result_error(request_id, "unknown_tool", "no such tool")
             return
         scope = self._scope
         if scope is not None and name not in scope:
-            self._result_error(request_id, "forbidden", "tool is outside the token's scope")
+            self.result_error(request_id, "forbidden", "tool is outside the token's scope")
             return
         try:
-            result = tool.run(self, request_id, args)
+            result = tool.run(self.work, request_id, args)
         except ToolError as exc:
-            self._result_error(request_id, exc.code, exc.message)
+            self.result_error(request_id, exc.code, exc.message)
             return
         except Exception:
             log.exception("tool %s failed", name)
-            self._result_error(request_id, "tool_failed", "tool raised an internal error")
+            self.result_error(request_id, "tool_failed", "tool raised an internal error")
             return
         if result is not PENDING:
-            self._result_ok(request_id, result)
-
-    def _on_list_tools(self, msg: dict[str, Any]) -> None:
-        try:
-            request_id = parse_list_tools(msg)
-        except BadMessage as exc:
-            self._bad_message(exc)
-            return
-        if self._ctx.answer_faults and self._ctx.faults.stall:
-            return
-        self._send(tools_list(request_id, self._ctx.tool_descriptions))
-
-    def _bad_message(self, exc: BadMessage) -> None:
-        self._counters.bad_messages += 1
-        if exc.request_id is None:
-            self._send(error("bad_message", exc.reason))
-        else:
-            self._counters.calls_received += 1
-            self._result_error(exc.request_id, "bad_message", exc.reason)
+            self.result_ok(request_id, result)
 
     # ---- hello ----------------------------------------------------------------------------
 
-    def _on_hello(self, msg: dict[str, Any]) -> None:
-        if self._ctx.faults.stall_hello:
-            self._cancel_hello_timer()
-            self._state = HELLO_STALLED
-            self._counters.hellos_unanswered += 1
-            return
-        try:
-            session_id, token = parse_hello(msg)
-        except BadMessage as exc:
-            self._counters.bad_messages += 1
-            self._refuse_hello("bad_message", exc.reason)
-            return
-        try:
-            grant = self._ctx.verifier.verify(token, time.time())
-        except AuthError as exc:
-            self._refuse_hello(exc.code, exc.message)
-            return
-        self._accept(grant.scope)
-        self._send(hello_ok(session_id, self._ctx.server_info, self._ctx.tool_names))
+    def _on_hello(self, token: str | None, reply: bytes) -> None:
+        """A well-formed handshake: verify ``token`` (None: the upgrade's grant), accept, answer ``reply``."""
+        if token is None:
+            scope = self.grant
+        else:
+            try:
+                scope = self._ctx.verifier.verify(token, time.time()).scope
+            except AuthError as exc:
+                self._refuse_hello(exc.code, exc.message)
+                return
+        self._accept(scope)
+        self._send(reply)
+        interval = self._ctx.ping_interval_s
+        if interval and self._codec.PINGS:
+            self._ping_timer = self._port.later(interval, self._ping)
 
     def _accept(self, scope: frozenset[str] | None) -> None:
         """The handshake succeeded: calls within ``scope`` (None: every tool) are handled from now on."""
-        self._cancel_hello_timer()
-        self._state = OPEN
+        self._cancel_timers()
+        self.state = OPEN
         self._scope = scope
         self._counters.hello_ok += 1
 
-    def _on_hello_timeout(self) -> None:
+    def hello_timeout(self) -> None:
+        """The hello timer fired."""
         self._hello_timer = None
-        if self._state is AWAITING_HELLO:
+        if self.state is AWAITING_HELLO:
             self._refuse_hello("hello_required", f"no hello within {self._ctx.hello_timeout_s:g} s")
 
     def _refuse_hello(self, code: str, message: str) -> None:
         self._counters.refuse_hello(code)
-        self._send(error(code, message))
-        self.close(WSCloseCode.POLICY_VIOLATION, code)
+        self._send(self._codec.refusal(code, message))
+        self._port.close(WSCloseCode.POLICY_VIOLATION, code)
 
-    def _cancel_hello_timer(self) -> None:
+    def _ping(self) -> None:
+        """The server's keepalive request (MCP's ping), every ``--mcp-ping-interval``."""
+        self._ping_timer = None
+        interval = self._ctx.ping_interval_s
+        if self.state is OPEN and interval:
+            self._pings += 1
+            self._send(self._codec.ping(self._pings))  # type: ignore[arg-type]  # a codec with pings
+            self._ping_timer = self._port.later(interval, self._ping)
+
+    def _cancel_timers(self) -> None:
         if self._hello_timer is not None:
             self._hello_timer.cancel()
             self._hello_timer = None
+        if self._ping_timer is not None:
+            self._ping_timer.cancel()
+            self._ping_timer = None
 
     # ---- answers --------------------------------------------------------------------------
 
-    def _result_ok(self, request_id: Any, result: Any) -> None:
+    def result_ok(self, request_id: Any, result: Any) -> None:
+        """Answer a call with its tool's result."""
         try:
-            data = tool_ok(request_id, result)
+            data = self._ok(request_id, result)
         except JSONEncodeError:
-            self._result_error(request_id, "tool_failed", "result cannot be encoded as JSON")
+            self.result_error(request_id, "tool_failed", "result cannot be encoded as JSON")
             return
         if self._ctx.answer_faults:
             self._faults.answer(data, None)
@@ -250,14 +264,9 @@ class Session(ToolWork):
         else:
             self._counters.calls_unanswered += 1
 
-    def _result_error(self, request_id: Any, code: str, message: str) -> None:
-        data = tool_error(request_id, code, message)
-        if self._ctx.answer_faults:
-            self._faults.answer(data, code)
-        elif self._send(data):
-            self._counters.result_error(code)
-        else:
-            self._counters.calls_unanswered += 1
+    def result_error(self, request_id: Any, code: str, message: str) -> None:
+        """Answer a call with our error ``code``."""
+        self._answer(self._codec.error(request_id, code, message), code)
 
     def _answer(self, data: bytes, code: str | None) -> None:
         """Send one encoded answer (``code`` None for ok) and count it; the fault policy first, if on."""
@@ -270,7 +279,17 @@ class Session(ToolWork):
         else:
             self._counters.result_error(code)
 
-    # ---- work -----------------------------------------------------------------------------
+    def send_event(self, topic: str, seq: int, sent_at_ns: int, data: Any) -> bool:
+        """Send one push; False if it was not sent (closed, unencodable, or the client too slow)."""
+        if self.state is CLOSED:
+            return False
+        try:
+            payload = self._codec.event(topic, seq, sent_at_ns, data)
+        except JSONEncodeError:
+            return False
+        return self._send(payload)
+
+    # ---- the end --------------------------------------------------------------------------
 
     @property
     def busy(self) -> bool:
@@ -280,8 +299,9 @@ class Session(ToolWork):
         """
         return bool(self._inflight) or self._faults.delaying
 
-    def _stop_work(self) -> None:
-        """Cancel every timer and task; calls not answered yet count in calls_unanswered."""
-        self._cancel_hello_timer()
+    def stop(self) -> None:
+        """Closed: cancel every timer and task; calls not answered yet count in calls_unanswered."""
+        self.state = CLOSED
+        self._cancel_timers()
         self._counters.calls_unanswered += self._faults.stop()
-        super()._stop_work()
+        self.work.stop()

@@ -8,12 +8,13 @@ from collections.abc import Mapping
 from picows import WSUpgradeRequest, WSUpgradeResponse, WSUpgradeResponseWithListener
 
 from .auth import AuthError
+from .connection import Connection
 from .context import ServerContext
-from .jsonrpc import JsonRpcConnection
-from .mcp import McpConnection
+from .jsonrpc import JsonRpcCodec
+from .mcp import McpCodec
 
-#: --protocol -> the connection class (toolcall is the plain Connection, accepted elsewhere).
-RPC_PROTOCOLS: dict[str, type[JsonRpcConnection]] = {"jsonrpc": JsonRpcConnection, "mcp": McpConnection}
+#: --protocol -> its codec (toolcall's connections are accepted elsewhere: its hello carries the token).
+RPC_PROTOCOLS: dict[str, type[JsonRpcCodec]] = {"jsonrpc": JsonRpcCodec, "mcp": McpCodec}
 
 
 def bearer_token(headers: Mapping[str, str]) -> str | None:
@@ -39,7 +40,7 @@ def refusal(status: int, text: str, extra: Mapping[str, str] | None = None) -> W
     return WSUpgradeResponseWithListener(response, None)
 
 
-def accept_rpc(ctx: ServerContext, request: WSUpgradeRequest) -> JsonRpcConnection | WSUpgradeResponseWithListener:
+def accept_rpc(ctx: ServerContext, request: WSUpgradeRequest) -> Connection | WSUpgradeResponseWithListener:
     """Accept a jsonrpc / mcp upgrade, or refuse it: 400 without the subprotocol, 401 without a valid token.
 
     The token is checked as hello's is (same verifier, same codes): accepted ones count in
@@ -60,7 +61,7 @@ def accept_rpc(ctx: ServerContext, request: WSUpgradeRequest) -> JsonRpcConnecti
     except AuthError as exc:
         counters.refuse_hello(exc.code)
         return refusal(401, f"Unauthorized: {exc.code}", challenge)
-    listener = cls(ctx, grant.scope)
+    listener = Connection(ctx, grant.scope)
     if cls.SUBPROTOCOL is None:
         return listener
     return WSUpgradeResponseWithListener(

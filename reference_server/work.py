@@ -1,121 +1,119 @@
-"""Tool work and pushes of one connection: the tools' Session face, pending answers, push streams, the State."""
+"""Tool work and pushes of one connection: the tools' Session face, pending answers, push streams."""
 
 from __future__ import annotations
 
 import asyncio
-import enum
 import logging
 import time
-from collections.abc import Coroutine
-from typing import Any
-
-from orjson import JSONEncodeError
-from picows import WSListener
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .context import ServerContext
-from .messages import event
-from .push import Stream
+from .push import Stream, Subscriber
 from .tools import ToolError
+
+if TYPE_CHECKING:
+    from .session import Session
 
 log = logging.getLogger("reference_server")
 
 
-class State(enum.Enum):
-    """Where one connection is in its life."""
+class Cancellable(Protocol):
+    """A timer or task the adapter made (asyncio.TimerHandle, asyncio.Task)."""
 
-    #: Upgraded; waiting for hello (the hello timer runs).
-    AWAITING_HELLO = 1
-    #: The stall_hello fault swallowed the hello: everything after it is ignored.
-    HELLO_STALLED = 2
-    #: Hello accepted: calls are handled.
-    OPEN = 3
-    #: Closing or closed: nothing more is handled or sent.
-    CLOSED = 4
+    def cancel(self) -> Any: ...
 
 
-AWAITING_HELLO, HELLO_STALLED, OPEN, CLOSED = State.AWAITING_HELLO, State.HELLO_STALLED, State.OPEN, State.CLOSED
+class Port(Protocol):
+    """What the session machine and its tool work need of the I/O shell (``connection.Connection``).
 
-
-class ToolWork(WSListener):
-    """The tools' ``Session`` (answer_after, answer_with, subscribe, broadcast) and the hub's ``Subscriber``.
-
-    Answers go through ``_result_ok`` / ``_result_error`` and sends through ``_send``,
-    which the subclasses provide. ``WSListener`` is only the base picows requires of
-    the final class; nothing here touches a transport.
+    The shell owns the transport, the flow control and every timer; a test gives a fake.
     """
 
-    __slots__ = ("_ctx", "_counters", "_loop", "_state", "_inflight", "_streams", "_seqs")
+    def send(self, data: bytes) -> bool:
+        """Send one text message; False if it was not sent."""
 
-    def __init__(self, ctx: ServerContext) -> None:
+    def send_frames(self, frames: list[tuple[bool, bytes]]) -> bool:
+        """Send (is_binary, payload) frames; False if they were not sent."""
+
+    def close(self, code: Any, reason: str) -> None:
+        """Drop pending work and close the connection with ``code``."""
+
+    def later(self, delay_s: float, callback: Callable[..., Any], *args: Any) -> Cancellable:
+        """Call ``callback(*args)`` in ``delay_s`` seconds."""
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> Cancellable:
+        """Run ``work`` as a task."""
+
+    def now(self) -> float:
+        """The loop's monotonic time, in seconds."""
+
+    def stream(
+        self, subscriber: Subscriber, topic: str, rate: float, count: int, on_done: Callable[[Stream], None]
+    ) -> Stream:
+        """A started push stream of ``count`` events on ``topic`` at ``rate`` per second."""
+
+
+class ToolWork:
+    """The tools' ``Session`` (answer_after, answer_with, subscribe, broadcast) and the hub's ``Subscriber``.
+
+    Later answers go back through the session machine (``result_ok`` / ``result_error``),
+    pushes through ``session.send_event``; timers and tasks come from the port.
+    """
+
+    __slots__ = ("_ctx", "_counters", "_port", "_session", "inflight", "_streams", "_seqs")
+
+    def __init__(self, ctx: ServerContext, port: Port, session: Session) -> None:
         self._ctx = ctx
         self._counters = ctx.counters
-        self._loop = ctx.loop
-        self._state = AWAITING_HELLO
-        self._inflight: dict[Any, asyncio.TimerHandle | asyncio.Task[None]] = {}
+        self._port = port
+        self._session = session
+        #: request id -> the timer or task that will answer it.
+        self.inflight: dict[Any, Cancellable] = {}
         self._streams: set[Stream] = set()
         self._seqs: dict[str, int] = {}
-
-    def _send(self, data: bytes) -> bool:
-        """Send one text message; False if it was not sent."""
-        raise NotImplementedError
-
-    def _result_ok(self, request_id: Any, result: Any) -> None:
-        raise NotImplementedError
-
-    def _result_error(self, request_id: Any, code: str, message: str) -> None:
-        raise NotImplementedError
 
     def answer_after(self, request_id: Any, delay_s: float, result: Any) -> None:
         timeout = self._ctx.tool_timeout_s
         if timeout is not None and delay_s > timeout:
-            handle = self._loop.call_later(timeout, self._answer_timeout, request_id)
+            handle = self._port.later(timeout, self._answer_timeout, request_id)
         else:
-            handle = self._loop.call_later(delay_s, self._answer_later, request_id, result)
-        self._inflight[request_id] = handle
+            handle = self._port.later(delay_s, self._answer_later, request_id, result)
+        self.inflight[request_id] = handle
 
     def answer_with(self, request_id: Any, work: Coroutine[Any, Any, Any]) -> None:
-        self._inflight[request_id] = self._loop.create_task(self._run_work(request_id, work))
+        self.inflight[request_id] = self._port.spawn(self._run_work(request_id, work))
 
     def subscribe(self, topic: str, rate: float, count: int) -> None:
         if topic not in self._seqs:
             self._seqs[topic] = 0
             self._ctx.hub.add(topic, self)
         if count > 0:
-            stream = Stream(self._loop, self, topic, rate, count, self._streams.discard)
-            self._streams.add(stream)
-            stream.start()
+            self._streams.add(self._port.stream(self, topic, rate, count, self._streams.discard))
 
     def broadcast(self, topic: str, data: Any) -> int:
         return self._ctx.hub.broadcast(topic, data)
 
     def push_event(self, topic: str, data: Any) -> bool:
         """Send the next event on ``topic`` (seq from 1, no gaps per connection and topic)."""
-        if self._state is CLOSED:
-            return False
         seq = self._seqs.get(topic, 0) + 1
-        try:
-            payload = self._encode_event(topic, seq, time.time_ns(), data)
-        except JSONEncodeError:
-            return False
-        if not self._send(payload):
+        if not self._session.send_event(topic, seq, time.time_ns(), data):
             return False
         self._seqs[topic] = seq
         self._counters.pushes_sent += 1
         return True
 
-    def _encode_event(self, topic: str, seq: int, sent_at_ns: int, data: Any) -> bytes:
-        return event(topic, seq, sent_at_ns, data)
-
     def _answer_later(self, request_id: Any, result: Any) -> None:
-        self._inflight.pop(request_id, None)
-        self._result_ok(request_id, result)
+        self.inflight.pop(request_id, None)
+        self._session.result_ok(request_id, result)
 
     def _answer_timeout(self, request_id: Any) -> None:
-        self._inflight.pop(request_id, None)
-        self._result_error(request_id, "timeout", f"tool ran longer than {self._ctx.tool_timeout_s:g} s")
+        self.inflight.pop(request_id, None)
+        self._session.result_error(request_id, "timeout", f"tool ran longer than {self._ctx.tool_timeout_s:g} s")
 
     async def _run_work(self, request_id: Any, work: Coroutine[Any, Any, Any]) -> None:
         timeout = self._ctx.tool_timeout_s
+        session = self._session
         try:
             if timeout is None:
                 result = await work
@@ -123,22 +121,22 @@ class ToolWork(WSListener):
                 async with asyncio.timeout(timeout):
                     result = await work
         except TimeoutError:
-            self._inflight.pop(request_id, None)
-            self._result_error(request_id, "timeout", f"tool ran longer than {timeout:g} s")
+            self.inflight.pop(request_id, None)
+            session.result_error(request_id, "timeout", f"tool ran longer than {timeout:g} s")
             return
         except ToolError as exc:
-            self._inflight.pop(request_id, None)
-            self._result_error(request_id, exc.code, exc.message)
+            self.inflight.pop(request_id, None)
+            session.result_error(request_id, exc.code, exc.message)
             return
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("tool work for a call failed")
-            self._inflight.pop(request_id, None)
-            self._result_error(request_id, "tool_failed", "tool raised an internal error")
+            self.inflight.pop(request_id, None)
+            session.result_error(request_id, "tool_failed", "tool raised an internal error")
             return
-        self._inflight.pop(request_id, None)
-        self._result_ok(request_id, result)
+        self.inflight.pop(request_id, None)
+        session.result_ok(request_id, result)
 
     def stop_streams(self) -> None:
         """Stop every push stream (used when the server starts shutting down)."""
@@ -146,13 +144,13 @@ class ToolWork(WSListener):
             stream.cancel()
         self._streams.clear()
 
-    def _stop_work(self) -> None:
+    def stop(self) -> None:
         """Cancel pending tool work (counted in calls_unanswered) and push streams; leave the hub."""
-        if self._inflight:
-            self._counters.calls_unanswered += len(self._inflight)
-            for handle in self._inflight.values():
+        if self.inflight:
+            self._counters.calls_unanswered += len(self.inflight)
+            for handle in self.inflight.values():
                 handle.cancel()
-            self._inflight.clear()
+            self.inflight.clear()
         self.stop_streams()
         if self._seqs:
             self._ctx.hub.remove(self, list(self._seqs))

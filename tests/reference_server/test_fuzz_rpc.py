@@ -1,6 +1,6 @@
 """Property-based fuzzing of the jsonrpc and mcp connections without sockets.
 
-Hypothesis feeds a real JsonRpcConnection / McpConnection near-valid and broken JSON-RPC
+Hypothesis feeds a real jsonrpc / mcp Connection near-valid and broken JSON-RPC
 messages through the same fake transport as test_fuzz_connection. Whatever arrives: every
 answer is a JSON-RPC 2.0 response (result or error) whose id is null or one the client
 sent, nothing is logged as an internal error, and the call ledger balances
@@ -18,9 +18,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reference_server.auth import hmac_verifier
+from reference_server.connection import Connection
 from reference_server.counters import Counters
-from reference_server.jsonrpc import JsonRpcConnection
-from reference_server.mcp import McpConnection
 from tests.reference_server.fuzz_support import (
     encode,
     fuzz_settings,
@@ -94,13 +93,15 @@ def loop() -> asyncio.AbstractEventLoop:
     loop.close()
 
 
-def run(loop: asyncio.AbstractEventLoop, cls: type[JsonRpcConnection], plan: list[Frame]) -> None:
+def run(loop: asyncio.AbstractEventLoop, protocol: str, plan: list[Frame]) -> None:
     counters = Counters()
-    conn, transport = cls(fuzz_context(loop, counters, hmac_verifier(SECRET.encode()), "fuzz"), None), FakeTransport()
+    ctx = fuzz_context(loop, counters, hmac_verifier(SECRET.encode()), "fuzz")
+    ctx.protocol = protocol
+    conn, transport = Connection(ctx, None), FakeTransport()
     init = {"jsonrpc": "2.0", "id": "init", "method": "initialize", "params": {"protocolVersion": "2025-06-18"}}
     with logged_errors() as errors:
         conn.on_ws_connected(transport)  # type: ignore[arg-type]
-        for frame in ([Frame(TEXT, encode(init))] if cls is McpConnection else []) + plan:
+        for frame in ([Frame(TEXT, encode(init))] if protocol == "mcp" else []) + plan:
             conn.on_ws_frame(transport, frame)  # type: ignore[arg-type]
         loop.run_until_complete(asyncio.sleep(0))
         conn.on_ws_disconnected(transport)  # type: ignore[arg-type]
@@ -118,10 +119,10 @@ def run(loop: asyncio.AbstractEventLoop, cls: type[JsonRpcConnection], plan: lis
 @fuzz_settings(150)
 @given(frames(mcp=False))
 def test_jsonrpc_connection_survives_anything(loop: asyncio.AbstractEventLoop, plan: list[Frame]) -> None:
-    run(loop, JsonRpcConnection, plan)
+    run(loop, "jsonrpc", plan)
 
 
 @fuzz_settings(150)
 @given(frames(mcp=True))
 def test_mcp_connection_survives_anything(loop: asyncio.AbstractEventLoop, plan: list[Frame]) -> None:
-    run(loop, McpConnection, plan)
+    run(loop, "mcp", plan)

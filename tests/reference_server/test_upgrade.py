@@ -10,10 +10,9 @@ from multidict import CIMultiDict
 from picows import WSUpgradeRequest, WSUpgradeResponseWithListener
 
 from reference_server.auth import hmac_verifier
+from reference_server.connection import Connection
 from reference_server.context import ServerContext
 from reference_server.counters import Counters
-from reference_server.jsonrpc import JsonRpcConnection
-from reference_server.mcp import McpConnection
 from reference_server.upgrade import accept_rpc, bearer_token
 from tests.reference_server.test_fuzz_connection import fuzz_context
 from tests.support.ws import mint_token
@@ -49,7 +48,7 @@ def test_jsonrpc_accepts_a_valid_token_with_its_scope_and_counts_refusals() -> N
         ctx = context("jsonrpc", loop)
         token = mint_token(SECRET, now=time.time(), scope=["echo"])
         listener = accept_rpc(ctx, upgrade_request(Authorization=f"Bearer {token}"))
-        assert type(listener) is JsonRpcConnection and listener._grant_scope == frozenset({"echo"})
+        assert type(listener) is Connection and listener.session.grant == frozenset({"echo"})
         expired = mint_token(SECRET, now=time.time() - 7200, ttl_s=60)
         for headers in ({}, {"Authorization": "Bearer x.y.z"}, {"Authorization": f"Bearer {expired}"}):
             refused = accept_rpc(ctx, upgrade_request(**headers))
@@ -68,7 +67,8 @@ def test_mcp_needs_the_subprotocol_and_names_it_in_the_answer() -> None:
         refused = accept_rpc(ctx, upgrade_request(Authorization=auth))
         assert isinstance(refused, WSUpgradeResponseWithListener) and refused.response.status == 400
         accepted = accept_rpc(ctx, upgrade_request(Authorization=auth, **{"Sec-WebSocket-Protocol": "x, mcp"}))
-        assert isinstance(accepted, WSUpgradeResponseWithListener) and type(accepted.listener) is McpConnection
+        assert isinstance(accepted, WSUpgradeResponseWithListener) and type(accepted.listener) is Connection
+        assert accepted.listener.protocol == "mcp"
         assert accepted.response.status == 101 and accepted.response.headers["Sec-WebSocket-Protocol"] == "mcp"
         assert ctx.counters.hello_refused == {"subprotocol_required": 1}
     finally:
