@@ -83,6 +83,15 @@ def fetch_server_stats(control_url: str) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def error_counts(environment: Environment) -> dict[str, int]:
+    """Occurrences of each error Locust grouped, by `name: error text` (as its error report names them)."""
+    counts: dict[str, int] = {}
+    for error in list(environment.stats.errors.values()):
+        text = f"{error.name}: {error.error if isinstance(error.error, str) else repr(error.error)}"
+        counts[text] = counts.get(text, 0) + int(error.occurrences)
+    return counts
+
+
 class RunTerminal:
     """Per run: a greenlet printing progress and judging thresholds; the summary and the verdict at test_stop."""
 
@@ -128,7 +137,8 @@ class RunTerminal:
         return point.stage if point is not None else ""
 
     def _sample(self, environment: Environment) -> Sample:
-        return Sample(time.monotonic() - self._started, self.reporter.snapshot(), call_totals(environment.stats)[0])
+        elapsed = time.monotonic() - self._started
+        return Sample(elapsed, self.reporter.snapshot(), call_totals(environment.stats)[0], error_counts(environment))
 
     def _run(self, environment: Environment) -> None:
         options = environment.parsed_options

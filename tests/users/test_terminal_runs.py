@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from reference_server.launcher import RunningServer, start_reference_server
-from tests.support.locust_run import ROOT, LocustRun, ledger_closes, read_run, run_locust
+from tests.support.locust_run import ROOT, LocustRun, free_port, ledger_closes, read_run, run_locust
 
 PROGRESS = re.compile(
     r"^progress +(\d+\.\d)s \| .* \| ([\d,]+) calls/s \| ([\d,]+) msg/s \| p50 .* ms p99 .* ms \|", re.M
@@ -133,3 +133,33 @@ def test_a_bad_host_or_threshold_is_one_error_line_and_exit_2(
     assert [line for line in result.output.splitlines() if line.startswith("error:")][0].startswith(message)
     assert len([line for line in result.output.splitlines() if "error" in line.lower()]) == 1, result.output
     assert "Traceback" not in result.output and not result.stats
+
+
+def bare_run(host: str, out: Path, secret: str, *args: str) -> LocustRun:
+    """A 4 s headless run printing progress each second, with `secret` as the JWT secret."""
+    prefix = out / "run"
+    command = [
+        sys.executable, "-m", "locust", "-f", "locustfile.py", "--headless", "-u", "2", "-r", "2", "-t", "4s",
+        "-H", host, "--csv", str(prefix), "--exit-code-on-error", "0", "--progress-interval", "1", *args,
+    ]  # fmt: skip
+    env = {**os.environ, "LOCUST_JWT_SECRET": secret}
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+    return read_run(prefix, done.returncode, done.stdout + done.stderr)
+
+
+def test_progress_lines_name_refused_connects_while_they_happen(tmp_path: Path) -> None:
+    result = bare_run(f"ws://127.0.0.1:{free_port()}", tmp_path, "s" * 32)
+    lines = [line for line in result.output.splitlines() if line.startswith("progress ")]
+    assert len(lines) >= 3, result.output[-3000:]
+    named = [line for line in lines if re.search(r"\| connect failed [\d,]+, errors: connect: connect_failed: "
+                                                 r"ConnectionRefusedError.* x[\d,]+$", line)]  # fmt: skip
+    assert len(named) >= len(lines) - 1, "\n".join(lines)
+
+
+def test_progress_lines_name_a_wrong_secret_while_it_happens(server: RunningServer, tmp_path: Path) -> None:
+    result = bare_run(server.url, tmp_path, "w" * 32)
+    lines = [line for line in result.output.splitlines() if line.startswith("progress ")]
+    assert len(lines) >= 3, result.output[-3000:]
+    named = [line for line in lines if re.search(r"\| hello refused [\d,]+.*errors: hello: .*invalid_token", line)]
+    assert len(named) >= len(lines) - 1, "\n".join(lines)
+    assert "w" * 32 not in result.output
