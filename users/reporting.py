@@ -29,6 +29,7 @@ from users.metrics import WsCounters
 from users.options import OptionError, check_options
 from users.rate_share import follow_rate_share
 from users.run_log import log_rate_stages, log_storms, log_summary
+from users.run_record import RunRecorder
 from users.runtime import runtime_for
 from users.sampler import SAMPLE_EVERY_S, RunSampler, reset_window_gauges
 from users.terminal import register_terminal
@@ -243,6 +244,12 @@ class Reporting:
         """Master: how many workers report, for the web UI; None elsewhere."""
         return self.role.workers_line() if self.role is not None else None
 
+    def workers_without_final(self) -> list[str]:
+        """Master: workers of this run whose final report never came; empty elsewhere."""
+        if not isinstance(self.role, MasterReporter):
+            return []
+        return sorted(w for w, state in self.role.totals.workers.items() if not state.final)
+
 
 def register_reporting(events: Any, load_source: LoadSource | None = None) -> Reporting:
     """Attach option checking, run reporting and the web UI tab to Locust's events."""
@@ -252,5 +259,8 @@ def register_reporting(events: Any, load_source: LoadSource | None = None) -> Re
     events.init.add_listener(lambda environment, **_: install_web_tab(environment, load_source, reporting))
     events.test_start.add_listener(reporting.on_test_start)
     events.test_stop.add_listener(reporting.on_test_stop)
-    register_terminal(events, reporting, load_source)  # after the reporter: its final counters come first
+    terminal = register_terminal(events, reporting, load_source)  # after the reporter: its final counters first
+    recorder = RunRecorder(lambda: terminal.stop_reason, reporting.workers_without_final)
+    events.test_start.add_listener(recorder.on_test_start)
+    events.test_stop.add_listener(recorder.on_test_stop)  # last: after the final row and the verdict
     return reporting

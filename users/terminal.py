@@ -104,6 +104,8 @@ class RunTerminal:
         self._server_before: dict[str, Any] | None = None
         self._unknown_reported = False
         self._aborted = False
+        self.stop_reason = ""
+        """Why the run stopped itself (a failed threshold with --abort-on-threshold, an unknown tool); "" if not."""
 
     def _active(self, environment: Environment) -> bool:
         return environment.parsed_options is not None and not isinstance(environment.runner, WorkerRunner)
@@ -115,11 +117,13 @@ class RunTerminal:
         self._started = time.monotonic()
         self._unknown_reported = False
         self._aborted = False
+        self.stop_reason = ""
         try:  # checked at init (users.options.check_options); the web UI's form may have changed it since
             thresholds = parse_thresholds(getattr(options, "threshold", ""))
         except ThresholdError as exc:
             logger.error("error: --threshold %s; stopping the run", exc)
             thresholds = []
+            self.stop_reason = "bad --threshold"
             request_run_stop(environment, "bad --threshold")
         self.watch = ThresholdWatch(
             thresholds,
@@ -168,6 +172,7 @@ class RunTerminal:
                 logger.warning("threshold %s", judgement.describe())
         if self.watch.abort_reason and not self._aborted:
             self._aborted = True
+            self.stop_reason = self.watch.abort_reason
             request_run_stop(environment, self.watch.abort_reason)
 
     def _check_unknown_tools(self, environment: Environment) -> None:
@@ -182,6 +187,7 @@ class RunTerminal:
             f"error: the server has no tool {tools} (calls fail unknown_tool): check --tools; stopping the run\n"
         )
         environment.process_exit_code = EXIT_UNKNOWN_TOOL
+        self.stop_reason = f"unknown tool {tools}"
         request_run_stop(environment, f"unknown tool {tools}")
 
     def on_test_stop(self, environment: Environment, **_: Any) -> None:
@@ -203,8 +209,9 @@ class RunTerminal:
         for judgement in judgements:
             console.info(f"threshold {judgement.describe()}")
         console.info(f"thresholds {'passed' if passed else 'FAILED'}" + (" (run aborted)" if aborted else ""))
-        if not passed and not environment.process_exit_code:
-            environment.process_exit_code = EXIT_THRESHOLD_FAILED
+        if environment.process_exit_code != EXIT_UNKNOWN_TOOL:
+            # k6's rule: with thresholds, they decide the exit code, not Locust's "any failure exits 1" rule
+            environment.process_exit_code = 0 if passed else EXIT_THRESHOLD_FAILED
 
     def _server_check(self, environment: Environment) -> ServerCheck | None:
         control_url = getattr(environment.parsed_options, "server_control_url", "")

@@ -163,3 +163,17 @@ def test_progress_lines_name_a_wrong_secret_while_it_happens(server: RunningServ
     named = [line for line in lines if re.search(r"\| hello refused [\d,]+.*errors: hello: .*invalid_token", line)]
     assert len(named) >= len(lines) - 1, "\n".join(lines)
     assert "w" * 32 not in result.output
+
+
+@pytest.mark.parametrize(("threshold", "code"), [("errors<60%", 0), ("errors<0.0001%", 1)])
+def test_with_thresholds_they_decide_the_exit_code_of_a_run_with_deliberate_losses(
+    server: RunningServer, tmp_path: Path, threshold: str, code: int
+) -> None:
+    """A reconnect storm loses calls with the connections it drops: Locust's rule alone would exit 1."""
+    result = run(
+        server, tmp_path, "--scenario", "reconnect", "--stage-duration", "4s", "--storm-interval", "1s",
+        "--in-flight", "8", "--exit-code-on-error", "1", "--threshold", threshold, run_time="30s",
+    )  # fmt: skip
+    assert result.ws_final["calls_lost"] > 0, result.output[-3000:]
+    assert sum(result.failures.values()) > 0, "Locust saw failures: without thresholds it would exit 1"
+    assert result.returncode == code, result.output[-3000:]
