@@ -10,8 +10,8 @@ from analysis.compute import Summary, Thresholds, summarize
 from analysis.load import load_run
 from analysis.plots import overlay_latency_chart, overlay_throughput_chart, png_bytes, report_charts
 from analysis.report import Document, run_document, summary_json, verdict_line, write_document
-from analysis.run_record import RunRecord, load_record
-from analysis.run_section import run_section
+from analysis.run_record import RunRecord, differing_settings, load_record
+from analysis.run_section import run_section, settings_diff_section
 from analysis.run_thresholds import judge_run
 from analysis.thresholds import Threshold
 from analysis.verdict import Verdict
@@ -100,8 +100,13 @@ def make_comparison(
             "compare_latency": png_bytes(overlay_latency_chart(comparison.base, comparison.candidate)),
         }
     document = comparison_document(comparison, *labels, charts)
+    records = load_record(base_run.prefix), load_record(candidate_run.prefix)
+    document.sections.insert(0, settings_diff_section(*records))
     files: list[Path] = []
     if out_dir is not None:
         data = comparison_json(comparison, *labels, [f"{name}.png" for name in charts])
+        data["settings_differ"] = [
+            {"setting": k, "base": a, "candidate": b} for k, a, b in differing_settings(*records)
+        ]
         files = write_document(document, Path(out_dir), "compare", data)
     return ComparisonOutcome(comparison, document, files)

@@ -111,3 +111,36 @@ def test_a_run_stopped_early_by_sigterm_is_incomplete(server: RunningServer, tmp
     assert ended["reason"] == "stopped early", ended
     after = report(prefix)
     assert after.returncode == 3 and after.stdout.startswith("INCOMPLETE ("), after.stdout
+
+
+def test_compare_lists_every_setting_that_differs(server: RunningServer, tmp_path: Path) -> None:
+    for name, in_flight in (("a", "1"), ("b", "3")):
+        done = subprocess.run(
+            [*locust_command(server, tmp_path / name / "run", "2s"), "--in-flight", in_flight, "--tools", "echo"],
+            cwd=ROOT, env=env_for(server), capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert Path(f"{tmp_path / name / 'run'}_run.json").exists(), done.stdout[-2000:] + done.stderr[-2000:]
+    compared = subprocess.run(
+        [sys.executable, "-m", "analysis", "compare", str(tmp_path / "a" / "run"), str(tmp_path / "b" / "run"),
+         "--out", str(tmp_path / "cmp")],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert "## Settings that differ" in compared.stdout, compared.stdout[:3000] + compared.stderr
+    assert "| option.in_flight | 1 | 3 |" in compared.stdout
+    assert "option.csv_prefix" not in compared.stdout and "started_at" not in compared.stdout
+    data = json.loads((tmp_path / "cmp" / "compare.json").read_text())
+    assert {"setting": "option.in_flight", "base": "1", "candidate": "3"} in data["settings_differ"]
+
+
+def test_the_report_shows_the_servers_own_counters_from_its_stats_file(tmp_path: Path) -> None:
+    prefix = tmp_path / "run"
+    with start_reference_server("--stats-file", str(tmp_path / "server_stats.json")) as own:
+        done = subprocess.run(locust_command(own, prefix, "2s"), cwd=ROOT, env=env_for(own), capture_output=True,
+                              text=True, timeout=120, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    stats = json.loads((tmp_path / "server_stats.json").read_text())
+    assert stats["calls_received"] > 0
+    after = report(prefix)
+    markdown = (tmp_path / "run_report" / "report.md").read_text()
+    assert after.returncode == 0 and "| server counter | value |" in markdown, after.stdout + after.stderr
+    assert f"| calls_received | {stats['calls_received']:,} |" in markdown
