@@ -121,6 +121,16 @@ def default_report_dir(prefix: Path) -> Path:
     return prefix.with_name(f"{prefix.name}_report")
 
 
+def say(text: str) -> None:
+    """Print a line; a reader that went away (`| head -1`) ends the output quietly, not the command."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's own flush at exit would fail on the closed pipe again
+        os.close(devnull)
+
+
 def write_step_summary(markdown: str) -> None:
     """Append to the GitHub Actions job summary when $GITHUB_STEP_SUMMARY is set."""
     target = os.environ.get("GITHUB_STEP_SUMMARY")
@@ -148,13 +158,13 @@ def run_report(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     out = args.out or default_report_dir(resolve_prefix(args.prefix))
     outcome = make_report(args.prefix, out, thresholds, expressions)
-    print(outcome.verdict_line)  # first: the whole verdict (targets, thresholds, a clean end)
+    say(outcome.verdict_line)  # first: the whole verdict (targets, thresholds, a clean end)
     verdict = outcome.verdict
     for judgement in verdict.judgements:
-        print(f"threshold {judgement.describe()}")
+        say(f"threshold {judgement.describe()}")
     if verdict.judgements:
-        print(f"thresholds {'passed' if verdict.thresholds_ok else 'FAILED'}")
-    print(f"report: {outcome.html_path}")
+        say(f"thresholds {'passed' if verdict.thresholds_ok else 'FAILED'}")
+    say(f"report: {outcome.html_path}")
     write_step_summary(to_markdown(outcome.document, images=False))
     return outcome.exit_code
 
@@ -165,9 +175,9 @@ def run_compare(args: argparse.Namespace) -> int:
     outcome = make_comparison(
         args.base, args.candidate, args.out, args.max_regression, args.latency_floor_ms, args.max_success_drop
     )
-    print(to_markdown(outcome.document, images=False))
+    say(to_markdown(outcome.document, images=False))
     if outcome.files:
-        print(f"comparison: {outcome.files[0]}")
+        say(f"comparison: {outcome.files[0]}")
     write_step_summary(to_markdown(outcome.document, images=False))
     return outcome.exit_code
 
