@@ -35,5 +35,6 @@ def test_repeated_processes_runs_with_csv_end_without_the_closed_file_traceback(
         done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
         output = done.stdout + done.stderr
         assert "I/O operation on closed file" not in output and "Unhandled exception" not in output, output[-3000:]
+        assert "overwriting" not in output, "a fresh prefix: its workers' files are not an earlier run's"
         assert done.returncode == 0, output[-3000:]
         assert Path(f"{prefix}_stats.csv").stat().st_size > 0

@@ -144,3 +144,18 @@ def test_the_report_shows_the_servers_own_counters_from_its_stats_file(tmp_path:
     markdown = (tmp_path / "run_report" / "report.md").read_text()
     assert after.returncode == 0 and "| server counter | value |" in markdown, after.stdout + after.stderr
     assert f"| calls_received | {stats['calls_received']:,} |" in markdown
+
+
+def test_a_second_run_into_the_same_prefix_warns_in_one_line(server: RunningServer, tmp_path: Path) -> None:
+    prefix = tmp_path / "run"
+    outputs = []
+    for _ in range(2):
+        done = subprocess.run(locust_command(server, prefix, "1s"), cwd=ROOT, env=env_for(server),
+                              capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+        outputs.append(done.stdout + done.stderr)
+    assert "overwriting" not in outputs[0], outputs[0][-2000:]
+    warnings = [line for line in outputs[1].splitlines() if "overwriting an earlier run's files" in line]
+    assert len(warnings) == 1, outputs[1][-2000:]
+    assert (
+        f"--csv {prefix}: overwriting an earlier run's files (run_stats.csv, run_ws.csv, run_run.json)" in warnings[0]
+    )

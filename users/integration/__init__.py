@@ -48,6 +48,12 @@ PATCHES = (
     Patch("CSV percentiles", "StatsCSV._percentile_fields", "percentiles with two decimals below 100 ms", True),
     Patch("final CSV rows", "StatsCSVFileWriter.close_files", "the run's last second in PREFIX_stats.csv", True),
     Patch(
+        "CSV overwrite warning",
+        "StatsCSVFileWriter.__init__",
+        "one warning line when --csv PREFIX already holds an earlier run's files (Locust truncates them silently)",
+        True,
+    ),
+    Patch(
         "CSV writer ends first",
         "StatsCSVFileWriter.stats_writer",
         "its greenlet is ended before the files close, not left to write to a closed file during shutdown",
