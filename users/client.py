@@ -22,7 +22,7 @@ from gevent.event import AsyncResult
 from users.connection_io import ConnectionIO, Driven
 from users.core import CLOSED, ClientCore
 from users.deflate import DeflateParams, ExtensionError, negotiate, offer_header
-from users.errors import ConnectFailed, ConnectionLost, HelloRefused, describe_os_error
+from users.errors import ConnectFailed, ConnectionLost, HelloRefused, connect_hint, describe_os_error
 from users.frames import CLOSE_GOING_AWAY, CLOSE_NORMAL
 from users.metrics import WsCounters
 from users.protocol import CallTemplate, HelloOk
@@ -127,7 +127,7 @@ class ToolClient:
         try:
             sock, deflate = upgrade(self.url, self.settings, token)
         except (OSError, ssl.SSLError, websocket.WebSocketException, ExtensionError) as exc:
-            failure = ConnectFailed(str(exc) if isinstance(exc, ExtensionError) else describe_os_error(exc))
+            failure = ConnectFailed(str(exc) if isinstance(exc, ExtensionError) else self._described(exc))
             self.counters.connect_failures += 1
             self._reporter.timed("connect", perf_counter() - start, failure, start_wall)
             raise failure from None
@@ -135,6 +135,13 @@ class ToolClient:
         core = self.core = ClientCore(self.counters, self.settings, now, deflate)
         self._reporter.timed("connect", now - start, None, start_wall)
         self._io = ConnectionIO(sock, core, self._reporter, self.settings.ping_interval_s)
+
+    def _described(self, exc: BaseException) -> str:
+        """What went wrong in a handshake, and its likely cause when one is plain (users.errors.connect_hint)."""
+        description = describe_os_error(exc)
+        offered = [*self.settings.subprotocols, *self.settings.wire_protocol().subprotocols]
+        hint = connect_hint(self.url, description, offered)
+        return f"{description}; {hint}" if hint else description
 
     def hello(self, session_id: str, token: str) -> HelloOk:
         """Send hello and wait for its answer; fires `hello`; raises HelloRefused (and then closes)."""

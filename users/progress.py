@@ -29,7 +29,7 @@ PROBLEM_COUNTERS = (
     ("resets", "resets"),
 )
 """Connection-level counters a progress line names when they moved in its interval (label after the key)."""
-MAX_REASON_CHARS = 120
+MAX_REASON_CHARS = 240
 
 
 def _delta(before: Sample, after: Sample, key: str) -> float:

@@ -49,4 +49,4 @@ def test_an_interval_names_what_went_wrong_with_the_top_reason_and_its_count() -
 def test_a_long_reason_is_cut() -> None:
     after = Sample(1.0, ZERO, errors={"call_tool:echo: " + "x" * 500: 3})
     problems = progress_line(Sample(0.0, ZERO), after).split(" | ")[-1]
-    assert problems.startswith("errors: call_tool:echo: xxx") and problems.endswith("... x3") and len(problems) < 140
+    assert problems.startswith("errors: call_tool:echo: xxx") and problems.endswith("... x3") and len(problems) < 260

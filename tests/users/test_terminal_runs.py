@@ -135,11 +135,11 @@ def test_a_bad_host_or_threshold_is_one_error_line_and_exit_2(
     assert "Traceback" not in result.output and not result.stats
 
 
-def bare_run(host: str, out: Path, secret: str, *args: str) -> LocustRun:
-    """A 4 s headless run printing progress each second, with `secret` as the JWT secret."""
+def bare_run(host: str, out: Path, secret: str, *args: str, run_time: str = "4s") -> LocustRun:
+    """A short headless run printing progress each second, with `secret` as the JWT secret."""
     prefix = out / "run"
     command = [
-        sys.executable, "-m", "locust", "-f", "locustfile.py", "--headless", "-u", "2", "-r", "2", "-t", "4s",
+        sys.executable, "-m", "locust", "-f", "locustfile.py", "--headless", "-u", "2", "-r", "2", "-t", run_time,
         "-H", host, "--csv", str(prefix), "--exit-code-on-error", "0", "--progress-interval", "1", *args,
     ]  # fmt: skip
     env = {**os.environ, "LOCUST_JWT_SECRET": secret}
@@ -177,3 +177,18 @@ def test_with_thresholds_they_decide_the_exit_code_of_a_run_with_deliberate_loss
     assert result.ws_final["calls_lost"] > 0, result.output[-3000:]
     assert sum(result.failures.values()) > 0, "Locust saw failures: without thresholds it would exit 1"
     assert result.returncode == code, result.output[-3000:]
+
+
+def test_wss_against_a_plain_server_names_the_likely_cause(server: RunningServer, tmp_path: Path) -> None:
+    result = bare_run(server.url.replace("ws://", "wss://"), tmp_path, server.jwt_secret or "", run_time="8s")
+    hinted = [k for k in result.failures if k[0] == "connect" and "is the server plain ws://?" in k[1]]
+    assert hinted and hinted[0][1].startswith("connect_failed: SSL"), result.failures
+    assert re.search(r"^progress .*errors: connect: connect_failed: SSL.*is the server plain ws://\?", result.output,
+                     re.M), result.output[-3000:]  # fmt: skip
+
+
+def test_mcp_against_a_toolcall_server_names_the_protocol(server: RunningServer, tmp_path: Path) -> None:
+    result = bare_run(server.url, tmp_path, server.jwt_secret or "", "--protocol", "mcp", run_time="3s")
+    expected = ("connect", "connect_failed: WebSocketException; the server did not accept subprotocol mcp: "
+                "check --protocol")  # fmt: skip
+    assert result.failures[expected] > 0, result.failures
