@@ -15,7 +15,7 @@ from picows import WSListener
 from .context import ServerContext
 from .messages import event
 from .push import Stream
-from .tools import ToolError
+from .tools import MAX_STREAMS_PER_CONNECTION, ToolError
 
 log = logging.getLogger("reference_server")
 
@@ -76,11 +76,14 @@ class ToolWork(WSListener):
     def answer_with(self, request_id: Any, work: Coroutine[Any, Any, Any]) -> None:
         self._inflight[request_id] = self._loop.create_task(self._run_work(request_id, work))
 
-    def subscribe(self, topic: str, rate: float, count: int) -> None:
+    def subscribe(self, topic: str, rate: float, count: int | None) -> None:
+        streams = count is None and rate > 0 or bool(count)
+        if streams and len(self._streams) >= MAX_STREAMS_PER_CONNECTION:
+            raise ToolError("invalid_arguments", f"at most {MAX_STREAMS_PER_CONNECTION} streams per connection")
         if topic not in self._seqs:
             self._seqs[topic] = 0
             self._ctx.hub.add(topic, self)
-        if count > 0:
+        if streams:
             stream = Stream(self._loop, self, topic, rate, count, self._streams.discard)
             self._streams.add(stream)
             stream.start()

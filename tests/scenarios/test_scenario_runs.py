@@ -243,3 +243,12 @@ def test_options_work_from_a_locust_conf_file(tmp_path: Path, server: RunningSer
     assert stages_in_order(result) == ["sustained", "rate"]
     assert result.stats["call_tool:sleep"].requests > 0
     ledger_closes(result)
+
+
+def test_a_stream_without_a_count_runs_until_the_connection_ends(tmp_path: Path, server: RunningServer) -> None:
+    """`--subscribe ticks:100`: the reference server streams until each connection ends (it used to want COUNT)."""
+    result = run(tmp_path, server, "--subscribe", "ticks:100", "--tools", "echo", run_time="3s", users=2)
+    ws = ledger_closes(result)
+    assert result.stats["call_tool:subscribe"].requests == 2 and result.stats["call_tool:subscribe"].failures == 0
+    assert ws["pushes_received"] >= 2 * 100 * 1.5, ws["pushes_received"]  # 2 connections x 100/s for most of 3 s
+    assert (ws["push_gaps"], ws["push_duplicates"], ws["push_reordered"]) == (0, 0, 0)
