@@ -55,7 +55,7 @@ def exit_on_bad_options(environment: Environment, **_: Any) -> None:
         # A master may run without credentials: each worker then uses its own LOCUST_JWT_SECRET/TOKEN.
         check_options(options, need_credentials=not isinstance(environment.runner, MasterRunner))
     except OptionError as exc:
-        exit_bad_option(exc)
+        exit_bad_option(exc, getattr(options, "csv_prefix", None))
 
 
 class ProcessReporter:
