@@ -54,13 +54,16 @@ def quiet_locust_table(environment: Environment, **_: Any) -> None:
 
 
 def request_run_stop(environment: Environment, reason: str) -> None:
-    """End the run the clean way: the load shape's request_stop (the SIGTERM path), else the runner's stop."""
+    """End the run the clean way: the load shape's request_stop (the SIGTERM path), else the runner's stop; headless,
+    the runner's quit (as -t does), so the process ends now rather than at -t."""
     shape = environment.shape_class
+    runner = environment.runner
     if shape is not None and hasattr(shape, "request_stop"):
         shape.request_stop(reason)
-    elif environment.runner is not None:
+    elif runner is not None:
         logger.warning("stopping the run: %s", reason)
-        gevent.spawn(environment.runner.stop)
+        headless = bool(getattr(environment.parsed_options, "headless", False))
+        gevent.spawn(runner.quit if headless else runner.stop)
 
 
 def unknown_tool_names(stats: Any) -> list[str]:
