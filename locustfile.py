@@ -20,3 +20,8 @@ register_scenarios(events, plan_clock)
 register_reporting(events, plan_clock)
 
 __all__ = ["ScenarioShape", "ToolCallUser"]
+
+if __name__ == "__main__":  # `python locustfile.py --help`: Locust reads --help before it imports a locustfile
+    from locust.argument_parser import get_parser
+
+    get_parser().parse_args(["--help"])  # Locust's options, then this project's (its listeners are registered)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NoReturn
 
 Check = Callable[[Any], str | None]
@@ -108,7 +109,26 @@ def port_or_empty(value: Any) -> str | None:
 BAD_OPTION_EXIT_CODE = 2
 
 
-def exit_bad_option(problem: object) -> NoReturn:
-    """The one way a bad option ends Locust before any load: one `error:` line on stderr, exit code 2."""
+LOCUST_CSV_SUFFIXES = ("_stats.csv", "_stats_history.csv", "_failures.csv", "_exceptions.csv")
+"""Files Locust opens at --csv PREFIX before the options are checked (empty until its writer starts)."""
+
+
+def remove_empty_csv_files(prefix: str | None) -> None:
+    """Remove the still-empty files Locust opened at `prefix`: a run that ends before any load leaves none."""
+    if not prefix:
+        return
+    for suffix in LOCUST_CSV_SUFFIXES:
+        path = Path(f"{prefix}{suffix}")
+        try:
+            if path.stat().st_size == 0:
+                path.unlink()
+        except OSError:
+            continue
+
+
+def exit_bad_option(problem: object, csv_prefix: str | None = None) -> NoReturn:
+    """The one way a bad option ends Locust before any load: one `error:` line on stderr, exit code 2, and no empty
+    CSV files left at `csv_prefix`."""
+    remove_empty_csv_files(csv_prefix)
     sys.stderr.write(f"error: {problem}\n")
     sys.exit(BAD_OPTION_EXIT_CODE)

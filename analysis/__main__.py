@@ -1,4 +1,4 @@
-"""`python -m analysis report|compare`: exit 0 targets met / no regression, 1 missed / regression, 2 bad input."""
+"""`python -m analysis report|compare`: exit 0 pass / no regression, 1 fail / regression, 2 bad input, 3 incomplete."""
 
 from __future__ import annotations
 
@@ -11,9 +11,8 @@ from pathlib import Path
 from analysis.compute import Thresholds
 from analysis.load import LoadError, resolve_prefix
 from analysis.report import to_markdown
-from analysis.thresholds import Threshold, ThresholdError, final_verdict, parse_thresholds
-
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+from analysis.thresholds import ThresholdError, parse_thresholds
+from analysis.verdict import EXIT_BAD_INPUT
 
 
 def rate(text: str) -> float:
@@ -63,7 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m analysis",
         description="Reports from a Locust run's CSV files (--csv PREFIX) and this project's PREFIX_ws.csv. "
-        "Exit code 0: every target met / no regression; 1: a target missed / a regression; 2: bad input.",
+        "Exit code 0: every target and threshold met / no regression; 1: a target or threshold missed / a "
+        "regression; 2: bad input; 3: the run did not end cleanly (INCOMPLETE: killed, a worker without its final "
+        "report, stopped early or aborted).",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="{report,compare}")
     report = commands.add_parser(
@@ -120,6 +121,16 @@ def default_report_dir(prefix: Path) -> Path:
     return prefix.with_name(f"{prefix.name}_report")
 
 
+def say(text: str) -> None:
+    """Print a line; a reader that went away (`| head -1`) ends the output quietly, not the command."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's own flush at exit would fail on the closed pipe again
+        os.close(devnull)
+
+
 def write_step_summary(markdown: str) -> None:
     """Append to the GitHub Actions job summary when $GITHUB_STEP_SUMMARY is set."""
     target = os.environ.get("GITHUB_STEP_SUMMARY")
@@ -146,26 +157,16 @@ def run_report(args: argparse.Namespace) -> int:
         print(f"error: --threshold {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     out = args.out or default_report_dir(resolve_prefix(args.prefix))
-    outcome = make_report(args.prefix, out, thresholds)
-    print(outcome.verdict_line)
-    print(f"report: {outcome.html_path}")
+    outcome = make_report(args.prefix, out, thresholds, expressions)
+    say(outcome.verdict_line)  # first: the whole verdict (targets, thresholds, a clean end)
+    verdict = outcome.verdict
+    for judgement in verdict.judgements:
+        say(f"threshold {judgement.describe()}")
+    if verdict.judgements:
+        say(f"thresholds {'passed' if verdict.thresholds_ok else 'FAILED'}")
+    say(f"report: {outcome.html_path}")
     write_step_summary(to_markdown(outcome.document, images=False))
-    return max(outcome.exit_code, judge_thresholds(args.prefix, expressions))
-
-
-def judge_thresholds(prefix: str, expressions: list[Threshold]) -> int:
-    """Print each --threshold's judgement, as the live run does; EXIT_FAILED when one fails."""
-    if not expressions:
-        return EXIT_OK
-    from analysis.load import load_run
-    from analysis.run_thresholds import judge_run
-
-    judgements = judge_run(load_run(prefix), expressions)
-    for judgement in judgements:
-        print(f"threshold {judgement.describe()}")
-    passed = final_verdict(judgements)
-    print(f"thresholds {'passed' if passed else 'FAILED'}")
-    return EXIT_OK if passed else EXIT_FAILED
+    return outcome.exit_code
 
 
 def run_compare(args: argparse.Namespace) -> int:
@@ -174,9 +175,9 @@ def run_compare(args: argparse.Namespace) -> int:
     outcome = make_comparison(
         args.base, args.candidate, args.out, args.max_regression, args.latency_floor_ms, args.max_success_drop
     )
-    print(to_markdown(outcome.document, images=False))
+    say(to_markdown(outcome.document, images=False))
     if outcome.files:
-        print(f"comparison: {outcome.files[0]}")
+        say(f"comparison: {outcome.files[0]}")
     write_step_summary(to_markdown(outcome.document, images=False))
     return outcome.exit_code
 

@@ -445,6 +445,8 @@ def _latency_row(row: pd.Series) -> dict[str, float]:
     for label, _ in REPORTED_PERCENTILES:
         out[label] = float(row.get(f"{label}_ms", math.nan))
     out["max"] = float(row["max_ms"]) if row["requests"] > 0 else math.nan
+    for label, _ in REPORTED_PERCENTILES:  # a percentile is a rounded bucket: never above the exact max
+        out[label] = min(out[label], out["max"]) if not math.isnan(out["max"]) else out[label]
     if row["requests"] == 0:
         out.update({label: math.nan for label, _ in REPORTED_PERCENTILES})
     return out

@@ -10,6 +10,11 @@ from analysis.compute import Summary, Thresholds, summarize
 from analysis.load import load_run
 from analysis.plots import overlay_latency_chart, overlay_throughput_chart, png_bytes, report_charts
 from analysis.report import Document, run_document, summary_json, verdict_line, write_document
+from analysis.run_record import RunRecord, differing_settings, load_record
+from analysis.run_section import run_section, settings_diff_section
+from analysis.run_thresholds import judge_run
+from analysis.thresholds import Threshold
+from analysis.verdict import Verdict
 
 
 @dataclass(frozen=True)
@@ -19,6 +24,8 @@ class ReportOutcome:
     summary: Summary
     document: Document
     files: list[Path]
+    verdict: Verdict
+    record: RunRecord
 
     @property
     def html_path(self) -> Path:
@@ -26,11 +33,12 @@ class ReportOutcome:
 
     @property
     def verdict_line(self) -> str:
-        return verdict_line(self.summary)
+        return verdict_line(self.summary, self.verdict)
 
     @property
     def exit_code(self) -> int:
-        return 0 if self.summary.verdict == "pass" else 1
+        """0 pass, 1 fail, 3 incomplete (docs/reference/exit-codes.md)."""
+        return self.verdict.exit_code
 
 
 @dataclass(frozen=True)
@@ -48,18 +56,28 @@ class ComparisonOutcome:
         return 1 if self.comparison.regressions else 0
 
 
-def make_report(prefix: str | Path, out_dir: str | Path, thresholds: Thresholds | None = None) -> ReportOutcome:
-    """Read the run at `prefix` and write report.html, report.md, summary.json and the charts into `out_dir`.
+def make_report(
+    prefix: str | Path,
+    out_dir: str | Path,
+    thresholds: Thresholds | None = None,
+    expressions: list[Threshold] | None = None,
+) -> ReportOutcome:
+    """Read the run at `prefix` and write report.html, report.md, summary.json and the charts into `out_dir`;
+    the verdict joins the targets, the `expressions` (--threshold) and whether the run ended cleanly.
 
     Raises LoadError on bad input.
     """
-    summary = summarize(load_run(prefix), thresholds)
+    run = load_run(prefix)
+    summary = summarize(run, thresholds)
+    record = load_record(run.prefix)
+    judgements = tuple(judge_run(run, expressions)) if expressions else ()
+    verdict = Verdict(summary.verdict == "pass", judgements, record.incomplete())
     figures = report_charts(summary)
     charts = {name: png_bytes(figure) for name, figure in figures.items()}
-    document = run_document(summary, charts)
-    data = summary_json(summary, [f"{name}.png" for name in charts])
+    document = run_document(summary, charts, verdict, run_section(record))
+    data = summary_json(summary, [f"{name}.png" for name in charts], verdict)
     files = write_document(document, Path(out_dir), "report", data)
-    return ReportOutcome(summary, document, files)
+    return ReportOutcome(summary, document, files, verdict, record)
 
 
 def make_comparison(
@@ -82,8 +100,13 @@ def make_comparison(
             "compare_latency": png_bytes(overlay_latency_chart(comparison.base, comparison.candidate)),
         }
     document = comparison_document(comparison, *labels, charts)
+    records = load_record(base_run.prefix), load_record(candidate_run.prefix)
+    document.sections.insert(0, settings_diff_section(*records))
     files: list[Path] = []
     if out_dir is not None:
         data = comparison_json(comparison, *labels, [f"{name}.png" for name in charts])
+        data["settings_differ"] = [
+            {"setting": k, "base": a, "candidate": b} for k, a, b in differing_settings(*records)
+        ]
         files = write_document(document, Path(out_dir), "compare", data)
     return ComparisonOutcome(comparison, document, files)

@@ -115,37 +115,41 @@ def _empty_note(ax, text: str) -> None:
 
 
 def throughput_chart(summary: Summary) -> Figure:
-    """messages/s (= sent/s + received/s), sent/s, received/s and calls/s over time, with targets and stages."""
+    """Three panels over time, so rates that run close together never hide each other: messages/s (= sent/s +
+    received/s) against its targets; calls/s with the rate targets; sent/s up and received/s mirrored down."""
     tput, thresholds = summary.throughput, summary.thresholds
-    figure, (ax,) = new_figure()
-    _shade_stages(ax, summary.stages)
+    figure, (top, middle, bottom) = new_figure(height_in=7.0, rows=3)
     series = tput.series
     marker = "o" if len(series) <= 30 else None
     midpoints = series["elapsed_s"] - series["interval_s"] / 2  # a rate is the mean over its interval
-    for column, label, width, style in (
-        ("messages_per_s", "messages/s (sent + received)", 2.2, "-"),
-        ("sent_per_s", "sent/s", 1.2, "-"),
-        ("received_per_s", "received/s", 1.2, "-"),
-        ("calls_per_s", "calls/s", 1.4, "--"),
-    ):
-        ax.plot(midpoints, series[column], label=label, color=COLORS[column.split("_")[0]],
-                linewidth=width, linestyle=style, marker=marker, markersize=3)  # fmt: skip
+    for ax in (top, middle, bottom):
+        _shade_stages(ax, summary.stages, label=ax is top)
+    top.plot(midpoints, series["messages_per_s"], label="messages/s (sent + received)", color=COLORS["messages"],
+             linewidth=2.2, marker=marker, markersize=3)  # fmt: skip
+    middle.plot(midpoints, series["calls_per_s"], label="calls/s", color=COLORS["calls"], linewidth=1.8,
+                marker=marker, markersize=3)  # fmt: skip
+    bottom.fill_between(midpoints, series["sent_per_s"], 0, label="sent/s (up)", color=COLORS["sent"], alpha=0.8)
+    bottom.fill_between(midpoints, -series["received_per_s"], 0, label="received/s (down)",
+                        color=COLORS["received"], alpha=0.8)  # fmt: skip
+    bottom.axhline(0, color="#555555", linewidth=0.8)
     peak = float(series["messages_per_s"].max()) if len(series) else 0.0
-    notes = _target_lines(ax, peak, thresholds)
+    notes = _target_lines(top, peak, thresholds)
     for i, check in enumerate(summary.rate_checks):
-        ax.hlines(check.rate_target, check.first_s, check.last_s, color=COLORS["calls"], linestyle=":",
-                  linewidth=1.6, label="rate target (calls/s)" if i == 0 else None)  # fmt: skip
-    ax.set_ylim(bottom=0)
-    _time_axis(ax, summary)
-    ax.yaxis.set_major_formatter(FuncFormatter(si))
-    ax.set_ylabel("rate (per second)")
+        middle.hlines(check.rate_target, check.first_s, check.last_s, color=COLORS["calls"], linestyle=":",
+                      linewidth=1.6, label="rate target (calls/s)" if i == 0 else None)  # fmt: skip
+    for ax, unit in ((top, "messages/s"), (middle, "calls/s"), (bottom, "messages/s")):
+        if ax is not bottom:
+            ax.set_ylim(bottom=0)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: si(abs(v))))
+        ax.set_ylabel(unit)
+        ax.legend(loc="upper right", fontsize=8, ncols=4, framealpha=0.9)
+    _time_axis(bottom, summary)
     source = "WebSocket counters" if tput.source == "ws" else "Locust history (2 messages per call)"
-    ax.set_title(f"Throughput: mean rate of each interval (plotted at its middle), from {source}", loc="left",
-                 fontsize=11, pad=14)  # fmt: skip
-    figure.legend(loc="outside lower center", fontsize=8, ncols=6, frameon=False)
+    top.set_title(f"Throughput: mean rate of each interval (plotted at its middle), from {source}", loc="left",
+                  fontsize=11, pad=14)  # fmt: skip
     if notes:
-        ax.text(0.99, 0.02, "\n".join(notes), transform=ax.transAxes, ha="right", va="bottom", fontsize=8,
-                color="#555555", bbox={"facecolor": "white", "edgecolor": "#dddddd", "alpha": 0.9})  # fmt: skip
+        top.text(0.01, 0.02, "\n".join(notes), transform=top.transAxes, ha="left", va="bottom", fontsize=8,
+                 color="#555555", bbox={"facecolor": "white", "edgecolor": "#dddddd", "alpha": 0.9})  # fmt: skip
     return figure
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from analysis.compute import CALLS, ERROR_KINDS, REPORTED_PERCENTILES, Summary, Target, Throughput, worst_interval
+from analysis.verdict import Verdict
 
 # --- document blocks ----------------------------------------------------------------------------------------------
 
@@ -128,8 +129,15 @@ def target_result(target: Target) -> str:
 # --- the run report -----------------------------------------------------------------------------------------------
 
 
-def verdict_line(summary: Summary) -> str:
-    """One line a person or a CI log can read: the verdict, what missed, and what throughput was checked on."""
+def run_verdict(summary: Summary, verdict: Verdict | None = None) -> Verdict:
+    """The whole verdict: `verdict` (thresholds, completeness) when given, else the targets' alone."""
+    return verdict or Verdict(targets_ok=summary.verdict == "pass")
+
+
+def verdict_line(summary: Summary, verdict: Verdict | None = None) -> str:
+    """One line a person or a CI log can read: the whole verdict (targets, thresholds, whether the run ended
+    cleanly), what missed, and what throughput was checked on."""
+    whole = run_verdict(summary, verdict)
     gating = [t for t in summary.targets if t.gates and t.ok is not None]
     failed = [t for t in gating if not t.ok]
     floor = next(t for t in summary.targets if t.name.endswith("floor"))
@@ -138,19 +146,23 @@ def verdict_line(summary: Summary) -> str:
     throughput = f"stretch {fmt_measured(stretch, stretch.target)} {'met' if stretch.ok else 'not met'}"
     if floor.ok:
         throughput = f"{measured} {fmt_measured(floor)} ≥ floor {fmt_measured(floor, floor.target)}; {throughput}"
-    head = f"{'PASS' if not failed else 'FAIL'} ({len(gating) - len(failed)}/{len(gating)} targets met)"
+    head = whole.head(len(gating) - len(failed), len(gating))
     unjudged = [t for t in summary.targets if t.gates and t.ok is None]
     tail = "".join(f" | {t.name} n/a: {t.note}" for t in unjudged)
-    if not failed:
-        return f"{head}: {throughput}{tail}"
-    missed = "; ".join(
+    misses = [
         f"{t.name} {fmt_measured(t)}, needs {fmt_required(t)}" + (f" ({t.note})" if t.note else "") for t in failed
-    )
+    ] + whole.missed_thresholds()
+    if not misses:
+        return f"{head}: {throughput}{tail}"
+    missed = "; ".join(misses)
     return f"{head}: missed {missed} | {throughput}{tail}"
 
 
-def run_document(summary: Summary, charts: dict[str, bytes]) -> Document:
-    """The report of one run, as blocks."""
+def run_document(
+    summary: Summary, charts: dict[str, bytes], verdict: Verdict | None = None, run_section: Section | None = None
+) -> Document:
+    """The report of one run, as blocks; `run_section` (what ran) follows the verdict."""
+    whole = run_verdict(summary, verdict)
     tput = summary.throughput
     source = (
         "the WebSocket counters of PREFIX_ws.csv"
@@ -158,7 +170,7 @@ def run_document(summary: Summary, charts: dict[str, bytes]) -> Document:
         else "Locust's stats history; no PREFIX_ws.csv, so messages are derived as two per call"
     )
     overview = [
-        Banner(verdict_line(summary), summary.verdict == "pass"),
+        Banner(verdict_line(summary, whole), whole.word == "PASS"),
         Text(
             f"Duration {tput.duration_s:.1f} s; {summary.calls_total:,} calls ({summary.calls_failed:,} not ok,"
             f" success rate {fmt_ratio(summary.success_rate)}). Rates are differences of cumulative counters"
@@ -183,8 +195,13 @@ def run_document(summary: Summary, charts: dict[str, bytes]) -> Document:
         [[t.name, fmt_measured(t), fmt_required(t), target_result(t)] for t in summary.targets],
         text_columns=4,
     )
+    if whole.judgements:
+        results = {True: "met", False: "FAIL", None: "n/a"}
+        rows = [[j.threshold.text, results[j.passed], j.observed] for j in whole.judgements]
+        overview.append(Table(["threshold", "result", "observed"], rows, text_columns=3))
     sections = [
         Section("Verdict", overview),
+        *([run_section] if run_section is not None else []),
         Section("Throughput", [rates]),
         Section("Targets", [targets, Text(TARGETS_NOTE)]),
         Section("Latency (ms)", latency_blocks(summary)),
@@ -295,8 +312,9 @@ def _short(text: str, limit: int = 160) -> str:
     return one_line if len(one_line) <= limit else one_line[: limit - 1] + "…"
 
 
-def summary_json(summary: Summary, charts: list[str]) -> dict[str, object]:
+def summary_json(summary: Summary, charts: list[str], verdict: Verdict | None = None) -> dict[str, object]:
     """summary.json: the headline numbers, targets and verdict a CI job can gate on."""
+    whole = run_verdict(summary, verdict)
     tput = summary.throughput
     latency = {
         str(name): {**{label: _num(row[label]) for label, _ in REPORTED_PERCENTILES}, "max": _num(row["max"])}
@@ -308,8 +326,10 @@ def summary_json(summary: Summary, charts: list[str]) -> dict[str, object]:
     }
     book = summary.ledger
     return {
-        "verdict": summary.verdict,
-        "verdict_line": verdict_line(summary),
+        "verdict": whole.word.lower(),
+        "verdict_line": verdict_line(summary, whole),
+        "incomplete": whole.incomplete,
+        "thresholds": [{"threshold": j.threshold.text, "passed": j.passed} for j in whole.judgements],
         "failed_targets": [t.name for t in summary.targets if t.gates and t.ok is False],
         "not_judged_targets": [t.name for t in summary.targets if t.gates and t.ok is None],
         "duration_s": _num(tput.duration_s),

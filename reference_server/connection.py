@@ -244,7 +244,7 @@ class Connection(WSListener):
         return self._loop.time()
 
     def stream(
-        self, subscriber: Subscriber, topic: str, rate: float, count: int, on_done: Callable[[Stream], None]
+        self, subscriber: Subscriber, topic: str, rate: float, count: int | None, on_done: Callable[[Stream], None]
     ) -> Stream:
         """A started push stream of ``count`` events on ``topic`` at ``rate`` per second."""
         stream = Stream(self._loop, subscriber, topic, rate, count, on_done)

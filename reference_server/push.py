@@ -46,7 +46,8 @@ class Hub:
 
 
 class Stream:
-    """Pushes ``count`` events on ``topic`` at ``rate`` per second, on an absolute schedule.
+    """Pushes ``count`` events on ``topic`` at ``rate`` per second, on an absolute schedule (``count`` None: until
+    cancelled, when its connection ends, or until the connection takes no more).
 
     Event k (1-based) is due at ``start + (k - 1) / rate``; a late tick sends every
     event already due, so the stream neither drifts nor needs one timer per event at
@@ -61,7 +62,7 @@ class Stream:
         subscriber: Subscriber,
         topic: str,
         rate: float,
-        count: int,
+        count: int | None,
         on_done: Callable[[Stream], None],
     ) -> None:
         self._loop = loop
@@ -88,13 +89,15 @@ class Stream:
     def _tick(self) -> None:
         self._handle = None
         elapsed = self._loop.time() - self._start
-        due = min(self.count, int(elapsed * self._rate + 1e-9) + 1)
+        due = int(elapsed * self._rate + 1e-9) + 1
+        if self.count is not None:
+            due = min(self.count, due)
         while self.sent < due:
             self.sent += 1
             if not self._subscriber.push_event(self.topic, {"index": self.sent, "count": self.count}):
                 self._on_done(self)
                 return
-        if self.sent >= self.count:
+        if self.count is not None and self.sent >= self.count:
             self._on_done(self)
             return
         self._handle = self._loop.call_at(self._start + self.sent / self._rate, self._tick)

@@ -25,6 +25,8 @@ COMPUTE_CHUNK: Final = 2_000
 MAX_PAYLOAD_BYTES: Final = 4 * 1024 * 1024
 MAX_SUBSCRIBE_RATE: Final = 100_000.0
 MAX_SUBSCRIBE_COUNT: Final = 10_000_000
+MAX_STREAMS_PER_CONNECTION: Final = 64
+"""Push streams one connection may run at once (an endless one lasts as long as its connection)."""
 MAX_TOPIC_LENGTH: Final = 256
 COMPUTE_SEED: Final = b"reference_server"
 _CODE_RE: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
@@ -48,8 +50,9 @@ class Session(Protocol):
     def answer_with(self, request_id: str, work: Coroutine[Any, Any, Any]) -> None:
         """Answer with what ``work`` returns (or the ToolError it raises)."""
 
-    def subscribe(self, topic: str, rate: float, count: int) -> None:
-        """Register for broadcasts on ``topic`` and push ``count`` events at ``rate``/s."""
+    def subscribe(self, topic: str, rate: float, count: int | None) -> None:
+        """Register for broadcasts on ``topic`` and push ``count`` events at ``rate``/s (None: until the connection
+        ends); ToolError when the connection runs MAX_STREAMS_PER_CONNECTION streams already."""
 
     def broadcast(self, topic: str, data: Any) -> int:
         """Push ``data`` to every subscriber of ``topic`` in this process; return how many."""
@@ -157,11 +160,12 @@ def fail(session: Session, request_id: str, args: dict[str, Any]) -> Any:
 
 
 def subscribe(session: Session, request_id: str, args: dict[str, Any]) -> Any:
-    """Start a push stream of ``count`` events at ``rate`` events/s on ``topic``."""
+    """Start a push stream of ``count`` events at ``rate`` events/s on ``topic``; without ``count`` it runs until the
+    connection ends; without ``rate`` (or 0) the connection only joins ``topic``'s broadcasts."""
     topic = topic_arg(args)
-    rate = number_arg(args, "rate", 0, MAX_SUBSCRIBE_RATE)
-    count = int_arg(args, "count", 0, MAX_SUBSCRIBE_COUNT)
-    if rate <= 0 and count > 0:
+    rate = number_arg(args, "rate", 0, MAX_SUBSCRIBE_RATE) if "rate" in args else 0
+    count = int_arg(args, "count", 0, MAX_SUBSCRIBE_COUNT) if "count" in args else None
+    if rate <= 0 and count:
         raise _invalid("rate must be positive")
     session.subscribe(topic, rate, count)
     return {"topic": topic, "rate": rate, "count": count}
@@ -181,7 +185,12 @@ def reference_tools() -> dict[str, Tool]:
         Tool("compute", f"`rounds` rounds (<= {MAX_COMPUTE_ROUNDS}) of SHA-256; returns the hex digest", compute),
         Tool("payload", f"returns a string of `bytes` bytes (<= {MAX_PAYLOAD_BYTES})", payload),
         Tool("fail", "answers ok:false with the given `code` and `message`", fail),
-        Tool("subscribe", "pushes `count` events on `topic` at `rate` events/s; joins broadcasts", subscribe),
+        Tool(
+            "subscribe",
+            "pushes `count` events on `topic` at `rate` events/s (no count: until the connection "
+            "ends); joins broadcasts",
+            subscribe,
+        ),
         Tool("broadcast", "pushes `data` to every subscriber of `topic`; returns {delivered}", broadcast),
     ]
     return {tool.name: tool for tool in tools}

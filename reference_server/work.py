@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .context import ServerContext
 from .push import Stream, Subscriber
-from .tools import ToolError
+from .tools import MAX_STREAMS_PER_CONNECTION, ToolError
 
 if TYPE_CHECKING:
     from .session import Session
@@ -84,11 +84,14 @@ class ToolWork:
     def answer_with(self, request_id: Any, work: Coroutine[Any, Any, Any]) -> None:
         self.inflight[request_id] = self._port.spawn(self._run_work(request_id, work))
 
-    def subscribe(self, topic: str, rate: float, count: int) -> None:
+    def subscribe(self, topic: str, rate: float, count: int | None) -> None:
+        streams = count is None and rate > 0 or bool(count)
+        if streams and len(self._streams) >= MAX_STREAMS_PER_CONNECTION:
+            raise ToolError("invalid_arguments", f"at most {MAX_STREAMS_PER_CONNECTION} streams per connection")
         if topic not in self._seqs:
             self._seqs[topic] = 0
             self._ctx.hub.add(topic, self)
-        if count > 0:
+        if streams:
             self._streams.add(self._port.stream(self, topic, rate, count, self._streams.discard))
 
     def broadcast(self, topic: str, data: Any) -> int:

@@ -66,7 +66,7 @@ def register_scenarios(events: Any, clock: PlanClock) -> None:
             try:
                 plan_for(options)
             except PlanError as exc:
-                exit_bad_option(exc)
+                exit_bad_option(exc, getattr(options, "csv_prefix", None))
         end_shape_on_signals(environment)
         workers_leave_ctrl_c_to_the_master(environment)
         runner = environment.runner

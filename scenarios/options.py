@@ -48,10 +48,10 @@ def add_scenario_arguments(parser: Any) -> None:
 
 def scenario_options(options: argparse.Namespace) -> ScenarioOptions:
     """The scenario values out of Locust's parsed options."""
-    return ScenarioOptions(
-        scenario=options.scenario,
+    return ScenarioOptions(  # without -u / -r: Locust's headless defaults (1, 1/s), which it sets before the shape
+        scenario=options.scenario,  # runs: the plan checked here at init is the plan that runs
         stage_duration=options.stage_duration,
-        users=options.num_users or 10,
+        users=options.num_users or 1,
         spawn_rate=options.spawn_rate or 1.0,
         rate=options.rate,
         burst_height=options.burst_height,

@@ -19,11 +19,12 @@ from __future__ import annotations
 import logging
 import os
 import signal
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import gevent
 from locust.env import Environment
-from locust.runners import STATE_RUNNING, STATE_SPAWNING, WorkerRunner
+from locust.runners import STATE_INIT, STATE_RUNNING, STATE_SPAWNING, WorkerRunner
 
 logger = logging.getLogger(__name__)
 
@@ -40,15 +41,23 @@ class StoppableShape(Protocol):
 
 
 class GracefulStop:
-    """The first SIGTERM/SIGINT ends the shape; a second SIGINT exits at once."""
+    """The first SIGTERM/SIGINT ends the shape; a second SIGINT exits at once. Before the run has started (a master
+    still waiting for --expect-workers) there is nothing to end: the first signal quits (`quit_now`)."""
 
-    def __init__(self, shape: StoppableShape) -> None:
+    def __init__(
+        self, shape: StoppableShape, not_started: Callable[[], bool] = lambda: False, quit_now: Any = None
+    ) -> None:
         self.shape = shape
         self.received = 0
+        self._not_started = not_started
+        self._quit_now = quit_now
 
     def __call__(self, signum: int) -> None:
         self.received += 1
-        if self.received == 1:
+        if self.received == 1 and self._quit_now is not None and self._not_started():
+            logger.warning("%s received before the run started: quitting", signal.Signals(signum).name)
+            self._quit_now()
+        elif self.received == 1:
             self.shape.request_stop(f"{signal.Signals(signum).name} received (Ctrl+C again to quit at once)")
         elif signum == signal.SIGINT:
             logger.error("second Ctrl+C: quitting at once; the reports of this run are incomplete")
@@ -65,8 +74,19 @@ def end_shape_on_signals(environment: Environment) -> list[Any]:
         return []
     if shape is None or not hasattr(shape, "request_stop"):
         return []
-    stop = GracefulStop(shape)
+    runner = environment.runner
+    stop = GracefulStop(shape, lambda: runner is not None and runner.state == STATE_INIT, lambda: quit_idle(runner))
     return [gevent.signal_handler(signum, stop, signum) for signum in (signal.SIGTERM, signal.SIGINT)]
+
+
+def quit_idle(runner: Any) -> None:
+    """Quit a runner that never started a run (workers that did connect are told to quit), exit code 130.
+
+    SystemExit raised in a gevent callback is thrown into the main greenlet (gevent's hub treats it as a system
+    error), ending Locust's wait for workers there."""
+    if runner is not None:
+        runner.quit()
+    raise SystemExit(FORCED_EXIT_CODE)
 
 
 class WorkerInterrupt:

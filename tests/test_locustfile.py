@@ -108,3 +108,16 @@ def test_missing_credentials_name_every_option(tmp_path: Path) -> None:
         "--jwt-secret (LOCUST_JWT_SECRET), --jwt-private-key (LOCUST_JWT_PRIVATE_KEY) or --token (LOCUST_TOKEN)"
         in run.output
     )
+
+
+def test_python_locustfile_help_lists_locusts_options_and_ours() -> None:
+    import subprocess
+    import sys
+
+    from tests.support.locust_run import ROOT
+
+    done = subprocess.run([sys.executable, "locustfile.py", "--help"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    for flag in ("--users", "--in-flight", "--tools", "--threshold", "--scenario", "--storm-interval", "--protocol"):
+        assert f"  {flag} " in done.stdout or f"  {flag}\n" in done.stdout or f", {flag} " in done.stdout, flag

@@ -193,12 +193,21 @@ class ToolCallUser(User):
     timeout) before the connection closes, so no call goes uncounted.
 
     Subclass it to change the attributes below, or write your own tasks with
-    `self.client.call(...)`. Command-line options given explicitly override
-    these attributes.
+    `self.client.call(...)` (a subclass's own tasks replace call_tools). Command-line options given explicitly
+    override these attributes.
     """
 
     host = "ws://localhost:8079/"
     wait_time = constant(0)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass that declares tasks of its own (@task methods or `tasks`) runs those instead of this class's
+        call_tools: Locust would add them to the inherited ones, and both would run."""
+        super().__init_subclass__(**kwargs)
+        inherited = [t for base in cls.__bases__ for t in (getattr(base, "tasks", None) or [])]
+        merged = list(cls.tasks or [])
+        if len(merged) > len(inherited) and merged[: len(inherited)] == inherited:
+            cls.tasks = merged[len(inherited) :]
 
     tools: str = DEFAULTS["tools"]
     """Weighted tool mix, `NAME[:WEIGHT][=JSON-ARGS]` comma-separated (option --tools)."""

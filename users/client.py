@@ -21,7 +21,7 @@ from users.connection_io import ConnectionIO, Driven
 from users.core import CLOSED, ClientCore
 from users.deflate import DeflateParams, ExtensionError, negotiate, offer_header
 from users.dial import Upgraded, dial
-from users.errors import ConnectFailed, ConnectionLost, HelloRefused, describe_os_error
+from users.errors import ConnectFailed, ConnectionLost, HelloRefused, connect_hint, describe_os_error
 from users.frames import CLOSE_GOING_AWAY, CLOSE_NORMAL
 from users.metrics import WsCounters
 from users.protocol import CallTemplate, HelloOk
@@ -117,7 +117,7 @@ class ToolClient:
         try:
             upgraded, deflate = upgrade(self.url, self.settings, token)
         except (OSError, ssl.SSLError, HandshakeError, ExtensionError) as exc:
-            failure = connect_failure(exc)
+            failure = self._hinted(connect_failure(exc))
             self.counters.connect_failures += 1
             self._reporter.timed("connect", perf_counter() - start, failure, start_wall)
             raise failure from None
@@ -128,6 +128,12 @@ class ToolClient:
         self._io = ConnectionIO(upgraded.sock, core, self._reporter, self.settings.ping_interval_s, label)
         if upgraded.rest:
             self._io.early_data(upgraded.rest)  # frames that came with the 101: not lost
+
+    def _hinted(self, failure: ConnectFailed) -> ConnectFailed:
+        """`failure` with its likely cause added when one is plain (users.errors.connect_hint)."""
+        offered = [*self.settings.subprotocols, *self.settings.wire_protocol().subprotocols]
+        hint = connect_hint(self.url, failure.detail, offered)
+        return ConnectFailed(f"{failure.detail}; {hint}", failure.retry_after_s) if hint else failure
 
     def hello(self, session_id: str, token: str) -> HelloOk:
         """Send hello and wait for its answer; fires `hello`; raises HelloRefused (and then closes)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class WsFailure(Exception):
     """Base of every failure this package reports; `code` is what the failures table shows."""
@@ -74,3 +76,13 @@ def describe_os_error(exc: BaseException) -> str:
     if status:
         return f"{name}: HTTP {status}"
     return name
+
+
+def connect_hint(url: str, description: str, subprotocols: Sequence[str] = ()) -> str:
+    """A likely cause to name beside a failed handshake's description ("" when none): TLS spoken to a plain
+    server, or a subprotocol (--protocol) the server did not accept."""
+    if url.lower().startswith("wss://") and ("SSL" in description or "timed out" in description.lower()):
+        return "is the server plain ws://? (then -H ws://...)"
+    if subprotocols and "chose no offered subprotocol" in description:
+        return f"the server did not accept subprotocol {', '.join(subprotocols)}: check --protocol"
+    return ""

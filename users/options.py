@@ -63,8 +63,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("--max-in-flight", 1000, "Rate mode (--rate): most calls outstanding per connection; beyond it sends "
            "wait and count as late.", type=int, check=at_least(1)),
     Option("--subscribe", "", "Server-push stream each connection subscribes to after hello: "
-           "TOPIC[:RATE[:COUNT]], e.g. ticks:100:1000 (100 events/s, 1000 in all; the reference server needs "
-           "COUNT)."),
+           "TOPIC[:RATE[:COUNT]], e.g. ticks:100:1000 (100 events/s, 1000 in all; without COUNT: until the "
+           "connection ends)."),
     Option("--call-timeout", 10.0, "Seconds without a result before a call is a 'timeout' failure (also the "
            "drain limit at stop).", type=float, check=seconds),
     Option("--connect-timeout", 10.0, "Seconds for TCP + TLS + WebSocket handshake.", type=float, check=seconds),

@@ -18,6 +18,18 @@ class Sample:
     elapsed_s: float
     counters: Mapping[str, float]
     histogram: Mapping[float, int] = field(default_factory=dict)
+    errors: Mapping[str, int] = field(default_factory=dict)
+    """Occurrences so far of each error Locust grouped (`name: error text`), to name what went wrong."""
+
+
+PROBLEM_COUNTERS = (
+    ("connect_failures", "connect failed"),
+    ("hellos_refused", "hello refused"),
+    ("closes_error", "error closes"),
+    ("resets", "resets"),
+)
+"""Connection-level counters a progress line names when they moved in its interval (label after the key)."""
+MAX_REASON_CHARS = 240
 
 
 def _delta(before: Sample, after: Sample, key: str) -> float:
@@ -47,8 +59,26 @@ def progress_line(before: Sample, after: Sample, stage: str = "") -> str:
             *(_delta(before, after, k) for k in ("calls_failed", "calls_timeout", "calls_lost"))
         ),
     ]
+    problems = problems_text(before, after)
+    if problems:
+        parts.append(problems)
     target = float(after.counters.get("rate_target", 0) or 0)
     if target > 0:
         sent = _delta(before, after, "calls_sent") / span
         parts.append(f"{sent / target:.0%} of {target:,.0f} calls/s target")
     return " | ".join(parts)
+
+
+def problems_text(before: Sample, after: Sample) -> str:
+    """What went wrong in the interval: connection counters that moved, and the most frequent error with its count
+    (how many other kinds besides); empty when nothing did."""
+    moved = [(label, _delta(before, after, key)) for key, label in PROBLEM_COUNTERS]
+    counts = [f"{label} {count:,.0f}" for label, count in moved if count > 0]
+    new = {text: n - before.errors.get(text, 0) for text, n in after.errors.items()}
+    new = {text: n for text, n in new.items() if n > 0}
+    if new:
+        top = min(new, key=lambda text: (-new[text], text))
+        reason = top if len(top) <= MAX_REASON_CHARS else top[: MAX_REASON_CHARS - 3] + "..."
+        others = f" (+{len(new) - 1} other kinds)" if len(new) > 1 else ""
+        counts.append(f"errors: {reason} x{new[top]:,}{others}")
+    return ", ".join(counts)

@@ -31,6 +31,7 @@ from users.metrics import WsCounters
 from users.options import OptionError, check_options
 from users.rate_share import follow_rate_share
 from users.run_log import log_rate_stages, log_storms, log_summary
+from users.run_record import RunRecorder
 from users.runtime import runtime_for
 from users.sampler import SAMPLE_EVERY_S, RunSampler, reset_window_gauges
 from users.terminal import register_terminal
@@ -57,7 +58,7 @@ def exit_on_bad_options(environment: Environment, **_: Any) -> None:
         # A master may run without credentials: each worker then uses its own LOCUST_JWT_SECRET/TOKEN.
         check_options(options, need_credentials=not isinstance(environment.runner, MasterRunner))
     except OptionError as exc:
-        exit_bad_option(exc)
+        exit_bad_option(exc, getattr(options, "csv_prefix", None))
     if isinstance(environment.runner, MasterRunner):
         return  # its users run on the workers, on other machines maybe
     warning = memory_warning(getattr(options, "num_users", None), options.max_message_bytes, machine_memory())
@@ -251,6 +252,12 @@ class Reporting:
         """Master: how many workers report, for the web UI; None elsewhere."""
         return self.role.workers_line() if self.role is not None else None
 
+    def workers_without_final(self) -> list[str]:
+        """Master: workers of this run whose final report never came; empty elsewhere."""
+        if not isinstance(self.role, MasterReporter):
+            return []
+        return sorted(w for w, state in self.role.totals.workers.items() if not state.final)
+
 
 def register_reporting(events: Any, load_source: LoadSource | None = None) -> Reporting:
     """Attach option checking, run reporting and the web UI tab to Locust's events."""
@@ -260,6 +267,9 @@ def register_reporting(events: Any, load_source: LoadSource | None = None) -> Re
     events.init.add_listener(lambda environment, **_: install_web_tab(environment, load_source, reporting))
     events.test_start.add_listener(reporting.on_test_start)
     events.test_stop.add_listener(reporting.on_test_stop)
-    register_terminal(events, reporting, load_source)  # after the reporter: its final counters come first
+    terminal = register_terminal(events, reporting, load_source)  # after the reporter: its final counters first
     register_exports(events, reporting)  # Prometheus and OpenTelemetry read the same summed counters as ws.csv
+    recorder = RunRecorder(lambda: terminal.stop_reason, reporting.workers_without_final)
+    events.test_start.add_listener(recorder.on_test_start)
+    events.test_stop.add_listener(recorder.on_test_stop)  # last: after the final row and the verdict
     return reporting

@@ -54,13 +54,16 @@ def quiet_locust_table(environment: Environment, **_: Any) -> None:
 
 
 def request_run_stop(environment: Environment, reason: str) -> None:
-    """End the run the clean way: the load shape's request_stop (the SIGTERM path), else the runner's stop."""
+    """End the run the clean way: the load shape's request_stop (the SIGTERM path), else the runner's stop; headless,
+    the runner's quit (as -t does), so the process ends now rather than at -t."""
     shape = environment.shape_class
+    runner = environment.runner
     if shape is not None and hasattr(shape, "request_stop"):
         shape.request_stop(reason)
-    elif environment.runner is not None:
+    elif runner is not None:
         logger.warning("stopping the run: %s", reason)
-        gevent.spawn(environment.runner.stop)
+        headless = bool(getattr(environment.parsed_options, "headless", False))
+        gevent.spawn(runner.quit if headless else runner.stop)
 
 
 def unknown_tool_names(stats: Any) -> list[str]:
@@ -83,6 +86,15 @@ def fetch_server_stats(control_url: str) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def error_counts(environment: Environment) -> dict[str, int]:
+    """Occurrences of each error Locust grouped, by `name: error text` (as its error report names them)."""
+    counts: dict[str, int] = {}
+    for error in list(environment.stats.errors.values()):
+        text = f"{error.name}: {error.error if isinstance(error.error, str) else repr(error.error)}"
+        counts[text] = counts.get(text, 0) + int(error.occurrences)
+    return counts
+
+
 class RunTerminal:
     """Per run: a greenlet printing progress and judging thresholds; the summary and the verdict at test_stop."""
 
@@ -95,6 +107,8 @@ class RunTerminal:
         self._server_before: dict[str, Any] | None = None
         self._unknown_reported = False
         self._aborted = False
+        self.stop_reason = ""
+        """Why the run stopped itself (a failed threshold with --abort-on-threshold, an unknown tool); "" if not."""
 
     def _active(self, environment: Environment) -> bool:
         return environment.parsed_options is not None and not isinstance(environment.runner, WorkerRunner)
@@ -106,11 +120,13 @@ class RunTerminal:
         self._started = time.monotonic()
         self._unknown_reported = False
         self._aborted = False
+        self.stop_reason = ""
         try:  # checked at init (users.options.check_options); the web UI's form may have changed it since
             thresholds = parse_thresholds(getattr(options, "threshold", ""))
         except ThresholdError as exc:
             logger.error("error: --threshold %s; stopping the run", exc)
             thresholds = []
+            self.stop_reason = "bad --threshold"
             request_run_stop(environment, "bad --threshold")
         self.watch = ThresholdWatch(
             thresholds,
@@ -128,7 +144,8 @@ class RunTerminal:
         return point.stage if point is not None else ""
 
     def _sample(self, environment: Environment) -> Sample:
-        return Sample(time.monotonic() - self._started, self.reporter.snapshot(), call_totals(environment.stats)[0])
+        elapsed = time.monotonic() - self._started
+        return Sample(elapsed, self.reporter.snapshot(), call_totals(environment.stats)[0], error_counts(environment))
 
     def _run(self, environment: Environment) -> None:
         options = environment.parsed_options
@@ -158,6 +175,7 @@ class RunTerminal:
                 logger.warning("threshold %s", judgement.describe())
         if self.watch.abort_reason and not self._aborted:
             self._aborted = True
+            self.stop_reason = self.watch.abort_reason
             request_run_stop(environment, self.watch.abort_reason)
 
     def _check_unknown_tools(self, environment: Environment) -> None:
@@ -172,6 +190,7 @@ class RunTerminal:
             f"error: the server has no tool {tools} (calls fail unknown_tool): check --tools; stopping the run\n"
         )
         environment.process_exit_code = EXIT_UNKNOWN_TOOL
+        self.stop_reason = f"unknown tool {tools}"
         request_run_stop(environment, f"unknown tool {tools}")
 
     def on_test_stop(self, environment: Environment, **_: Any) -> None:
@@ -193,8 +212,9 @@ class RunTerminal:
         for judgement in judgements:
             console.info(f"threshold {judgement.describe()}")
         console.info(f"thresholds {'passed' if passed else 'FAILED'}" + (" (run aborted)" if aborted else ""))
-        if not passed and not environment.process_exit_code:
-            environment.process_exit_code = EXIT_THRESHOLD_FAILED
+        if environment.process_exit_code != EXIT_UNKNOWN_TOOL:
+            # k6's rule: with thresholds, they decide the exit code, not Locust's "any failure exits 1" rule
+            environment.process_exit_code = 0 if passed else EXIT_THRESHOLD_FAILED
 
     def _server_check(self, environment: Environment) -> ServerCheck | None:
         control_url = getattr(environment.parsed_options, "server_control_url", "")

@@ -19,9 +19,10 @@ def name_figures(stats: Any) -> dict[str, NameFigures]:
             continue
         latency: dict[str, float | None] = {"avg": None, "max": None}
         if entry.num_requests:
-            latency = {m: float(entry.get_response_time_percentile(f)) for m, f in _FRACTIONS.items()}
+            top = float(entry.max_response_time)  # exact; a percentile is a rounded bucket and may exceed it
+            latency = {m: min(float(entry.get_response_time_percentile(f)), top) for m, f in _FRACTIONS.items()}
             latency["avg"] = float(entry.avg_response_time)
-            latency["max"] = float(entry.max_response_time)
+            latency["max"] = top
         figures[entry.name] = NameFigures(int(entry.num_requests), int(entry.num_failures), latency)
     return figures
 

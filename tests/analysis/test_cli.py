@@ -163,3 +163,23 @@ def test_report_gates_on_calls_per_second_against_each_stage_s_rate_target(tmp_p
     assert "calls/s vs rate target (rate, 7-13 s)" in (report_dir / "report.html").read_text()
     summary = json.loads((report_dir / "summary.json").read_text())
     assert summary["failed_targets"] == ["calls/s vs rate target (rate, 7-13 s)"]
+
+
+@pytest.mark.parametrize("command", ["report", "compare"])
+def test_a_reader_that_went_away_ends_the_output_quietly(tmp_path: Path, command: str) -> None:
+    """`python -m analysis report ... | head -1`: the pipe closes early; no `error: : Broken pipe`, the verdict's
+    exit code stays."""
+    import subprocess
+    import sys
+
+    from tests.support.locust_run import ROOT
+
+    run = str(FIXTURES / "fast" / "run")
+    args = [run, "--out", str(tmp_path / "out")] if command == "report" else [run, run]
+    process = subprocess.Popen([sys.executable, "-m", "analysis", command, *args], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    process.stdout.close()  # the reader is gone before the first line
+    stderr = process.stderr.read()
+    process.wait(120)
+    assert "Broken pipe" not in stderr and "Traceback" not in stderr, stderr
+    assert process.returncode == (1 if command == "report" else 0), stderr

@@ -468,3 +468,14 @@ def test_the_rate_fixture_names_the_unpaced_tail_after_its_last_stage() -> None:
     (tail,) = summary.rate_overshoots.to_dict("records")
     assert tail["elapsed_s"] == 14.225 and tail["calls_per_s"] == pytest.approx((4670 - 4210) / 0.223)
     assert any("sent more than 1.5x their rate target" in note for note in summary.throughput.notes)
+
+
+def test_percentiles_are_clamped_to_the_exact_max() -> None:
+    """The fixture's connect row: every percentile bucket 8.85 ms, its exact max 8.8455 ms."""
+    from analysis.compute import latency_table
+
+    table = latency_table(load_run(FIXTURES / "fast" / "run").stats)
+    connect = table.loc["connect"]
+    assert connect["max"] == pytest.approx(8.845510999890394)
+    assert all(connect[label] <= connect["max"] for label in ("p50", "p90", "p95", "p99", "p99.9"))
+    assert connect["p99"] == connect["max"]

@@ -54,7 +54,20 @@ def test_throughput_chart_draws_near_targets_and_names_far_ones() -> None:
     far = throughput_chart(summarize(run))
     assert "floor 50K msg/s" not in legend_labels(far)
     assert any("floor 50K msg/s: above the chart" in t for t in all_texts(far))
-    assert far.axes[0].get_ylabel() == "rate (per second)" and far.axes[0].get_xlabel() == "elapsed time (s)"
+    assert far.axes[0].get_ylabel() == "messages/s" and far.axes[2].get_xlabel() == "elapsed time (s)"
+
+
+def test_messages_calls_and_sent_received_each_have_their_own_panel() -> None:
+    summary = summarize(load_run(FIXTURES / "fast" / "run"))
+    figure = throughput_chart(summary)
+    top, middle, bottom = figure.axes
+    assert [line.get_label() for line in top.get_lines()] == ["messages/s (sent + received)"]
+    assert [line.get_label() for line in middle.get_lines()] == ["calls/s"]
+    sent, received = bottom.collections[:2]
+    assert (sent.get_label(), received.get_label()) == ("sent/s (up)", "received/s (down)")
+    series = summary.throughput.series
+    assert max(p[1] for p in sent.get_paths()[0].vertices) == pytest.approx(series["sent_per_s"].max())
+    assert min(p[1] for p in received.get_paths()[0].vertices) == pytest.approx(-series["received_per_s"].max())
 
 
 def test_stages_are_shaded_and_labelled(tmp_path: Path) -> None:
@@ -111,5 +124,5 @@ def test_the_throughput_chart_draws_each_rate_target() -> None:
     summary = summarize(load_run(FIXTURES / "rate" / "run"))
     figure = throughput_chart(summary)
     assert "rate target (calls/s)" in legend_labels(figure)
-    drawn = [segment.tolist() for lines in figure.axes[0].collections for segment in lines.get_segments()]
+    drawn = [segment.tolist() for lines in figure.axes[1].collections for segment in lines.get_segments()]
     assert drawn == [[[1.002, 300.0], [6.001, 300.0]], [[7.001, 300.0], [13.003, 300.0]]]  # sustained, rate

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import csv
+import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -11,7 +14,7 @@ import pytest
 from reference_server.launcher import RunningServer
 from tests.distributed.checks import summed_once
 from tests.distributed.cluster import Cluster, wait_for
-from tests.support.locust_run import ledger_closes, secret_env, ws_numbers
+from tests.support.locust_run import ROOT, ledger_closes, secret_env, ws_numbers
 
 pytestmark = pytest.mark.timeout(240)  # above the runs' own bounds, so those fail first with their message
 
@@ -128,3 +131,9 @@ def test_killed_worker_keeps_its_counters_and_the_rest_carries_the_rate(tmp_path
     assert ws["calls_failed"] == ws["calls_timeout"] == ws["calls_lost"] == 0
     assert server.stats()["results_ok"] >= ws["calls_ok"]
     assert time.monotonic() - killed_at < 50
+    ended = json.loads(Path(f"{run.prefix}_run.json").read_text())["ended"]
+    assert len(ended["workers_without_final"]) == 1, ended  # the run record says so, and the report is INCOMPLETE
+    report = subprocess.run([sys.executable, "-m", "analysis", "report", str(run.prefix)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    assert report.returncode == 3 and report.stdout.startswith("INCOMPLETE ("), report.stdout + report.stderr
+    assert "no final report from 1 worker(s)" in report.stdout.splitlines()[0]

@@ -107,3 +107,22 @@ def test_hub_broadcasts_to_subscribers_of_the_topic_only() -> None:
     hub.remove(a, ["news"])
     assert hub.broadcast("news", 2) == 1 and hub.subscriber_count("news") == 2
     assert hub.broadcast("nobody", 3) == 0
+
+
+def test_a_stream_without_a_count_runs_until_cancelled() -> None:
+    loop, sink, done = FakeLoop(), Sink(), []
+    stream = Stream(loop, sink, "t", rate=100, count=None, on_done=done.append)  # type: ignore[arg-type]
+    stream.start()
+    loop.run_until(9.995)
+    assert len(sink.events) == 1000 and [d["index"] for _, d in sink.events] == list(range(1, 1001))
+    assert all(d["count"] is None for _, d in sink.events) and not done
+    stream.cancel()
+    loop.run_until(20.0)
+    assert len(sink.events) == 1000 and not loop.scheduled
+
+
+def test_an_endless_stream_ends_when_its_connection_takes_no_more() -> None:
+    loop, done = FakeLoop(), []
+    Stream(loop, Sink(accept=False), "t", rate=10, count=None, on_done=done.append).start()  # type: ignore[arg-type]
+    loop.run_until(5.0)
+    assert len(done) == 1 and not loop.scheduled

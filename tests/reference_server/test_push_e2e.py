@@ -72,3 +72,33 @@ def test_broadcast_reaches_every_subscriber_and_continues_the_sequence(server: R
 
 def test_subscribe_with_bad_arguments(session: websocket.WebSocket) -> None:
     assert_tool_error(call(session, "subscribe", {"topic": "t", "rate": -1, "count": 1}, "x"), "x", "invalid_arguments")
+
+
+def test_subscribe_without_a_count_streams_until_the_connection_ends(session: websocket.WebSocket) -> None:
+    answer = call(session, "subscribe", {"topic": "ticks", "rate": 500}, "sub")
+    assert assert_ok(answer, "sub") == {"topic": "ticks", "rate": 500, "count": None}
+    got = events(session, 300)  # well past any count the old server needed
+    assert [e["seq"] for e in got] == list(range(1, 301)) and all(e["data"]["count"] is None for e in got)
+    session.close()  # the stream ends with its connection (the server cancels it: see test_supervision)
+
+
+def test_a_connection_runs_a_bounded_number_of_streams(session: websocket.WebSocket) -> None:
+    from reference_server.tools import MAX_STREAMS_PER_CONNECTION
+
+    def results(n: int) -> list[dict]:
+        out: list[dict] = []
+        for _ in range(n + 2 * MAX_STREAMS_PER_CONNECTION):  # each stream's first event comes at once: skip them
+            message = recv_json(session)
+            if message["op"] == "tool_result":
+                out.append(message)
+                if len(out) == n:
+                    break
+        return out
+
+    for n in range(MAX_STREAMS_PER_CONNECTION):
+        call_tool(session, f"s{n}", "subscribe", {"topic": f"t{n}", "rate": 0.01})
+    answers = results(MAX_STREAMS_PER_CONNECTION)
+    assert len(answers) == MAX_STREAMS_PER_CONNECTION and all(a["ok"] for a in answers)
+    call_tool(session, "over", "subscribe", {"topic": "x", "rate": 1})
+    (over,) = results(1)
+    assert over["request_id"] == "over" and over["ok"] is False and over["error"]["code"] == "invalid_arguments", over

@@ -23,7 +23,7 @@ class FakeSession:
     def answer_with(self, request_id: str, work: Any) -> None:
         self.work.append((request_id, work))
 
-    def subscribe(self, topic: str, rate: float, count: int) -> None:
+    def subscribe(self, topic: str, rate: float, count: int | None) -> None:
         self.subscriptions.append((topic, rate, count))
 
     def broadcast(self, topic: str, data: Any) -> int:
@@ -92,7 +92,9 @@ def test_subscribe_and_broadcast_go_through_the_session() -> None:
     session = FakeSession()
     assert run("subscribe", {"topic": "t", "rate": 50, "count": 4}, session) == {"topic": "t", "rate": 50, "count": 4}
     assert run("subscribe", {"topic": "t", "rate": 0, "count": 0}, session)["count"] == 0
-    assert session.subscriptions == [("t", 50, 4), ("t", 0, 0)]
+    assert run("subscribe", {"topic": "t", "rate": 100}, session) == {"topic": "t", "rate": 100, "count": None}
+    assert run("subscribe", {"topic": "t"}, session) == {"topic": "t", "rate": 0, "count": None}
+    assert session.subscriptions == [("t", 50, 4), ("t", 0, 0), ("t", 100, None), ("t", 0, None)]
     assert run("broadcast", {"topic": "t", "data": [1]}, session) == {"delivered": 3}
     assert session.broadcasts == [("t", [1])]
     for bad in (

@@ -213,6 +213,29 @@ def test_bad_scenario_values_stop_before_any_load(tmp_path: Path, args: list[str
     assert result.returncode == 2, result.output[-2000:]
     assert message in result.output
     assert not result.stats
+    assert result.files == [], "a run that exits 2 before any load leaves no (empty) CSV files"
+
+
+def test_the_readme_composed_scenario_runs_as_written(tmp_path: Path, server: RunningServer) -> None:
+    """README: `--scenario sustained,burst,reconnect --stage-duration 1m` with Locust's defaults (no -u, no -r): the
+    options are checked on the plan that runs (1 user at 1/s, Locust's headless defaults), not on 10 users that
+    never run; cut short here with -t."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.support.locust_run import ROOT, read_run
+
+    prefix = tmp_path / "run"
+    command = [sys.executable, "-m", "locust", "-f", "locustfile.py", "--headless", "-H", server.url, "--csv",
+               str(prefix), "--only-summary", "--scenario", "sustained,burst,reconnect", "--stage-duration", "1m",
+               "-t", "3s"]  # fmt: skip
+    env = {**os.environ, "LOCUST_JWT_SECRET": server.jwt_secret or ""}
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+    result = read_run(prefix, done.returncode, done.stdout + done.stderr)
+    assert result.returncode == 0 and "error:" not in result.output, result.output[-3000:]
+    assert stages_in_order(result) == ["sustained"] and result.ws_final["connects"] >= 1
+    assert "scenario plan: sustained 60s, burst 60s, reconnect 60s" in result.output
 
 
 def test_server_initiated_storm_is_accounted_like_a_client_one(tmp_path: Path, server: RunningServer) -> None:
@@ -243,3 +266,12 @@ def test_options_work_from_a_locust_conf_file(tmp_path: Path, server: RunningSer
     assert stages_in_order(result) == ["sustained", "rate"]
     assert result.stats["call_tool:sleep"].requests > 0
     ledger_closes(result)
+
+
+def test_a_stream_without_a_count_runs_until_the_connection_ends(tmp_path: Path, server: RunningServer) -> None:
+    """`--subscribe ticks:100`: the reference server streams until each connection ends (it used to want COUNT)."""
+    result = run(tmp_path, server, "--subscribe", "ticks:100", "--tools", "echo", run_time="3s", users=2)
+    ws = ledger_closes(result)
+    assert result.stats["call_tool:subscribe"].requests == 2 and result.stats["call_tool:subscribe"].failures == 0
+    assert ws["pushes_received"] >= 2 * 100 * 1.5, ws["pushes_received"]  # 2 connections x 100/s for most of 3 s
+    assert (ws["push_gaps"], ws["push_duplicates"], ws["push_reordered"]) == (0, 0, 0)

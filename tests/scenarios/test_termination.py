@@ -92,3 +92,27 @@ def test_only_the_first_signal_ends_the_shape_and_a_second_sigterm_changes_nothi
     stop(signal.SIGTERM)
     stop(signal.SIGTERM)
     assert shape.reasons == ["SIGTERM received (Ctrl+C again to quit at once)"] and stop.received == 2
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_master_still_waiting_for_workers_quits_on_the_first_signal(tmp_path: Path, signum: int) -> None:
+    from tests.support.locust_run import free_port
+
+    command = [
+        *headless_command(tmp_path / "run", "ws://127.0.0.1:9", run_time="30s"),
+        "--master", "--expect-workers", "2", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(free_port()),
+    ]  # fmt: skip
+    env = {**os.environ, "LOCUST_JWT_SECRET": "s" * 32}
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        time.sleep(4)  # waiting for two workers that never come
+        assert process.poll() is None, "still waiting"
+        process.send_signal(signum)
+        sent = time.monotonic()
+        output, _ = process.communicate(timeout=30)
+        took = time.monotonic() - sent
+    finally:
+        process.kill()
+    assert took < 5, took
+    assert process.returncode == FORCED_EXIT_CODE, output[-2000:]
+    assert "received before the run started: quitting" in output and "Traceback" not in output

@@ -124,3 +124,17 @@ def test_expired_token_is_a_hello_failure_without_the_token(server: Any) -> None
     assert recorder.codes("hello") == ["token_expired"]
     assert expired not in repr(recorder.events) and server.jwt_secret not in repr(recorder.events)
     assert not client.connected
+
+
+def test_connect_hints_name_a_plain_server_and_an_unaccepted_subprotocol() -> None:
+    from users.errors import connect_hint
+
+    ssl_eof = "SSLEOFError: [SSL: UNEXPECTED_EOF_WHILE_READING] EOF occurred in violation of protocol (_ssl.c:1006)"
+    assert connect_hint("wss://h:1/ws", ssl_eof) == "is the server plain ws://? (then -H ws://...)"
+    assert connect_hint("ws://h:1/ws", ssl_eof) == ""
+    unaccepted = "bad handshake: the server chose no offered subprotocol"
+    assert connect_hint("ws://h:1/", unaccepted, ["mcp"]) == (
+        "the server did not accept subprotocol mcp: check --protocol"
+    )
+    assert connect_hint("ws://h:1/", unaccepted) == ""
+    assert connect_hint("ws://h:1/", "ConnectionRefusedError: Connection refused", ["mcp"]) == ""

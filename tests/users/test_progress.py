@@ -29,3 +29,24 @@ def test_share_of_the_rate_target_and_an_empty_interval() -> None:
     line = progress_line(before, after)
     assert line.endswith("| 90% of 1,000 calls/s target")
     assert "| - |" in line and "p50 - ms p99 - ms" in line
+
+
+def test_an_interval_names_what_went_wrong_with_the_top_reason_and_its_count() -> None:
+    before = Sample(3.0, {**ZERO, "connect_failures": 2}, errors={"connect: connect_failed: ConnectionRefusedError": 2})
+    after = Sample(
+        6.0,
+        {**ZERO, "connect_failures": 9, "hellos_refused": 1, "closes_error": 0},
+        errors={"connect: connect_failed: ConnectionRefusedError": 9, "hello: invalid_token": 1, "old: x": 4},
+    )
+    line = progress_line(before, after)
+    assert line.endswith(
+        "| failed 0 timeout 0 lost 0 | connect failed 7, hello refused 1, "
+        "errors: connect: connect_failed: ConnectionRefusedError x7 (+2 other kinds)"
+    )
+    assert progress_line(after, after).endswith("failed 0 timeout 0 lost 0"), "nothing new: nothing named"
+
+
+def test_a_long_reason_is_cut() -> None:
+    after = Sample(1.0, ZERO, errors={"call_tool:echo: " + "x" * 500: 3})
+    problems = progress_line(Sample(0.0, ZERO), after).split(" | ")[-1]
+    assert problems.startswith("errors: call_tool:echo: xxx") and problems.endswith("... x3") and len(problems) < 260

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from reference_server.launcher import RunningServer, start_reference_server
-from tests.support.locust_run import ROOT, LocustRun, ledger_closes, read_run, run_locust
+from tests.support.locust_run import ROOT, LocustRun, free_port, ledger_closes, read_run, run_locust
 
 PROGRESS = re.compile(
     r"^progress +(\d+\.\d)s \| .* \| ([\d,]+) calls/s \| ([\d,]+) msg/s \| p50 .* ms p99 .* ms \|", re.M
@@ -133,3 +133,62 @@ def test_a_bad_host_or_threshold_is_one_error_line_and_exit_2(
     assert [line for line in result.output.splitlines() if line.startswith("error:")][0].startswith(message)
     assert len([line for line in result.output.splitlines() if "error" in line.lower()]) == 1, result.output
     assert "Traceback" not in result.output and not result.stats
+
+
+def bare_run(host: str, out: Path, secret: str, *args: str, run_time: str = "4s") -> LocustRun:
+    """A short headless run printing progress each second, with `secret` as the JWT secret."""
+    prefix = out / "run"
+    command = [
+        sys.executable, "-m", "locust", "-f", "locustfile.py", "--headless", "-u", "2", "-r", "2", "-t", run_time,
+        "-H", host, "--csv", str(prefix), "--exit-code-on-error", "0", "--progress-interval", "1", *args,
+    ]  # fmt: skip
+    env = {**os.environ, "LOCUST_JWT_SECRET": secret}
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+    return read_run(prefix, done.returncode, done.stdout + done.stderr)
+
+
+def test_progress_lines_name_refused_connects_while_they_happen(tmp_path: Path) -> None:
+    result = bare_run(f"ws://127.0.0.1:{free_port()}", tmp_path, "s" * 32)
+    lines = [line for line in result.output.splitlines() if line.startswith("progress ")]
+    assert len(lines) >= 3, result.output[-3000:]
+    named = [line for line in lines if re.search(r"\| connect failed [\d,]+, errors: connect: connect_failed: "
+                                                 r"ConnectionRefusedError.* x[\d,]+$", line)]  # fmt: skip
+    assert len(named) >= len(lines) - 1, "\n".join(lines)
+
+
+def test_progress_lines_name_a_wrong_secret_while_it_happens(server: RunningServer, tmp_path: Path) -> None:
+    result = bare_run(server.url, tmp_path, "w" * 32)
+    lines = [line for line in result.output.splitlines() if line.startswith("progress ")]
+    assert len(lines) >= 3, result.output[-3000:]
+    named = [line for line in lines if re.search(r"\| hello refused [\d,]+.*errors: hello: .*invalid_token", line)]
+    assert len(named) >= len(lines) - 1, "\n".join(lines)
+    assert "w" * 32 not in result.output
+
+
+@pytest.mark.parametrize(("threshold", "code"), [("errors<60%", 0), ("errors<0.0001%", 1)])
+def test_with_thresholds_they_decide_the_exit_code_of_a_run_with_deliberate_losses(
+    server: RunningServer, tmp_path: Path, threshold: str, code: int
+) -> None:
+    """A reconnect storm loses calls with the connections it drops: Locust's rule alone would exit 1."""
+    result = run(
+        server, tmp_path, "--scenario", "reconnect", "--stage-duration", "4s", "--storm-interval", "1s",
+        "--in-flight", "8", "--exit-code-on-error", "1", "--threshold", threshold, run_time="30s",
+    )  # fmt: skip
+    assert result.ws_final["calls_lost"] > 0, result.output[-3000:]
+    assert sum(result.failures.values()) > 0, "Locust saw failures: without thresholds it would exit 1"
+    assert result.returncode == code, result.output[-3000:]
+
+
+def test_wss_against_a_plain_server_names_the_likely_cause(server: RunningServer, tmp_path: Path) -> None:
+    result = bare_run(server.url.replace("ws://", "wss://"), tmp_path, server.jwt_secret or "", run_time="8s")
+    hinted = [k for k in result.failures if k[0] == "connect" and "is the server plain ws://?" in k[1]]
+    assert hinted and hinted[0][1].startswith("connect_failed: SSL"), result.failures
+    assert re.search(r"^progress .*errors: connect: connect_failed: SSL.*is the server plain ws://\?", result.output,
+                     re.M), result.output[-3000:]  # fmt: skip
+
+
+def test_mcp_against_a_toolcall_server_names_the_protocol(server: RunningServer, tmp_path: Path) -> None:
+    result = bare_run(server.url, tmp_path, server.jwt_secret or "", "--protocol", "mcp", run_time="3s")
+    expected = ("connect", "connect_failed: bad handshake: the server chose no offered subprotocol; the server did not "
+                "accept subprotocol mcp: check --protocol")  # fmt: skip
+    assert result.failures[expected] > 0, result.failures

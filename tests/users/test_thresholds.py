@@ -50,3 +50,18 @@ def test_without_abort_failures_are_only_remembered() -> None:
     watch = ThresholdWatch(parse_thresholds("msgs>=1K/s"))
     watch.check(run_figures(STATS, COUNTERS, 1.0), elapsed_s=60.0)
     assert watch.failed_live == {"msgs>=1K/s"} and watch.abort_reason is None
+
+
+def test_percentiles_never_exceed_the_exact_max_with_locusts_real_buckets() -> None:
+    """One 4.836 ms response: its bucket is 4.84 ms (rounded half up), its exact max 4.836 ms."""
+    from locust.stats import RequestStats
+
+    from users import integration
+
+    assert integration.install() is True
+    stats = RequestStats()
+    stats.log_request("WS", "call_tool:echo", 4.836, 0)
+    entry = stats.get("call_tool:echo", "WS")
+    assert entry.get_response_time_percentile(0.99) > entry.max_response_time, "the rounding this guards against"
+    latency = name_figures(stats).get("call_tool:echo").latency_ms
+    assert latency["p99"] == latency["p99.9"] == latency["max"] == pytest.approx(4.836)

@@ -47,6 +47,18 @@ PATCHES = (
     Patch("fused logging", "StatsEntry.log, RequestStats.log_request", "one clock read and bucket per request", True),
     Patch("CSV percentiles", "StatsCSV._percentile_fields", "percentiles with two decimals below 100 ms", True),
     Patch("final CSV rows", "StatsCSVFileWriter.close_files", "the run's last second in PREFIX_stats.csv", True),
+    Patch(
+        "CSV overwrite warning",
+        "StatsCSVFileWriter.__init__",
+        "one warning line when --csv PREFIX already holds an earlier run's files (Locust truncates them silently)",
+        True,
+    ),
+    Patch(
+        "CSV writer ends first",
+        "StatsCSVFileWriter.stats_writer",
+        "its greenlet is ended before the files close, not left to write to a closed file during shutdown",
+        True,
+    ),
     Patch("report interval", "locust.runners.WORKER_REPORT_INTERVAL", "workers report each second, not 3 s", True),
     Patch(
         "quiet stats table",

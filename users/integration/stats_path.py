@@ -99,7 +99,8 @@ def _percentile_fields(self: Any, stats_entry: Any, use_current: bool = False) -
         values = [stats_entry.get_current_response_time_percentile(p) for p in self.percentiles_to_report]
     else:
         values = [stats_entry.get_response_time_percentile(p) for p in self.percentiles_to_report]
-    return [_csv_number(v or 0) for v in values]
+    top = stats_entry.max_response_time  # exact; a percentile is its rounded bucket and may be above it
+    return [_csv_number(min(v or 0, top)) for v in values]
 
 
 def _csv_number(value: float) -> float | int:

@@ -94,6 +94,6 @@ def test_locusts_default_options_are_built_once_and_stay_the_same(monkeypatch: p
 
 def test_every_replacement_install_makes_is_listed() -> None:
     replaced = " ".join(p.replaces for p in integration.PATCHES)
-    for name in ("bucket_response_time", "StatsEntry.log", "_percentile_fields", "close_files",
+    for name in ("bucket_response_time", "StatsEntry.log", "_percentile_fields", "close_files", "stats_writer",
                  "WORKER_REPORT_INTERVAL", "CONSOLE_STATS_INTERVAL_SEC", "_handlers", "default_args_dict", "'stats'"):  # fmt: skip
         assert name in replaced, name
