@@ -84,7 +84,7 @@ def parse(argv: Sequence[str], environ: Mapping[str, str]) -> tuple[argparse.Nam
         raise ProbeOptionError("--server-max-message-bytes must be 0 (unknown) or more")
     users = argparse.Namespace(**{**defaults(OPTIONS), **vars(args), "host": args.url})
     try:
-        check_options(users, need_credentials=False)
+        check_options(users)
     except OptionError as exc:
         raise ProbeOptionError(str(exc)) from None
     if args.cases and not select(args.cases):

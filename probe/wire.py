@@ -62,7 +62,7 @@ def parse_frame(buf: bytes | bytearray, limit: int = 1 << 26) -> tuple[RawFrame,
         raise ValueError(f"server frame of {length} bytes")
     masked = bool(second & 0x80)
     key = bytes(buf[pos : pos + 4]) if masked else b""
-    pos += len(key)
+    pos += 4 if masked else 0
     if len(buf) < pos + length:
         return None
     payload = bytes(buf[pos : pos + length])
