@@ -24,6 +24,8 @@ def run_case(case: Case, ctx: Context) -> Outcome:
         return Outcome(FAILED, f"connection failed: {type(exc).__name__}: {exc.strerror or exc}")
     except ValueError as exc:
         return Outcome(FAILED, str(exc))
+    except Exception as exc:  # a probe bug must not hide the other cases' results behind a traceback
+        return Outcome(FAILED, f"probe error: {type(exc).__name__}: {exc}")
 
 
 def run_cases(cases: Iterable[Case], ctx: Context, secrets: list[str], total_s: float,
