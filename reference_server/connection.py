@@ -36,8 +36,19 @@ CONTINUATION = WSMsgType.CONTINUATION
 CLOSE = WSMsgType.CLOSE
 #: How long to wait for the peer's CLOSE after sending ours before dropping the socket.
 CLOSE_REPLY_TIMEOUT_S = 1.0
-#: Close codes that may not be echoed on the wire.
-_UNSENDABLE_CODES = frozenset({0, 1005, 1006, 1015})
+#: Close codes a peer may send (RFC 6455 7.4; 1012-1014 registered since) below the 3000-4999 range of
+#: libraries and applications; any other code in a close frame is a protocol error, answered with 1002.
+_VALID_CLOSE_CODES = frozenset({1000, 1001, 1002, 1003, *range(1007, 1015)})
+
+
+def close_reply(payload_size: int, code: int) -> int:
+    """The code to answer a peer's close with: its own code echoed, 1000 for a close without one, 1002 for a
+    code no endpoint may send (0, 999, 1004-1006, 1015, 5000+: picows passes some of them on)."""
+    if payload_size < 2:
+        return WSCloseCode.OK
+    if code in _VALID_CLOSE_CODES or 3000 <= code < 5000:
+        return code
+    return WSCloseCode.PROTOCOL_ERROR
 
 
 def make_codec(ctx: ServerContext) -> Codec:
@@ -197,7 +208,8 @@ class Connection(WSListener):
             self._closed = True
             self._stop()
             code = frame.get_close_code()
-            transport.send_close(WSCloseCode.OK if int(code) in _UNSENDABLE_CODES else code)
+            reply = close_reply(frame.payload_size, int(code))
+            transport.send_close(code if reply == int(code) else reply)
         transport.disconnect()
         if self._close_timer is None and self._raw is not None and self._raw.get_write_buffer_size():
             # A graceful disconnect waits for the buffer to drain: bound that wait too.

@@ -17,7 +17,7 @@ from . import control
 from .connection import Busy, Connection, ServerContext
 from .context import LiveConnection
 from .faults import DEFAULT_DROP_CODE, FaultError, Faults
-from .upgrade import accept_rpc
+from .upgrade import accept_rpc, version_refusal
 
 log = logging.getLogger("reference_server")
 
@@ -32,10 +32,13 @@ class Injector:
         self._interval_s = 0.0
 
     def accept(self, request: WSUpgradeRequest) -> Connection | Busy | WSUpgradeResponseWithListener:
-        """picows' listener factory: a Connection, the refusal the handshake_status fault asks for,
-        a Busy listener (close 1013) when ``--max-connections`` are open, or (jsonrpc, mcp) the
-        bearer-checked connection or its refusal (``upgrade``)."""
+        """picows' listener factory: 426 for a WebSocket version other than 13, a Connection, the refusal
+        the handshake_status fault asks for, a Busy listener (close 1013) when ``--max-connections`` are
+        open, or (jsonrpc, mcp) the bearer-checked connection or its refusal (``upgrade``)."""
         ctx = self._ctx
+        refused = version_refusal(request)
+        if refused is not None:
+            return refused
         status = ctx.faults.handshake_status
         if not status:
             if ctx.max_connections is not None and len(ctx.connections) >= ctx.max_connections:

@@ -40,6 +40,14 @@ def refusal(status: int, text: str, extra: Mapping[str, str] | None = None) -> W
     return WSUpgradeResponseWithListener(response, None)
 
 
+def version_refusal(request: WSUpgradeRequest) -> WSUpgradeResponseWithListener | None:
+    """426 naming version 13 for an upgrade asking for another WebSocket version (RFC 6455 4.2.2: picows
+    would answer a bare 400, without the Sec-WebSocket-Version header a client needs to retry); else None."""
+    if request.headers.get("Sec-WebSocket-Version", "").strip() == "13":
+        return None
+    return refusal(426, "Upgrade Required: WebSocket version 13", {"Sec-WebSocket-Version": "13"})
+
+
 def accept_rpc(ctx: ServerContext, request: WSUpgradeRequest) -> Connection | WSUpgradeResponseWithListener:
     """Accept a jsonrpc / mcp upgrade, or refuse it: 400 without the subprotocol, 401 without a valid token.
 

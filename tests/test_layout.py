@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("users", "scenarios", "analysis", "reference_server")
+PACKAGES = ("users", "scenarios", "analysis", "reference_server", "probe")
 MAX_CLASS_LINES = 300
 MAX_FUNCTION_LINES = 80
 

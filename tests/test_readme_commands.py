@@ -200,6 +200,15 @@ def run_help_only(ctx: Context, command: str) -> None:
         assert option in output, f"{option} is not an option of {module}"
 
 
+def run_probe(ctx: Context, command: str) -> None:
+    """The conformance probe against the reference server: every case OK or INFORMATIONAL, its report written."""
+    output = run_shell(ctx, ctx.localize(command))
+    assert "summary: " in output and " 0 FAILED" in output, output[-3000:]
+    if "--out results/" in command:
+        out = re.search(r"--out (\S+)", ctx.localize(command))
+        assert out is not None and Path(out.group(1), "index.json").is_file()
+
+
 def check_export(ctx: Context, command: str) -> None:
     assert re.fullmatch(r"export (LOCUST_JWT_SECRET|LOCUST_TOKEN)=\.\.\.", command.split("  #", 1)[0].strip())
 
@@ -226,6 +235,7 @@ RULES: list[tuple[str, Callable[[Context, str], None]]] = [
     (r".venv/bin/pip install atheris", skip("installs from a package registry; nothing leaves the machine here")),
     (r".venv/bin/python tests/reference_server/atheris_fuzz.py", skip("needs atheris (test_fuzz_* cover the parser)")),
     (r".venv/bin/python -m analysis ", run_analysis),
+    (r".venv/bin/python -m probe ", run_probe),
     (r"(\w+=\S+ )*docker compose ", skip("needs docker: tests/distributed/test_compose.py runs the compose file")),
     (r".venv/bin/python -m bench", run_help_only),
 ]

@@ -151,7 +151,10 @@ class Model:
                 return []
             self.closed = True
             code = frame.get_close_code()
-            return [("close", 1000 if code in (0, 1005, 1006, 1015) else code)]
+            if len(frame.payload) < 2:
+                return [("close", 1000)]
+            valid = code in (1000, 1001, 1002, 1003, *range(1007, 1015)) or 3000 <= code < 5000
+            return [("close", code if valid else 1002)]
         if self.closed:
             return []
         if frame.rsv1 or frame.rsv2 or frame.rsv3:
@@ -366,7 +369,7 @@ def ending_groups(draw: st.DrawFn) -> list[Frame]:
     if kind == "oversize":
         return draw(fragmented(b"[" + b"0," * (MAX_MESSAGE // 2) + b"0]", TEXT))
     if kind == "close":
-        code = draw(st.sampled_from([1000, 1001, 1005, 3000, 4999]))
+        code = draw(st.sampled_from([1000, 1001, 1005, 3000, 4999, 0, 1006, 5000, 65535]))
         return [Frame(CLOSE, code.to_bytes(2, "big") if code != 1005 else b"")]
     return draw(message_groups())
 

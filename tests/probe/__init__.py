@@ -1,0 +1,1 @@
+"""Tests of the conformance probe (python -m probe)."""
