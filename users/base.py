@@ -32,6 +32,7 @@ from users.protocols.base import Protocol, Template
 from users.protocols.options import build_protocol
 from users.rate_driver import Member
 from users.runtime import Runtime, runtime_for
+from users.sessions import SessionChurn
 from users.storms import StormDropper
 from users.tool_mix import ToolMix
 from users.watchdog import start_watchdog
@@ -158,19 +159,17 @@ def connection_token(tokens: TokenSource | None, bad: bool, counters: WsCounters
     return corrupt(token) if bad else token
 
 
-class ToolCallUser(User):
+class ToolCallUser(SessionChurn, User):
     """A user holding one WebSocket connection that keeps `in_flight` `call_tool` requests outstanding.
 
-    `on_start` connects and sends hello (events `connect` and `hello`); the
-    task then keeps `in_flight` calls outstanding, drawn from the `tools` mix,
-    each reported as `call_tool:<tool>` when its result, timeout or loss
-    settles it. A dropped connection is reopened with capped, jittered
-    exponential backoff. On stop, calls in flight are drained (up to the call
-    timeout) before the connection closes, so no call goes uncounted.
+    `on_start` connects and sends hello (events `connect` and `hello`); the task then keeps `in_flight` calls
+    outstanding, drawn from the `tools` mix, each reported as `call_tool:<tool>` when its result, timeout or loss
+    settles it. A dropped connection is reopened with capped, jittered exponential backoff; with `session_calls`
+    a connection closes after that many calls and the next opens at once (users/sessions.py). On stop, calls in
+    flight are drained (up to the call timeout) before the connection closes, so no call goes uncounted.
 
-    Subclass it to change the attributes below, or write your own tasks with
-    `self.client.call(...)`. Command-line options given explicitly override
-    these attributes.
+    Subclass it to change the attributes below, or write your own tasks with `self.client.call(...)`.
+    Command-line options given explicitly override these attributes.
     """
 
     host = "ws://localhost:8079/"
@@ -360,7 +359,9 @@ class ToolCallUser(User):
         a plan) or until the slice's end. Locust's graceful stop is honoured at the slice's end (within
         TASK_SLICE_S).
         """
-        if self._zero_wait:
+        if self.session_calls:
+            self._churn(client, slice_s)
+        elif self._zero_wait:
             client.keep_calling(self.in_flight, self.mix.pick, perf_counter() + slice_s)
         else:
             client.keep_in_flight(self.in_flight, self.mix.pick, math.inf if point_free else slice_s)

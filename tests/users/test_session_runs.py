@@ -1,0 +1,38 @@
+"""Whole Locust runs with connection churn (--session-calls) against the reference server: exact counts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from reference_server.launcher import start_reference_server
+from tests.support.locust_run import ledger_closes, run_locust
+
+USERS = 5
+CALLS = 3
+
+
+def test_sessions_of_n_calls_close_normally_and_reconnect_at_once_with_every_count_matching_the_server(
+    tmp_path: Path,
+) -> None:
+    with start_reference_server() as server:
+        result = run_locust(
+            tmp_path, server.url, "--session-calls", str(CALLS), "--in-flight", "2", "--tools", "echo",
+            env={"LOCUST_JWT_SECRET": server.jwt_secret or ""}, users=USERS, run_time="3s",
+        )  # fmt: skip
+        stats = server.wait_stats(lambda s: s["connections_closed"] == s["connections_opened"])
+    assert result.returncode == 0, result.output[-3000:]
+    ws = ledger_closes(result)
+    sessions = int(ws["sessions"])
+    # no backoff: the reconnect backoff's first ceiling is 0.1 s, so a user waiting it made at most ~60 sessions
+    assert sessions > 100 * USERS, sessions
+    assert stats["connections_opened"] == ws["connects"] == result.stats["connect"].requests
+    assert stats["hello_ok"] == ws["hellos_ok"] == result.stats["hello"].requests
+    assert result.stats["session"].requests == sessions and result.stats["session"].failures == 0
+    cut = ws["connects"] - sessions  # sessions the run's stop ended before their N calls
+    assert 0 <= cut <= USERS, (ws["connects"], sessions)
+    assert sessions * CALLS <= ws["calls_sent"] <= sessions * CALLS + cut * CALLS
+    assert ws["calls_ok"] == ws["calls_sent"] == stats["calls_received"] == stats["results_ok"]
+    assert ws["closes_normal"] == ws["disconnects"] == ws["connects"]  # the stop closes with 1000 too
+    assert ws["closes_error"] == ws["resets"] == ws["connect_failures"] == 0
+    assert ws["reconnects"] == ws["reconnect_attempts"] == 0  # a new session is not a reconnect
+    assert not result.failures, result.failures

@@ -1,0 +1,104 @@
+"""Connection churn (--session-calls N): a session makes N calls on its connection, then closes it with 1000."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from time import perf_counter
+from typing import Any
+
+from locust.env import Environment
+
+from users.client import ClientSettings, ToolClient
+from users.integration import request_fire
+from users.metrics import WsCounters
+from users.options import DEFAULTS
+from users.protocol import CallTemplate
+from users.tool_mix import ToolMix
+
+SESSION_NAME = "session"
+"""The request name a finished session is reported as; its response time is the session's duration."""
+
+
+class SessionBudget:
+    """The calls one connection may still send: N in all, counted as they are picked."""
+
+    __slots__ = ("client", "calls", "sent", "_pick")
+
+    def __init__(self, client: ToolClient, calls: int, pick: Callable[[int], list[CallTemplate]]) -> None:
+        self.client = client
+        self.calls = calls
+        self.sent = 0
+        self._pick = pick
+
+    def pick(self, count: int) -> list[CallTemplate]:
+        """Up to `count` calls of the mix, never more than the session has left; counted as sent."""
+        templates = self._pick(min(count, self.calls - self.sent))
+        self.sent += len(templates)
+        return templates
+
+    def limit(self, in_flight: int) -> int:
+        """The in-flight limit that sends no call past the session's N: what is in flight plus what may go now."""
+        pending = self.client.in_flight
+        return pending + max(0, min(in_flight - pending, self.calls - self.sent))
+
+    @property
+    def finished(self) -> bool:
+        """Every call of the session was sent and has settled."""
+        return self.sent >= self.calls and self.client.in_flight == 0
+
+
+def run_session(budget: SessionBudget, in_flight: int, until: float, rounds: int | None = None) -> bool:
+    """Keep up to `in_flight` of the session's calls outstanding until `until` (or `rounds` waits, for a user
+    with a think time); True once the session has made all its calls and they settled."""
+    client = budget.client
+    while not budget.finished:
+        if not client.connected or perf_counter() >= until or rounds == 0:
+            return False
+        client.keep_in_flight(budget.limit(in_flight), budget.pick, max(0.0, until - perf_counter()))
+        rounds = None if rounds is None else rounds - 1
+    return True
+
+
+def end_session(client: ToolClient, counters: WsCounters, fire: Callable[..., Any], request_type: str) -> None:
+    """Close a finished session with 1000 (not a failure: its user connects again at once, without backoff),
+    count it and report its duration, from the handshake to the close, as the request `session`."""
+    client.close()
+    counters.sessions += 1
+    fire(
+        request_type=request_type,
+        name=SESSION_NAME,
+        response_time=client.lived_s * 1000.0,
+        response_length=0,
+        exception=None,
+        context={},
+    )
+
+
+class SessionChurn:
+    """ToolCallUser's part in connection churn: the `session_calls` attribute and one slice of a session."""
+
+    session_calls: int = DEFAULTS["session_calls"]
+    """Calls per connection before it closes with 1000 and the user connects again; 0 keeps it (--session-calls)."""
+    _session: SessionBudget | None = None
+    # ToolCallUser's, used here
+    client: ToolClient | None
+    in_flight: int
+    mix: ToolMix
+    counters: WsCounters
+    environment: Environment
+    settings: ClientSettings
+    _zero_wait: bool
+    _was_connected: bool
+    open_connection: Callable[[], bool]
+
+    def _churn(self, client: ToolClient, slice_s: float) -> None:
+        """This slice's calls of the connection's session; a finished session closes with 1000 and the next one
+        opens at once: a new session, not a reconnect, and no backoff."""
+        budget = self._session
+        if budget is None or budget.client is not client:
+            budget = self._session = SessionBudget(client, self.session_calls, self.mix.pick)
+        if run_session(budget, self.in_flight, perf_counter() + slice_s, None if self._zero_wait else 1):
+            end_session(client, self.counters, request_fire(self.environment), self.settings.request_type)
+            self.client = self._session = None
+            self._was_connected = False
+            self.open_connection()
