@@ -632,6 +632,7 @@ CONNECTION_COUNTERS = [
     "ping_timeouts",
     "storm_drops",
     "reconnect_attempts",
+    "sessions",
     "calls_sent_late",
     "calls_skipped",
 ]

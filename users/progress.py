@@ -47,6 +47,8 @@ def progress_line(before: Sample, after: Sample, stage: str = "") -> str:
             *(_delta(before, after, k) for k in ("calls_failed", "calls_timeout", "calls_lost"))
         ),
     ]
+    if after.counters.get("sessions", 0):
+        parts.append(f"{_delta(before, after, 'sessions') / span:,.0f} sessions/s")
     target = float(after.counters.get("rate_target", 0) or 0)
     if target > 0:
         sent = _delta(before, after, "calls_sent") / span

@@ -29,3 +29,10 @@ def test_share_of_the_rate_target_and_an_empty_interval() -> None:
     line = progress_line(before, after)
     assert line.endswith("| 90% of 1,000 calls/s target")
     assert "| - |" in line and "p50 - ms p99 - ms" in line
+
+
+def test_sessions_per_second_of_the_interval_only_with_session_churn() -> None:
+    before = Sample(1.0, {**ZERO, "sessions": 40})
+    line = progress_line(before, Sample(3.0, {**ZERO, "sessions": 340}))
+    assert line.endswith("| 150 sessions/s")
+    assert "sessions" not in progress_line(Sample(1.0, ZERO), Sample(3.0, ZERO))

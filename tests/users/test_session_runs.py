@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from reference_server.launcher import start_reference_server
+from tests.analysis.helpers import run_cli
 from tests.support.locust_run import ledger_closes, run_locust
 
 USERS = 5
@@ -36,3 +37,9 @@ def test_sessions_of_n_calls_close_normally_and_reconnect_at_once_with_every_cou
     assert ws["closes_error"] == ws["resets"] == ws["connect_failures"] == 0
     assert ws["reconnects"] == ws["reconnect_attempts"] == 0  # a new session is not a reconnect
     assert not result.failures, result.failures
+    assert f"sessions  {sessions:,} closed after their calls, " in result.output  # the summary
+    report = run_cli("report", str(tmp_path / "run"), "--out", str(tmp_path / "report"))
+    assert report.returncode in (0, 1), report.stderr  # 1: a default target missed on this shared machine
+    markdown = (tmp_path / "report" / "report.md").read_text()
+    assert f"Sessions (--session-calls): {sessions:,} made their calls and closed with 1000," in markdown
+    assert "| session |" in markdown and "| sessions | " in markdown
