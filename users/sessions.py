@@ -6,6 +6,8 @@ from collections.abc import Callable
 from time import perf_counter
 from typing import Any
 
+import gevent
+from gevent import GreenletExit
 from locust.env import Environment
 
 from users.client import ClientSettings, ToolClient
@@ -101,4 +103,18 @@ class SessionChurn:
             end_session(client, self.counters, request_fire(self.environment), self.settings.request_type)
             self.client = self._session = None
             self._was_connected = False
-            self.open_connection()
+            self._open_next_session()
+
+    def _open_next_session(self) -> None:
+        """Open the next session in a greenlet of its own: a stop that lands meanwhile waits for it (bounded by the
+        connect and hello timeouts) and closes it with 1000, so the server never counts a connection or a hello
+        the client did not."""
+        opener = gevent.spawn(self.open_connection)
+        try:
+            opener.get()
+        except GreenletExit:
+            opener.join(self.settings.connect_timeout_s + self.settings.hello_timeout_s)
+            client, self.client = self.client, None
+            if client is not None:
+                client.close()
+            raise
