@@ -633,6 +633,7 @@ CONNECTION_COUNTERS = [
     "storm_drops",
     "reconnect_attempts",
     "sessions",
+    "sessions_late",
     "calls_sent_late",
     "calls_skipped",
 ]

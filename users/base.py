@@ -359,7 +359,7 @@ class ToolCallUser(SessionChurn, User):
         a plan) or until the slice's end. Locust's graceful stop is honoured at the slice's end (within
         TASK_SLICE_S).
         """
-        if self.session_calls:
+        if self._churning():
             self._churn(client, slice_s)
         elif self._zero_wait:
             client.keep_calling(self.in_flight, self.mix.pick, perf_counter() + slice_s)

@@ -75,8 +75,9 @@ def summary_lines(
 
 def _session_line(counters: Mapping[str, float], span: float) -> list[str]:
     """With --session-calls: sessions/s (each session's duration is the latency row `session`)."""
-    sessions = int(counters.get("sessions", 0))
-    return [f"sessions  {sessions:,} closed after their calls, {sessions / span:,.1f} sessions/s"] if sessions else []
+    sessions, late = int(counters.get("sessions", 0)), int(counters.get("sessions_late", 0))
+    line = f"sessions  {sessions:,} closed after their calls, {sessions / span:,.1f} sessions/s"
+    return [line + (f", {late:,} started late" if late else "")] if sessions else []
 
 
 def _server_line(counters: Mapping[str, float], server: ServerCheck) -> str:

@@ -44,3 +44,35 @@ def test_sessions_of_n_calls_close_normally_and_reconnect_at_once_with_every_cou
     markdown = (tmp_path / "report" / "report.md").read_text()
     assert f"Sessions (--session-calls): {sessions:,} made their calls and closed with 1000," in markdown
     assert "| session |" in markdown and "| sessions | " in markdown
+
+
+def churn_run(tmp_path: Path, users: int, session_rate: int) -> tuple[dict[str, float], dict[str, int]]:
+    """A 4 s churn stage of `users` at `session_rate` sessions/s, 2 calls each; (last ws.csv row, server /stats)."""
+    with start_reference_server() as server:
+        result = run_locust(
+            tmp_path, server.url, "--scenario", "churn", "--session-rate", str(session_rate), "--stage-duration", "4s",
+            "--session-calls", "2", "-r", "100", env={"LOCUST_JWT_SECRET": server.jwt_secret or ""}, users=users,
+            run_time="30s",
+        )  # fmt: skip
+        stats = server.wait_stats(lambda s: s["connections_closed"] == s["connections_opened"])
+    assert result.returncode == 0, result.output[-3000:]
+    ws = ledger_closes(result)
+    assert stats["connections_opened"] == ws["connects"] and stats["hello_ok"] == ws["hellos_ok"]
+    assert ws["calls_sent"] == stats["calls_received"] and ws["closes_error"] == ws["resets"] == 0
+    assert result.stats["session"].requests == ws["sessions"] and not result.failures
+    return ws, stats
+
+
+def test_a_churn_stage_starts_sessions_at_its_rate_not_as_fast_as_they_end(tmp_path: Path) -> None:
+    ws, _ = churn_run(tmp_path, users=20, session_rate=100)
+    # 400 scheduled starts in 4 s (plus each user's first session, opened when it spawned); a closed loop of
+    # 20 users makes thousands. Late starts: only what a busy machine delays past 10 ms.
+    assert 0.75 * 400 <= ws["sessions"] <= 400 + 20 + 5, ws["sessions"]
+    assert ws["sessions_late"] < 0.5 * ws["sessions"], ws
+
+
+def test_sessions_that_cannot_start_on_time_start_late_and_are_counted(tmp_path: Path) -> None:
+    ws, _ = churn_run(tmp_path, users=2, session_rate=5000)
+    # two users cannot start 5,000 sessions/s: almost every start is claimed after its time has passed
+    assert ws["sessions"] < 0.5 * 5000 * 4, ws["sessions"]
+    assert ws["sessions_late"] >= 0.9 * (ws["sessions"] - 2), ws

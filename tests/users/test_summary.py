@@ -49,3 +49,5 @@ def test_sessions_per_second_are_a_line_of_their_own_only_with_session_churn() -
     lines = summary_lines({**COUNTERS, "sessions": 250}, 4.0, {})
     assert lines[4] == "sessions  250 closed after their calls, 62.5 sessions/s"
     assert not any(line.startswith("sessions") for line in summary_lines({**COUNTERS, "sessions": 0}, 4.0, {}))
+    late = summary_lines({**COUNTERS, "sessions": 250, "sessions_late": 12}, 4.0, {})[4]
+    assert late == "sessions  250 closed after their calls, 62.5 sessions/s, 12 started late"
