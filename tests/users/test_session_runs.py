@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 from reference_server.launcher import start_reference_server
 from tests.analysis.helpers import run_cli
-from tests.support.locust_run import ledger_closes, run_locust
+from tests.support.locust_run import ROOT, ledger_closes, read_run, run_locust
 
 USERS = 20
 CALLS = 3
@@ -76,3 +80,38 @@ def test_sessions_that_cannot_start_on_time_start_late_and_are_counted(tmp_path:
     # two users cannot start 5,000 sessions/s: almost every start is claimed after its time has passed
     assert ws["sessions"] < 0.5 * 5000 * 4, ws["sessions"]
     assert ws["sessions_late"] >= 0.9 * (ws["sessions"] - 2), ws
+
+
+THINKING = textwrap.dedent(
+    """
+    from locust import constant
+
+    import locustfile  # noqa: F401  the project's patches, options and scenario shape
+    from users.base import ToolCallUser
+
+
+    class ThinkingUser(ToolCallUser):
+        wait_time = constant(0.05)
+        session_calls = 3
+    """
+)
+
+
+def test_a_user_with_a_think_time_and_its_own_session_calls_closes_after_three_calls(tmp_path: Path) -> None:
+    custom = tmp_path / "thinking.py"
+    custom.write_text(THINKING)
+    with start_reference_server() as server:
+        done = subprocess.run(
+            [sys.executable, "-m", "locust", "-f", str(custom), "--headless", "-u", "2", "-r", "2", "-t", "3s",
+             "-H", server.url, "--csv", str(tmp_path / "run"), "--only-summary", "ThinkingUser"],
+            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), "LOCUST_JWT_SECRET": server.jwt_secret or ""},
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        stats = server.wait_stats(lambda s: s["connections_closed"] == s["connections_opened"])
+    assert done.returncode == 0, done.stderr[-3000:]
+    ws = ledger_closes(read_run(tmp_path / "run", done.returncode, done.stdout + done.stderr))
+    sessions = int(ws["sessions"])
+    assert sessions >= 6, ws  # one call per 50 ms think time: about 20 sessions of 3 calls in 3 s per user
+    assert 3 * sessions <= ws["calls_sent"] <= 3 * sessions + 2 * 3
+    assert stats["connections_opened"] == ws["connects"] and stats["hello_ok"] == ws["hellos_ok"]
+    assert stats["calls_received"] == ws["calls_sent"] and ws["closes_error"] == 0
