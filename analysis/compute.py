@@ -23,7 +23,7 @@ REPORTED_PERCENTILES = [("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99)
 CALLS = "calls (all tools)"
 """Row name of the combined call latency when more than one tool was called."""
 
-NON_CALL_NAMES = {"connect", "hello", "protocol_error", "Aggregated"}
+NON_CALL_NAMES = {"connect", "hello", "session", "protocol_error", "Aggregated"}
 
 ERROR_KINDS = {
     "calls_failed": "call failed (error code)",
@@ -635,6 +635,8 @@ CONNECTION_COUNTERS = [
     "ping_timeouts",
     "storm_drops",
     "reconnect_attempts",
+    "sessions",
+    "sessions_late",
     "calls_sent_late",
     "calls_skipped",
 ]

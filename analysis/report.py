@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from analysis.compute import CALLS, ERROR_KINDS, REPORTED_PERCENTILES, Summary, Target, Throughput, worst_interval
+from analysis.sessions import session_text
 from analysis.verdict import Verdict
 
 # --- document blocks ----------------------------------------------------------------------------------------------
@@ -274,6 +275,9 @@ def accounting_blocks(summary: Summary) -> list[Text | Table | Bullets]:
     counters = summary.connections
     if counters:
         blocks.append(Table(["counter", "at end of run"], [[k, f"{v:,}"] for k, v in counters.items()]))
+    churn = session_text(counters, summary.throughput.duration_s, summary.latency)
+    if churn:
+        blocks.append(Text(churn))
     return blocks
 
 

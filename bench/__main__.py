@@ -1,6 +1,6 @@
 """`make bench` / `python -m bench`: every benchmark in turn, one table each, PASS/MISS per target, bench/results.json.
 
-    python -m bench                    # full run (about 17 minutes on 2 cores)
+    python -m bench                    # full run (about 18 minutes on 2 cores)
     python -m bench --quick            # smoke run with tiny durations (about 2 minutes)
     python -m bench --only throughput,connections --repeats 5
     python -m bench --output /tmp/results.json
@@ -13,6 +13,7 @@ Benchmarks (one module each; each can also be run alone with ``python -m bench.<
 - bench_latency_resolution:  what the 0.01 ms latency buckets cost
 - bench_connections:         idle authenticated connections one worker holds, memory each, connect rate
 - bench_native:              the Locust user vs a native client (picows + uvloop + orjson) and k6 when installed
+- bench_churn:               connection churn, --session-calls 1 over 50 users: sessions/s vs the native client
 - bench_open_model:          --scenario rate --rate 10000 over 1,000 / 4,000 connections: CPU per call, late sends
 - protocol_cost:             client CPU per call of each --protocol and of --compression deflate (no sockets)
 - recv_size:                 what one recv of a small message costs by buffer size (the client's RECV_BYTES)
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import (
+    bench_churn,
     bench_connections,
     bench_latency_resolution,
     bench_native,
@@ -47,6 +49,7 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], tuple[dict[str, Any], list[
     "latency_resolution": lambda a: bench_latency_resolution.run(a.quick, a.repeats, tree=a.tree),
     "connections": lambda a: bench_connections.run(a.quick, tree=a.tree),
     "native": lambda a: bench_native.run(a.quick, a.repeats, tree=a.tree),
+    "churn": lambda a: bench_churn.run(a.quick, a.repeats, tree=a.tree),
     "open_model": lambda a: bench_open_model.run(a.quick, a.repeats, tree=a.tree),
     "protocol_cost": lambda a: protocol_cost.run(a.quick, a.repeats),
     "recv_size": lambda a: recv_size.run(a.quick, a.repeats),

@@ -2,6 +2,7 @@
 
     python -m bench.cpu_profile [--shape 4x100] [--run-time 10] [--top 30] [--tree DIR]
     python -m bench.cpu_profile --shape 1000x1 --rate 10000 --run-time 25 --warmup 12   # the open model
+    python -m bench.cpu_profile --shape 50x1 --session-calls 1                          # connection churn
 
 Runs a real headless Locust process (``locust -f locustfile.py``) against a
 reference server, with a SIGPROF interval timer installed inside it
@@ -84,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--rate", type=int, default=0, help="open model: --scenario rate --rate N over the shape's users (0: off)"
     )
+    parser.add_argument("--session-calls", type=int, default=0, help="churn: calls per session (0: keep connections)")
     args = parser.parse_args(argv)
     if args.rate < 0:
         parser.error("--rate must be >= 0")
@@ -106,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
                 if args.rate
                 else ["--in-flight", str(shape.in_flight)]
             ),
+            *(["--session-calls", str(args.session_calls)] if args.session_calls else []),
         )[3:]
         command = [sys.executable, str(wrapper), str(out), str(args.warmup), "0.001", *locust_args]
         env = clean_env(LOCUST_JWT_SECRET=server.jwt_secret, PYTHONPATH=str(args.tree))

@@ -12,7 +12,7 @@ from scenarios.profile import Plan, Stage
 
 OPTIONS: tuple[Option, ...] = (
     Option("--scenario", "", "Stages run one after another, e.g. sustained,burst,reconnect (kinds: sustained, "
-           "burst, reconnect, step, ramp, soak, rate). Empty: plain -u/-r/-t load. Each stage lasts "
+           "burst, reconnect, step, ramp, soak, rate, churn). Empty: plain -u/-r/-t load. Each stage lasts "
            "--stage-duration with -u users."),
     Option("--plan", "", "TOML plan file with [[stage]] tables (overrides --scenario)."),
     Option("--stage-duration", "30s", "Length of each --scenario stage."),
@@ -34,6 +34,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("--step-duration", "10s", "Length of each step of step/ramp."),
     Option("--max-users", 0, "Step/ramp user ceiling (0: none).", type=int),
     Option("--max-rate", 0.0, "Step/ramp rate ceiling (0: none).", type=float),
+    Option("--session-rate", 0.0, "Churn stages: new sessions/s for the whole run (an open model for "
+           "connections: each session connects, says hello, makes --session-calls calls (at least 1) and closes "
+           "with 1000; one that cannot start on time, all users busy, starts late and is counted).", type=float),
     Option("--knee-p99-ms", 100.0, "Step/ramp stops at the first step whose call p99 is above this.", type=float),
     Option("--knee-error-rate", 0.01, "Step/ramp stops at the first step whose failed-call fraction is above "
            "this.", type=float),
@@ -67,6 +70,7 @@ def scenario_options(options: argparse.Namespace) -> ScenarioOptions:
         max_rate=options.max_rate,
         knee_p99_ms=options.knee_p99_ms,
         knee_error_rate=options.knee_error_rate,
+        session_rate=options.session_rate,
     )
 
 
@@ -74,6 +78,8 @@ def plan_for(options: argparse.Namespace) -> Plan | None:
     """The plan the options ask for; None for plain -u/-r/-t load. Raises PlanError naming the option."""
     if options.rate < 0:
         raise PlanError(f"--rate must be positive calls/s (or 0 for closed loop), got {options.rate:g}")
+    if options.session_rate < 0:
+        raise PlanError(f"--session-rate must be positive sessions/s, got {options.session_rate:g}")
     if options.plan:
         defaults: dict[str, Any] = {"users": options.num_users or 10}
         if options.spawn_rate:

@@ -51,6 +51,7 @@ class ScenarioOptions:
     max_rate: float = 0.0
     knee_p99_ms: float = 100.0
     knee_error_rate: float = 0.01
+    session_rate: float = 0.0
 
 
 # Stage field -> the option that sets it in --scenario mode (for error messages).
@@ -73,6 +74,7 @@ _OPTION_OF_FIELD = {
     "max_rate": "--max-rate",
     "knee_p99_ms": "--knee-p99-ms",
     "knee_error_rate": "--knee-error-rate",
+    "session_rate": "--session-rate",
 }
 
 
@@ -91,6 +93,13 @@ def stage_problems(stage: Stage) -> list[tuple[str, str]]:
     need(stage.rate is None or stage.rate > 0, "rate", f"rate must be positive calls/s, got {stage.rate}")
     if stage.kind == "rate":
         need(stage.rate is not None, "rate", "a rate stage needs a target: --rate CALLS_PER_S")
+    if stage.kind == "churn":
+        need(
+            stage.session_rate is not None and stage.session_rate > 0,
+            "session_rate",
+            f"a churn stage needs new sessions/s: --session-rate SESSIONS_PER_S, got {stage.session_rate}",
+        )
+        need(stage.rate is None, "rate", "a churn stage paces sessions, not calls: no --rate in it")
     if stage.kind == "burst":
         need(stage.height >= 1, "height", f"burst height must be at least 1 user, got {stage.height}")
         need(stage.period_s > 0, "period_s", f"burst period must be positive, got {stage.period_s:g} s")
@@ -157,6 +166,7 @@ def plan_from_options(opts: ScenarioOptions) -> Plan:
         "max_rate": opts.max_rate,
         "knee_p99_ms": opts.knee_p99_ms,
         "knee_error_rate": opts.knee_error_rate,
+        "session_rate": opts.session_rate or None,
     }
     if opts.rate < 0:
         raise PlanError(f"--rate must be positive calls/s (or 0 for closed loop), got {opts.rate:g}")

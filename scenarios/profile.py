@@ -7,7 +7,7 @@ import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
-STAGE_KINDS = ("sustained", "burst", "reconnect", "step", "ramp", "soak", "rate")
+STAGE_KINDS = ("sustained", "burst", "reconnect", "step", "ramp", "soak", "rate", "churn")
 STORM_MODES = ("client", "server")
 
 
@@ -19,7 +19,8 @@ class Point:
     them send (burst users connect ahead and wait for their spike); `rate` is
     an open-model target in calls/s for the whole run, or None for closed loop;
     `storm_epoch` counts reconnect storms so far in this stage;
-    `until_change_s` is how long this point stays as it is (idle users sleep that long).
+    `until_change_s` is how long this point stays as it is (idle users sleep that long);
+    `session_rate` is a churn stage's new sessions/s for the whole run (an open model for connections).
     """
 
     stage: str
@@ -34,6 +35,7 @@ class Point:
     step_index: int = 0
     stage_elapsed_s: float = 0.0
     until_change_s: float = math.inf
+    session_rate: float | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ class Stage:
     step/ramp: from `users` (or `rate`), add `step_users` (or `step_rate`) every `step_s` up to
       `max_users` (`max_rate`), stopping early at the knee (`knee_p99_ms`, `knee_error_rate`).
     rate: `rate` calls/s spread over `users` connections.
+    churn: `session_rate` new sessions/s (connect, hello, the session's calls, close), started on schedule by
+      whichever of the `users` is free; a session that cannot start on time starts late and is counted.
     """
 
     kind: str
@@ -67,6 +71,7 @@ class Stage:
     max_rate: float = 0.0
     knee_p99_ms: float = 100.0
     knee_error_rate: float = 0.01
+    session_rate: float | None = None
 
     @property
     def label(self) -> str:
@@ -120,6 +125,8 @@ class Stage:
                 storm_mode=self.mode,
                 until_change_s=min(left, self.interval_s - t % self.interval_s),
             )
+        if self.kind == "churn":
+            return replace(base, session_rate=self.session_rate)
         if self.kind in ("step", "ramp"):
             step = min(int(t // self.step_s), self.steps - 1)
             users = self.users + step * self.step_users

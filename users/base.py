@@ -33,6 +33,7 @@ from users.protocols.base import Protocol, Template
 from users.protocols.options import build_protocol
 from users.rate_driver import Member
 from users.runtime import Runtime, runtime_for
+from users.sessions import SessionChurn
 from users.storms import StormDropper
 from users.tool_mix import ToolMix
 from users.watchdog import start_watchdog
@@ -182,19 +183,31 @@ def follow_live_options(user: ToolCallUser) -> None:
         user._member.max_in_flight, user._member.pick = user.max_in_flight, user.mix.pick
 
 
-class ToolCallUser(User):
+def wanted_active(user: ToolCallUser, point: LoadPoint) -> bool:
+    """Whether `user` sends now. Users above what the plan wants in this process now (its share of the plan's
+    users, and Locust's target) stay idle: spike users of a burst that Locust has not stopped yet (it does so on
+    its next one-second tick) send nothing in the next stage."""
+    runtime = user.runtime
+    wanted = math.ceil(point.users * runtime.share.share - 1e-9)
+    runner = user.environment.runner
+    target = getattr(runner, "target_user_count", None) if runner is not None else None
+    if isinstance(target, int) and target > 0:
+        wanted = min(wanted, target)
+    slots = runtime.slots
+    return is_active(slots.rank(user.slot), len(slots), point, wanted)
+
+
+class ToolCallUser(SessionChurn, User):
     """A user holding one WebSocket connection that keeps `in_flight` `call_tool` requests outstanding.
 
-    `on_start` connects and sends hello (events `connect` and `hello`); the
-    task then keeps `in_flight` calls outstanding, drawn from the `tools` mix,
-    each reported as `call_tool:<tool>` when its result, timeout or loss
-    settles it. A dropped connection is reopened with capped, jittered
-    exponential backoff. On stop, calls in flight are drained (up to the call
-    timeout) before the connection closes, so no call goes uncounted.
+    `on_start` connects and sends hello (events `connect` and `hello`); the task then keeps `in_flight` calls
+    outstanding, drawn from the `tools` mix, each reported as `call_tool:<tool>` when its result, timeout or loss
+    settles it. A dropped connection is reopened with capped, jittered exponential backoff; with `session_calls`
+    a connection closes after that many calls and the next opens at once (users/sessions.py). On stop, calls in
+    flight are drained (up to the call timeout) before the connection closes, so no call goes uncounted.
 
-    Subclass it to change the attributes below, or write your own tasks with
-    `self.client.call(...)` (a subclass's own tasks replace call_tools). Command-line options given explicitly
-    override these attributes.
+    Subclass it to change the attributes below, or write your own tasks with `self.client.call(...)` (a
+    subclass's own tasks replace call_tools). Command-line options given explicitly override these attributes.
     """
 
     host = "ws://localhost:8079/"
@@ -356,7 +369,7 @@ class ToolCallUser(User):
         try:
             if point is None:
                 self._keep_calling(client, TASK_SLICE_S, point_free=True)
-            elif not self._is_active(point):
+            elif not wanted_active(self, point):
                 driver.leave(self.slot)
                 idle_until_change(client, point)
             else:
@@ -369,19 +382,6 @@ class ToolCallUser(User):
         except ConnectionLost:
             pass  # its calls were reported as connection_lost; the next run of this task reconnects
 
-    def _is_active(self, point: LoadPoint) -> bool:
-        """Whether this user sends now. Users above what the plan wants in this process now (its share of the
-        plan's users, and Locust's target) stay idle: spike users of a burst that Locust has not stopped yet
-        (it does so on its next one-second tick) send nothing in the next stage."""
-        runtime = self.runtime
-        wanted = math.ceil(point.users * runtime.share.share - 1e-9)
-        runner = self.environment.runner
-        target = getattr(runner, "target_user_count", None) if runner is not None else None
-        if isinstance(target, int) and target > 0:
-            wanted = min(wanted, target)
-        slots = runtime.slots
-        return is_active(slots.rank(self.slot), len(slots), point, wanted)
-
     def _keep_calling(self, client: ToolClient, slice_s: float, point_free: bool = False) -> None:
         """Closed loop: keep `in_flight` calls outstanding for up to `slice_s` (the plan's point holds that long).
 
@@ -391,7 +391,9 @@ class ToolCallUser(User):
         a plan) or until the slice's end. Locust's graceful stop is honoured at the slice's end (within
         TASK_SLICE_S).
         """
-        if self._zero_wait:
+        if self._churning():
+            self._churn(client, slice_s)
+        elif self._zero_wait:
             client.keep_calling(self.in_flight, self.mix.pick, perf_counter() + slice_s)
         else:
             client.keep_in_flight(self.in_flight, self.mix.pick, math.inf if point_free else slice_s)

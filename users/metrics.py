@@ -54,6 +54,10 @@ class WsCounters:
     resets: int = 0
     storm_drops: int = 0
     reconnect_attempts: int = 0
+    sessions: int = 0
+    """With --session-calls: sessions that made their calls and closed with 1000 (their user then connects again)."""
+    sessions_late: int = 0
+    """Churn stages: sessions that started more than 10 ms after their scheduled start (every user was busy)."""
     calls_sent_late: int = 0
     calls_skipped: int = 0
     schedule_lag_ms: float = 0.0

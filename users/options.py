@@ -65,6 +65,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("--subscribe", "", "Server-push stream each connection subscribes to after hello: "
            "TOPIC[:RATE[:COUNT]], e.g. ticks:100:1000 (100 events/s, 1000 in all; without COUNT: until the "
            "connection ends)."),
+    Option("--session-calls", 0, "Connection churn: each connection makes this many calls, closes with 1000 and "
+           "its user connects again at once (no backoff: a deliberate close is not a failure); 0 keeps the "
+           "connection.", type=int, check=at_least(0)),
     Option("--call-timeout", 10.0, "Seconds without a result before a call is a 'timeout' failure (also the "
            "drain limit at stop).", type=float, check=seconds),
     Option("--connect-timeout", 10.0, "Seconds for TCP + TLS + WebSocket handshake.", type=float, check=seconds),
@@ -116,7 +119,7 @@ OPTIONS: tuple[Option, ...] = (
 USER_ATTRIBUTES = ("tools", "in_flight", "call_timeout", "connect_timeout", "hello_timeout", "session_prefix",
                    "max_in_flight", "subscribe", "ping_interval", "ping_timeout", "max_message_bytes",
                    "bad_token_fraction", "protocol", "compression", "mcp_protocol_version", "rpc_hello",
-                   "max_server_names")  # fmt: skip
+                   "max_server_names", "session_calls")  # fmt: skip
 """Options that are also ToolCallUser attributes: an option differing from its default overrides the attribute."""
 DEFAULTS: dict[str, Any] = {name: value for name, value in defaults(OPTIONS).items() if name in USER_ATTRIBUTES}
 """Defaults shared by the options and ToolCallUser's attributes."""

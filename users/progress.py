@@ -59,6 +59,8 @@ def progress_line(before: Sample, after: Sample, stage: str = "") -> str:
             *(_delta(before, after, k) for k in ("calls_failed", "calls_timeout", "calls_lost"))
         ),
     ]
+    if after.counters.get("sessions", 0):
+        parts.append(f"{_delta(before, after, 'sessions') / span:,.0f} sessions/s")
     problems = problems_text(before, after)
     if problems:
         parts.append(problems)

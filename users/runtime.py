@@ -11,6 +11,7 @@ from locust.env import Environment
 from users.load_control import RateShare, SlotRegistry
 from users.metrics import WsCounters
 from users.rate_driver import RateDriver
+from users.session_clock import SessionClock
 from users.storms import StormDropper
 
 
@@ -31,6 +32,8 @@ class Runtime:
     """The one error line that stopped this run (a bad option from the web UI form), for the web UI."""
     storms: StormDropper | None = None
     """The process's client-mode storm dropper, made by the first user of a run with a plan."""
+    session_clock: SessionClock = field(default_factory=SessionClock)
+    """When this process's sessions of a churn stage start."""
 
     def new_run(self) -> None:
         """Each run counts from zero."""

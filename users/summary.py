@@ -59,6 +59,7 @@ def summary_lines(
         f"calls     {sum(outcomes) / span:,.0f} calls/s settled",
         f"messages  {(msg_sent + msg_received) / span:,.0f} msg/s (sent {msg_sent / span:,.0f}/s + received "
         f"{msg_received / span:,.0f}/s)",
+        *_session_line(counters, span),
         f"{'latency (ms)':<26} {'requests':>11} {'failed':>8} " + " ".join(f"{p:>7}" for p in SUMMARY_PERCENTILES),
     ]
     for name, figures in sorted(names.items()):
@@ -70,6 +71,13 @@ def summary_lines(
     if server is not None:
         lines.append(_server_line(counters, server))
     return lines
+
+
+def _session_line(counters: Mapping[str, float], span: float) -> list[str]:
+    """With --session-calls: sessions/s (each session's duration is the latency row `session`)."""
+    sessions, late = int(counters.get("sessions", 0)), int(counters.get("sessions_late", 0))
+    line = f"sessions  {sessions:,} closed after their calls, {sessions / span:,.1f} sessions/s"
+    return [line + (f", {late:,} started late" if late else "")] if sessions else []
 
 
 def _server_line(counters: Mapping[str, float], server: ServerCheck) -> str:

@@ -48,6 +48,8 @@ def test_scenario_list_becomes_one_stage_per_kind_with_common_values() -> None:
         (ScenarioOptions("reconnect", storm_mode="maybe"), "--storm-mode: reconnect"),
         (ScenarioOptions("sustained", stage_duration="soon"), "--stage-duration: not a duration"),
         (ScenarioOptions("sustained", users=0), "--users: sustained: needs at least 1 user"),
+        (ScenarioOptions("churn"), "--session-rate: churn: a churn stage needs new sessions/s"),
+        (ScenarioOptions("churn", session_rate=50, rate=100), "--rate: churn: a churn stage paces sessions"),
     ],
 )
 def test_bad_options_name_the_option(options: ScenarioOptions, message: str) -> None:
@@ -118,3 +120,11 @@ def test_bad_plan_files_name_file_stage_and_key(tmp_path: Path, content: str, me
 def test_missing_plan_file(tmp_path: Path) -> None:
     with pytest.raises(PlanError, match="cannot read"):
         plan_from_toml(tmp_path / "absent.toml")
+
+
+def test_a_churn_stage_carries_its_session_rate_from_the_options_and_from_a_plan_file(tmp_path: Path) -> None:
+    plan = plan_from_options(ScenarioOptions("sustained,churn", users=20, session_rate=150))
+    assert [s.session_rate for s in plan.stages] == [150, 150]  # only the churn stage uses it
+    path = tmp_path / "plan.toml"
+    path.write_text('users = 20\n[[stage]]\nkind = "churn"\nduration = "1m"\nsession_rate = 80\n')
+    assert plan_from_toml(path).stages[0].session_rate == 80.0

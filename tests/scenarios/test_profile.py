@@ -94,3 +94,12 @@ def test_connections_never_fewer_than_active(t: float) -> None:
     for kind in ("sustained", "burst", "reconnect", "step", "ramp", "soak"):
         point = Plan((stage(kind, height=5, step_users=1),)).at(t)
         assert point is not None and point.active_users <= point.users
+
+
+def test_a_churn_stage_asks_for_its_sessions_per_second_and_other_stages_for_none() -> None:
+    plan = Plan((stage("sustained", session_rate=40.0), stage("churn", session_rate=40.0)))
+    sustained, churn = plan.at(5.0), plan.at(12.0)
+    assert sustained is not None and sustained.session_rate is None
+    assert churn is not None and churn.session_rate == 40.0 and churn.users == churn.active_users == 10
+    assert churn.until_change_s == 8.0 and churn.rate is None
+    assert Plan.from_data(plan.to_data()) == plan

@@ -50,3 +50,10 @@ def test_a_long_reason_is_cut() -> None:
     after = Sample(1.0, ZERO, errors={"call_tool:echo: " + "x" * 500: 3})
     problems = progress_line(Sample(0.0, ZERO), after).split(" | ")[-1]
     assert problems.startswith("errors: call_tool:echo: xxx") and problems.endswith("... x3") and len(problems) < 260
+
+
+def test_sessions_per_second_of_the_interval_only_with_session_churn() -> None:
+    before = Sample(1.0, {**ZERO, "sessions": 40})
+    line = progress_line(before, Sample(3.0, {**ZERO, "sessions": 340}))
+    assert line.endswith("| 150 sessions/s")
+    assert "sessions" not in progress_line(Sample(1.0, ZERO), Sample(3.0, ZERO))

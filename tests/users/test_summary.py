@@ -43,3 +43,11 @@ def test_the_server_counts_only_this_run() -> None:
     assert summary_lines(COUNTERS, 1.0, {}, missing)[-1].endswith(
         "not checked: no /stats answer from http://127.0.0.1:9"
     )
+
+
+def test_sessions_per_second_are_a_line_of_their_own_only_with_session_churn() -> None:
+    lines = summary_lines({**COUNTERS, "sessions": 250}, 4.0, {})
+    assert lines[4] == "sessions  250 closed after their calls, 62.5 sessions/s"
+    assert not any(line.startswith("sessions") for line in summary_lines({**COUNTERS, "sessions": 0}, 4.0, {}))
+    late = summary_lines({**COUNTERS, "sessions": 250, "sessions_late": 12}, 4.0, {})[4]
+    assert late == "sessions  250 closed after their calls, 62.5 sessions/s, 12 started late"
