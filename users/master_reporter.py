@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 from typing import Any
 
 import gevent
 from locust.env import Environment
 from locust.runners import STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, MasterRunner
 
+from run_files import STORMS_CSV, WORKERS_CSV, run_file
 from users.aggregation import WS_REPORT_KEY, WorkerTotals, merge_storms
 from users.load_control import LoadSource
 from users.options import DEFAULTS
@@ -206,9 +206,9 @@ class MasterReporter:
         log_storms(storms)
         prefix = getattr(self.environment.parsed_options, "csv_prefix", None)
         if prefix:
-            write_workers(Path(f"{prefix}_workers.csv"), self.totals.workers, gone, time.monotonic())
+            write_workers(run_file(prefix, WORKERS_CSV), self.totals.workers, gone, time.monotonic())
             if storms:
-                write_storms(Path(f"{prefix}_storms.csv"), storms, self._started_wall)
+                write_storms(run_file(prefix, STORMS_CSV), storms, self._started_wall)
 
     def _warn_vanished(self, gone: set[str]) -> None:
         for worker in sorted(gone):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 from typing import Any
 
 import gevent
@@ -21,6 +20,7 @@ from locust.env import Environment
 from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 
 from option_table import exit_bad_option
+from run_files import STORMS_CSV, run_file
 from users import integration
 from users.aggregation import WS_REPORT_KEY, worker_payload
 from users.exports import register_exports
@@ -149,7 +149,7 @@ class LocalReporter(ProcessReporter):
         log_storms(storms)
         prefix = getattr(self.environment.parsed_options, "csv_prefix", None)
         if prefix and storms:
-            write_storms(Path(f"{prefix}_storms.csv"), storms, self._started_wall)
+            write_storms(run_file(prefix, STORMS_CSV), storms, self._started_wall)
 
 
 class WorkerReporter(ProcessReporter):
