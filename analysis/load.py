@@ -194,7 +194,7 @@ def read_ws(path: str | Path) -> pd.DataFrame:
     """PREFIX_ws.csv -> one row per sample; cumulative counters must not go down.
 
     A row whose time is not later than the one before (a wall clock stepped back) is kept here and skipped when
-    rates are computed (analysis.compute.increasing).
+    rates are computed (analysis.throughput.increasing).
     """
     table = _read_table(path, WS_COLUMNS, "WebSocket metrics CSV (PREFIX_ws.csv)", keep_unknown=True)
     if table.empty:
