@@ -125,3 +125,9 @@ def test_the_checks_see_what_they_forbid() -> None:
     assert internal_reads(ast.parse(touches)) == {"clients", "update_template_args", "_state"}
     assert internal_reads(ast.parse("from locust.runners import _private, MasterRunner")) == {"_private"}
     assert internal_reads(ast.parse("self._clients = {}\nclient._sock\nrunner.send_message('x', 1)")) == set()
+
+
+def test_the_locustfile_hands_the_plan_check_to_the_users() -> None:
+    tree = ast.parse((ROOT / "locustfile.py").read_text())
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and ast.unparse(n.func) == "register_reporting"]
+    assert [ast.unparse(k.value) for c in calls for k in c.keywords if k.arg == "plan_check"] == ["plan_for"]
