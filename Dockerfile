@@ -6,7 +6,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 WORKDIR /app
 COPY requirements.txt ./
 RUN pip install --no-cache-dir --disable-pip-version-check -r requirements.txt
-COPY locustfile.py option_table.py ./
+COPY locustfile.py option_table.py run_files.py ./
 COPY users users
 COPY scenarios scenarios
 COPY analysis analysis

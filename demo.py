@@ -15,6 +15,7 @@ from pathlib import Path
 from analysis.load import LoadError
 from analysis.pipeline import make_report
 from reference_server.launcher import start_reference_server
+from run_files import WS_CSV, run_file, server_stats_file
 from users.tool_mix import ToolMixError, parse_tool_spec
 
 ROOT = Path(__file__).resolve().parent
@@ -77,13 +78,13 @@ def main(argv: list[str] | None = None) -> int:
     run_dir.mkdir(parents=True, exist_ok=True)
     prefix = run_dir / "run"
     secret = secrets.token_urlsafe(32)  # a fresh secret per run, passed to both sides by environment only
-    with start_reference_server("--stats-file", str(run_dir / "server_stats.json"), jwt_secret=secret) as server:
+    with start_reference_server("--stats-file", str(server_stats_file(prefix)), jwt_secret=secret) as server:
         print(f"reference server: {server.url} (stats {server.stats_url})", flush=True)
         env = {**os.environ, "LOCUST_JWT_SECRET": secret}
         print(f"locust: {args.users} users x {args.in_flight} in flight for {args.duration} ...", flush=True)
         command = locust_command(args, server.url, server.base_url, run_dir)
         done = subprocess.run(command, cwd=ROOT, env=env, check=False)
-    if not Path(f"{prefix}_ws.csv").exists():
+    if not run_file(prefix, WS_CSV).exists():
         shutil.rmtree(run_dir, ignore_errors=True)  # no half-written results folder
         print(f"error: locust ended with exit code {done.returncode} before any load; nothing kept", file=sys.stderr)
         return done.returncode or 1

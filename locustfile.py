@@ -8,6 +8,7 @@ integration.install()  # every touch of Locust's internals, after a version chec
 
 from scenarios.clock import PlanClock  # noqa: E402
 from scenarios.hooks import register_scenarios  # noqa: E402
+from scenarios.options import plan_for  # noqa: E402
 from scenarios.shape import ScenarioShape  # noqa: E402
 from users.base import ToolCallUser  # noqa: E402
 from users.options import add_user_arguments  # noqa: E402
@@ -17,7 +18,7 @@ plan_clock = PlanClock()
 ToolCallUser.load_plan = plan_clock  # users follow the scenario plan the shape broadcasts
 events.init_command_line_parser.add_listener(add_user_arguments)
 register_scenarios(events, plan_clock)
-register_reporting(events, plan_clock)
+register_reporting(events, plan_clock, plan_check=plan_for)  # the web form's plans checked as the CLI's
 
 __all__ = ["ScenarioShape", "ToolCallUser"]
 

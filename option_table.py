@@ -10,8 +10,9 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, NoReturn
+
+from run_files import LOCUST_CSV_SUFFIXES, run_file
 
 Check = Callable[[Any], str | None]
 """A value's problem as the end of a sentence ("must be at least 1, got 0"), or None when it can work."""
@@ -109,16 +110,12 @@ def port_or_empty(value: Any) -> str | None:
 BAD_OPTION_EXIT_CODE = 2
 
 
-LOCUST_CSV_SUFFIXES = ("_stats.csv", "_stats_history.csv", "_failures.csv", "_exceptions.csv")
-"""Files Locust opens at --csv PREFIX before the options are checked (empty until its writer starts)."""
-
-
 def remove_empty_csv_files(prefix: str | None) -> None:
     """Remove the still-empty files Locust opened at `prefix`: a run that ends before any load leaves none."""
     if not prefix:
         return
     for suffix in LOCUST_CSV_SUFFIXES:
-        path = Path(f"{prefix}{suffix}")
+        path = run_file(prefix, suffix)
         try:
             if path.stat().st_size == 0:
                 path.unlink()

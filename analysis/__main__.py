@@ -156,8 +156,8 @@ def run_report(args: argparse.Namespace) -> int:
     except ThresholdError as exc:
         print(f"error: --threshold {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    out = args.out or default_report_dir(resolve_prefix(args.prefix))
-    outcome = make_report(args.prefix, out, thresholds, expressions)
+    prefix = resolve_prefix(args.prefix)
+    outcome = make_report(prefix, args.out or default_report_dir(prefix), thresholds, expressions)
     say(outcome.verdict_line)  # first: the whole verdict (targets, thresholds, a clean end)
     verdict = outcome.verdict
     for judgement in verdict.judgements:

@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 
+import run_files
+from analysis.run_record import RunRecord, load_record
+
 TEXT, INT, FLOAT = "text", "int", "float"
 MISSING = {"", "N/A", "NaN", "nan"}
 PERCENTILE_HEADER = re.compile(r"^(\d+(?:\.\d+)?)%$")
@@ -90,48 +93,21 @@ EXCEPTIONS_COLUMNS = [
 ]
 """PREFIX_exceptions.csv: exceptions raised in user code."""
 
-WS_COUNTERS = [
-    "calls_sent",
-    "calls_ok",
-    "calls_failed",
-    "calls_timeout",
-    "calls_lost",
-    "calls_late_results",
-    "calls_unknown_results",
-    "messages_sent",
-    "messages_received",
-    "bytes_sent",
-    "bytes_received",
-    "connects",
-    "reconnects",
-    "connect_failures",
-    "disconnects",
-    "hellos_ok",
-    "hellos_refused",
-    "pushes_received",
-    "protocol_errors",
-    "write_timeouts",
-    "write_stalls",
-    "server_names_overflowed",
-]
+WS_COUNTERS = list(run_files.WS_CUMULATIVE)
 """Cumulative counters of PREFIX_ws.csv (rates are their differences); all but calls_sent are optional."""
 
-WS_GAUGES = ["calls_in_flight", "connections_open"]
-"""Open-now values of PREFIX_ws.csv (not differenced)."""
-
+_KINDS = {"int": INT, "float": FLOAT, "text": TEXT}
 WS_COLUMNS = [
-    Column("timestamp", "timestamp", FLOAT),
-    Column("elapsed_s", "elapsed_s", FLOAT, required=True),
-    Column("stage", "stage", TEXT),
-    *(Column(name, name, INT, required=name == "calls_sent") for name in WS_COUNTERS),
-    *(Column(name, name, INT) for name in WS_GAUGES),
+    Column(c.name, c.name, _KINDS[c.number], required=c.name in ("elapsed_s", "calls_sent"))
+    for c in run_files.WS_SCHEMA
 ]
-"""PREFIX_ws.csv (users/reporting.py): one row a second plus a final one; unknown extra columns are kept."""
+"""PREFIX_ws.csv (run_files.WS_SCHEMA, written by users/ws_csv.py): one row a second plus a final one; unknown
+extra columns are kept."""
 
 
 @dataclass(frozen=True)
 class Run:
-    """Everything read from one run's CSV files."""
+    """Everything read from one run's files: the CSVs, and PREFIX_run.json with server_stats.json (`record`)."""
 
     prefix: str
     stats: pd.DataFrame
@@ -140,6 +116,7 @@ class Run:
     exceptions: pd.DataFrame
     ws: pd.DataFrame | None
     sources: list[str] = field(default_factory=list)
+    record: RunRecord = field(default_factory=RunRecord)
 
     @property
     def full_history(self) -> bool:
@@ -150,27 +127,27 @@ class Run:
 def resolve_prefix(given: str | Path) -> Path:
     """The CSV prefix for `given`: a prefix itself, or a folder holding exactly one `*_stats.csv`."""
     path = Path(given)
-    if Path(f"{path}_stats.csv").is_file():
+    if run_files.run_file(path, run_files.STATS_CSV).is_file():
         return path
     if path.is_dir():
-        found = sorted(p for p in path.glob("*_stats.csv") if p.is_file())
+        found = sorted(p for p in path.glob(f"*{run_files.STATS_CSV}") if p.is_file())
         if len(found) == 1:
-            return found[0].with_name(found[0].name[: -len("_stats.csv")])
+            return found[0].with_name(found[0].name[: -len(run_files.STATS_CSV)])
         if len(found) > 1:
             names = ", ".join(p.name for p in found)
             raise LoadError(path, f"holds several runs ({names}); give the prefix, e.g. {path / 'run'}")
         raise LoadError(path, "no *_stats.csv in this folder (Locust writes PREFIX_stats.csv with --csv PREFIX)")
-    raise LoadError(f"{path}_stats.csv", "missing file (Locust writes it with --csv PREFIX)")
+    raise LoadError(run_files.run_file(path, run_files.STATS_CSV), "missing file (Locust writes it with --csv PREFIX)")
 
 
 def load_run(given: str | Path) -> Run:
-    """Read all files of the run at `given` (a prefix or a run folder); the WebSocket CSV is optional."""
+    """Read all files of the run at `given` (a prefix or a run folder), once; the WebSocket CSV and the run's
+    record are optional."""
     prefix = resolve_prefix(given)
-    stats_path = Path(f"{prefix}_stats.csv")
-    history_path = Path(f"{prefix}_stats_history.csv")
-    failures_path = Path(f"{prefix}_failures.csv")
-    exceptions_path = Path(f"{prefix}_exceptions.csv")
-    ws_path = Path(f"{prefix}_ws.csv")
+    stats_path, history_path, failures_path, exceptions_path = (
+        run_files.run_file(prefix, suffix) for suffix in run_files.LOCUST_CSV_SUFFIXES
+    )
+    ws_path = run_files.run_file(prefix, run_files.WS_CSV)
     sources = [str(stats_path), str(history_path), str(failures_path)]
     stats = read_stats(stats_path)
     history = read_history(history_path)
@@ -183,7 +160,7 @@ def load_run(given: str | Path) -> Run:
     if ws_path.exists():
         ws = read_ws(ws_path)
         sources.append(str(ws_path))
-    return Run(str(prefix), stats, history, failures, exceptions, ws, sources)
+    return Run(str(prefix), stats, history, failures, exceptions, ws, sources, load_record(prefix))
 
 
 def read_stats(path: str | Path) -> pd.DataFrame:
@@ -217,7 +194,7 @@ def read_ws(path: str | Path) -> pd.DataFrame:
     """PREFIX_ws.csv -> one row per sample; cumulative counters must not go down.
 
     A row whose time is not later than the one before (a wall clock stepped back) is kept here and skipped when
-    rates are computed (analysis.compute.increasing).
+    rates are computed (analysis.throughput.increasing).
     """
     table = _read_table(path, WS_COLUMNS, "WebSocket metrics CSV (PREFIX_ws.csv)", keep_unknown=True)
     if table.empty:

@@ -10,7 +10,7 @@ from analysis.compute import Summary, Thresholds, summarize
 from analysis.load import load_run
 from analysis.plots import overlay_latency_chart, overlay_throughput_chart, png_bytes, report_charts
 from analysis.report import Document, run_document, summary_json, verdict_line, write_document
-from analysis.run_record import RunRecord, differing_settings, load_record
+from analysis.run_record import RunRecord, differing_settings
 from analysis.run_section import run_section, settings_diff_section
 from analysis.run_thresholds import judge_run
 from analysis.thresholds import Threshold
@@ -69,7 +69,7 @@ def make_report(
     """
     run = load_run(prefix)
     summary = summarize(run, thresholds)
-    record = load_record(run.prefix)
+    record = run.record
     judgements = tuple(judge_run(run, expressions)) if expressions else ()
     verdict = Verdict(summary.verdict == "pass", judgements, record.incomplete())
     figures = report_charts(summary)
@@ -100,7 +100,7 @@ def make_comparison(
             "compare_latency": png_bytes(overlay_latency_chart(comparison.base, comparison.candidate)),
         }
     document = comparison_document(comparison, *labels, charts)
-    records = load_record(base_run.prefix), load_record(candidate_run.prefix)
+    records = base_run.record, candidate_run.record
     document.sections.insert(0, settings_diff_section(*records))
     files: list[Path] = []
     if out_dir is not None:

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from run_files import RUN_JSON, run_file, server_stats_file
+
 HEADLINE_KEYS = (
     "started_at", "host", "protocol", "scenario", "plan", "users", "run_time_s", "role", "locust_version",
     "project_version", "python_version",
@@ -86,10 +88,10 @@ def _read_json(path: Path) -> tuple[Any, str]:
 def load_record(prefix: str | Path) -> RunRecord:
     """PREFIX_run.json and, beside it, server_stats.json (either may be missing: older runs, other servers)."""
     prefix = Path(prefix)
-    data, problem = _read_json(Path(f"{prefix}_run.json"))
-    server, _ = _read_json(prefix.parent / "server_stats.json")
+    data, problem = _read_json(run_file(prefix, RUN_JSON))
+    server, _ = _read_json(server_stats_file(prefix))
     if data is not None and not isinstance(data, Mapping):
-        data, problem = None, f"{prefix.name}_run.json is not a JSON object"
+        data, problem = None, f"{prefix.name}{RUN_JSON} is not a JSON object"
     return RunRecord(data or {}, problem, server if isinstance(server, Mapping) else None)
 
 

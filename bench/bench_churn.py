@@ -41,6 +41,7 @@ from bench.common import (
     run_main,
     summary,
 )
+from run_files import WS_CSV, run_file
 
 USERS = 50
 SESSION_CALLS = 1
@@ -102,7 +103,7 @@ def specs(server: Any, run_time_s: float, workdir: Path, tree: Path) -> dict[str
     return {
         "native": LoadSpec("native", native, clean_env(BENCH_TOKEN=mint_token(server.jwt_secret)), native_csv),
         "locust": LoadSpec(
-            "locust", locust, clean_env(LOCUST_JWT_SECRET=server.jwt_secret), Path(f"{prefix}_ws.csv"), tree
+            "locust", locust, clean_env(LOCUST_JWT_SECRET=server.jwt_secret), run_file(prefix, WS_CSV), tree
         ),
     }
 

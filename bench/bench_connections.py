@@ -47,6 +47,7 @@ from bench.common import (
     reference_server,
     run_load_process,
 )
+from run_files import WS_CSV, run_file
 
 IDLE_LOCUSTFILE = BENCH_DIR / "locustfile_idle.py"
 SETTLE_S = 3.0
@@ -125,7 +126,7 @@ def run(
             "idle",
             command,
             clean_env(LOCUST_JWT_SECRET=server.jwt_secret),
-            Path(f"{prefix}_ws.csv"),
+            run_file(prefix, WS_CSV),
             server,
             timeout_s,
             watch=watch,

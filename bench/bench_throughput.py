@@ -37,6 +37,7 @@ from bench.common import (
     summary,
     throughput,
 )
+from run_files import WS_CSV, run_file
 
 LOCUSTFILE = REPO_ROOT / "locustfile.py"
 
@@ -90,7 +91,7 @@ def locust_load_spec(
 ) -> LoadSpec:
     """A headless Locust process of `users` (all spawned at once) against `server`, writing `prefix`_ws.csv."""
     command = locust_command(locustfile, server.url, users, users, run_time_s, prefix, *extra)
-    return LoadSpec(label, command, clean_env(LOCUST_JWT_SECRET=server.jwt_secret), Path(f"{prefix}_ws.csv"), cwd)
+    return LoadSpec(label, command, clean_env(LOCUST_JWT_SECRET=server.jwt_secret), run_file(prefix, WS_CSV), cwd)
 
 
 def run_locust(

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from bench.bench_throughput import LOCUSTFILE, Shape
 from bench.common import REPO_ROOT, LoadSpec, clean_env, locust_command, reference_server, run_load_processes
+from run_files import WS_CSV, run_file
 
 WRAPPER = """
 import atexit, collections, signal, sys, time, runpy
@@ -113,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         command = [sys.executable, str(wrapper), str(out), str(args.warmup), "0.001", *locust_args]
         env = clean_env(LOCUST_JWT_SECRET=server.jwt_secret, PYTHONPATH=str(args.tree))
         (run,) = run_load_processes(
-            [LoadSpec("profiled", command, env, Path(f"{prefix}_ws.csv"), args.tree)],
+            [LoadSpec("profiled", command, env, run_file(prefix, WS_CSV), args.tree)],
             server,
             timeout_s=args.run_time + 60,
         )

@@ -25,6 +25,7 @@ import psutil
 
 from bench.common import REPO_ROOT, reference_server
 from bench.compare import free_port, parse_shape
+from run_files import WS_CSV, run_file
 
 
 def measure(users: int, in_flight: int, run_time_s: float, scrapes: int) -> dict[str, float]:
@@ -57,7 +58,7 @@ def measure(users: int, in_flight: int, run_time_s: float, scrapes: int) -> dict
         finally:
             process.terminate()
             process.wait(30)
-        with Path(f"{prefix}_ws.csv").open(newline="") as f:
+        with run_file(prefix, WS_CSV).open(newline="") as f:
             final = list(csv.DictReader(f))[-1]
     calls = float(final["calls_sent"])
     elapsed = float(final["elapsed_s"])

@@ -8,13 +8,13 @@ import logging
 import time
 import urllib.request
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import gevent
 from locust import LoadTestShape
 
 from analysis.histograms import call_totals, histogram_delta
+from run_files import STEPS_CSV, STEPS_CSV_COLUMNS, run_file
 from scenarios.clock import PLAN_MESSAGE, plan_message
 from scenarios.knee import StepVerdict, StepWindow, judge_step
 from scenarios.options import plan_for
@@ -160,9 +160,9 @@ class ScenarioShape(LoadTestShape):
         prefix = getattr(options, "csv_prefix", None)
         if not prefix:
             return
-        with Path(f"{prefix}_steps.csv").open("w", newline="") as f:
+        with run_file(prefix, STEPS_CSV).open("w", newline="") as f:
             writer = csv.writer(f)
-            writer.writerow(["step", "users", "rate", "p99_ms", "error_rate", "requests", "crossed"])
+            writer.writerow(STEPS_CSV_COLUMNS)
             for v in self.verdicts:
                 writer.writerow([v.step_index, v.users, v.rate or "", v.p99_ms if v.p99_ms is not None else "",
                                  f"{v.error_rate:.6f}", v.requests, v.crossed or ""])  # fmt: skip

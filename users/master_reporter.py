@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 from typing import Any
 
 import gevent
 from locust.env import Environment
 from locust.runners import STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, MasterRunner
 
+from run_files import STORMS_CSV, WORKERS_CSV, run_file
 from users.aggregation import WS_REPORT_KEY, WorkerTotals, merge_storms
+from users.integration.workers import worker_states
 from users.load_control import LoadSource
 from users.options import DEFAULTS
 from users.rate_hold import RateHold
@@ -116,8 +117,8 @@ class MasterReporter:
 
     def gone_workers(self) -> set[str]:
         """Workers that reported in this run and are no longer connected (missing, quit, stopped)."""
-        clients = self.runner.clients
-        return {w for w in self.totals.workers if w not in clients or clients[w].state == STATE_MISSING}
+        states = worker_states(self.runner)
+        return {w for w in self.totals.workers if states.get(w, STATE_MISSING) == STATE_MISSING}
 
     def workers_line(self) -> str:
         """How many workers report, for the web UI."""
@@ -140,13 +141,12 @@ class MasterReporter:
         on a loaded machine a live worker can miss three heartbeats and still send its final report. A worker
         no longer among Locust's clients has stopped (its final report came first) or left.
         """
-        clients = self.runner.clients
-        running = (STATE_RUNNING, STATE_SPAWNING)
+        states = worker_states(self.runner)
         # A worker paused (a busy machine) before its first report is missing: waited for too, at most
         # MISSING_WORKER_WAIT_S unless it comes back.
-        active = {c.id for c in clients.all if c.state in running or c.state == STATE_MISSING}
-        candidates = active | {w for w in self.totals.workers if w in clients}
-        missing = {w for w in candidates if clients[w].state == STATE_MISSING}
+        active = {w for w, state in states.items() if state in (STATE_RUNNING, STATE_SPAWNING, STATE_MISSING)}
+        candidates = active | {w for w in self.totals.workers if w in states}
+        missing = {w for w in candidates if states[w] == STATE_MISSING}
         return sorted(candidates), missing
 
     def collect_finals(self) -> None:
@@ -206,9 +206,9 @@ class MasterReporter:
         log_storms(storms)
         prefix = getattr(self.environment.parsed_options, "csv_prefix", None)
         if prefix:
-            write_workers(Path(f"{prefix}_workers.csv"), self.totals.workers, gone, time.monotonic())
+            write_workers(run_file(prefix, WORKERS_CSV), self.totals.workers, gone, time.monotonic())
             if storms:
-                write_storms(Path(f"{prefix}_storms.csv"), storms, self._started_wall)
+                write_storms(run_file(prefix, STORMS_CSV), storms, self._started_wall)
 
     def _warn_vanished(self, gone: set[str]) -> None:
         for worker in sorted(gone):

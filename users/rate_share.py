@@ -12,6 +12,7 @@ import gevent
 from locust.env import Environment
 from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 
+from users.integration.workers import worker_users
 from users.load_control import rate_shares
 from users.runtime import runtime_for
 
@@ -21,15 +22,6 @@ EVERY_S = 0.25
 """How often the master looks at the workers' user counts."""
 RESEND_EVERY = 20
 """Looks between resends of unchanged shares (a worker may have joined since)."""
-
-
-def worker_users(runner: MasterRunner) -> dict[str, int]:
-    """Users each running worker reports (0 for a worker that has not said yet)."""
-    return {
-        client.id: sum(client.user_classes_count.values())
-        for client in runner.clients.all
-        if client.state in (STATE_RUNNING, STATE_SPAWNING)
-    }
 
 
 def relay_rate_shares(runner: MasterRunner) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 from typing import Any
 
 import gevent
@@ -21,6 +20,7 @@ from locust.env import Environment
 from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 
 from option_table import exit_bad_option
+from run_files import STORMS_CSV, run_file
 from users import integration
 from users.aggregation import WS_REPORT_KEY, worker_payload
 from users.exports import register_exports
@@ -35,6 +35,7 @@ from users.run_record import RunRecorder
 from users.runtime import runtime_for
 from users.sampler import SAMPLE_EVERY_S, RunSampler, reset_window_gauges
 from users.terminal import register_terminal
+from users.web_form import PlanCheck
 from users.web_tab import install_web_tab
 from users.ws_csv import WsCsvWriter, write_storms, ws_csv_for
 
@@ -149,7 +150,7 @@ class LocalReporter(ProcessReporter):
         log_storms(storms)
         prefix = getattr(self.environment.parsed_options, "csv_prefix", None)
         if prefix and storms:
-            write_storms(Path(f"{prefix}_storms.csv"), storms, self._started_wall)
+            write_storms(run_file(prefix, STORMS_CSV), storms, self._started_wall)
 
 
 class WorkerReporter(ProcessReporter):
@@ -259,12 +260,15 @@ class Reporting:
         return sorted(w for w, state in self.role.totals.workers.items() if not state.final)
 
 
-def register_reporting(events: Any, load_source: LoadSource | None = None) -> Reporting:
-    """Attach option checking, run reporting and the web UI tab to Locust's events."""
+def register_reporting(
+    events: Any, load_source: LoadSource | None = None, plan_check: PlanCheck | None = None
+) -> Reporting:
+    """Attach option checking, run reporting and the web UI tab to Locust's events; `plan_check` (the scenarios'
+    plan_for, from the locustfile) checks the plan a web UI start form makes."""
     reporting = Reporting(load_source)
     events.init.add_listener(exit_on_bad_options)
     events.init.add_listener(reporting.on_init)
-    events.init.add_listener(lambda environment, **_: install_web_tab(environment, load_source, reporting))
+    events.init.add_listener(lambda environment, **_: install_web_tab(environment, load_source, reporting, plan_check))
     events.test_start.add_listener(reporting.on_test_start)
     events.test_stop.add_listener(reporting.on_test_stop)
     terminal = register_terminal(events, reporting, load_source)  # after the reporter: its final counters first

@@ -17,6 +17,8 @@ import locust
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
+from run_files import RUN_JSON, run_file
+
 logger = logging.getLogger(__name__)
 
 RECORD_FORMAT = 1
@@ -128,7 +130,7 @@ class RunRecorder:
         if options is None or not prefix or isinstance(environment.runner, WorkerRunner):
             return
         role = "master" if isinstance(environment.runner, MasterRunner) else "local"
-        self._path = Path(f"{prefix}_run.json")
+        self._path = run_file(prefix, RUN_JSON)
         self._record = start_record(options, role, time.time())
         try:
             write_record(self._path, self._record)

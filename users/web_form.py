@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import argparse
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from locust.util.timespan import parse_timespan
 
-from scenarios.options import plan_for
-from scenarios.plan_builder import PlanError
 from users.live_options import LIVE_OPTIONS
 from users.options import OptionError, check_options, with_local_credentials
 from users.protocols import PROTOCOLS
@@ -80,6 +78,9 @@ LABELS = {
     "abort_grace": "seconds into the run before a failed threshold may stop it",
 }
 """Help shown under each field."""
+PlanCheck = Callable[[argparse.Namespace], object]
+"""Builds the run's plan from options, raising ValueError when it cannot run (scenarios.options.plan_for, handed
+in by the locustfile: users/ does not import scenarios/)."""
 CHOICES = {"protocol": tuple(PROTOCOLS), "compression": ("", "deflate")}
 """Fields shown as a list to pick from (storm_mode has argparse choices, which Locust passes on itself)."""
 
@@ -146,15 +147,17 @@ def _number(kind: type, label: str, value: str) -> float:
 
 
 def form_error(options: argparse.Namespace, form: Mapping[str, str], environ: Mapping[str, str], *,
-               master: bool) -> str | None:  # fmt: skip
-    """The one message for the first form value that cannot work (as `error: ...` on the command line), or None."""
+               master: bool, plan_check: PlanCheck | None = None) -> str | None:  # fmt: skip
+    """The one message for the first form value that cannot work (as `error: ...` on the command line), or None;
+    with `plan_check`, the plan the values make is checked too."""
     try:
         candidate = options_from_form(options, form)
         check_options(with_local_credentials(candidate, environ), need_credentials=not master)
-        plan_for(candidate)
-    except (OptionError, PlanError) as exc:
+        if plan_check is not None:
+            plan_check(candidate)
+    except OptionError as exc:
         return f"error: {exc}"
-    except ValueError as exc:  # run_time
+    except ValueError as exc:  # run_time, a plan that cannot run
         return f"error: {exc}"
     return None
 

@@ -24,9 +24,10 @@ from locust.env import Environment
 from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner
 
 from users.base import RUN_ERROR_MESSAGE, counters_for
+from users.integration.web_ui import rewrite_extra_options, serve_build
 from users.load_control import LoadSource
 from users.runtime import runtime_for
-from users.web_form import error_field, form_error, form_options
+from users.web_form import PlanCheck, error_field, form_error, form_options
 from users.web_series import RunSeries, merged_histogram
 
 logger = logging.getLogger(__name__)
@@ -141,9 +142,14 @@ def relay_worker_errors(environment: Environment) -> None:
     runner.register_message(RUN_ERROR_MESSAGE, on_error)
 
 
-def install_web_tab(environment: Environment, load_source: LoadSource | None, source: TabSource | None = None) -> None:
+def install_web_tab(
+    environment: Environment,
+    load_source: LoadSource | None,
+    source: TabSource | None = None,
+    plan_check: PlanCheck | None = None,
+) -> None:
     """Serve the WebSocket view from the web UI of `environment`, if it has one; `source` defaults to the
-    process's counters."""
+    process's counters; `plan_check` checks the plan a start form's values make."""
     relay_worker_errors(environment)
     web_ui = environment.web_ui
     if web_ui is None:
@@ -151,12 +157,10 @@ def install_web_tab(environment: Environment, load_source: LoadSource | None, so
     view = WebSocketView(environment, source if source is not None else _OwnCounters(environment), load_source)
     environment.events.test_start.add_listener(view.on_test_start)
     environment.events.test_stop.add_listener(view.on_test_stop)
-    if (BUILD_PATH / "index.html").exists():
-        web_ui.app.template_folder = str(BUILD_PATH)
-    web_ui.app.jinja_env.policies["json.dumps_kwargs"] = {"sort_keys": False}  # the form keeps our order
+    serve_build(web_ui, BUILD_PATH)  # the form keeps our order
     environment.events.reset_stats.add_listener(view.on_reset)
     base = (getattr(environment.parsed_options, "web_base_path", None) or "").rstrip("/")  # Locust's prefix
-    _install_form(environment, base)
+    _install_form(environment, base, plan_check)
 
     @web_ui.app.route(f"{base}/websocket/series")
     @web_ui.auth_required_if_enabled
@@ -169,26 +173,23 @@ def _running(environment: Environment) -> bool:
     return runner is not None and runner.state in (STATE_SPAWNING, STATE_RUNNING)
 
 
-def _install_form(environment: Environment, base: str) -> None:
+def _install_form(environment: Environment, base: str, plan_check: PlanCheck | None) -> None:
     """The start form: our fields grouped, labelled and holding the values the process runs with now (Locust's
     form would show the start-up values), refreshed by the page at each state change (GET /websocket/form); a
     field's problem shown beside it (POST /websocket/check) and the form's values checked before /swarm."""
     web_ui = environment.web_ui
     assert web_ui is not None
-    update_template_args = web_ui.update_template_args
     locust_options: dict[str, Any] = {}
 
     def current_form() -> dict[str, Any]:
         return form_options(locust_options, environment.parsed_options, running=_running(environment))
 
-    def with_form_options() -> None:
-        update_template_args()
+    def with_form_options(extra_options: dict[str, Any]) -> dict[str, Any]:
         locust_options.clear()
-        locust_options.update(web_ui.template_args.get("extra_options") or {})
-        web_ui.template_args["extra_options"] = current_form()
+        locust_options.update(extra_options)
+        return current_form()
 
-    web_ui.update_template_args = with_form_options  # type: ignore[method-assign]
-    with_form_options()
+    rewrite_extra_options(web_ui, with_form_options)
 
     @web_ui.app.route(f"{base}/websocket/form")
     @web_ui.auth_required_if_enabled
@@ -200,24 +201,24 @@ def _install_form(environment: Environment, base: str) -> None:
     def websocket_check() -> Response:
         shown = current_form()
         form = {_snake(key): value for key, value in request.form.items() if _snake(key) in shown}
-        error = _form_problem(environment, form)
+        error = _form_problem(environment, form, plan_check)
         return jsonify({"message": error, "field": error_field(error, form) if error else None})
 
     @web_ui.app.before_request
     def check_form() -> Response | None:
         if request.path != f"{base}/swarm" or request.method != "POST" or environment.parsed_options is None:
             return None
-        error = _form_problem(environment, request.form)
+        error = _form_problem(environment, request.form, plan_check)
         if error is None:
             return None
         return jsonify({"success": False, "message": error, "host": environment.host})
 
 
-def _form_problem(environment: Environment, form: Mapping[str, str]) -> str | None:
+def _form_problem(environment: Environment, form: Mapping[str, str], plan_check: PlanCheck | None) -> str | None:
     if environment.parsed_options is None:
         return None
     master = isinstance(environment.runner, MasterRunner)
-    return form_error(environment.parsed_options, form, os.environ, master=master)
+    return form_error(environment.parsed_options, form, os.environ, master=master, plan_check=plan_check)
 
 
 def _snake(name: str) -> str:

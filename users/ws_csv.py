@@ -1,4 +1,4 @@
-"""The CSV files the WebSocket reporters write: PREFIX_ws.csv rows, PREFIX_workers.csv and PREFIX_storms.csv."""
+"""Writing PREFIX_ws.csv rows, PREFIX_workers.csv and PREFIX_storms.csv (names and columns: run_files.py)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
+from run_files import STORMS_CSV_COLUMNS, WORKERS_CSV_COLUMNS, WS_CSV, WS_CSV_COLUMNS, run_file
+from run_files import WS_COUNTER_KEYS as COUNTER_KEYS
 from users.aggregation import WorkerState
-from users.metrics import WsCounters
 
-COUNTER_KEYS = list(WsCounters().snapshot())
-WS_CSV_COLUMNS = ["timestamp", "elapsed_s", "stage", *COUNTER_KEYS, "rss_bytes"]
-"""Columns of PREFIX_ws.csv: cumulative counters (take differences for rates), gauges, and the process RSS."""
-WORKERS_CSV_COLUMNS = ["worker", "end", "reports", "first_report_s", "last_report_s", *COUNTER_KEYS, "rss_bytes"]
-"""Columns of the master's PREFIX_workers.csv: one row per worker with its last counters."""
+__all__ = ["COUNTER_KEYS", "WORKERS_CSV_COLUMNS", "WS_CSV_COLUMNS", "WsCsvWriter", "write_storms", "write_workers"]
 
 
 def open_csv(path: Path) -> TextIO:
@@ -46,14 +43,14 @@ class WsCsvWriter:
 def ws_csv_for(options: Any, started_wall: float) -> WsCsvWriter | None:
     """PREFIX_ws.csv for `--csv PREFIX`, or None without it."""
     prefix = getattr(options, "csv_prefix", None)
-    return WsCsvWriter(open_csv(Path(f"{prefix}_ws.csv")), started_wall) if prefix else None
+    return WsCsvWriter(open_csv(run_file(prefix, WS_CSV)), started_wall) if prefix else None
 
 
 def write_storms(path: Path, storms: Iterable[Mapping[str, Any]], started_wall: float) -> None:
     """PREFIX_storms.csv: each storm, when it hit (s into the run), the calls/s before it, when it recovered."""
     with open_csv(path) as f:
         writer = csv.writer(f)
-        writer.writerow(["storm", "at_s", "baseline_calls_per_s", "recovered_after_s"])
+        writer.writerow(STORMS_CSV_COLUMNS)
         for number, storm in enumerate(storms, start=1):
             recovered = "" if storm["recovered_after_s"] is None else f"{storm['recovered_after_s']:.3f}"
             at_s = storm["at"] - started_wall

@@ -6,7 +6,7 @@ import argparse
 
 from locust.argument_parser import parse_options
 
-from scenarios.options import add_scenario_arguments
+from scenarios.options import add_scenario_arguments, plan_for
 from users.live_options import LIVE_OPTIONS
 from users.options import add_user_arguments
 from users.web_form import (
@@ -94,7 +94,9 @@ def test_a_bad_form_value_is_one_error_line() -> None:
     assert (
         form_error(options, {"in_flight": "0"}, environ, master=False) == "error: --in-flight must be at least 1, got 0"
     )
-    assert form_error(options, {"scenario": "sustained,nope"}, environ, master=False).startswith("error: ")
+    bad_plan = {"scenario": "sustained,nope"}
+    assert form_error(options, bad_plan, environ, master=False, plan_check=plan_for).startswith("error: ")
+    assert form_error(options, bad_plan, environ, master=False) is None  # the plan is checked by what it is given
     assert form_error(options, {"user_count": "x"}, environ, master=False) == (
         "error: Number of users must be a number, got 'x'"
     )

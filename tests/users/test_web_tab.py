@@ -12,7 +12,7 @@ from locust import events
 from locust.env import Environment
 from locust.web import WebUI
 
-from scenarios.options import add_scenario_arguments
+from scenarios.options import add_scenario_arguments, plan_for
 from tests.users.test_web_form import parsed
 from users.base import ToolCallUser
 from users.options import add_user_arguments
@@ -29,7 +29,7 @@ def web_ui(monkeypatch: pytest.MonkeyPatch) -> Iterator[WebUI]:
     environment.create_local_runner()
     try:
         web_ui = environment.create_web_ui("127.0.0.1", 0, delayed_start=True)
-        install_web_tab(environment, None)
+        install_web_tab(environment, None, plan_check=plan_for)  # as the locustfile does
         yield web_ui
     finally:
         environment.runner.quit()  # type: ignore[union-attr]
@@ -83,3 +83,10 @@ def test_series_before_any_run_and_a_bad_form_value(web_ui: WebUI) -> None:
         "host": None,
     }
     assert web_ui.environment.runner.state == "ready"  # type: ignore[union-attr]
+
+
+def test_a_plan_that_cannot_run_is_refused_by_the_form(web_ui: WebUI) -> None:
+    client = web_ui.app.test_client()
+    check = client.post("/websocket/check", data={"scenario": "sustained,nope"}).get_json()
+    assert check["field"] == "scenario" and check["message"].startswith("error: --scenario")
+    assert client.post("/websocket/check", data={"scenario": "sustained"}).get_json()["message"] is None

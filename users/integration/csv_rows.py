@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 from typing import Any
 
 import gevent
 from locust import stats as locust_stats
+
+from run_files import EARLIER_RUN_SUFFIXES, run_file
 
 logger = logging.getLogger("users.reporting")
 
@@ -29,8 +30,6 @@ _ORIGINAL_INIT = locust_stats.StatsCSVFileWriter.__init__
 LOADED_AT = time.time()
 """When the locustfile loaded this (before a --processes master forks its workers): files older are an earlier
 run's."""
-EARLIER_RUN_SUFFIXES = ("_stats.csv", "_ws.csv", "_run.json")
-"""Files at --csv PREFIX that say an earlier run wrote there."""
 
 
 def earlier_run_files(prefix: str, started_at: float) -> list[str]:
@@ -38,7 +37,7 @@ def earlier_run_files(prefix: str, started_at: float) -> list[str]:
     not those a --processes worker of this run made a moment ago."""
     found = []
     for suffix in EARLIER_RUN_SUFFIXES:
-        path = Path(f"{prefix}{suffix}")
+        path = run_file(prefix, suffix)
         try:
             if path.stat().st_mtime < started_at:
                 found.append(path.name)

@@ -1,0 +1,133 @@
+"""The layers as tests (issue 21, item 6), from the source by AST, nothing imported.
+
+users/ and scenarios/ never import each other (locustfile.py joins them); analysis/ imports neither; run_files.py
+imports nothing of ours; and only users/integration/ reads Locust's runner and web UI internals (beyond the private
+names tests/users/integration/test_boundary.py already keeps there), but for the exceptions listed with a reason.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PROJECT = {"users", "scenarios", "analysis", "reference_server", "option_table", "run_files", "probe", "bench"}
+
+FORBIDDEN = {
+    "users": {"scenarios"},
+    "scenarios": {"users"},
+    "analysis": {"users", "scenarios"},
+    "run_files": PROJECT - {"run_files"},
+}
+"""Package (or root module) -> the project's packages it must not import."""
+
+INTERNALS = frozenset({
+    "shape_greenlet", "clients", "user_classes_count", "update_template_args", "template_args", "template_folder",
+    "jinja_env", "spawning_greenlet", "worker_index", "user_greenlets",
+})  # fmt: skip
+"""Attributes of Locust's runner, its worker clients and its web UI that are not its documented API; named so
+only there, they count wherever they are read."""
+HOLDERS = frozenset({"runner", "environment", "env", "web_ui", "app"})
+"""Names Locust's objects go by in this project: a private `_name` read through one of them is a touch of Locust."""
+
+KNOWN_EXCEPTIONS = {
+    ("scenarios/shape.py", "shape_greenlet"): (
+        "ScenarioShape is the scenario's Locust integration (a LoadTestShape): Locust restarts shape time from its "
+        "shape greenlet when the first users start, which the plan must follow; scenarios/ may not import "
+        "users/integration/, and handing the check in from the locustfile would leave a shape built without it "
+        "(tests, other locustfiles) silently wrong"
+    ),
+}
+"""(file, attribute) -> why this touch of Locust stays outside users/integration/."""
+
+
+def imports(tree: ast.AST) -> set[str]:
+    """Top-level names of every module imported anywhere in `tree` (functions included)."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def chain(node: ast.expr) -> list[str]:
+    """The names along an attribute chain: `self.runner.clients.all` -> [self, runner, clients, all]."""
+    names: list[str] = []
+    while isinstance(node, ast.Attribute):
+        names.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        names.append(node.id)
+    return names[::-1]
+
+
+def internal_reads(tree: ast.AST) -> set[str]:
+    """Attributes of Locust's objects read or written in `tree` that are not its API: INTERNALS anywhere, private
+    names reached through a name in HOLDERS, and private names imported from locust modules."""
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "locust":
+            found |= {a.name for a in node.names if a.name.startswith("_")}
+        if not isinstance(node, ast.Attribute):
+            continue
+        private = node.attr.startswith("_") and not node.attr.startswith("__")
+        if node.attr in INTERNALS or (private and HOLDERS & set(chain(node.value))):
+            found.add(node.attr)
+    return found
+
+
+def layer_of(path: Path) -> str:
+    return path.relative_to(ROOT).parts[0].removesuffix(".py")
+
+
+def sources() -> list[Path]:
+    paths = [ROOT / "locustfile.py", ROOT / "run_files.py", ROOT / "option_table.py"]
+    return paths + [p for d in ("users", "scenarios", "analysis") for p in sorted((ROOT / d).rglob("*.py"))]
+
+
+def test_users_scenarios_and_analysis_keep_their_layers() -> None:
+    broken = []
+    checked = 0
+    for path in sources():
+        forbidden = FORBIDDEN.get(layer_of(path), set())
+        checked += bool(forbidden)
+        broken += [
+            f"{path.relative_to(ROOT)} imports {name}" for name in imports(ast.parse(path.read_text())) & forbidden
+        ]
+    assert checked > 80
+    assert broken == []
+
+
+def test_only_users_integration_reads_locust_internals() -> None:
+    found = set()
+    for path in sources():
+        relative = path.relative_to(ROOT).as_posix()
+        if relative.startswith("users/integration/"):
+            continue
+        found |= {(relative, name) for name in internal_reads(ast.parse(path.read_text()))}
+    assert found - set(KNOWN_EXCEPTIONS) == set()
+    assert set(KNOWN_EXCEPTIONS) - found == set(), "an exception that no longer happens: take it off the list"
+
+
+def test_the_integration_package_is_where_they_went() -> None:
+    integration = ROOT / "users" / "integration"
+    reads = {p.name: internal_reads(ast.parse(p.read_text())) for p in integration.glob("*.py")}
+    assert {"clients", "user_classes_count"} <= reads["workers.py"]
+    assert {"update_template_args", "template_args", "template_folder", "jinja_env"} <= reads["web_ui.py"]
+
+
+def test_the_checks_see_what_they_forbid() -> None:
+    assert imports(ast.parse("def f():\n    from scenarios.options import plan_for")) == {"scenarios"}
+    assert imports(ast.parse("import users.base as b")) == {"users"}
+    touches = "x = self.runner.clients.all\nenvironment.web_ui.update_template_args()\nrunner._state = 1"
+    assert internal_reads(ast.parse(touches)) == {"clients", "update_template_args", "_state"}
+    assert internal_reads(ast.parse("from locust.runners import _private, MasterRunner")) == {"_private"}
+    assert internal_reads(ast.parse("self._clients = {}\nclient._sock\nrunner.send_message('x', 1)")) == set()
+
+
+def test_the_locustfile_hands_the_plan_check_to_the_users() -> None:
+    tree = ast.parse((ROOT / "locustfile.py").read_text())
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and ast.unparse(n.func) == "register_reporting"]
+    assert [ast.unparse(k.value) for c in calls for k in c.keywords if k.arg == "plan_check"] == ["plan_for"]
