@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DOC = (ROOT / "docs" / "protocol.md").read_text()
 SERVER_SOURCES = sorted((ROOT / "reference_server").glob("*.py"))
 #: Calls whose string argument is an error code the server sends: (function name, index of the code argument).
-CODE_CALLS = {"error": 0, "tool_error": 1, "_refuse_hello": 0, "_result_error": 1, "AuthError": 0, "ToolError": 0}
+CODE_CALLS = {"error": 0, "tool_error": 1, "_refuse_hello": 0, "result_error": 1, "AuthError": 0, "ToolError": 0}
 
 
 def _trees() -> list[ast.Module]:

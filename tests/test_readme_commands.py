@@ -236,6 +236,8 @@ RULES: list[tuple[str, Callable[[Context, str], None]]] = [
     (r".venv/bin/python tests/reference_server/atheris_fuzz.py", skip("needs atheris (test_fuzz_* cover the parser)")),
     (r".venv/bin/python -m analysis ", run_analysis),
     (r".venv/bin/python -m probe ", run_probe),
+    (r".ci/autobahn-venv", skip("builds a Python 2.7 venv: tests/autobahn/test_fuzzingserver.py runs it")),
+    (r".venv/bin/pytest tests/autobahn", skip("a part of the test suite itself (tests/autobahn)")),
     (r"(\w+=\S+ )*docker compose ", skip("needs docker: tests/distributed/test_compose.py runs the compose file")),
     (r".venv/bin/python -m bench", run_help_only),
 ]

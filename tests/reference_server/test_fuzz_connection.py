@@ -51,13 +51,15 @@ TEXT, BINARY, CONT, PING, PONG, CLOSE = (
     WSMsgType.CLOSE,
 )
 _NOW = time.time()
+LIFE_S = 6 * 3600
+"""Tokens are minted once, when the module is collected: they must outlive the whole suite, however long it runs."""
 #: token -> scope the model expects (None: every tool), or the refusal code.
 TOKENS: dict[str, Any] = {
-    mint_token(SECRET, now=_NOW): None,
-    mint_token(SECRET, now=_NOW, scope=["echo", "payload", "broadcast", "subscribe"]): frozenset(
+    mint_token(SECRET, now=_NOW, ttl_s=LIFE_S): None,
+    mint_token(SECRET, now=_NOW, ttl_s=LIFE_S, scope=["echo", "payload", "broadcast", "subscribe"]): frozenset(
         {"echo", "payload", "broadcast", "subscribe"}
     ),
-    mint_token(SECRET, now=_NOW, omit=["scope"]): frozenset(),
+    mint_token(SECRET, now=_NOW, ttl_s=LIFE_S, omit=["scope"]): frozenset(),
     mint_token(SECRET, now=_NOW - 7200, ttl_s=60): "token_expired",
     mint_token("some-other-secret-that-is-long-enough-0123456789", now=_NOW): "invalid_token",
     "not.a.token": "invalid_token",
