@@ -15,17 +15,19 @@ connects, hellos_ok, calls_sent, calls_ok, calls_failed, sessions).
 from __future__ import annotations
 
 import asyncio
-import csv
 import os
 import sys
 import time
 from time import perf_counter
+from typing import Any
 
 import orjson
 import uvloop
 from picows import WSCloseCode, WSError, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
-COLUMNS = ("timestamp", "elapsed_s", "connects", "hellos_ok", "calls_sent", "calls_ok", "calls_failed", "sessions")
+from bench.native_client import write_rows
+
+COLUMNS = ["timestamp", "elapsed_s", "connects", "hellos_ok", "calls_sent", "calls_ok", "calls_failed", "sessions"]
 CALL = orjson.dumps({"op": "call_tool", "request_id": "1", "name": "echo", "arguments": {}})
 
 
@@ -102,29 +104,18 @@ async def sessions(url: str, token: str, calls: int, counters: Counters, until: 
             await asyncio.sleep(0.1)
 
 
-async def write_rows(path: str, counters: Counters, started: float, done: asyncio.Event) -> None:
-    """One counters row a second until `done`, then a final row."""
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(COLUMNS)
-        tick = time.time()
-        while not done.is_set():
-            tick += 1.0
-            try:
-                await asyncio.wait_for(done.wait(), max(0.0, tick - time.time()))
-            except TimeoutError:
-                pass
-            now = time.time()
-            values = [counters.connects, counters.hellos_ok, counters.calls_sent, counters.calls_ok]
-            writer.writerow([f"{now:.3f}", f"{now - started:.3f}", *values, counters.calls_failed, counters.sessions])
-            f.flush()
+def row(counters: Counters, now: float, started: float) -> list[Any]:
+    """One counters row at `now`."""
+    values = [counters.connects, counters.hellos_ok, counters.calls_sent, counters.calls_ok]
+    return [f"{now:.3f}", f"{now - started:.3f}", *values, counters.calls_failed, counters.sessions]
 
 
 async def run(url: str, token: str, users: int, calls: int, duration_s: float, path: str) -> Counters:
     """`users` session loops for `duration_s`; the counters."""
     counters = Counters()
     done = asyncio.Event()
-    writer = asyncio.create_task(write_rows(path, counters, time.time(), done))
+    started = time.time()
+    writer = asyncio.create_task(write_rows(path, COLUMNS, lambda now: row(counters, now, started), done))
     until = perf_counter() + duration_s
     await asyncio.gather(*(sessions(url, token, calls, counters, until) for _ in range(users)))
     done.set()

@@ -26,6 +26,7 @@ import csv
 import os
 import sys
 import time
+from collections.abc import Callable
 from time import perf_counter
 from typing import Any
 
@@ -174,11 +175,11 @@ class CallListener(WSListener):  # type: ignore[misc]
             self.drained.set_result(None)
 
 
-async def write_rows(path: str, counters: Counters, started: float, done: asyncio.Event) -> None:
-    """One counters row a second until `done`, then a final row."""
+async def write_rows(path: str, header: list[str], row: Callable[[float], list[Any]], done: asyncio.Event) -> None:
+    """The `header`, then `row(now)` once a second until `done`, then a final row."""
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(COUNTER_COLUMNS)
+        writer.writerow(header)
         tick = time.time()
         while not done.is_set():
             tick += 1.0
@@ -186,7 +187,7 @@ async def write_rows(path: str, counters: Counters, started: float, done: asynci
                 await asyncio.wait_for(done.wait(), max(0.0, tick - time.time()))
             except TimeoutError:
                 pass
-            writer.writerow(counters.row(time.time(), started))
+            writer.writerow(row(time.time()))
             f.flush()
 
 
@@ -213,7 +214,8 @@ async def run(
     counters."""
     counters = Counters()
     done = asyncio.Event()
-    writer = asyncio.create_task(write_rows(path, counters, time.time(), done))
+    started = time.time()
+    writer = asyncio.create_task(write_rows(path, COUNTER_COLUMNS, lambda now: counters.row(now, started), done))
     pid = os.getpid()
 
     def make_listener(i: int) -> CallListener:

@@ -21,6 +21,7 @@ import pytest
 
 from tests.autobahn.verdicts import problems
 from tests.support.locust_run import ROOT, free_port
+from tests.support.server_process import stop
 
 pytestmark = pytest.mark.timeout(3600)  # above the venv's and the harness's own bounds, so those fail first
 VENV_TIMEOUT_S = 1200.0
@@ -73,12 +74,7 @@ def fuzzingserver(wstest: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
                 time.sleep(0.2)
         yield spec["url"], folder / "clients"
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
 
 
 def run_agent(url: str, impl: str, agent: str) -> None:

@@ -15,16 +15,14 @@ import hashlib
 import json
 import os
 import struct
-import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import jwt
+
+from tests.support.server_process import port_printing_server
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 SECRET_ENV = "BROKEN_SERVER_JWT_SECRET"
@@ -255,26 +253,10 @@ async def serve(mode: str, secret: str) -> None:
 @contextmanager
 def broken_server(mode: str, secret: str, timeout_s: float = 10.0) -> Iterator[str]:
     """Start the server in `mode` on a free loopback port with `secret`; its URL until the block ends."""
-    folder = Path(tempfile.mkdtemp(prefix="broken-server-"))
-    log = folder / "stdout"
-    with log.open("w") as out:
-        command = [sys.executable, "-m", "tests.support.broken_server", "--mode", mode]
-        env = {**os.environ, SECRET_ENV: secret}
-        process = subprocess.Popen(command, stdout=out, cwd=Path(__file__).resolve().parents[2], env=env)
-    try:
-        deadline = time.monotonic() + timeout_s
-        while not log.read_text().startswith("port "):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"broken server did not start: {log.read_text()!r}")
-            time.sleep(0.02)
-        yield f"ws://127.0.0.1:{int(log.read_text().split()[1])}/"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with port_printing_server(
+        "tests.support.broken_server", ("--mode", mode), env={SECRET_ENV: secret}, timeout_s=timeout_s
+    ) as (port, _):
+        yield f"ws://127.0.0.1:{port}/"
 
 
 def main() -> None:

@@ -20,9 +20,7 @@ import base64
 import hashlib
 import json
 import struct
-import subprocess
 import sys
-import tempfile
 import time
 import zlib
 from collections.abc import Iterator
@@ -32,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.misbehaving_server import GUID, server_frame
+from tests.support.server_process import port_printing_server
 
 MODES = ["huge-seq", "unique-topics", "bad-after", "close-after", "fragments", "rpc-both", "rpc-batch"]
 HUGE_SEQ = 2**53
@@ -219,26 +218,8 @@ class Hostile:
 @contextmanager
 def hostile_server(*args: str, timeout_s: float = 10.0) -> Iterator[Hostile]:
     """Start `python -m tests.support.hostile_frames_server ARGS` on a free loopback port; stopped on exit."""
-    folder = Path(tempfile.mkdtemp(prefix="hostile-"))
-    log = folder / "stdout"
-    with log.open("w") as out:
-        command = [sys.executable, "-m", "tests.support.hostile_frames_server", *args]
-        process = subprocess.Popen(command, stdout=out, cwd=Path(__file__).resolve().parents[2])
-    try:
-        deadline = time.monotonic() + timeout_s
-        while not log.read_text().startswith("port "):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"hostile server did not start: {log.read_text()!r}")
-            time.sleep(0.02)
-        port = int(log.read_text().splitlines()[0].split()[1])
+    with port_printing_server("tests.support.hostile_frames_server", args, timeout_s=timeout_s) as (port, log):
         yield Hostile(f"ws://127.0.0.1:{port}/", log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def main() -> None:

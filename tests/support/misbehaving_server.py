@@ -20,14 +20,14 @@ import base64
 import hashlib
 import json
 import struct
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.support.server_process import port_printing_server
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 MODES = ["stop-reading", "close", "mute-hello", "unique-pushes", "unique-errors", "unique-close", "unknown-ids"]
@@ -207,26 +207,8 @@ class Misbehaving:
 @contextmanager
 def misbehaving_server(*args: str, timeout_s: float = 10.0) -> Iterator[Misbehaving]:
     """Start `python -m tests.support.misbehaving_server ARGS` on a free loopback port; stopped on exit."""
-    folder = Path(tempfile.mkdtemp(prefix="misbehaving-"))
-    log = folder / "stdout"
-    with log.open("w") as out:
-        command = [sys.executable, "-m", "tests.support.misbehaving_server", *args]
-        process = subprocess.Popen(command, stdout=out, cwd=Path(__file__).resolve().parents[2])
-    try:
-        deadline = time.monotonic() + timeout_s
-        while not log.read_text().startswith("port "):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"misbehaving server did not start: {log.read_text()!r}")
-            time.sleep(0.02)
-        port = int(log.read_text().splitlines()[0].split()[1])
+    with port_printing_server("tests.support.misbehaving_server", args, timeout_s=timeout_s) as (port, log):
         yield Misbehaving(f"ws://127.0.0.1:{port}/", log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def main() -> None:
