@@ -27,6 +27,11 @@ from bench.common import REPO_ROOT, reference_server
 from bench.compare import free_port, parse_shape
 from run_files import WS_CSV, run_file
 
+MIN_SCRAPE_CPU_S = 0.1
+"""Scrapes go on (past --scrapes) until they have cost this much CPU: the process's CPU clock ticks in 10 ms."""
+SCRAPE_SPAN_S = 20.0
+"""...but for at most this long."""
+
 
 def measure(users: int, in_flight: int, run_time_s: float, scrapes: int) -> dict[str, float]:
     """Run, then scrape the lingering process `scrapes` times; CPU figures of the run and of a scrape."""
@@ -49,12 +54,14 @@ def measure(users: int, in_flight: int, run_time_s: float, scrapes: int) -> dict
                     raise SystemExit(f"prometheus_cost: the run did not linger: {log_path.read_text()[-2000:]}")
                 time.sleep(0.2)
             run_cpu = sum(ps.cpu_times()[:2])
-            size = 0
+            size, done = 0, 0
             before = sum(ps.cpu_times()[:2])
-            for _ in range(scrapes):
+            until = time.monotonic() + SCRAPE_SPAN_S
+            while done < scrapes or (sum(ps.cpu_times()[:2]) - before < MIN_SCRAPE_CPU_S and time.monotonic() < until):
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
                     size = len(answer.read())
-            scrape_cpu = (sum(ps.cpu_times()[:2]) - before) / scrapes
+                done += 1
+            scrape_cpu = (sum(ps.cpu_times()[:2]) - before) / done
         finally:
             process.terminate()
             process.wait(30)
