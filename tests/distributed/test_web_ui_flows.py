@@ -61,7 +61,7 @@ def test_stop_ends_in_stopped_with_new_without_a_reload(tmp_path: Path, server: 
     with local_ui(tmp_path, server, "flow-stop") as (base, _):
         report = run_flow(base, tmp_path, server, "stop", "--param", f"tools={SLOW_CALLS}", "--param", "inFlight=2")
         assert_stopped(report, base)
-    assert report["stop_to_new_s"] >= 1.0  # the drain happened: the page waited through CLEANUP
+    assert report["stop_to_new_s"] >= 0.5  # the drain happened (calls of 1.5 s, the last ones part-done at STOP)
 
 
 def test_master_stop_ends_in_stopped_with_new_without_a_reload(tmp_path: Path, server: RunningServer) -> None:
