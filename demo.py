@@ -16,7 +16,7 @@ from analysis.load import LoadError
 from analysis.pipeline import make_report
 from reference_server.launcher import start_reference_server
 from run_files import WS_CSV, run_file, server_stats_file
-from users.tool_mix import ToolMixError, parse_tool_spec
+from users.load.tool_mix import ToolMixError, parse_tool_spec
 
 ROOT = Path(__file__).resolve().parent
 

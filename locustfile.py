@@ -11,7 +11,7 @@ from scenarios.hooks import register_scenarios  # noqa: E402
 from scenarios.options import plan_for  # noqa: E402
 from scenarios.shape import ScenarioShape  # noqa: E402
 from users.base import ToolCallUser  # noqa: E402
-from users.options import add_user_arguments  # noqa: E402
+from users.load.options import add_user_arguments  # noqa: E402
 from users.reporting import register_reporting  # noqa: E402
 
 plan_clock = PlanClock()

@@ -85,7 +85,7 @@ WS_SCHEMA: list[WsColumn] = [
     WsColumn("rss_bytes", GAUGE),
 ]
 """PREFIX_ws.csv, every column in the order written. Between the stage and rss_bytes come the load generator's
-counters, exactly the keys of users.metrics.WsCounters.snapshot() in its order (tests/test_run_files.py)."""
+counters, exactly the keys of users.wire.metrics.WsCounters.snapshot() in its order (tests/test_run_files.py)."""
 
 WS_CSV_COLUMNS = [c.name for c in WS_SCHEMA]
 """Header of PREFIX_ws.csv."""

@@ -101,7 +101,7 @@ WS_COLUMNS = [
     Column(c.name, c.name, _KINDS[c.number], required=c.name in ("elapsed_s", "calls_sent"))
     for c in run_files.WS_SCHEMA
 ]
-"""PREFIX_ws.csv (run_files.WS_SCHEMA, written by users/ws_csv.py): one row a second plus a final one; unknown
+"""PREFIX_ws.csv (run_files.WS_SCHEMA, written by users/telemetry/ws_csv.py): one row a second plus a final one; unknown
 extra columns are kept."""
 
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 SESSION_NAME = "session"
-"""The request name each finished session is reported as (users/sessions.py); its latency is the duration."""
+"""The request name each finished session is reported as (users/load/sessions.py); its latency is the duration."""
 
 
 def session_text(connections: Mapping[str, int], duration_s: float, latency: pd.DataFrame) -> str | None:

@@ -1,6 +1,6 @@
 """Pure k6-style thresholds (`p99<100ms`, `errors<1%`, `msgs>=50K/s`, `call_tool:echo:p99<5ms`): parse and judge.
 
-Shared by the live run (users/thresholds.py, from Locust's stats and the ws counters) and by
+Shared by the live run (users/telemetry/thresholds.py, from Locust's stats and the ws counters) and by
 `python -m analysis report --threshold` (from the run's CSVs): both build the same RunFigures, so a CI job gets
 the same verdict live and afterwards. Imports nothing outside the standard library.
 

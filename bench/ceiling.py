@@ -11,8 +11,8 @@ ToolClient's reader greenlet, wake-ups and bookkeeping. Plain blocking
 sockets would need a thread per connection (200 for the closed loop),
 measuring the GIL rather than our code.
 
-Each greenlet uses the same pure modules as ToolClient (``users.frames``:
-masked frames batched into one write, buffered decoding; ``users.protocol``:
+Each greenlet uses the same pure modules as ToolClient (``users.wire.frames``:
+masked frames batched into one write, buffered decoding; ``users.wire.protocol``:
 CallTemplate, parse_server_message), matches answers by request_id, and
 does nothing else: it writes one batch of calls, reads whatever arrived,
 replaces every answered call, repeat. Counters go to a CSV once a second
@@ -42,8 +42,8 @@ from bench.common import COUNTER_COLUMNS, load_client_parser  # noqa: E402
 if "--tree" in sys.argv:  # the codec of another source tree (python -m bench --tree DIR), imported below
     sys.path.insert(0, sys.argv[sys.argv.index("--tree") + 1])
 
-from users.frames import OP_TEXT, FrameDecoder, encode_frame, encode_text_frames  # noqa: E402
-from users.protocol import CallTemplate, HelloOk, ToolResult, build_hello, parse_server_message  # noqa: E402
+from users.wire.frames import OP_TEXT, FrameDecoder, encode_frame, encode_text_frames  # noqa: E402
+from users.wire.protocol import CallTemplate, HelloOk, ToolResult, build_hello, parse_server_message  # noqa: E402
 
 RECV_BYTES = 256 * 1024
 

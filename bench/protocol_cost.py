@@ -21,11 +21,11 @@ import time
 import zlib
 from typing import Any
 
-from users.core import ClientCore
-from users.deflate import DeflateParams
-from users.metrics import WsCounters
-from users.protocols import JsonRpc, Mcp, Protocol, ToolCall
-from users.settings import ClientSettings
+from users.wire.core import ClientCore
+from users.wire.deflate import DeflateParams
+from users.wire.metrics import WsCounters
+from users.wire.protocols import JsonRpc, Mcp, Protocol, ToolCall
+from users.wire.settings import ClientSettings
 
 CASES: dict[str, tuple[Protocol, bool]] = {
     "toolcall": (ToolCall(), False),

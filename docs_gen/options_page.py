@@ -9,7 +9,7 @@ from pathlib import Path
 from option_table import Option
 from reference_server import options as server_options
 from scenarios.options import OPTIONS as SCENARIO_OPTIONS
-from users.options import OPTIONS as USER_OPTIONS
+from users.load.options import OPTIONS as USER_OPTIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 OPTIONS_PAGE = ROOT / "docs" / "reference" / "options.md"
@@ -24,7 +24,7 @@ defaults, the checks and this page all come from those rows.
 
 ## Locust users
 
-`users/options.py`. Every option also works as its `LOCUST_*` environment variable and in `locust.conf`; the web
+`users/load/options.py`. Every option also works as its `LOCUST_*` environment variable and in `locust.conf`; the web
 UI's start form shows the ones a person changes between runs ([the web UI](../how-to/own-server.md#the-web-ui)).
 A value that cannot work stops Locust with one `error: ...` line and exit code 2 before anything connects.
 Credentials: each process mints tokens (`sub`, `iat`, `exp`, `scope`, optional `aud`) from `--jwt-secret` or

@@ -20,7 +20,7 @@ from probe.runner import run_cases
 from probe.speakers import Speaker
 from probe.target import Target, TargetError, parse_target, tls_context
 from probe.tokens import tokens_for
-from users.options import OPTIONS, OptionError, check_options
+from users.load.options import OPTIONS, OptionError, check_options
 
 REUSED = ("--jwt-secret", "--token", "--jwt-private-key", "--jwt-subject", "--jwt-scope", "--jwt-ttl",
           "--jwt-audience", "--protocol", "--mcp-protocol-version", "--rpc-hello", "--ca-file", "--insecure")  # fmt: skip

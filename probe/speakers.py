@@ -7,10 +7,10 @@ from typing import Any
 
 import orjson
 
-from users.protocol import DEFAULT_DIALECT
-from users.protocols.base import Protocol
-from users.protocols.jsonrpc import HELLO_ID, request
-from users.protocols.options import build_protocol
+from users.wire.protocol import DEFAULT_DIALECT
+from users.wire.protocols.base import Protocol
+from users.wire.protocols.jsonrpc import HELLO_ID, request
+from users.wire.protocols.options import build_protocol
 
 UNKNOWN_TOOL_RPC = {"jsonrpc": -32601, "mcp": -32602}
 """The JSON-RPC error code of a call to a tool the server lacks: JSON-RPC's method-not-found, MCP's invalid params."""
@@ -87,7 +87,7 @@ def _rpc_answer(msg: dict[str, Any], text: str) -> Answer:
 
 @dataclass
 class Speaker:
-    """One protocol as the probe speaks it: the users' codec (users/protocols) plus what the probe checks."""
+    """One protocol as the probe speaks it: the users' codec (users/wire/protocols) plus what the probe checks."""
 
     name: str
     protocol: Protocol

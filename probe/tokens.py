@@ -5,15 +5,15 @@ from __future__ import annotations
 import argparse
 
 from probe.context import Tokens
-from users.auth import Minter, StaticToken, corrupt
-from users.options import token_source
+from users.load.options import token_source
+from users.wire.auth import Minter, StaticToken, corrupt
 
 EXPIRED_AGO_S = 3600
 """The expired token expired this long ago (well past any clock-skew leeway)."""
 
 
 def tokens_for(options: argparse.Namespace, now: float) -> Tokens:
-    """The tokens the options allow (users.options.check_options passed); none without a credential."""
+    """The tokens the options allow (users.load.options.check_options passed); none without a credential."""
     if not (options.jwt_secret or options.token or options.jwt_private_key):
         return Tokens(why_no_expired="no credential to mint an expired token with")
     source = token_source(options)

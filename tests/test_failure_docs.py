@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from users import correlation
-from users.frames import FRAME_ERROR_CODES
-from users.ws_csv import WS_CSV_COLUMNS
+from users.telemetry.ws_csv import WS_CSV_COLUMNS
+from users.wire import correlation
+from users.wire.frames import FRAME_ERROR_CODES
 
 ROOT = Path(__file__).resolve().parents[1]
 FAILURES = ROOT / "docs" / "reference" / "failures.md"

@@ -9,15 +9,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "hostile-servers.md"
 ENDERS = {"fail", "_finish", "receive_eof", "_end", "_on_end", "drop"}
-"""Methods whose first argument is the `how` of a connection's end (users/core.py, client.py, socket_reader.py)."""
+"""Methods whose first argument is the `how` of a connection's end (users/wire/core.py, client.py, socket_reader.py)."""
 
 
 def literal_hows() -> set[str]:
     """The `how` of every call that ends a connection with a literal, a module constant or an f-string (its
     fixed start); `how` passed on from a variable is found where that variable is made."""
     found = set()
-    for path in sorted((ROOT / "users").glob("*.py")):
-        module = importlib.import_module(f"users.{path.stem}")
+    for path in sorted((ROOT / "users").rglob("*.py")):
+        module = importlib.import_module(".".join(path.relative_to(ROOT).with_suffix("").parts))
         for node in ast.walk(ast.parse(path.read_text())):
             if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args):
                 continue

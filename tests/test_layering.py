@@ -131,3 +131,42 @@ def test_the_locustfile_hands_the_plan_check_to_the_users() -> None:
     tree = ast.parse((ROOT / "locustfile.py").read_text())
     calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and ast.unparse(n.func) == "register_reporting"]
     assert [ast.unparse(k.value) for c in calls for k in c.keywords if k.arg == "plan_check"] == ["plan_for"]
+
+
+USERS_PACKAGES = ("integration", "wire", "engine", "load", "telemetry", "web")
+"""users/'s packages, lowest first: each imports only those before it (users/__init__.py says what each holds);
+users/base.py and users/reporting.py, which join them, sit above all."""
+
+
+def users_imports(tree: ast.AST) -> set[str]:
+    """The users/ packages (or top modules) `tree` imports: `users.wire.core` -> wire."""
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            modules = [node.module] + ([f"users.{a.name}" for a in node.names] if node.module == "users" else [])
+        else:
+            continue
+        found |= {m.split(".")[1] for m in modules if m.startswith("users.")}
+    return found
+
+
+def test_each_users_package_imports_only_the_packages_below_it() -> None:
+    rank = {name: i for i, name in enumerate(USERS_PACKAGES)}
+    upward = []
+    for package in USERS_PACKAGES:
+        for path in sorted((ROOT / "users" / package).rglob("*.py")):
+            for name in users_imports(ast.parse(path.read_text())):
+                if rank.get(name, len(USERS_PACKAGES)) > rank[package]:
+                    upward.append(f"{path.relative_to(ROOT)} imports users.{name}")
+    assert upward == []
+
+
+def test_users_has_its_packages_and_two_joining_modules_on_top() -> None:
+    top = {p.name for p in (ROOT / "users").iterdir() if p.suffix == ".py" or (p / "__init__.py").exists()}
+    assert top == {"__init__.py", "base.py", "reporting.py", *USERS_PACKAGES}
+    assert users_imports(ast.parse("from users.engine.client import ToolClient\nfrom users import integration")) == {
+        "engine",
+        "integration",
+    }

@@ -30,7 +30,7 @@ def sizes() -> list[tuple[str, str, int]]:
 
 def test_every_package_is_found() -> None:
     names = {name for _, name, _ in sizes()}
-    for expected in ("reference_server/session.py:Session", "users/core.py:ClientCore", "users/base.py:ToolCallUser",
+    for expected in ("reference_server/session.py:Session", "users/wire/core.py:ClientCore", "users/base.py:ToolCallUser",
                      "scenarios/shape.py:ScenarioShape", "analysis/accounting.py:Ledger"):  # fmt: skip
         assert expected in names, expected
 

@@ -12,7 +12,7 @@ from docs_gen.options_page import OPTIONS_PAGE, render_options_page
 from option_table import Option
 from reference_server.options import OPTIONS as SERVER_OPTIONS
 from scenarios.options import OPTIONS as SCENARIO_OPTIONS
-from users.options import OPTIONS as USER_OPTIONS
+from users.load.options import OPTIONS as USER_OPTIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 DECLARED = {option.flag: option for option in (*USER_OPTIONS, *SCENARIO_OPTIONS)}

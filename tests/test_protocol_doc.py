@@ -12,7 +12,7 @@ from picows import WSCloseCode
 
 from reference_server.faults import DEFAULT_DROP_CODE
 from reference_server.tools import reference_tools
-from users.protocol import DEFAULT_DIALECT
+from users.wire.protocol import DEFAULT_DIALECT
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = (ROOT / "docs" / "protocol.md").read_text()

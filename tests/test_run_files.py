@@ -8,7 +8,7 @@ from pathlib import Path
 import run_files
 from analysis.compute import CONNECTION_COUNTERS, NON_CALL_COUNTERS
 from analysis.load import WS_COLUMNS, WS_COUNTERS
-from users.metrics import WsCounters
+from users.wire.metrics import WsCounters
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -19,24 +19,24 @@ from locust import User, constant, task
 from locust.env import Environment
 from locust.runners import WorkerRunner
 
-from users.auth import TokenSource, corrupt
-from users.backoff import attempts_after_session, reconnect_delay, retry_after_delay
-from users.client import ClientSettings, ToolClient
-from users.errors import ConnectionLost, WsFailure
+from users.engine.client import ClientSettings, ToolClient
+from users.engine.load_control import LoadPoint, LoadSource, SlotRegistry, is_active, selected_share
+from users.engine.rate_driver import Member
+from users.engine.watchdog import start_watchdog
 from users.integration import request_fire
-from users.live_options import LIVE_OPTIONS, live_key, user_values
-from users.load_control import LoadPoint, LoadSource, SlotRegistry, is_active, selected_share
-from users.metrics import WsCounters
-from users.options import CREDENTIALS, DEFAULTS, OptionError, check_options, token_source, with_local_credentials
-from users.protocol import DEFAULT_DIALECT, CallTemplate, Dialect
-from users.protocols.base import Protocol, Template
-from users.protocols.options import build_protocol
-from users.rate_driver import Member
-from users.runtime import Runtime, runtime_for
-from users.sessions import SessionChurn
-from users.storms import StormDropper
-from users.tool_mix import ToolMix
-from users.watchdog import start_watchdog
+from users.load.backoff import attempts_after_session, reconnect_delay, retry_after_delay
+from users.load.live_options import LIVE_OPTIONS, live_key, user_values
+from users.load.options import CREDENTIALS, DEFAULTS, OptionError, check_options, token_source, with_local_credentials
+from users.load.runtime import RUN_ERROR_MESSAGE, Runtime, runtime_for
+from users.load.sessions import SessionChurn
+from users.load.storms import StormDropper
+from users.load.tool_mix import ToolMix
+from users.wire.auth import TokenSource, corrupt
+from users.wire.errors import ConnectionLost, WsFailure
+from users.wire.metrics import WsCounters
+from users.wire.protocol import DEFAULT_DIALECT, CallTemplate, Dialect
+from users.wire.protocols.base import Protocol, Template
+from users.wire.protocols.options import build_protocol
 
 logger = logging.getLogger(__name__)
 
@@ -114,10 +114,6 @@ def remaining_run_s(environment: Environment) -> float | None:
     return max(0.0, float(run_time) - (time.time() - environment.stats.start_time))
 
 
-RUN_ERROR_MESSAGE = "ws_run_error"
-"""Worker -> master: an option cannot work here, this worker stopped (the master's web UI shows the line)."""
-
-
 def _stop_run_once(environment: Environment, error: OptionError) -> None:
     """Log `error` and stop the run, once per run however many users hit it; the web UI shows the line."""
     runner = environment.runner
@@ -167,7 +163,7 @@ def apply_options(user: User, options: argparse.Namespace) -> None:
 
 
 def follow_live_options(user: ToolCallUser) -> None:
-    """The run's live options (users/live_options.py) as they are now: an Edit of the running test (web UI)
+    """The run's live options (users/load/live_options.py) as they are now: an Edit of the running test (web UI)
     reaches every user, old and new, at its next task run."""
     options = user.environment.parsed_options
     key = live_key(options)
@@ -203,7 +199,7 @@ class ToolCallUser(SessionChurn, User):
     `on_start` connects and sends hello (events `connect` and `hello`); the task then keeps `in_flight` calls
     outstanding, drawn from the `tools` mix, each reported as `call_tool:<tool>` when its result, timeout or loss
     settles it. A dropped connection is reopened with capped, jittered exponential backoff; with `session_calls`
-    a connection closes after that many calls and the next opens at once (users/sessions.py). On stop, calls in
+    a connection closes after that many calls and the next opens at once (users/load/sessions.py). On stop, calls in
     flight are drained (up to the call timeout) before the connection closes, so no call goes uncounted.
 
     Subclass it to change the attributes below, or write your own tasks with `self.client.call(...)` (a
@@ -400,7 +396,7 @@ class ToolCallUser(SessionChurn, User):
 
     # ------------------------------------------------------------ plan work
     def _pace(self, client: ToolClient, point: LoadPoint) -> None:
-        """Open model: this connection joins the process's pacer (users/rate_driver.py), which sends each call
+        """Open model: this connection joins the process's pacer (users/engine/rate_driver.py), which sends each call
         at its intended time (latency counted from then) over every pacing connection, until the plan's next
         change; this user only stays with its connection meanwhile."""
         runtime = self.runtime
@@ -476,7 +472,7 @@ class ToolCallUser(SessionChurn, User):
         return True
 
     def _reopen_with_backoff(self) -> None:
-        """Reconnect, after a delay unless the last connection lived long and closed cleanly (users/backoff.py)."""
+        """Reconnect, after a delay unless the last connection lived long and closed cleanly (users/load/backoff.py)."""
         ended = self.client
         if ended is not None and not ended.connected:
             self._failed_attempts = attempts_after_session(self._failed_attempts, ended.lived_s, ended.ended_cleanly)

@@ -3,7 +3,7 @@
 A single process (LocalRunner) samples its own counters every 100 ms and writes
 PREFIX_ws.csv each second. A worker samples the same way but writes no CSV: its
 counters ride on Locust's worker reports, and a final report follows when its
-users have stopped. The master sums them (users.master_reporter). `Reporting`
+users have stopped. The master sums them (users.telemetry.master_reporter). `Reporting`
 is what the locustfile registers: it picks the role at init and is what the web
 UI tab and the terminal read.
 """
@@ -22,22 +22,22 @@ from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRu
 from option_table import exit_bad_option
 from run_files import STORMS_CSV, run_file
 from users import integration
-from users.aggregation import WS_REPORT_KEY, worker_payload
-from users.exports import register_exports
-from users.load_control import LoadSource
-from users.master_reporter import STOP_MESSAGE, MasterReporter
-from users.memory_bound import machine_memory, memory_warning
-from users.metrics import WsCounters
-from users.options import OptionError, check_options
-from users.rate_share import follow_rate_share
-from users.run_log import log_rate_stages, log_storms, log_summary
-from users.run_record import RunRecorder
-from users.runtime import runtime_for
-from users.sampler import SAMPLE_EVERY_S, RunSampler, reset_window_gauges
-from users.terminal import register_terminal
-from users.web_form import PlanCheck
-from users.web_tab import install_web_tab
-from users.ws_csv import WsCsvWriter, write_storms, ws_csv_for
+from users.engine.load_control import LoadSource
+from users.load.memory_bound import machine_memory, memory_warning
+from users.load.options import OptionError, check_options
+from users.load.rate_share import follow_rate_share
+from users.load.runtime import runtime_for
+from users.telemetry.aggregation import WS_REPORT_KEY, worker_payload
+from users.telemetry.exports import register_exports
+from users.telemetry.master_reporter import STOP_MESSAGE, MasterReporter
+from users.telemetry.run_log import log_rate_stages, log_storms, log_summary
+from users.telemetry.run_record import RunRecorder
+from users.telemetry.sampler import SAMPLE_EVERY_S, RunSampler, reset_window_gauges
+from users.telemetry.terminal import register_terminal
+from users.telemetry.ws_csv import WsCsvWriter, write_storms, ws_csv_for
+from users.web.web_form import PlanCheck
+from users.web.web_tab import install_web_tab
+from users.wire.metrics import WsCounters
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Autobahn|Testsuite's fuzzingserver against the load users' client (users/frames.py + users/core.py, with the
+"""Autobahn|Testsuite's fuzzingserver against the load users' client (users/wire/frames.py + users/wire/core.py, with the
 echo harness of tests/support/autobahn_echo.py), websocket-client beside it as the yardstick.
 
 The Python 2.7 venv comes from .ci/autobahn-venv (upstream's pins; skipped, saying so, without Python 2.7). Cases
@@ -35,7 +35,7 @@ CASES = [
 ]  # fmt: skip
 TIMING: tuple[str, ...] = ()
 """Cases that may pass or not with the timing of the server's frames (none since frames decoded before a bad one
-are delivered: users/frames.py FrameError.frames)."""
+are delivered: users/wire/frames.py FrameError.frames)."""
 EXPECTED_FAIL: dict[str, str] = {}
 """The core's conformance bugs (none left: the reserved opcodes and RFC 6455 7.4's close rules are checked)."""
 

@@ -58,7 +58,7 @@ def wait_figures(page: Any, conditions: dict[str, str], timeout_s: float) -> dic
 
 LINE_PIXELS_JS = """(canvas, colors) => {
     const rgb = colors.split(',').map((hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)));
-    const top = 80, bottom = 30;  // the plot area of users/webui/src/StageChart.jsx (GRID), below title and legend
+    const top = 80, bottom = 30;  // the plot area of users/web/ui/src/StageChart.jsx (GRID), below title and legend
     const { width, height } = canvas;
     const scale = height / canvas.getBoundingClientRect().height;
     const pixels = canvas.getContext('2d').getImageData(0, top * scale, width, height - (top + bottom) * scale).data;

@@ -1,12 +1,12 @@
-"""The master's sum of worker snapshots (users.aggregation), without processes."""
+"""The master's sum of worker snapshots (users.telemetry.aggregation), without processes."""
 
 from __future__ import annotations
 
 import io
 
-from users.aggregation import WorkerTotals, merge_storms, worker_payload
-from users.metrics import WsCounters
-from users.ws_csv import COUNTER_KEYS, WS_CSV_COLUMNS, WsCsvWriter
+from users.telemetry.aggregation import WorkerTotals, merge_storms, worker_payload
+from users.telemetry.ws_csv import COUNTER_KEYS, WS_CSV_COLUMNS, WsCsvWriter
+from users.wire.metrics import WsCounters
 
 
 def snapshot(**values: float) -> dict[str, float]:

@@ -10,7 +10,7 @@ import pytest
 from reference_server.launcher import RunningServer, start_reference_server
 from tests.support.locust_run import LocustRun, run_locust, secret_env
 from tests.support.otlp_receiver import Receiver, otlp_receiver
-from users.prometheus_export import DISCONNECT_KINDS, OUTCOMES
+from users.telemetry.prometheus_export import DISCONNECT_KINDS, OUTCOMES
 
 pytestmark = pytest.mark.timeout(240)
 

@@ -15,7 +15,7 @@ from reference_server.launcher import RunningServer
 from tests.distributed.cluster import Cluster
 from tests.support.locust_run import ROOT, LocustRun, free_port, run_locust, secret_env
 from tests.support.prometheus_server import Prometheus, last_scraped, running_prometheus, scraped_sums
-from users.prometheus_export import DISCONNECT_KINDS, OUTCOMES
+from users.telemetry.prometheus_export import DISCONNECT_KINDS, OUTCOMES
 
 pytestmark = pytest.mark.timeout(300)
 

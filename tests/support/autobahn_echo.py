@@ -1,7 +1,7 @@
 """Echo clients for Autobahn|Testsuite's fuzzingserver: `python -m tests.support.autobahn_echo --impl core|wsclient
 --url ws://127.0.0.1:PORT --agent NAME` runs every case the server has, then asks it to write its reports.
 
-`core` is the load users' own client: the upgrade of users/client.py (deflate offered), then users/core.py's
+`core` is the load users' own client: the upgrade of users/engine/client.py (deflate offered), then users/wire/core.py's
 ClientCore fed the bytes as they come (its FrameDecoder, pings, close handshake, UTF-8 check, permessage-deflate),
 speaking an echo protocol: every text message goes back as a Reply. The core treats binary messages as a protocol
 error by design (PROTOCOL.md), so this harness echoes them itself, from the decoder's frames, compressed the way the
@@ -21,14 +21,14 @@ from typing import Any
 
 import websocket
 
-from users.client import upgrade
-from users.core import CLOSED, ClientCore
-from users.deflate import DeflateFrames
-from users.frames import COMPRESSED, OP_BINARY, Frame, FrameDecoder, encode_frame
-from users.metrics import WsCounters
-from users.protocol import ProtocolViolation, Reply, ServerMessage
-from users.protocols.base import Protocol
-from users.settings import ClientSettings
+from users.engine.client import upgrade
+from users.wire.core import CLOSED, ClientCore
+from users.wire.deflate import DeflateFrames
+from users.wire.frames import COMPRESSED, OP_BINARY, Frame, FrameDecoder, encode_frame
+from users.wire.metrics import WsCounters
+from users.wire.protocol import ProtocolViolation, Reply, ServerMessage
+from users.wire.protocols.base import Protocol
+from users.wire.settings import ClientSettings
 
 CASE_TIMEOUT_S = 60.0
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024

@@ -10,8 +10,8 @@ from typing import Any
 import gevent
 import jwt
 
-from users.client import ClientSettings, ToolClient
-from users.metrics import WsCounters
+from users.engine.client import ClientSettings, ToolClient
+from users.wire.metrics import WsCounters
 
 
 @dataclass

@@ -18,7 +18,7 @@ CUSTOM = textwrap.dedent(
 
     import locustfile  # noqa: F401  the project's patches, options and scenario shape
     from users.base import ToolCallUser
-    from users.protocol import CallTemplate
+    from users.wire.protocol import CallTemplate
 
 
     class SearchUser(ToolCallUser):

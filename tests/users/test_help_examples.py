@@ -8,7 +8,7 @@ from typing import Any
 
 from reference_server.launcher import start_reference_server
 from tests.support.locust_run import ledger_closes, run_locust
-from users.options import add_user_arguments
+from users.load.options import add_user_arguments
 
 
 class HelpRecorder:

@@ -62,7 +62,7 @@ def test_an_endless_header_line_is_refused_and_the_run_ends_on_time(tmp_path: Pa
     errors = connect_errors(result)
     assert list(errors) == ["connect_failed: handshake header too large"], errors
     # refused at once, retried with backoff: after the first attempt the waits are at least 0.05, 0.1, 0.2, 0.4,
-    # 0.8, 1.6 s (users/backoff.py), so within 3 s at most 6 attempts per user
+    # 0.8, 1.6 s (users/load/backoff.py), so within 3 s at most 6 attempts per user
     assert 4 <= errors["connect_failed: handshake header too large"] <= 2 * 6
     assert result.ws_final["connect_failures"] == sum(errors.values())
     assert elapsed < 3 + STARTUP_MARGIN_S, elapsed

@@ -12,7 +12,7 @@ import pytest
 
 from tests.support.hostile_frames_server import HUGE_SEQ, Hostile, hostile_server
 from tests.support.locust_run import ROOT, LocustRun, headless_command, ledger_closes, run_locust, terminate
-from users.frames import FRAME_ERROR_CODES
+from users.wire.frames import FRAME_ERROR_CODES
 
 USERS = 2
 RUN_S = 3

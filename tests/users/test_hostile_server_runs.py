@@ -10,8 +10,8 @@ import pytest
 
 from tests.support.locust_run import LocustRun, ledger_closes, run_locust
 from tests.support.misbehaving_server import misbehaving_server
-from users.correlation import BAD_ID_LIMIT
-from users.server_names import NAME_CHARS, OTHER
+from users.wire.correlation import BAD_ID_LIMIT
+from users.wire.server_names import NAME_CHARS, OTHER
 
 USERS = 4
 RUN_S = 3

@@ -42,7 +42,7 @@ def test_each_protocol_against_the_reference_server_counts_what_the_server_count
             env={"LOCUST_JWT_SECRET": server.jwt_secret or ""}, users=2, run_time="3s",
         )  # fmt: skip
         stats = server.stats()
-    # toolcall's unknown_tool failure stops the run with exit code 2 (users/terminal.py); the counts still agree
+    # toolcall's unknown_tool failure stops the run with exit code 2 (users/telemetry/terminal.py); the counts still agree
     assert result.returncode in ((2,) if protocol == "toolcall" else (0, 1)), result.output[-3000:]
     ws = ledger_closes(result)
     echo, fail, nosuch = (result.stats[f"call_tool:{t}"] for t in ("echo", "fail", "nosuch"))

@@ -12,7 +12,7 @@ PROBE = textwrap.dedent(
     """
     from gevent import monkey; monkey.patch_all()
     import socket, time, gevent
-    from users.watchdog import start_watchdog, reading
+    from users.engine.watchdog import start_watchdog, reading
     start_watchdog()
     gevent.sleep(0.3)  # the hub beats
     ours, theirs = socket.socketpair()

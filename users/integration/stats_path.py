@@ -15,9 +15,9 @@ The request event. `events.request.fire(**kwargs)` copies the listener list, loo
 keyword signature that, whenever that listener is the only one, makes exactly its two calls itself; the moment
 anything else listens (a plugin, a test, your own `@events.request.add_listener`), every request goes through
 `events.request.fire` again, so every listener sees every request. Its `inline_safe()` says whether Locust's
-listener is alone, so the client may fire from the hub (users/client.py): Locust's listener never blocks;
+listener is alone, so the client may fire from the hub (users/engine/client.py): Locust's listener never blocks;
 another might, so then it fires from a greenlet. While it is alone, a success is exactly one
-`log_request(request_type, name, response_time, length)`, which `log_request` exposes for users/reporter.py.
+`log_request(request_type, name, response_time, length)`, which `log_request` exposes for users/engine/reporter.py.
 """
 
 from __future__ import annotations

@@ -8,10 +8,10 @@ from typing import Any
 from locust.env import Environment
 
 from tests.support.stats_state import Clock, entry_state
-from users.correlation import PendingCall
-from users.errors import CallFailed, CallTimeout
+from users.engine.reporter import EventReporter
 from users.integration.stats_path import locust_stats_listener, request_fire
-from users.reporter import EventReporter
+from users.wire.correlation import PendingCall
+from users.wire.errors import CallFailed, CallTimeout
 
 
 def environment() -> Environment:

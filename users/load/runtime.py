@@ -1,0 +1,54 @@
+"""The per-process state the users of one Locust environment share, as one typed object (no stashed attributes)."""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass, field
+from typing import Any
+
+from locust.env import Environment
+
+from users.engine.load_control import RateShare, SlotRegistry
+from users.engine.rate_driver import RateDriver
+from users.load.session_clock import SessionClock
+from users.load.storms import StormDropper
+from users.wire.metrics import WsCounters
+
+RUN_ERROR_MESSAGE = "ws_run_error"
+"""Worker -> master: an option cannot work here, this worker stopped (the master's web UI shows the line)."""
+
+
+@dataclass
+class Runtime:
+    """Counters, user slots, the open-model pacer and this process's rate share; one per environment."""
+
+    counters: WsCounters = field(default_factory=WsCounters)
+    slots: SlotRegistry = field(default_factory=SlotRegistry)
+    driver: RateDriver = field(default_factory=RateDriver)
+    """The process's open-model pacer."""
+    share: RateShare = field(default_factory=RateShare)
+    token_cache: tuple[Any, Any] | None = None
+    """(options key, TokenSource): tokens are minted once per process, not per connection."""
+    option_error_run: float | None = None
+    """The run (Locust's stats start time) already stopped for a bad option from the web UI form."""
+    run_error: str | None = None
+    """The one error line that stopped this run (a bad option from the web UI form), for the web UI."""
+    storms: StormDropper | None = None
+    """The process's client-mode storm dropper, made by the first user of a run with a plan."""
+    session_clock: SessionClock = field(default_factory=SessionClock)
+    """When this process's sessions of a churn stage start."""
+
+    def new_run(self) -> None:
+        """Each run counts from zero."""
+        self.counters = WsCounters()
+
+
+_RUNTIMES: weakref.WeakKeyDictionary[Environment, Runtime] = weakref.WeakKeyDictionary()
+
+
+def runtime_for(environment: Environment) -> Runtime:
+    """The Runtime of `environment`, created on first use."""
+    runtime = _RUNTIMES.get(environment)
+    if runtime is None:
+        runtime = _RUNTIMES[environment] = Runtime()
+    return runtime
