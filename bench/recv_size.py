@@ -1,4 +1,4 @@
-"""What one `recv` of a small message costs by the buffer size asked for: the reason for users/engine/socket_reader.py's
+"""What one `recv` of a small message costs by the buffer size asked for: the reason for users/engine/sockets.py's
 RECV_BYTES.
 
     python -m bench.recv_size [--quick] [--repeats 3]
@@ -20,7 +20,7 @@ import sys
 from typing import Any
 
 from bench.common import Target, print_table, run_main, summary
-from users.engine.socket_reader import RECV_BYTES
+from users.engine.sockets import RECV_BYTES
 
 SIZES = (16 * 1024, 64 * 1024, 256 * 1024)
 #: RECV_BYTES may cost at most this much more than the smallest buffer.

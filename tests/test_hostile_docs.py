@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "hostile-servers.md"
 ENDERS = {"fail", "_finish", "receive_eof", "_end", "_on_end", "drop"}
-"""Methods whose first argument is the `how` of a connection's end (users/wire/core.py, client.py, socket_reader.py)."""
+"""Methods whose first argument is the `how` of a connection's end (users/wire/core.py, client.py, sockets.py)."""
 
 
 def literal_hows() -> set[str]:

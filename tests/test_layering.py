@@ -170,3 +170,25 @@ def test_users_has_its_packages_and_two_joining_modules_on_top() -> None:
         "engine",
         "integration",
     }
+
+
+def hub_watchers(tree: ast.AST) -> set[str]:
+    """The kinds of hub watchers `tree` makes: `loop.timer(...)` and `loop.io(...)` calls (any name for the loop)."""
+    return {
+        node.func.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in ("timer", "io")
+        and "loop" in chain(node.func.value)
+    }
+
+
+def test_hub_timers_and_io_watchers_are_made_in_two_modules_of_users() -> None:
+    makers = {
+        path.relative_to(ROOT).as_posix(): kinds
+        for path in sorted((ROOT / "users").rglob("*.py"))
+        if (kinds := hub_watchers(ast.parse(path.read_text())))
+    }
+    assert makers == {"users/engine/hub.py": {"timer"}, "users/engine/sockets.py": {"io"}}
+    assert hub_watchers(ast.parse("get_hub().loop.timer(1, 1)\nhub.loop.io(3, 1)\nself.io(1)")) == {"timer", "io"}

@@ -21,7 +21,7 @@ from locust.runners import WorkerRunner
 
 from users.engine.client import ClientSettings, ToolClient
 from users.engine.load_control import LoadPoint, LoadSource, SlotRegistry, is_active, selected_share
-from users.engine.rate_driver import Member
+from users.engine.pacer import Member, PlanRate
 from users.engine.watchdog import start_watchdog
 from users.integration import request_fire
 from users.load.backoff import attempts_after_session, reconnect_delay, retry_after_delay
@@ -336,12 +336,15 @@ class ToolCallUser(SessionChurn, User):
             if self.runtime.storms is None:
                 self.runtime.storms = StormDropper(self.load_plan)
             self.runtime.storms.add(self.slot, self._storm_drop)
+            # the pacer reads the plan's rate and this process's share itself; a call later than its timeout is
+            # skipped (it would time out anyway)
+            self.runtime.pacer.follow(PlanRate(self.load_plan, self.runtime.share), self.counters, self.call_timeout)
         self.open_connection()
 
     def on_stop(self) -> None:
         """Drain calls in flight (bounded by the call timeout), then close the connection."""
         if self.slot >= 0:
-            self.runtime.driver.leave(self.slot)
+            self.runtime.pacer.leave(self.slot)
             if self.runtime.storms is not None:
                 self.runtime.storms.remove(self.slot)
             self.runtime.slots.release(self.slot)
@@ -357,23 +360,23 @@ class ToolCallUser(SessionChurn, User):
         follow_live_options(self)
         point = self.load_plan.point() if self.load_plan is not None else None
         client = self.client
-        driver = self.runtime.driver
+        pacer = self.runtime.pacer
         if client is None or not client.connected:
-            driver.leave(self.slot)  # the connected users carry the rate meanwhile
+            pacer.leave(self.slot)  # the connected users carry the rate meanwhile
             self._reconnect()
             return  # a fresh task run looks at the plan again before sending
         try:
             if point is None:
                 self._keep_calling(client, TASK_SLICE_S, point_free=True)
             elif not wanted_active(self, point):
-                driver.leave(self.slot)
+                pacer.leave(self.slot)
                 idle_until_change(client, point)
             else:
                 self.counters.sending.add(self.slot)
                 if point.rate:
                     self._pace(client, point)
                 else:
-                    driver.leave(self.slot)
+                    pacer.leave(self.slot)
                     self._keep_calling(client, min(TASK_SLICE_S, point.until_change_s))
         except ConnectionLost:
             pass  # its calls were reported as connection_lost; the next run of this task reconnects
@@ -396,21 +399,15 @@ class ToolCallUser(SessionChurn, User):
 
     # ------------------------------------------------------------ plan work
     def _pace(self, client: ToolClient, point: LoadPoint) -> None:
-        """Open model: this connection joins the process's pacer (users/engine/rate_driver.py), which sends each call
-        at its intended time (latency counted from then) over every pacing connection, until the plan's next
-        change; this user only stays with its connection meanwhile."""
+        """Open model: this connection joins the process's pacer (users/engine/pacer.py), which follows the plan's
+        rate and sends each call at its intended time (latency counted from then) over every pacing connection,
+        until the plan's next change; this user only stays with its connection meanwhile."""
         runtime = self.runtime
         member = self._member
         if member is None or member.client is not client:
             member = self._member = Member(client, self.mix.pick, self.max_in_flight, self.slot)
-        runtime.driver.join(self.slot, member, self._process_rate, self.counters, self.call_timeout)
+        runtime.pacer.join(self.slot, member)
         client.hold(perf_counter() + min(point.until_change_s, MAX_IDLE_WAIT_S))
-
-    def _process_rate(self) -> float:
-        """Calls/s this process paces now: its share of the plan's rate (0 outside rate stages)."""
-        point = self.load_plan.point() if self.load_plan is not None else None
-        rate = point.rate if point is not None else None
-        return self.runtime.share.process_rate(rate) if rate else 0.0
 
     def _storm_drop(self) -> None:
         """Called by the process's StormDropper at a storm: drop the connection at once, wherever this user is

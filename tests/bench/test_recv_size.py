@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bench import recv_size
 from bench.__main__ import BENCHMARKS
-from users.engine.socket_reader import RECV_BYTES
+from users.engine.sockets import RECV_BYTES
 
 
 def test_every_size_is_measured_and_recv_bytes_is_judged() -> None:

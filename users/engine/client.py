@@ -1,7 +1,7 @@
 """One connection as users see it: handshake (users/engine/dial.py), hello, calls, waits, closing.
 
 Everything the connection decides lives in the pure `ClientCore` (users/wire/core.py); its I/O (reads, writes,
-keepalive, what a read settles) is users/engine/connection_io.py, and its events go to the one `EventReporter`
+keepalive, what a read settles, the send policy the hub runs) is users/engine/connection.py, and its events go to the one `EventReporter`
 (users/engine/reporter.py).
 """
 
@@ -17,10 +17,10 @@ from time import perf_counter
 import gevent
 from gevent.event import AsyncResult
 
-from users.engine.connection_io import ConnectionIO, Driven
+from users.engine.connection import ClosedLoop, ConnectionIO, Quiet, SendPolicy
 from users.engine.dial import Upgraded, dial
 from users.engine.reporter import CallOutcome, EventReporter, RequestHook
-from users.engine.socket_reader import how_it_ended
+from users.engine.sockets import how_it_ended
 from users.wire.core import CLOSED, ClientCore
 from users.wire.deflate import DeflateParams, ExtensionError, negotiate, offer_header
 from users.wire.errors import ConnectFailed, ConnectionLost, HelloRefused, connect_hint, describe_os_error
@@ -61,8 +61,8 @@ def connect_failure(exc: BaseException) -> ConnectFailed:
 
 class ToolClient:
     """One WebSocket connection speaking hello / call_tool, firing a request event per outcome: writes in the
-    caller's greenlet, one `send` per batch of calls (users/engine/socket_writer.py); reads feed the core as they come
-    (users/engine/socket_reader.py) and wake whoever waits on the connection."""
+    caller's greenlet, one `send` per batch of calls (users/engine/sockets.py); reads feed the core as they come
+    (users/engine/sockets.py) and wake whoever waits on the connection."""
 
     def __init__(self, url: str, *, fire: RequestHook, counters: WsCounters, settings: ClientSettings) -> None:
         self.url = url
@@ -224,36 +224,24 @@ class ToolClient:
             self.expire_overdue()
 
     def keep_calling(self, limit: int, pick: Callable[[int], list[CallTemplate]], until: float) -> None:
-        """Closed loop until perf_counter() reaches `until` or the connection ends: keep `limit` calls in flight.
-
-        The read that settles a call sends the next one from where it reads (the hub, for plain sockets), like
-        a native event-loop client: no greenlet switch per call. This greenlet tops up what the hub could not
-        (a write in progress elsewhere) and expires overdue calls at their deadline.
-        """
-
-        def refill(core: ClientCore) -> bool:
-            need = limit - len(core.pending)
-            return need <= 0 or (perf_counter() < until and self.send_from_hub(pick(need)))
-
-        self._hold(until, refill, limit, pick)
+        """Closed loop until perf_counter() reaches `until` or the connection ends: keep `limit` calls in flight."""
+        self.stay(ClosedLoop(limit, pick, until), until)
 
     def hold(self, until: float) -> None:
         """Stay on this connection until `until` or its end while something else sends on it from the hub (the
-        process's open-model pacer, users/engine/rate_driver.py), settling overdue calls; no wake per answer."""
-        self._hold(until, _stay_quiet, 0, None)
+        process's open-model pacer, users/engine/pacer.py), settling overdue calls; no wake per answer."""
+        self.stay(Quiet(), until)
 
-    def _hold(
-        self,
-        until: float,
-        driven: Driven,
-        limit: int,
-        pick: Callable[[int], list[CallTemplate]] | None,
-    ) -> None:
+    def stay(self, policy: SendPolicy, until: float) -> None:
+        """Stay on this connection until `until` or its end while the hub runs `policy` after each read (the
+        read that settles a call sends the next, no greenlet switch per call); this greenlet tops up what the
+        hub could not (a write in progress elsewhere) and expires overdue calls at their deadline."""
         core, io = self.core, self._io
         if core is None or io is None:
             raise ConnectionLost("not connected")
         timeout = self.settings.call_timeout_s
-        io.driven = driven
+        limit, pick = policy.limit, policy.pick
+        io.policy = policy
         try:
             while core.live:
                 need = limit - len(core.pending)
@@ -267,7 +255,7 @@ class ToolClient:
                 if perf_counter() >= deadline:
                     self.expire_overdue()
         finally:
-            io.driven = None
+            io.policy = None
 
     def send_from_hub(
         self, templates: list[CallTemplate], intended: list[float] | None = None, room_below: int = 1 << 30
@@ -288,6 +276,8 @@ class ToolClient:
                 break
             io.progress.wait(min(deadline, self._oldest_deadline()))
             self.expire_overdue()
+        while io.settling and perf_counter() < deadline:  # what the last read settled is reported before we return
+            io.progress.wait(deadline)
         if core.pending and self.connected:
             core.give_up_calls(perf_counter())
             io.process()
@@ -340,7 +330,3 @@ class ToolClient:
     def _process(self) -> None:
         if self._io is not None:
             self._io.process()
-
-
-def _stay_quiet(core: ClientCore) -> bool:
-    return core.live

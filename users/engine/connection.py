@@ -1,7 +1,9 @@
-"""The I/O of one open connection: its reader, writer, keepalive and waits, and what a read settles.
+"""The I/O of one open connection: its reader, writer, keepalive, waits and send policy, and what a read settles.
 
-Made by `ToolClient.connect` (users/engine/client.py) around the pure `ClientCore`. Reads of a plain socket run in
-the hub (users/engine/socket_reader.py), where nothing may block: what they settle is reported there while only
+Made by `ToolClient.connect` (users/engine/client.py) around the pure `ClientCore`. While a user stays on its
+connection, a send policy runs in the hub after each read: `ClosedLoop` keeps n calls in flight (each answer read
+sends the next, no greenlet switch per call), `Quiet` lets the process's pacer (users/engine/pacer.py) send.
+Reads of a plain socket run in the hub (users/engine/sockets.py), where nothing may block: what they settle is reported there while only
 Locust's own listener listens, and the waiting user is switched to directly; anything that might block (other
 listeners, writes the core wants) goes to a short greenlet, and reading pauses until it is done: order kept,
 and a server that floods a client busy writing meets TCP's flow control.
@@ -12,25 +14,62 @@ from __future__ import annotations
 import _socket
 import ssl
 from collections.abc import Callable
+from dataclasses import dataclass
 from time import perf_counter
-from typing import Any
+from typing import Any, Protocol
 
 import gevent
 from gevent import ssl as gssl
+from gevent.event import Event
 
-from users.engine.deadlines import Progress
-from users.engine.keepalive import Keepalive
+from users.engine.hub import PING_CLOCK, Ping, Progress
 from users.engine.reporter import EventReporter
-from users.engine.socket_reader import GreenletReader, HubReader, SocketReader, how_it_ended
-from users.engine.socket_writer import WRITE_STALLED, SocketWriter
+from users.engine.sockets import WRITE_STALLED, GreenletReader, HubReader, SocketReader, SocketWriter, how_it_ended
 from users.engine.watchdog import CURRENT
 from users.wire.core import CLOSED, ClientCore
 from users.wire.errors import ConnectionLost
 from users.wire.events import CoreEvent
 from users.wire.protocol import CallTemplate
 
-Driven = Callable[[ClientCore], bool]
-"""Called after each read settled in the hub while the hub drives the connection; False wakes its user."""
+Pick = Callable[[int], list[CallTemplate]]
+"""The next n calls to send (a tool mix's pick)."""
+UNLIMITED = 1 << 30
+"""No cap on the calls in flight."""
+
+
+class SendPolicy(Protocol):
+    """How the hub sends on a connection while its user stays on it: `limit` calls kept in flight (0: none by
+    this policy), topped up after each read; `after_read` False wakes the user."""
+
+    limit: int
+    pick: Pick | None
+
+    def after_read(self, io: ConnectionIO) -> bool: ...
+
+
+@dataclass(slots=True)
+class ClosedLoop:
+    """Closed loop of `limit` calls in flight until perf_counter() reaches `until`: the read that settles a call
+    sends the next from the hub, like a native event-loop client."""
+
+    limit: int
+    pick: Pick
+    until: float
+
+    def after_read(self, io: ConnectionIO) -> bool:
+        need = self.limit - len(io.core.pending)
+        return need <= 0 or (perf_counter() < self.until and io.send_from_hub(self.pick(need), None, UNLIMITED))
+
+
+@dataclass(slots=True)
+class Quiet:
+    """Nothing sent by this policy (the process's pacer sends from its tick): reads settle, the user sleeps on."""
+
+    limit: int = 0
+    pick: Pick | None = None
+
+    def after_read(self, io: ConnectionIO) -> bool:
+        return io.core.live
 
 
 def is_tls(sock: Any) -> bool:
@@ -55,7 +94,7 @@ class ConnectionIO:
         self.core = core
         self.progress = Progress()
         """Where users of this connection wait; woken by reads, the end, and deadlines."""
-        self.driven: Driven | None = None
+        self.policy: SendPolicy | None = None
         """Set while the hub drives the connection (ToolClient.keep_calling, hold): no wake per answer."""
         self._reporter = reporter
         self._deferred: list[CoreEvent] | None = None
@@ -72,6 +111,11 @@ class ConnectionIO:
         self._mark = (label, sock)
         """What the watchdog names this connection by (`label`: its origin, never a path or query)."""
         self._reader: SocketReader = reader(sock, self._on_data, self._on_end)
+
+    @property
+    def settling(self) -> bool:
+        """A read's events wait for a greenlet to report them (its end is notified on `progress`)."""
+        return self._deferred is not None
 
     def early_data(self, data: bytes) -> None:
         """Bytes the handshake read past the server's 101 header: the first frames, fed before any read."""
@@ -158,7 +202,8 @@ class ConnectionIO:
             self._deferred.extend(events)
             return
         wrote = self._apply(events, inline_safe)
-        if not wrote and in_hub and self.driven is not None and self.driven(core):
+        policy = self.policy
+        if not wrote and in_hub and policy is not None and policy.after_read(self):
             return  # the hub drives the connection: its user sleeps on
         self.progress.notify(in_hub)
 
@@ -215,3 +260,47 @@ class ConnectionIO:
         """A write the hub started failed in the greenlet finishing it."""
         self.core.fail(f"write failed: {how_it_ended(exc)}", perf_counter())
         self.process()
+
+
+class Keepalive:
+    """Pings on `core` every `interval_s` from the process's ping clock (users/engine/hub.py), each from a
+    short-lived greenlet that waits for the pong until the core's deadline (none in time: the core ends the
+    half-open connection); `flush` reports the core's events and writes its bytes."""
+
+    __slots__ = ("_core", "_flush", "_pinger", "_pong", "_ping")
+
+    def __init__(self, core: ClientCore, interval_s: float, flush: Callable[[], None]) -> None:
+        self._core = core
+        self._flush = flush
+        self._pinger: gevent.Greenlet | None = None
+        self._pong: Event | None = None
+        self._ping: Ping = PING_CLOCK.every(interval_s, self._due, perf_counter())
+
+    def after_read(self) -> None:
+        """Called after each read: wake the waiting pinger once its pong has come."""
+        if self._pinger is not None and self._pong is not None and not self._core.ping_pending:
+            self._pong.set()
+
+    def stop(self) -> None:
+        """No more pings; a waiting pinger is stopped."""
+        self._ping.cancel()
+        pinger = self._pinger
+        if pinger is not None and pinger is not gevent.getcurrent() and not pinger.dead:
+            pinger.kill(block=False)
+
+    def _due(self) -> None:
+        """Clock callback (in the hub, must not block): ping from a short-lived greenlet unless one is waiting."""
+        if self._core.live and (self._pinger is None or self._pinger.dead):
+            self._pinger = gevent.spawn(self._ping_once)
+
+    def _ping_once(self) -> None:
+        core = self._core
+        pong = self._pong = Event()
+        if core.send_ping(perf_counter()):
+            self._flush()
+        while core.ping_pending and core.state is not CLOSED:
+            remaining = core.next_deadline() - perf_counter()
+            if remaining > 0:
+                pong.wait(remaining)
+            elif core.tick(perf_counter()) or core.state is CLOSED:
+                self._flush()

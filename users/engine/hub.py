@@ -1,19 +1,24 @@
-"""Waits on connections, woken by the connection's reads or at their deadline by one hub timer per process.
+"""The engine's hub timers, all of them: waits on connections, call deadlines, blocked writes, keepalive pings
+and the pacer's tick (sockets' io watchers are users/engine/sockets.py; nothing else in users/ makes either).
 
 A closed-loop user waits once per call for its answer, bounded by the
 deadline of its oldest call in flight. gevent's `Event.wait(timeout)` builds a
 `Timeout` (an exception object and a loop timer) for every wait, and its
 `set()` wakes the waiter through a hub callback. Here a wait is a bare gevent
 `Waiter` on the connection's `Progress`: the connection's read callback (in
-the hub) switches straight into it, and one sweeper timer per process, running
+the hub) switches straight into it, and one sweeper ticker per process, running
 only while there are waits with deadlines, wakes those whose deadline has
 passed every `resolution_s`. A deadline is therefore noticed up to
 `resolution_s` late (a call timing out at 10 s is reported at 10.00-10.05 s).
+Keepalive pings share one ticker per process too (`PING_CLOCK`), not a timer per connection.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import math
+from collections.abc import Callable
 from time import perf_counter
 from typing import Any, Protocol
 
@@ -22,6 +27,35 @@ from gevent.hub import Waiter, get_hub
 
 RESOLUTION_S = 0.05
 """How often the sweeper looks at the deadlines."""
+
+
+class Ticker:
+    """A repeating hub timer that runs only between `start` and `stop` (its callback runs in the hub: it must not
+    block or raise); `ref` False never keeps the process alive."""
+
+    __slots__ = ("interval_s", "_callback", "_timer", "_ref")
+
+    def __init__(self, interval_s: float, callback: Callable[[], None], ref: bool = True) -> None:
+        self.interval_s = interval_s
+        self._callback = callback
+        self._timer: Any = None
+        self._ref = ref
+
+    @property
+    def running(self) -> bool:
+        return self._timer is not None
+
+    def start(self) -> None:
+        """Run every `interval_s` from now (already running: nothing changes)."""
+        if self._timer is None:
+            self._timer = get_hub().loop.timer(self.interval_s, self.interval_s, ref=self._ref)
+            self._timer.start(self._callback)
+
+    def stop(self) -> None:
+        """No more callbacks until `start`."""
+        timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.close()
 
 
 def wake(waiter: Waiter) -> None:
@@ -41,7 +75,7 @@ class DeadlineSweeper:
     def __init__(self, resolution_s: float = RESOLUTION_S) -> None:
         self.resolution_s = resolution_s
         self._waiting: dict[Waiter, float] = {}
-        self._timer: Any = None
+        self._ticker = Ticker(resolution_s, self._check)
 
     @property
     def waiting(self) -> int:
@@ -51,9 +85,7 @@ class DeadlineSweeper:
     def add(self, deadline: float, waiter: Waiter) -> None:
         """Wake `waiter` once perf_counter() passes `deadline` (until `discard`)."""
         self._waiting[waiter] = deadline
-        if self._timer is None:
-            self._timer = get_hub().loop.timer(self.resolution_s, self.resolution_s)
-            self._timer.start(self._check)
+        self._ticker.start()
 
     def discard(self, waiter: Waiter) -> None:
         """Forget a wait (it ended)."""
@@ -69,10 +101,9 @@ class DeadlineSweeper:
         return len(due)
 
     def _check(self) -> None:
-        """Timer callback (in the hub): wake the due waits; stop once nobody waits."""
+        """Ticker callback (in the hub): wake the due waits; stop once nobody waits."""
         if not self._waiting:
-            self._timer.close()
-            self._timer = None
+            self._ticker.stop()
             return
         self.wake_due(perf_counter())
 
@@ -149,7 +180,7 @@ class WriteWatch:
     def __init__(self, resolution_s: float = RESOLUTION_S) -> None:
         self.resolution_s = resolution_s
         self._writers: set[Stalled] = set()
-        self._timer: Any = None
+        self._ticker = Ticker(resolution_s, self._check)
 
     def __len__(self) -> int:
         return len(self._writers)
@@ -157,9 +188,7 @@ class WriteWatch:
     def add(self, writer: Stalled) -> None:
         """Watch `writer` until `discard`."""
         self._writers.add(writer)
-        if self._timer is None:
-            self._timer = gevent.get_hub().loop.timer(self.resolution_s, self.resolution_s)
-            self._timer.start(self._check)
+        self._ticker.start()
 
     def discard(self, writer: Stalled) -> None:
         """Stop watching `writer`."""
@@ -170,10 +199,9 @@ class WriteWatch:
         return [writer for writer in self._writers if writer.write_deadline() <= now]
 
     def _check(self) -> None:
-        """Timer callback (in the hub, must not block): hand each due writer to a short greenlet."""
+        """Ticker callback (in the hub, must not block): hand each due writer to a short greenlet."""
         if not self._writers:
-            self._timer.close()
-            self._timer = None
+            self._ticker.stop()
             return
         for writer in self.due(perf_counter()):
             self._writers.discard(writer)  # it adds itself back if it is still blocked
@@ -182,3 +210,64 @@ class WriteWatch:
 
 WRITE_WATCH = WriteWatch()
 """The process's watch over blocked writes."""
+
+
+class Ping:
+    """One connection's place on the ping clock: `callback` runs every `interval_s` until `cancel`."""
+
+    __slots__ = ("interval_s", "callback", "cancelled")
+
+    def __init__(self, interval_s: float, callback: Callable[[], None]) -> None:
+        self.interval_s = interval_s
+        self.callback = callback
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        """No more calls (the clock forgets it when its turn comes)."""
+        self.cancelled = True
+
+
+class PingClock:
+    """Every connection's keepalive on one ticker per process (running only while some are due): a heap of
+    (due, order, Ping), each callback run within `resolution_s` of its time, then due again one interval on (a
+    clock that fell behind runs each callback once, not once per interval missed)."""
+
+    def __init__(self, resolution_s: float = RESOLUTION_S) -> None:
+        self._heap: list[tuple[float, int, Ping]] = []
+        self._order = itertools.count()
+        self._ticker = Ticker(resolution_s, self._check)
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+    def every(self, interval_s: float, callback: Callable[[], None], now: float) -> Ping:
+        """Run `callback` (in the hub: it must not block) every `interval_s` from `now` on, until cancelled."""
+        ping = Ping(interval_s, callback)
+        heapq.heappush(self._heap, (now + interval_s, next(self._order), ping))
+        self._ticker.start()
+        return ping
+
+    def run_due(self, now: float) -> int:
+        """Run every callback due at `now` and set its next time; cancelled ones are dropped. How many ran."""
+        heap = self._heap
+        ran = 0
+        while heap and heap[0][0] <= now:
+            due, _, ping = heapq.heappop(heap)
+            if ping.cancelled:
+                continue
+            following = due + ping.interval_s
+            heapq.heappush(heap, (following if following > now else now + ping.interval_s, next(self._order), ping))
+            ping.callback()
+            ran += 1
+        return ran
+
+    def _check(self) -> None:
+        """Ticker callback: run what is due; stop once nothing is left."""
+        if not self._heap:
+            self._ticker.stop()
+            return
+        self.run_due(perf_counter())
+
+
+PING_CLOCK = PingClock()
+"""The process's keepalive clock (connections share it)."""

@@ -15,8 +15,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import gevent
 from gevent import monkey
+
+from users.engine.hub import Ticker
 
 STARVED_AFTER_S = 1.0
 """A hub that has not run its timers this long is starved."""
@@ -110,9 +111,9 @@ def start_watchdog(limit_s: float = STARVED_AFTER_S) -> None:
     check = StarvationCheck(limit_s)
     holders = HolderCheck(limit_s)
     check.beat(time.monotonic())
-    timer = gevent.get_hub().loop.timer(BEAT_S, BEAT_S, ref=False)  # never keeps the process alive
-    timer.start(lambda: check.beat(time.monotonic()))
-    _started.append(timer)
+    beat = Ticker(BEAT_S, lambda: check.beat(time.monotonic()), ref=False)  # never keeps the process alive
+    beat.start()
+    _started.append(beat)
     start_thread = monkey.get_original("_thread", "start_new_thread")
     sleep = monkey.get_original("time", "sleep")
 

@@ -1,6 +1,6 @@
 """Distributed open model: the master tells each worker its share of a plan's call rate (its users' share).
 
-Each worker paces `rate x share` over its connected users (users/engine/rate_driver.py), so the run holds
+Each worker paces `rate x share` over its connected users (users/engine/pacer.py), so the run holds
 the plan's rate while workers ramp up, whatever the number of workers.
 """
 

@@ -9,7 +9,7 @@ from typing import Any
 from locust.env import Environment
 
 from users.engine.load_control import RateShare, SlotRegistry
-from users.engine.rate_driver import RateDriver
+from users.engine.pacer import Pacer
 from users.load.session_clock import SessionClock
 from users.load.storms import StormDropper
 from users.wire.metrics import WsCounters
@@ -24,7 +24,7 @@ class Runtime:
 
     counters: WsCounters = field(default_factory=WsCounters)
     slots: SlotRegistry = field(default_factory=SlotRegistry)
-    driver: RateDriver = field(default_factory=RateDriver)
+    pacer: Pacer = field(default_factory=Pacer)
     """The process's open-model pacer."""
     share: RateShare = field(default_factory=RateShare)
     token_cache: tuple[Any, Any] | None = None

@@ -12,7 +12,7 @@ from locust.env import Environment
 
 from users.engine.client import ClientSettings, ToolClient
 from users.engine.load_control import LoadSource
-from users.engine.paced_sender import LATE_AFTER_S
+from users.engine.pacer import LATE_AFTER_S
 from users.integration import request_fire
 from users.load.options import DEFAULTS
 from users.load.tool_mix import ToolMix

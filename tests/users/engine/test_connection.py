@@ -1,4 +1,4 @@
-"""users.engine.connection_io against the reference server: reads settled in the hub report through Locust's own
+"""users.engine.connection against the reference server: reads settled in the hub report through Locust's own
 stats while its listener is alone, through a greenlet (in order) while another listens, and a closed loop
 driven by its reads keeps its count exact either way."""
 
@@ -15,7 +15,7 @@ from locust.env import Environment
 from reference_server.launcher import start_reference_server
 from tests.support.client_helpers import assert_identity, token
 from users.engine.client import ClientSettings, ToolClient
-from users.engine.deadlines import Progress
+from users.engine.hub import Progress
 from users.integration.stats_path import request_fire
 from users.wire.metrics import WsCounters
 from users.wire.protocol import CallTemplate

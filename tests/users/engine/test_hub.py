@@ -1,4 +1,4 @@
-"""users.engine.deadlines: waits on a connection woken by notify or at their deadline by one hub timer per process."""
+"""users.engine.hub: waits on a connection woken by notify or at their deadline by one hub timer per process."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from time import perf_counter
 
 import gevent
 
-from users.engine.deadlines import DeadlineSweeper, Progress, WriteWatch
+from users.engine.hub import DeadlineSweeper, PingClock, Progress, WriteWatch
 
 
 def test_wake_due_wakes_exactly_the_waits_whose_deadline_has_passed() -> None:
@@ -27,9 +27,7 @@ def test_wake_due_wakes_exactly_the_waits_whose_deadline_has_passed() -> None:
 
 def stop(sweeper: DeadlineSweeper) -> None:
     """Stop a sweeper's timer left running at its long resolution."""
-    if sweeper._timer is not None:
-        sweeper._timer.close()
-        sweeper._timer = None
+    sweeper._ticker.stop()
 
 
 def test_a_deadline_wakes_its_waiter_within_the_resolution_and_the_timer_then_stops() -> None:
@@ -39,7 +37,7 @@ def test_a_deadline_wakes_its_waiter_within_the_resolution_and_the_timer_then_st
     waited = perf_counter() - start
     assert 0.05 <= waited < 1.0, waited
     gevent.sleep(0.05)
-    assert sweeper._timer is None and sweeper.waiting == 0
+    assert not sweeper._ticker.running and sweeper.waiting == 0
 
 
 def test_notify_wakes_every_waiter_and_a_wait_without_deadline_registers_none() -> None:
@@ -103,9 +101,9 @@ def test_write_watch_timer_runs_while_writers_are_watched_and_stops_after() -> N
     while writer.stalls == 0 and perf_counter() < deadline:
         gevent.sleep(0.01)
     assert writer.stalls == 1 and len(watch) == 0  # handed over once, and no longer watched
-    while watch._timer is not None and perf_counter() < deadline:
+    while watch._ticker.running and perf_counter() < deadline:
         gevent.sleep(0.01)
-    assert watch._timer is None
+    assert not watch._ticker.running
 
 
 def test_an_exact_wait_has_a_timer_of_its_own_and_leaves_the_sweeper_alone() -> None:
@@ -114,4 +112,27 @@ def test_an_exact_wait_has_a_timer_of_its_own_and_leaves_the_sweeper_alone() -> 
     Progress(sweeper).wait(start + 0.02, exact=True)
     waited = perf_counter() - start
     assert 0.02 <= waited < 1.0, waited
-    assert sweeper.waiting == 0 and sweeper._timer is None
+    assert sweeper.waiting == 0 and not sweeper._ticker.running
+
+
+def test_the_ping_clock_runs_each_connection_every_interval_and_forgets_a_cancelled_one() -> None:
+    clock = PingClock()
+    ran: list[str] = []
+    a = clock.every(20.0, lambda: ran.append("a"), now=100.0)
+    clock.every(5.0, lambda: ran.append("b"), now=100.0)
+    clock._ticker.stop()  # time is passed in below
+    assert clock.run_due(104.9) == 0
+    assert clock.run_due(105.0) == 1 and clock.run_due(110.0) == 1 and ran == ["b", "b"]
+    assert clock.run_due(120.0) == 2 and sorted(ran[2:]) == ["a", "b"]  # a at 120, b at 115
+    a.cancel()
+    assert clock.run_due(200.0) == 1 and ran[-1] == "b"
+    assert len(clock) == 1  # the cancelled one is gone, the other due again
+
+
+def test_a_ping_clock_that_falls_behind_runs_each_callback_once_not_once_per_missed_interval() -> None:
+    clock = PingClock()
+    ran: list[int] = []
+    clock.every(1.0, lambda: ran.append(1), now=0.0)
+    clock._ticker.stop()
+    assert clock.run_due(100.0) == 1  # 100 intervals missed: one ping now, the next one interval on
+    assert clock.run_due(100.5) == 0 and clock.run_due(101.0) == 1

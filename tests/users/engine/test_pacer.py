@@ -1,11 +1,14 @@
-"""The process's open-model pacer: one schedule, round robin over the pacing connections (time passed in, no
-sockets, no timer: `tick` is called directly)."""
+"""The process's open-model pacer: it follows the plan's rate times the process's share, owns one schedule and
+sends round robin over the pacing connections (time passed in, no sockets, no timer: `tick` is called directly)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 
-from users.engine.rate_driver import Member, RateDriver
+from users.engine.load_control import RateShare
+from users.engine.pacer import Member, Pacer, PlanRate
 from users.wire.metrics import WsCounters
 
 
@@ -33,7 +36,7 @@ def member(max_in_flight: int = 100) -> Member:
     return Member(FakeConnection(), lambda n: ["echo"] * n, max_in_flight)
 
 
-def run(driver: RateDriver, start: float, end: float, step: float = 0.001, settle: bool = True) -> None:
+def run(driver: Pacer, start: float, end: float, step: float = 0.001, settle: bool = True) -> None:
     t = start
     while t < end:
         driver.tick(t)
@@ -45,11 +48,12 @@ def run(driver: RateDriver, start: float, end: float, step: float = 0.001, settl
 
 def test_members_joining_one_by_one_still_send_the_whole_rate_evenly() -> None:
     """A ramp at Locust's default 1 user/s: the first user carries it all, then each carries its share."""
-    driver, counters = RateDriver(), WsCounters()
+    driver, counters = Pacer(), WsCounters()
     members = [member() for _ in range(5)]
     for second in range(10):
         if second < 5:
-            driver.join(second, members[second], lambda: 1000.0, counters, start=False)
+            driver.follow(lambda: 1000.0, counters, 10.0)
+            driver.join(second, members[second], start=False)
         run(driver, float(second), second + 1.0)
     sent = [len(m.client.sent) for m in members]  # type: ignore[attr-defined]
     assert sum(sent) == pytest.approx(10_000, abs=5)
@@ -58,11 +62,12 @@ def test_members_joining_one_by_one_still_send_the_whole_rate_evenly() -> None:
 
 
 def test_round_robin_spreads_calls_evenly_and_skips_a_busy_connection() -> None:
-    driver, counters = RateDriver(), WsCounters()
+    driver, counters = Pacer(), WsCounters()
     members = [member() for _ in range(4)]
     for slot, m in enumerate(members):
         m.slot = slot
-        driver.join(slot, m, lambda: 4000.0, counters, start=False)
+        driver.follow(lambda: 4000.0, counters, 10.0)
+        driver.join(slot, m, start=False)
     members[1].client.busy = True  # type: ignore[attr-defined]
     run(driver, 0.0, 1.0)
     sent = [len(m.client.sent) for m in members]  # type: ignore[attr-defined]
@@ -72,9 +77,10 @@ def test_round_robin_spreads_calls_evenly_and_skips_a_busy_connection() -> None:
 
 
 def test_full_connections_keep_calls_due_then_send_them_late_and_say_so() -> None:
-    driver, counters = RateDriver(), WsCounters()
+    driver, counters = Pacer(), WsCounters()
     m = member(max_in_flight=10)
-    driver.join(0, m, lambda: 1000.0, counters, start=False)
+    driver.follow(lambda: 1000.0, counters, 10.0)
+    driver.join(0, m, start=False)
     run(driver, 0.0, 0.1, settle=False)  # nothing answered: the connection fills up at 10
     assert len(m.client.sent) == 10  # type: ignore[attr-defined]
     m.client.settled = 10  # type: ignore[attr-defined]
@@ -84,31 +90,81 @@ def test_full_connections_keep_calls_due_then_send_them_late_and_say_so() -> Non
 
 
 def test_calls_more_than_the_backlog_behind_are_skipped() -> None:
-    driver, counters = RateDriver(), WsCounters()
+    driver, counters = Pacer(), WsCounters()
     m = member(max_in_flight=1)
-    driver.join(0, m, lambda: 100.0, counters, max_backlog_s=1.0, start=False)
+    driver.follow(lambda: 100.0, counters, 1.0)
+    driver.join(0, m, start=False)
     run(driver, 0.0, 3.0, settle=False)
     assert len(m.client.sent) == 1  # type: ignore[attr-defined]
     assert counters.calls_skipped == pytest.approx(200, abs=2)  # all but the last second's
 
 
 def test_the_last_member_out_pauses_the_schedule_no_backlog_when_one_joins_again() -> None:
-    driver, counters = RateDriver(), WsCounters()
+    driver, counters = Pacer(), WsCounters()
     first = member()
-    driver.join(0, first, lambda: 1000.0, counters, start=False)
+    driver.follow(lambda: 1000.0, counters, 10.0)
+    driver.join(0, first, start=False)
     run(driver, 0.0, 1.0)
     driver.leave(0)
-    assert len(driver) == 0 and driver.schedule.next_due() == float("inf")
+    assert len(driver) == 0 and driver.next_due() == float("inf")
     again = member()
-    driver.join(1, again, lambda: 1000.0, counters, start=False)
+    driver.follow(lambda: 1000.0, counters, 10.0)
+    driver.join(1, again, start=False)
     run(driver, 5.0, 5.5)
     assert len(again.client.sent) == pytest.approx(500, abs=2)  # type: ignore[attr-defined]
     assert counters.calls_sent_late == 0
 
 
 def test_a_rate_of_zero_sends_nothing() -> None:
-    driver, counters = RateDriver(), WsCounters()
+    driver, counters = Pacer(), WsCounters()
     m = member()
-    driver.join(0, m, lambda: 0.0, counters, start=False)
+    driver.follow(lambda: 0.0, counters, 10.0)
+    driver.join(0, m, start=False)
     run(driver, 0.0, 1.0)
     assert m.client.sent == []  # type: ignore[attr-defined]
+
+
+def test_the_schedule_counts_the_worst_lag_and_keeps_it() -> None:
+    driver, counters = Pacer(), WsCounters()
+    m = member(max_in_flight=1)
+    driver.follow(lambda: 100.0, counters, 10.0)
+    driver.join(0, m, start=False)
+    driver.tick(100.0)  # the first call goes at once
+    m.client.settled = 1  # type: ignore[attr-defined]
+    driver.tick(100.5001)  # one due every 10 ms since: one room, the oldest goes 490 ms late
+    assert counters.schedule_lag_ms == pytest.approx(490.1)
+    m.client.settled = len(m.client.sent)  # type: ignore[attr-defined]
+    driver.tick(100.5002)
+    assert counters.schedule_lag_ms == pytest.approx(490.1)  # the worst is kept
+    assert counters.calls_sent_late == 2
+
+
+@dataclass
+class Point:
+    rate: float | None
+
+
+class Plan:
+    """A plan whose point the test sets."""
+
+    def __init__(self, rate: float | None) -> None:
+        self.now = Point(rate)
+
+    def point(self) -> Point:
+        return self.now
+
+
+def test_the_pacer_reads_the_plans_rate_times_the_share_itself() -> None:
+    plan, share = Plan(1000.0), RateShare()
+    share.set(0.25)
+    rate = PlanRate(plan, share)  # type: ignore[arg-type]
+    assert rate() == 250.0
+    plan.now = Point(None)  # a closed-loop stage: nothing paced
+    assert rate() == 0.0
+    driver, counters = Pacer(), WsCounters()
+    m = member()
+    plan.now = Point(1000.0)
+    driver.follow(rate, counters, 10.0)
+    driver.join(0, m, start=False)
+    run(driver, 0.0, 1.0)
+    assert len(m.client.sent) == pytest.approx(250, abs=2)  # type: ignore[attr-defined]

@@ -1,4 +1,4 @@
-"""users.engine.socket_reader: a plain socket read from the hub, a TLS-style one from a greenlet, over real socket
+"""users.engine.sockets: a plain socket read from the hub, a TLS-style one from a greenlet, over real socket
 pairs: every chunk in order, the end said once, nothing after stop."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import socket
 import gevent
 from gevent.hub import get_hub
 
-from users.engine.socket_reader import GreenletReader, HubReader, how_it_ended
+from users.engine.sockets import GreenletReader, HubReader, how_it_ended
 
 
 class Sink:

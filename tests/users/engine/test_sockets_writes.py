@@ -1,4 +1,4 @@
-"""users.engine.socket_writer: whole batches in order over a real non-blocking socket pair, whoever writes (a greenlet
+"""users.engine.sockets: whole batches in order over a real non-blocking socket pair, whoever writes (a greenlet
 or the hub), even when the peer reads slowly and writes block."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import gevent
 import gevent.event
 from gevent.hub import get_hub
 
-from users.engine.socket_writer import SocketWriter
+from users.engine.sockets import SocketWriter
 from users.wire.core import ClientCore
 from users.wire.metrics import WsCounters
 from users.wire.settings import ClientSettings
