@@ -20,6 +20,7 @@ from locust.env import Environment
 from locust.runners import WorkerRunner
 
 from users.engine.client import ClientSettings, ToolClient
+from users.engine.connection import ClosedLoop
 from users.engine.load_control import LoadPoint, LoadSource, SlotRegistry, is_active, selected_share
 from users.engine.pacer import Member, PlanRate
 from users.engine.watchdog import start_watchdog
@@ -384,16 +385,17 @@ class ToolCallUser(SessionChurn, User):
     def _keep_calling(self, client: ToolClient, slice_s: float, point_free: bool = False) -> None:
         """Closed loop: keep `in_flight` calls outstanding for up to `slice_s` (the plan's point holds that long).
 
-        Without a think time the connection itself keeps the loop going (`ToolClient.keep_calling`: each answer
-        read sends the next call), so Locust's task loop and its zero wait are paid once per slice, not once per
-        call. A user with a think time (wait_time) does one round per task run: it waits for an answer (without
+        Without a think time the connection itself keeps the loop going (the `ClosedLoop` send policy of
+        users/engine/connection.py: each answer read sends the next call), so Locust's task loop and its zero wait
+        are paid once per slice, not once per call. A user with a think time (wait_time) does one round per task run: it waits for an answer (without
         a plan) or until the slice's end. Locust's graceful stop is honoured at the slice's end (within
         TASK_SLICE_S).
         """
         if self._churning():
             self._churn(client, slice_s)
         elif self._zero_wait:
-            client.keep_calling(self.in_flight, self.mix.pick, perf_counter() + slice_s)
+            until = perf_counter() + slice_s
+            client.stay(ClosedLoop(self.in_flight, self.mix.pick, until), until)
         else:
             client.keep_in_flight(self.in_flight, self.mix.pick, math.inf if point_free else slice_s)
 

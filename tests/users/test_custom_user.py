@@ -41,7 +41,7 @@ def test_subclass_with_its_own_task(tmp_path: Path) -> None:
     custom.write_text(CUSTOM)
     with start_reference_server() as server:
         done = subprocess.run(
-            [sys.executable, "-m", "locust", "-f", str(custom), "--headless", "-u", "2", "-r", "2", "-t", "2s",
+            [sys.executable, "-m", "locust", "-f", str(custom), "--headless", "-u", "2", "-r", "2", "-t", "5s",
              "-H", server.url, "--csv", str(tmp_path / "run"), "--only-summary", "SearchUser"],
             cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), "LOCUST_JWT_SECRET": server.jwt_secret or ""},
             capture_output=True, text=True, timeout=60, check=False,

@@ -253,7 +253,7 @@ class SocketWriter:
 
     def _write_watched(self, view: memoryview, now: float) -> None:
         core = self._core
-        core.writing_since = now
+        core.write_blocked(now)
         WRITE_WATCH.add(self)
         try:
             if self._plain:
@@ -261,7 +261,7 @@ class SocketWriter:
             else:
                 self.sock.sendall(view)
         finally:
-            core.writing_since = 0.0
+            core.write_done()
             WRITE_WATCH.discard(self)
 
     def _send_waiting(self, view: memoryview) -> None:
@@ -288,7 +288,7 @@ class SocketWriter:
         """Still blocked at a deadline (own greenlet): let the client settle what is due; watch on if needed."""
         self._on_stalled()
         core = self._core
-        if core.writing_since and core.state is not CLOSED:
+        if core.write_in_progress and core.state is not CLOSED:
             WRITE_WATCH.add(self)
 
     def close(self) -> None:

@@ -403,7 +403,7 @@ def test_a_write_blocked_past_the_call_timeout_settles_calls_then_gives_up_the_c
     core = open_core(call_timeout_s=3.0)
     core.send_calls([ECHO], 199.0)  # written; never answered
     core.send_calls([ECHO, ECHO], 200.0)
-    core.writing_since = 200.0  # the I/O layer could not write these yet
+    core.write_blocked(200.0)  # the I/O layer could not write these yet
     assert core.next_deadline() == 202.0
     assert core.tick(202.0) and codes(core.events_received()) == ["timeout"] and core.state is State.OPEN
     core.send_calls([ECHO], 202.5)  # queued behind the blocked write
@@ -412,15 +412,15 @@ def test_a_write_blocked_past_the_call_timeout_settles_calls_then_gives_up_the_c
     events = core.events_received()
     assert codes(events) == ["timeout", "timeout", "connection_lost: write_timeout"]
     assert events[-1] == ConnectionClosed(None, "", "write_timeout")
-    assert core.counters.write_timeouts == 1 and core.counters.resets == 1 and core.writing_since == 0.0
+    assert core.counters.write_timeouts == 1 and core.counters.resets == 1 and not core.write_in_progress
     assert_counted_once(core)
 
 
 def test_a_write_that_finishes_in_time_changes_nothing() -> None:
     core = open_core(call_timeout_s=3.0)
     core.send_calls([ECHO], 200.0)
-    core.writing_since = 200.0
-    core.writing_since = 0.0  # written after all
+    core.write_blocked(200.0)
+    core.write_done()  # written after all
     core.receive_data(result("1"), 202.9)
     assert codes(core.events_received()) == [None]
     assert not core.tick(203.0) and core.state is State.OPEN and core.counters.write_timeouts == 0
