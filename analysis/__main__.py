@@ -70,8 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
         "report",
         help="write report.html, report.md, summary.json and PNG charts for one run",
         description="Write DIR/report.html (self-contained), DIR/report.md, DIR/summary.json and the charts as PNG. "
-        "Throughput targets are checked against messages/s (sent + received); the floor gates the verdict, "
-        "the stretch target is reported only. Writes the Markdown summary to $GITHUB_STEP_SUMMARY when set.",
+        "The targets are threshold expressions (msgs>=50K/s, calls:p99<100ms, ...; the options below change "
+        "them) judged with any --threshold as one list. Throughput targets are checked against messages/s (sent + "
+        "received); the floor gates the verdict, the stretch target is reported only. Writes the Markdown summary to $GITHUB_STEP_SUMMARY when set.",
     )
     report.add_argument("prefix", help="the run's --csv PREFIX (e.g. results/20261121-150212/run) or its folder")
     report.add_argument("--out", type=Path, metavar="DIR",

@@ -164,7 +164,7 @@ def parse_threshold(text: str, report: bool = False) -> Threshold:
         raise ThresholdError(f"{clean!r}: unknown metric {metric!r} (one of {', '.join(METRICS)})")
     if not report and (metric in REPORT_ONLY_METRICS or not gates):
         what = "a trailing ?" if gates is False else metric
-        raise ThresholdError(f"{clean!r}: {what} is judged by `python -m analysis report` only")
+        raise ThresholdError(f"{clean!r}: {what} is for `python -m analysis report` only")
     if metric in ("msgs", "msgs_peak") and name:
         raise ThresholdError(f"{clean!r}: {metric} counts every message of the run; it takes no request name")
     limit = _limit(clean, metric, value.strip())
