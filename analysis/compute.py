@@ -54,17 +54,15 @@ from analysis.rate_checks import (
 from analysis.run_thresholds import report_figures
 from analysis.targets import (
     DEFAULT_TARGETS,
-    MIN_PERCENTILE_SAMPLES,
     Target,
     TargetSpec,
-    fmt_number_ms,
     judged_targets,
-    min_samples,
     target_limit,
     target_specs,
     verdict,
 )
-from analysis.thresholds import Threshold
+from analysis.thresholds import MIN_PERCENTILE_SAMPLES, Threshold, min_samples
+from analysis.thresholds import fmt_ms as fmt_number_ms
 from analysis.throughput import (
     NON_CALL_NAMES,
     OUTLIER_FACTOR,

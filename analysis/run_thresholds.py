@@ -1,5 +1,4 @@
-"""Thresholds judged after a run, from its CSVs: the same RunFigures the live run judges (analysis.thresholds),
-plus what only the report has (msgs/s as its throughput has it, all calls' latency, each stage's rate)."""
+"""A run's CSVs as the RunFigures thresholds are judged on: the live run's figures, plus the report's own."""
 
 from __future__ import annotations
 

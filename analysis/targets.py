@@ -1,9 +1,4 @@
-"""The report's targets as threshold expressions (msgs>=50K/s, calls:p99<100ms, ...), their shorthands, judged rows.
-
-A target is a labelled `--threshold` expression (analysis/thresholds.py), judged by the same judge as the
-`--threshold` ones, after the run: one list, one pass/fail rule. The CLI's shorthands (--target-msgs, --p99-ms, ...)
-put their value into the default expression.
-"""
+"""The report's targets as labelled threshold expressions, their CLI shorthands, and the one judged list."""
 
 from __future__ import annotations
 
@@ -13,24 +8,18 @@ from dataclasses import dataclass, replace
 
 from analysis.thresholds import (
     LATENCY_METRICS,
-    MIN_PERCENTILE_SAMPLES,
     Judgement,
     RunFigures,
     Threshold,
-    fmt_ms,
     judge_rows,
-    min_samples,
     parse_threshold,
 )
-
-__all__ = ["MIN_PERCENTILE_SAMPLES", "min_samples", "fmt_number_ms"]
-
-fmt_number_ms = fmt_ms
 
 
 @dataclass(frozen=True)
 class TargetSpec:
-    """One target: a threshold expression with the label the report shows and a `key` shorthands address."""
+    """One target: a `--threshold` expression (judged by analysis.thresholds, as the --threshold ones are) with
+    the label the report shows and a `key` the shorthands (--target-msgs, --p99-ms, ...) address."""
 
     key: str
     label: str
