@@ -8,9 +8,9 @@ import re
 import sys
 from pathlib import Path
 
-from analysis.compute import Thresholds
 from analysis.load import LoadError, resolve_prefix
 from analysis.report import to_markdown
+from analysis.targets import target_specs
 from analysis.thresholds import ThresholdError, parse_thresholds
 from analysis.verdict import EXIT_BAD_INPUT
 
@@ -58,7 +58,6 @@ def milliseconds(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    defaults = Thresholds()
     parser = argparse.ArgumentParser(
         prog="python -m analysis",
         description="Reports from a Locust run's CSV files (--csv PREFIX) and this project's PREFIX_ws.csv. "
@@ -71,29 +70,32 @@ def build_parser() -> argparse.ArgumentParser:
         "report",
         help="write report.html, report.md, summary.json and PNG charts for one run",
         description="Write DIR/report.html (self-contained), DIR/report.md, DIR/summary.json and the charts as PNG. "
-        "Throughput targets are checked against messages/s (sent + received); the floor gates the verdict, "
-        "the stretch target is reported only. Writes the Markdown summary to $GITHUB_STEP_SUMMARY when set.",
+        "The targets are threshold expressions (msgs>=50K/s, calls:p99<100ms, ...; the options below change "
+        "them) judged with any --threshold as one list. Throughput targets are checked against messages/s (sent + "
+        "received); the floor gates the verdict, the stretch target is reported only. Writes the Markdown summary to $GITHUB_STEP_SUMMARY when set.",
     )
     report.add_argument("prefix", help="the run's --csv PREFIX (e.g. results/20261121-150212/run) or its folder")
     report.add_argument("--out", type=Path, metavar="DIR",
                         help="output folder (default: PREFIX_report beside the CSVs, e.g. x/run_report)")  # fmt: skip
-    report.add_argument("--target-msgs", type=rate, default=defaults.target_msgs_per_s, metavar="RATE",
-                        help="floor of messages/s that gates the verdict (default 50K)")  # fmt: skip
-    report.add_argument("--stretch-msgs", type=rate, default=defaults.stretch_msgs_per_s, metavar="RATE",
-                        help="stretch messages/s, reported as met / not met (default 200K)")  # fmt: skip
-    report.add_argument("--throughput-stat", choices=["mean", "peak_10s"], default=defaults.throughput_stat,
-                        help="messages/s the targets check: mean over the run (default) or 10 s peak")  # fmt: skip
-    report.add_argument("--p99-ms", type=milliseconds, default=defaults.call_p99_ms, metavar="MS",
-                        help="call p99 must be below this (default 100)")  # fmt: skip
-    report.add_argument("--p50-ms", type=milliseconds, default=defaults.call_p50_ms, metavar="MS",
-                        help="call p50 must be below this (default 5)")  # fmt: skip
-    report.add_argument("--connect-p99-ms", type=milliseconds, default=defaults.connect_p99_ms, metavar="MS",
-                        help="connect p99 must be below this (default 10)")  # fmt: skip
-    report.add_argument("--min-success", type=fraction, default=defaults.min_success, metavar="RATIO",
-                        help="lowest call success rate, e.g. 0.99 or 99%% (default 99%%)")  # fmt: skip
+    report.add_argument("--target-msgs", type=rate, metavar="RATE",
+                        help="floor of messages/s that gates the verdict: the target msgs>=RATE/s (default 50K)")  # fmt: skip
+    report.add_argument("--stretch-msgs", type=rate, metavar="RATE",
+                        help="stretch messages/s, reported as met / not met: msgs>=RATE/s? (default 200K)")  # fmt: skip
+    report.add_argument("--throughput-stat", choices=["mean", "peak_10s"], default="mean",
+                        help="messages/s the targets check: mean over the run (default, msgs) or 10 s peak "
+                        "(msgs_peak)")  # fmt: skip
+    report.add_argument("--p99-ms", type=milliseconds, metavar="MS",
+                        help="call p99 must be below this: calls:p99<MSms (default 100)")  # fmt: skip
+    report.add_argument("--p50-ms", type=milliseconds, metavar="MS",
+                        help="call p50 must be below this: calls:p50<MSms (default 5)")  # fmt: skip
+    report.add_argument("--connect-p99-ms", type=milliseconds, metavar="MS",
+                        help="connect p99 must be below this: connect:p99<MSms (default 10)")  # fmt: skip
+    report.add_argument("--min-success", type=fraction, metavar="RATIO",
+                        help="lowest call success rate, e.g. 0.99 or 99%%: success>=RATIO (default 99%%)")  # fmt: skip
     report.add_argument("--threshold", action="append", default=[], metavar="EXPR",
                         help="k6-style pass/fail criteria, as Locust's --threshold (repeatable or comma-separated): "
-                        "p99<100ms, errors<1%%, msgs>=50K/s, call_tool:echo:p99<5ms; a failed one exits 1")  # fmt: skip
+                        "p99<100ms, errors<1%%, msgs>=50K/s, call_tool:echo:p99<5ms; judged with the targets, in "
+                        "one list; a failed one exits 1; a trailing ? reports without gating")  # fmt: skip
     comparison = commands.add_parser(
         "compare",
         help="compare two runs; exit 1 on a regression beyond --max-regression",
@@ -142,27 +144,32 @@ def write_step_summary(markdown: str) -> None:
 def run_report(args: argparse.Namespace) -> int:
     from analysis.pipeline import make_report
 
-    thresholds = Thresholds(
-        target_msgs_per_s=args.target_msgs,
-        stretch_msgs_per_s=args.stretch_msgs,
+    targets = target_specs(
+        target_msgs=args.target_msgs,
+        stretch_msgs=args.stretch_msgs,
         throughput_stat=args.throughput_stat,
-        call_p99_ms=args.p99_ms,
-        call_p50_ms=args.p50_ms,
+        p99_ms=args.p99_ms,
+        p50_ms=args.p50_ms,
         connect_p99_ms=args.connect_p99_ms,
         min_success=args.min_success,
     )
     try:
-        expressions = parse_thresholds(args.threshold)
+        expressions = parse_thresholds(args.threshold, report=True)
     except ThresholdError as exc:
         print(f"error: --threshold {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     prefix = resolve_prefix(args.prefix)
-    outcome = make_report(prefix, args.out or default_report_dir(prefix), thresholds, expressions)
+    outcome = make_report(prefix, args.out or default_report_dir(prefix), targets, expressions)
     say(outcome.verdict_line)  # first: the whole verdict (targets, thresholds, a clean end)
     verdict = outcome.verdict
-    for judgement in verdict.judgements:
-        say(f"threshold {judgement.describe()}")
-    if verdict.judgements:
+    given = [t for t in verdict.targets if t.source == "threshold"]
+    for row in given:
+        states = (
+            {True: "ok", False: "FAILED", None: "n/a"} if row.gates else {True: "met", False: "not met", None: "n/a"}
+        )
+        gating = "" if row.gates else " (does not gate)"
+        say(f"threshold {row.threshold}: {states[row.ok]}{gating} ({row.observed})")
+    if given:
         say(f"thresholds {'passed' if verdict.thresholds_ok else 'FAILED'}")
     say(f"report: {outcome.html_path}")
     write_step_summary(to_markdown(outcome.document, images=False))

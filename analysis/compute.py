@@ -45,24 +45,24 @@ from analysis.rate_checks import (
     OVERSHOOT_FACTOR,
     OVERSHOOT_MIN_CALLS,
     RATE_SETTLE_S,
-    RATE_TOLERANCE,
     ROW_JITTER_S,
     RateCheck,
     overshoot_notes,
     rate_checks,
     rate_overshoots,
 )
+from analysis.run_thresholds import report_figures
 from analysis.targets import (
-    MIN_PERCENTILE_SAMPLES,
+    DEFAULT_TARGETS,
     Target,
-    Thresholds,
-    evaluate_targets,
-    fmt_number_ms,
-    min_samples,
-    percentile_target,
-    rate_target,
+    TargetSpec,
+    judged_targets,
+    target_limit,
+    target_specs,
     verdict,
 )
+from analysis.thresholds import MIN_PERCENTILE_SAMPLES, Threshold, min_samples
+from analysis.thresholds import fmt_ms as fmt_number_ms
 from analysis.throughput import (
     NON_CALL_NAMES,
     OUTLIER_FACTOR,
@@ -106,14 +106,14 @@ __all__ = [
     "OVER_TIME_PERCENTILES",
     "PEAK_WINDOW_S",
     "RATE_SETTLE_S",
-    "RATE_TOLERANCE",
     "REPORTED_PERCENTILES",
     "ROW_JITTER_S",
     "RateCheck",
     "RateStat",
     "StageSpan",
+    "DEFAULT_TARGETS",
     "Target",
-    "Thresholds",
+    "TargetSpec",
     "Throughput",
     "WINDOWED",
     "WINDOW_TOLERANCE_S",
@@ -124,7 +124,7 @@ __all__ = [
     "cumulative_counts",
     "error_code",
     "errors_over_time",
-    "evaluate_targets",
+    "judged_targets",
     "failures_by_code",
     "fmt_number_ms",
     "increasing",
@@ -141,11 +141,11 @@ __all__ = [
     "outlier_notes",
     "overshoot_notes",
     "percentile_knots",
-    "percentile_target",
     "rate_checks",
     "rate_overshoots",
     "rate_stat",
-    "rate_target",
+    "target_limit",
+    "target_specs",
     "stage_spans",
     "start_time",
     "throughput",
@@ -177,13 +177,24 @@ class Summary:
     exceptions: pd.DataFrame
     stages: list[StageSpan]
     targets: list[Target]
-    thresholds: Thresholds
+    """The one list: the targets, then the --threshold expressions, each judged (analysis.targets)."""
+    target_specs: tuple[TargetSpec, ...]
     rate_checks: list[RateCheck] = field(default_factory=list)
     rate_overshoots: pd.DataFrame | None = None
 
     @property
     def verdict(self) -> str:
         return verdict(self.targets)
+
+    def target_limit(self, key: str) -> float | None:
+        """The limit of target `key` ("floor", "call_p99", ...), None when there is none."""
+        return target_limit(self.target_specs, key)
+
+    @property
+    def throughput_stat(self) -> str:
+        """The messages/s statistic the throughput targets check: "mean" or "peak_10s"."""
+        floor = next((s for s in self.target_specs if s.key == "floor"), None)
+        return "peak_10s" if floor is not None and floor.threshold.metric == "msgs_peak" else "mean"
 
     @property
     def call_latency_name(self) -> str | None:
@@ -195,9 +206,10 @@ class Summary:
         return calls[0] if len(calls) == 1 else None
 
 
-def summarize(run: Run, thresholds: Thresholds | None = None) -> Summary:
-    """All computations for one run's report."""
-    thresholds = thresholds or Thresholds()
+def summarize(
+    run: Run, targets: tuple[TargetSpec, ...] = DEFAULT_TARGETS, expressions: tuple[Threshold, ...] = ()
+) -> Summary:
+    """All computations for one run's report; `targets` and the --threshold `expressions` judged as one list."""
     origin = start_time(run)
     tput = throughput(run)
     latency = latency_table(run.stats)
@@ -225,11 +237,12 @@ def summarize(run: Run, thresholds: Thresholds | None = None) -> Summary:
         stages=stage_spans(run.ws),
         rate_checks=rate_checks(run.ws),
         targets=[],
-        thresholds=thresholds,
+        target_specs=tuple(targets),
     )
-    targets = evaluate_targets(thresholds, tput, latency, summary.call_latency_name, success, summary.rate_checks)
+    figures = report_figures(run, tput, latency, summary.call_latency_name, summary.rate_checks, (settled, not_ok))
+    judged = judged_targets(targets, expressions, figures)
     overshoots = rate_overshoots(run.ws)
     if not overshoots.empty:
         tput = replace(tput, notes=[*tput.notes, *overshoot_notes(overshoots)])
-        return replace(summary, targets=targets, throughput=tput, rate_overshoots=overshoots)
-    return replace(summary, targets=targets)
+        return replace(summary, targets=judged, throughput=tput, rate_overshoots=overshoots)
+    return replace(summary, targets=judged)

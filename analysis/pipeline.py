@@ -6,13 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from analysis.compare import Comparison, compare, comparison_document, comparison_json, comparison_line
-from analysis.compute import Summary, Thresholds, summarize
+from analysis.compute import DEFAULT_TARGETS, Summary, TargetSpec, summarize
 from analysis.load import load_run
 from analysis.plots import overlay_latency_chart, overlay_throughput_chart, png_bytes, report_charts
 from analysis.report import Document, run_document, summary_json, verdict_line, write_document
 from analysis.run_record import RunRecord, differing_settings
 from analysis.run_section import run_section, settings_diff_section
-from analysis.run_thresholds import judge_run
 from analysis.thresholds import Threshold
 from analysis.verdict import Verdict
 
@@ -59,19 +58,19 @@ class ComparisonOutcome:
 def make_report(
     prefix: str | Path,
     out_dir: str | Path,
-    thresholds: Thresholds | None = None,
+    targets: tuple[TargetSpec, ...] = DEFAULT_TARGETS,
     expressions: list[Threshold] | None = None,
 ) -> ReportOutcome:
     """Read the run at `prefix` and write report.html, report.md, summary.json and the charts into `out_dir`;
-    the verdict joins the targets, the `expressions` (--threshold) and whether the run ended cleanly.
+    the verdict joins the targets and the `expressions` (--threshold), judged as one list, and whether the run
+    ended cleanly.
 
     Raises LoadError on bad input.
     """
     run = load_run(prefix)
-    summary = summarize(run, thresholds)
+    summary = summarize(run, targets, tuple(expressions or ()))
     record = run.record
-    judgements = tuple(judge_run(run, expressions)) if expressions else ()
-    verdict = Verdict(summary.verdict == "pass", judgements, record.incomplete())
+    verdict = Verdict(tuple(summary.targets), record.incomplete())
     figures = report_charts(summary)
     charts = {name: png_bytes(figure) for name, figure in figures.items()}
     document = run_document(summary, charts, verdict, run_section(record))

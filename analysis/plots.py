@@ -11,7 +11,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from analysis.compute import StageSpan, Summary, Thresholds
+from analysis.compute import StageSpan, Summary
 
 WIDTH_IN, HEIGHT_IN, DPI = 10.0, 4.2, 100
 """Charts are 1000 px wide; heights vary with content."""
@@ -117,7 +117,7 @@ def _empty_note(ax, text: str) -> None:
 def throughput_chart(summary: Summary) -> Figure:
     """Three panels over time, so rates that run close together never hide each other: messages/s (= sent/s +
     received/s) against its targets; calls/s with the rate targets; sent/s up and received/s mirrored down."""
-    tput, thresholds = summary.throughput, summary.thresholds
+    tput = summary.throughput
     figure, (top, middle, bottom) = new_figure(height_in=7.0, rows=3)
     series = tput.series
     marker = "o" if len(series) <= 30 else None
@@ -133,7 +133,7 @@ def throughput_chart(summary: Summary) -> Figure:
                         color=COLORS["received"], alpha=0.8)  # fmt: skip
     bottom.axhline(0, color="#555555", linewidth=0.8)
     peak = float(series["messages_per_s"].max()) if len(series) else 0.0
-    notes = _target_lines(top, peak, thresholds)
+    notes = _target_lines(top, peak, summary)
     for i, check in enumerate(summary.rate_checks):
         middle.hlines(check.rate_target, check.first_s, check.last_s, color=COLORS["calls"], linestyle=":",
                       linewidth=1.6, label="rate target (calls/s)" if i == 0 else None)  # fmt: skip
@@ -153,13 +153,11 @@ def throughput_chart(summary: Summary) -> Figure:
     return figure
 
 
-def _target_lines(ax, peak: float, thresholds: Thresholds) -> list[str]:
+def _target_lines(ax, peak: float, summary: Summary) -> list[str]:
     notes = []
-    for name, value, color, style in (
-        ("floor", thresholds.target_msgs_per_s, COLORS["floor"], "--"),
-        ("stretch", thresholds.stretch_msgs_per_s, COLORS["stretch"], ":"),
-    ):
-        if value <= 0:
+    for name, color, style in (("floor", COLORS["floor"], "--"), ("stretch", COLORS["stretch"], ":")):
+        value = summary.target_limit(name)
+        if value is None or value <= 0:
             continue
         label = f"{name} {si(value)} msg/s"
         if peak > 0 and value > OFF_CHART_FACTOR * peak:
@@ -171,7 +169,7 @@ def _target_lines(ax, peak: float, thresholds: Thresholds) -> list[str]:
 
 def latency_over_time_chart(summary: Summary) -> Figure:
     """Call latency percentiles over time (log ms), with the p50 and p99 targets."""
-    frame, thresholds = summary.latency_over_time, summary.thresholds
+    frame = summary.latency_over_time
     figure, (ax,) = new_figure()
     _shade_stages(ax, summary.stages)
     shown = frame.dropna(how="all", subset=[c for c in frame.columns if c != "elapsed_s"])
@@ -185,10 +183,11 @@ def latency_over_time_chart(summary: Summary) -> Figure:
             # NaN rows (no window yet, or an interval left out) break the line instead of bridging it
             ax.plot(frame["elapsed_s"], frame[column], label=column, color=COLORS[column], marker=marker,
                     markersize=3, linewidth=1.6)  # fmt: skip
-        ax.axhline(thresholds.call_p99_ms, color=COLORS["p99"], linestyle="--", linewidth=1,
-                   label=f"p99 target {thresholds.call_p99_ms:g} ms")  # fmt: skip
-        ax.axhline(thresholds.call_p50_ms, color=COLORS["p50"], linestyle="--", linewidth=1,
-                   label=f"p50 target {thresholds.call_p50_ms:g} ms")  # fmt: skip
+        for key, column in (("call_p99", "p99"), ("call_p50", "p50")):
+            limit = summary.target_limit(key)
+            if limit is not None:
+                ax.axhline(limit, color=COLORS[column], linestyle="--", linewidth=1,
+                           label=f"{column} target {limit:g} ms")  # fmt: skip
         ax.set_yscale("log")
         _log_ms_axis(ax.yaxis)
         figure.legend(loc="outside lower center", fontsize=8, ncols=6, frameon=False)

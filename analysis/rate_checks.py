@@ -10,9 +10,6 @@ import pandas as pd
 
 from analysis.throughput import increasing, interval_rates
 
-RATE_TOLERANCE = 0.05
-"""Achieved calls/s must be within this share of the rate target."""
-
 RATE_SETTLE_S = 3.0
 """The rate check starts this long after a rate segment's first row (ramp-up is not judged)."""
 

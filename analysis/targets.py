@@ -1,33 +1,98 @@
-"""The report's targets (throughput floor, call and connect percentiles, success, rates) and its verdict."""
+"""The report's targets as labelled threshold expressions, their CLI shorthands, and the one judged list."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 
-import pandas as pd
-
-from analysis.latency import REPORTED_PERCENTILES
-from analysis.rate_checks import MIN_RATE_WINDOW_S, RATE_SETTLE_S, RATE_TOLERANCE, RateCheck
-from analysis.throughput import Throughput, json_number
+from analysis.thresholds import (
+    LATENCY_METRICS,
+    Judgement,
+    RunFigures,
+    Threshold,
+    judge_rows,
+    parse_threshold,
+)
 
 
 @dataclass(frozen=True)
-class Thresholds:
-    """Targets a run is checked against; the throughput ones are in messages/s (sent + received)."""
+class TargetSpec:
+    """One target: a `--threshold` expression (judged by analysis.thresholds, as the --threshold ones are) with
+    the label the report shows and a `key` the shorthands (--target-msgs, --p99-ms, ...) address."""
 
-    target_msgs_per_s: float = 50_000.0
-    stretch_msgs_per_s: float = 200_000.0
-    throughput_stat: str = "mean"
-    call_p99_ms: float = 100.0
-    call_p50_ms: float = 5.0
-    connect_p99_ms: float = 10.0
-    min_success: float = 0.99
+    key: str
+    label: str
+    expression: str
+
+    @property
+    def threshold(self) -> Threshold:
+        return parse_threshold(self.expression, report=True)
+
+
+DEFAULT_TARGETS: tuple[TargetSpec, ...] = (
+    TargetSpec("floor", "messages/s (mean) floor", "msgs>=50K/s"),
+    TargetSpec("stretch", "messages/s (mean) stretch", "msgs>=200K/s?"),
+    TargetSpec("call_p99", "call p99", "calls:p99<100ms"),
+    TargetSpec("call_p50", "call p50", "calls:p50<5ms"),
+    TargetSpec("connect_p99", "connect p99", "connect:p99<10ms"),
+    TargetSpec("success", "call success rate", "success>=99%"),
+    TargetSpec("rate", "calls/s vs rate target", "rate_error<=5%"),
+)
+"""The report's targets, in report order. Messages/s are sent + received; the stretch target (`?`) does not gate;
+`calls` is all calls together ('calls (all tools)', or the one tool's row); `rate_error` is judged for each stage
+with a rate target, from 3 s after its first row (a run without rate targets has none)."""
+
+
+def rate_text(value: float) -> str:
+    """50000 -> '50K', 200000 -> '200K', 1.5e6 -> '1.5M', 750 -> '750' (as the threshold grammar reads it)."""
+    for scale, suffix in ((1e6, "M"), (1e3, "K")):
+        if value >= scale and (value / scale) == round(value / scale, 3):
+            return f"{value / scale:g}{suffix}"
+    return f"{value:g}"
+
+
+def target_specs(
+    target_msgs: float | None = None,
+    stretch_msgs: float | None = None,
+    throughput_stat: str = "mean",
+    p99_ms: float | None = None,
+    p50_ms: float | None = None,
+    connect_p99_ms: float | None = None,
+    min_success: float | None = None,
+) -> tuple[TargetSpec, ...]:
+    """DEFAULT_TARGETS with the CLI's shorthands in place of their limits (None: the default's):
+    --target-msgs 3K -> `msgs>=3K/s`, --throughput-stat peak_10s -> `msgs_peak>=50K/s`, --p99-ms 50 ->
+    `calls:p99<50ms`, --min-success 0.95 -> `success>=95%`."""
+    metric = "msgs_peak" if throughput_stat == "peak_10s" else "msgs"
+    which = "peak 10 s" if throughput_stat == "peak_10s" else "mean"
+    given = {
+        "floor": None if target_msgs is None else f"{metric}>={rate_text(target_msgs)}/s",
+        "stretch": None if stretch_msgs is None else f"{metric}>={rate_text(stretch_msgs)}/s?",
+        "call_p99": None if p99_ms is None else f"calls:p99<{p99_ms:g}ms",
+        "call_p50": None if p50_ms is None else f"calls:p50<{p50_ms:g}ms",
+        "connect_p99": None if connect_p99_ms is None else f"connect:p99<{connect_p99_ms:g}ms",
+        "success": None if min_success is None else f"success>={100 * min_success:.10g}%",
+    }
+    specs = []
+    for spec in DEFAULT_TARGETS:
+        expression = given.get(spec.key) or spec.expression
+        if spec.key in ("floor", "stretch"):
+            expression = expression.replace("msgs>=", f"{metric}>=", 1) if metric != "msgs" else expression
+            spec = replace(spec, label=spec.label.replace("(mean)", f"({which})"))
+        specs.append(replace(spec, expression=expression))
+    return tuple(specs)
+
+
+def target_limit(specs: Iterable[TargetSpec], key: str) -> float | None:
+    """The limit of the target `key` (ms, 1/s or a share), None when there is no such target."""
+    return next((s.threshold.limit for s in specs if s.key == key), None)
 
 
 @dataclass(frozen=True)
 class Target:
-    """One checked target; `gates` is False for those reported but not part of the verdict."""
+    """One judged row of the report's one list: a target (`source` "target") or a `--threshold` ("threshold").
+    `gates` is False for those reported but not part of the verdict; `ok` None: not judged (too few samples)."""
 
     name: str
     comparison: str
@@ -37,106 +102,55 @@ class Target:
     ok: bool | None
     gates: bool = True
     note: str = ""
+    threshold: str = ""
+    source: str = "target"
+    key: str = ""
+    observed: str = ""
 
     def as_dict(self) -> dict[str, object]:
         return {
             "name": self.name,
+            "threshold": self.threshold,
+            "source": self.source,
             "comparison": self.comparison,
             "target": self.target,
             "unit": self.unit,
-            "measured": json_number(self.measured),
+            "measured": None if math.isnan(self.measured) else float(self.measured),
             "ok": self.ok,
             "gates": self.gates,
             "note": self.note,
         }
 
 
-MIN_PERCENTILE_SAMPLES = 20
-"""A percentile target is judged on at least this many samples, and on at least 1 / (1 - q): p99 needs 100."""
+UNITS = {**{m: "ms" for m in LATENCY_METRICS}, "errors": "ratio", "success": "ratio", "calls": "calls/s",
+         "msgs": "msg/s", "msgs_peak": "msg/s", "rate_error": "calls/s"}  # fmt: skip
 
 
-def min_samples(quantile: float) -> int:
-    """Fewest samples a percentile target is judged on: p50/p90/p95 20, p99 100, p99.9 1000."""
-    return max(MIN_PERCENTILE_SAMPLES, round(1 / (1 - quantile)))
+def judged_targets(specs: Sequence[TargetSpec], expressions: Sequence[Threshold], figures: RunFigures) -> list[Target]:
+    """The targets, then the `--threshold` expressions, each judged after the run on `figures`: one list.
+    A default `rate_error` target of a run without rate targets is left out."""
+    rows: list[Target] = []
+    for spec in specs:
+        threshold = spec.threshold
+        if threshold.metric == "rate_error" and not figures.stage_rates:
+            continue
+        rows += [_row(spec.label, spec.key, "target", j) for j in judge_rows(threshold, figures, after_run=True)]
+    for threshold in expressions:
+        rows += [_row(threshold.text, "", "threshold", j) for j in judge_rows(threshold, figures, after_run=True)]
+    return rows
 
 
-def percentile_target(name: str, target_ms: float, latency: pd.DataFrame, row: str | None, label: str) -> Target:
-    """`row`'s percentile `label` below `target_ms`; not judged (ok None, does not fail) on too few samples."""
-    quantile = dict(REPORTED_PERCENTILES)[label]
-    if row is None or row not in latency.index:
-        return _below(name, target_ms, "ms", math.nan)
-    measured, samples = float(latency.loc[row, label]), int(latency.loc[row, "requests"])
-    needed = min_samples(quantile)
-    if samples < needed:
-        note = f"{samples:,} samples ({label} needs ≥ {needed:,})"
-        if samples:
-            note += f"; max {fmt_number_ms(float(latency.loc[row, 'max']))} ms"
-        return Target(name, "<", target_ms, "ms", measured, None, True, note)
-    return _below(name, target_ms, "ms", measured)
-
-
-def fmt_number_ms(value: float) -> str:
-    """Milliseconds with the precision they have: 0.28, 14.1, 260."""
-    if math.isnan(value):
-        return "n/a"
-    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}" if value >= 10 else f"{value:.2f}"
-
-
-def evaluate_targets(
-    thresholds: Thresholds,
-    tput: Throughput,
-    latency: pd.DataFrame,
-    call_row: str | None,
-    success_rate: float,
-    rate_checks: list[RateCheck] | None = None,
-) -> list[Target]:
-    """The checked targets, in report order; the stretch target is reported but does not gate."""
-    stat = thresholds.throughput_stat
-    msgs = tput.messages.mean if stat == "mean" else tput.messages.peak_10s
-    label = "mean" if stat == "mean" else "peak 10 s"
-    targets = [
-        _at_least(f"messages/s ({label}) floor", thresholds.target_msgs_per_s, "msg/s", msgs, gates=True),
-        _at_least(f"messages/s ({label}) stretch", thresholds.stretch_msgs_per_s, "msg/s", msgs, gates=False),
-    ]
-
-    targets.append(percentile_target("call p99", thresholds.call_p99_ms, latency, call_row, "p99"))
-    targets.append(percentile_target("call p50", thresholds.call_p50_ms, latency, call_row, "p50"))
-    if "connect" in latency.index and latency.loc["connect", "requests"] > 0:
-        targets.append(percentile_target("connect p99", thresholds.connect_p99_ms, latency, "connect", "p99"))
+def _row(label: str, key: str, source: str, judgement: Judgement) -> Target:
+    threshold = judgement.threshold
+    name = f"{label} ({judgement.scope})" if judgement.scope else label
+    measured = math.nan if judgement.value is None else judgement.value
+    if threshold.metric == "rate_error":
+        comparison, limit = f"±{100 * threshold.limit:g}%", judgement.reference
     else:
-        targets.append(
-            Target("connect p99", "<", thresholds.connect_p99_ms, "ms", math.nan, None, True, "no connect requests")
-        )
-    targets.append(_at_least("call success rate", thresholds.min_success, "ratio", success_rate, gates=True))
-    targets.extend(rate_target(check) for check in rate_checks or [])
-    return targets
-
-
-def rate_target(check: RateCheck) -> Target:
-    """The gating target of one RateCheck: achieved calls/s within RATE_TOLERANCE of the rate target."""
-    where = f"{check.stage}, " if check.stage else ""
-    name = f"calls/s vs rate target ({where}{check.first_s:.0f}-{check.last_s:.0f} s)"
-    comparison = f"±{100 * RATE_TOLERANCE:g}%"
-    if math.isnan(check.achieved):
-        needed = RATE_SETTLE_S + MIN_RATE_WINDOW_S
-        span = check.last_s - check.first_s
-        note = f"{span:.1f} s of rows, needs ≥ {needed:g} s (the first {RATE_SETTLE_S:g} s not judged)"
-        return Target(name, comparison, check.rate_target, "calls/s", math.nan, None, True, note)
-    ok = abs(check.achieved - check.rate_target) <= RATE_TOLERANCE * check.rate_target
-    note = f"{check.calls:,} calls sent in {check.window_s:.1f} s from {check.window_start_s:.1f} s"
-    return Target(name, comparison, check.rate_target, "calls/s", check.achieved, ok, True, note)
-
-
-def _at_least(name: str, target: float, unit: str, measured: float, gates: bool) -> Target:
-    if math.isnan(measured):
-        return Target(name, ">=", target, unit, measured, False, gates, "not measured")
-    return Target(name, ">=", target, unit, measured, measured >= target, gates)
-
-
-def _below(name: str, target: float, unit: str, measured: float) -> Target:
-    if math.isnan(measured):
-        return Target(name, "<", target, unit, measured, False, True, "not measured")
-    return Target(name, "<", target, unit, measured, measured < target, True)
+        comparison, limit = threshold.op, threshold.limit
+    return Target(name, comparison, math.nan if limit is None else limit, UNITS[threshold.metric], measured,
+                  judgement.passed, threshold.gates, judgement.note, threshold.text, source, key,
+                  judgement.observed)  # fmt: skip
 
 
 def verdict(targets: list[Target]) -> str:

@@ -1,10 +1,10 @@
-"""Pure whole-run verdict: the report's targets, the --threshold judgements and whether the run ended cleanly."""
+"""Pure whole-run verdict: the one list of judged targets and --threshold expressions, and a clean end."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from analysis.thresholds import Judgement
+from analysis.targets import Target
 
 EXIT_PASS, EXIT_FAIL, EXIT_BAD_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
 """`python -m analysis report` exit codes (docs/reference/exit-codes.md)."""
@@ -12,16 +12,24 @@ EXIT_PASS, EXIT_FAIL, EXIT_BAD_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
 
 @dataclass(frozen=True)
 class Verdict:
-    """PASS only when every gating target holds, every threshold holds and the run ended cleanly."""
+    """PASS only when every gating row (target or threshold) holds and the run ended cleanly; a row not judged
+    (too few samples) does not fail it."""
 
-    targets_ok: bool
-    judgements: tuple[Judgement, ...] = ()
+    targets: tuple[Target, ...] = ()
     incomplete: str = ""
     """Why the run did not end cleanly; "" when it did (or nothing recorded says otherwise)."""
 
+    def gating(self, source: str) -> list[Target]:
+        """The gating rows from `source`: "target" (the report's own) or "threshold" (--threshold)."""
+        return [t for t in self.targets if t.gates and t.source == source]
+
+    @property
+    def targets_ok(self) -> bool:
+        return all(t.ok is not False for t in self.gating("target"))
+
     @property
     def thresholds_ok(self) -> bool:
-        return all(j.passed is not False for j in self.judgements)
+        return all(t.ok is not False for t in self.gating("threshold"))
 
     @property
     def word(self) -> str:
@@ -33,16 +41,19 @@ class Verdict:
     def exit_code(self) -> int:
         return {"PASS": EXIT_PASS, "FAIL": EXIT_FAIL, "INCOMPLETE": EXIT_INCOMPLETE}[self.word]
 
-    def head(self, targets_met: int, targets_gating: int) -> str:
-        """`PASS (4/4 targets met, 2/2 thresholds met)`; an incomplete run says why."""
-        parts = [f"{targets_met}/{targets_gating} targets met"]
-        if self.judgements:
-            met = sum(1 for j in self.judgements if j.passed is not False)
-            parts.append(f"{met}/{len(self.judgements)} thresholds met")
+    def head(self) -> str:
+        """`PASS (4/4 targets met, 2/2 thresholds met)`: targets judged; thresholds not failed; an incomplete run
+        says why."""
+        judged = [t for t in self.gating("target") if t.ok is not None]
+        parts = [f"{sum(1 for t in judged if t.ok)}/{len(judged)} targets met"]
+        thresholds = self.gating("threshold")
+        if thresholds:
+            met = sum(1 for t in thresholds if t.ok is not False)
+            parts.append(f"{met}/{len(thresholds)} thresholds met")
         if self.incomplete:
             parts.append(f"incomplete: {self.incomplete}")
         return f"{self.word} ({', '.join(parts)})"
 
     def missed_thresholds(self) -> list[str]:
-        """`threshold p99<0.01ms` for each failed threshold, for the verdict line's list of misses."""
-        return [f"threshold {j.threshold.text}" for j in self.judgements if j.passed is False]
+        """`threshold p99<0.01ms` for each failed --threshold, for the verdict line's list of misses."""
+        return [f"threshold {t.name}" for t in self.gating("threshold") if t.ok is False]

@@ -11,15 +11,18 @@ import pytest
 
 from analysis.compute import (
     CALLS,
+    DEFAULT_TARGETS,
     MEAN_ALL,
     MEAN_CALLS,
     WINDOWED,
-    Thresholds,
+    RateCheck,
+    Target,
     error_code,
     failures_by_code,
     increasing,
     interval_mean_latency,
     interval_rates,
+    judged_targets,
     latency_table,
     min_samples,
     mix_percentiles,
@@ -27,16 +30,17 @@ from analysis.compute import (
     outlier_notes,
     overshoot_notes,
     percentile_knots,
-    percentile_target,
     rate_checks,
     rate_overshoots,
     rate_stat,
-    rate_target,
     summarize,
+    target_specs,
     verdict,
     worst_interval,
 )
 from analysis.load import load_run, read_failures
+from analysis.run_thresholds import stage_rate
+from analysis.thresholds import NameFigures, RunFigures
 from tests.analysis.helpers import FIXTURES, STATS_HEADER, copy_run, write_ws, ws_row
 
 
@@ -208,24 +212,24 @@ def test_a_broken_ledger_is_reported(tmp_path: Path) -> None:
 def test_targets_and_verdict_follow_the_thresholds() -> None:
     run = load_run(FIXTURES / "fast" / "run")
     # measured: ~3,517 msg/s, call p50 0.28 / p99 14.1 ms, connect p99 8.85 ms, success 100%
-    lenient = Thresholds(target_msgs_per_s=3000, stretch_msgs_per_s=4000, call_p99_ms=15, call_p50_ms=0.3)
+    lenient = target_specs(target_msgs=3000, stretch_msgs=4000, p99_ms=15, p50_ms=0.3)
     summary = summarize(run, lenient)
     assert summary.verdict == "pass"
     assert [(t.name, t.ok) for t in summary.targets] == [
         ("messages/s (mean) floor", True), ("messages/s (mean) stretch", False), ("call p99", True),
         ("call p50", True), ("connect p99", None), ("call success rate", True),
     ]  # fmt: skip
-    assert summarize(run, Thresholds(target_msgs_per_s=3000, call_p99_ms=14.1)).verdict == "fail"  # p99 < 14.1
+    assert summarize(run, target_specs(target_msgs=3000, p99_ms=14.1)).verdict == "fail"  # p99 < 14.1
     # 2 connects cannot judge a p99 (8.85 ms is their max): not judged, so no FAIL
-    connect = summarize(run, Thresholds(target_msgs_per_s=3000, connect_p99_ms=8))
+    connect = summarize(run, target_specs(target_msgs=3000, connect_p99_ms=8))
     assert connect.verdict == "pass"
     assert connect.targets[4].note == "2 samples (p99 needs ≥ 100); max 8.85 ms"
 
 
 def test_the_peak_can_be_the_throughput_that_is_checked(tmp_path: Path) -> None:
     run = load_run(two_speed_run(tmp_path))
-    assert summarize(run, Thresholds(target_msgs_per_s=500)).targets[0].ok is False  # mean 400
-    peak = summarize(run, Thresholds(target_msgs_per_s=500, throughput_stat="peak_10s")).targets[0]
+    assert summarize(run, target_specs(target_msgs=500)).targets[0].ok is False  # mean 400
+    peak = summarize(run, target_specs(target_msgs=500, throughput_stat="peak_10s")).targets[0]
     assert peak.ok and peak.measured == pytest.approx(600.0) and "peak" in peak.name
 
 
@@ -241,7 +245,7 @@ def test_zero_requests_fail_without_crashing(tmp_path: Path) -> None:
     assert summary.verdict == "fail"
     assert math.isnan(summary.success_rate)
     assert summary.throughput.messages.mean == 0
-    assert {t.name: t.note for t in summary.targets}["call p99"] == "not measured"
+    assert {t.name: (t.ok, t.note) for t in summary.targets}["call p99"] == (None, "no calls")  # fails on msgs/s
     assert next(t for t in summary.targets if t.name == "connect p99").ok is None  # nothing to check
 
 
@@ -310,22 +314,29 @@ def test_minimum_samples_per_percentile(quantile: float, needed: int) -> None:
     assert min_samples(quantile) == needed
 
 
-def _latency(requests: int, p99: float, maximum: float) -> pd.DataFrame:
-    row = {"requests": requests, "failures": 0, "p50": 1.0, "p90": 2.0, "p95": 3.0, "p99": p99, "p99.9": p99,
-           "max": maximum}  # fmt: skip
-    return pd.DataFrame.from_dict({"connect": row}, orient="index")
+def connect_target(requests: int, p99: float, maximum: float) -> Target:
+    """The connect p99 target (10 ms) judged on `requests` connects with this p99 and max."""
+    names = {"connect": NameFigures(requests, 0, {"p50": 1.0, "p99": p99, "max": maximum})}
+    rows = judged_targets(DEFAULT_TARGETS, (), RunFigures(names=names, duration_s=1.0))
+    return next(t for t in rows if t.key == "connect_p99")
 
 
 def test_a_p99_of_few_samples_is_not_judged_and_says_so() -> None:
-    target = percentile_target("connect p99", 10.0, _latency(20, 35.6, 35.6), "connect", "p99")
-    assert target.ok is None and target.gates
-    assert target.note == "20 samples (p99 needs ≥ 100); max 35.6 ms"
+    target = connect_target(20, 35.6, 35.6)
+    assert target.ok is None and target.gates and target.threshold == "connect:p99<10ms"
+    assert target.note == "20 samples (p99 needs ≥ 100); max 35.6 ms" and target.measured == 35.6
     assert verdict([target]) == "pass"
-    judged = percentile_target("connect p99", 10.0, _latency(100, 35.6, 40.0), "connect", "p99")
+    judged = connect_target(100, 35.6, 40.0)
     assert judged.ok is False and verdict([judged]) == "fail"
 
 
 # --- rate targets -------------------------------------------------------------------------------------------------
+
+
+def rate_target(check: RateCheck) -> Target:
+    """The report's rate target (rate_error<=5%) judged on one RateCheck."""
+    figures = RunFigures(names={}, duration_s=1.0, stage_rates=(stage_rate(check),))
+    return next(t for t in judged_targets(DEFAULT_TARGETS, (), figures) if t.key == "rate")
 
 
 def rate_rows(spec: list[tuple[float, str, float, int]]) -> pd.DataFrame:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from matplotlib.image import imread
 
-from analysis.compute import Thresholds, summarize
+from analysis.compute import summarize, target_specs
 from analysis.load import load_run
 from analysis.plots import (
     connections_chart,
@@ -47,7 +47,7 @@ def test_every_chart_is_a_decodable_png(run: str) -> None:
 
 def test_throughput_chart_draws_near_targets_and_names_far_ones() -> None:
     run = load_run(FIXTURES / "fast" / "run")  # about 3,500 msg/s
-    near = throughput_chart(summarize(run, Thresholds(target_msgs_per_s=3000, stretch_msgs_per_s=10_000)))
+    near = throughput_chart(summarize(run, target_specs(target_msgs=3000, stretch_msgs=10_000)))
     assert {"floor 3K msg/s", "stretch 10K msg/s", "messages/s (sent + received)", "calls/s"} <= set(
         legend_labels(near)
     )

@@ -6,8 +6,8 @@ import csv
 from pathlib import Path
 
 from analysis.load import load_run
-from analysis.run_thresholds import judge_run, run_figures
-from analysis.thresholds import parse_thresholds
+from analysis.run_thresholds import run_figures
+from analysis.thresholds import judge_all, parse_thresholds
 from tests.analysis.helpers import FIXTURES, run_cli
 
 FAST = FIXTURES / "fast" / "run"
@@ -37,7 +37,8 @@ def test_figures_equal_the_csv_cells() -> None:
 
 def test_a_limit_at_the_measured_value_splits_le_from_lt() -> None:
     p99 = float({r["Name"]: r for r in csv_rows(Path(f"{FAST}_stats.csv"))}["call_tool:echo"]["99%"])
-    at, below = judge_run(load_run(FAST), parse_thresholds([f"call_tool:echo:p99<={p99}ms", f"p99<{p99}ms"]))
+    expressions = parse_thresholds([f"call_tool:echo:p99<={p99}ms", f"p99<{p99}ms"])
+    at, below = judge_all(expressions, run_figures(load_run(FAST)), after_run=True)
     assert at.passed is True and below.passed is False
 
 

@@ -42,6 +42,8 @@ def figures(**overrides: object) -> RunFigures:
         ("call_tool:echo:p99<5ms", "p99", "<", 5.0, "call_tool:echo"),
         ("connect:max<1s", "max", "<", 1000.0, "connect"),
         ("call_tool:fail:errors>=99%", "errors", ">=", 0.99, "call_tool:fail"),
+        ("success>=99.5%", "success", ">=", 0.995, None),
+        ("calls:p99<100ms", "p99", "<", 100.0, "calls"),
     ],
 )
 def test_parse(text: str, metric: str, op: str, limit: float, name: str | None) -> None:
@@ -57,6 +59,8 @@ def test_parse(text: str, metric: str, op: str, limit: float, name: str | None) 
         ("p42<5ms", "unknown metric 'p42'"),
         ("p99<5%", "latency limit"),
         ("errors<150%", "error limit"),
+        ("success>=2", "success limit"),
+        ("msgs_peak>=1K/s", "report` only"),
         ("msgs>=lots", "a rate"),
         ("call_tool:echo:msgs>1", "takes no request name"),
         ("p99=5ms", "is not a threshold"),

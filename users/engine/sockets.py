@@ -288,7 +288,7 @@ class SocketWriter:
         """Still blocked at a deadline (own greenlet): let the client settle what is due; watch on if needed."""
         self._on_stalled()
         core = self._core
-        if core.write_in_progress and core.state is not CLOSED:
+        if core.writing_since and core.state is not CLOSED:
             WRITE_WATCH.add(self)
 
     def close(self) -> None:

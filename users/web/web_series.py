@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 TARGET_MSGS_PER_S = 50_000.0
-"""The messages/s target of the analysis report (analysis.compute.Thresholds; a test keeps them equal)."""
+"""The messages/s target of the analysis report (analysis.targets.DEFAULT_TARGETS; a test keeps them equal)."""
 STRETCH_MSGS_PER_S = 200_000.0
 """The stretch messages/s target of the analysis report."""
 RATE_WINDOW_SAMPLES = 3

@@ -76,11 +76,8 @@ CONNECTING, OPEN, CLOSING, CLOSED = State.CONNECTING, State.OPEN, State.CLOSING,
 
 class ClientCore:
     """One connection's protocol state. Inputs: `send_hello`, `send_calls`, `send_ping`, `close`, `receive_data`,
-    `receive_eof`, `fail`, `tick`; outputs: `data_to_send()` and `events_received()`.
-
-    The I/O layer says when a write blocks and when it ends (`write_blocked`, `write_done`): a write that cannot
-    finish within the call timeout ends the connection (`write_timeout`).
-    """
+    `receive_eof`, `fail`, `tick`, `write_blocked`/`write_done` (a write that cannot finish within the call
+    timeout ends the connection: `write_timeout`); outputs: `data_to_send()` and `events_received()`."""
 
     def __init__(
         self, counters: WsCounters, settings: ClientSettings, now: float, deflate: DeflateParams | None = None
@@ -156,17 +153,10 @@ class ClientCore:
 
     # ------------------------------------------------------------------- input
     def write_blocked(self, now: float) -> None:
-        """A write could not finish at once (`now`): it is a deadline from here on."""
         self.writing_since = now
 
     def write_done(self) -> None:
-        """The blocked write finished (or failed)."""
         self.writing_since = 0.0
-
-    @property
-    def write_in_progress(self) -> bool:
-        """A write is blocked (and not yet given up)."""
-        return bool(self.writing_since)
 
     def send_hello(self, session_id: str, token: str, now: float) -> None:
         """Queue the hello; its answer (or its timeout, or the connection's end) becomes a HelloAnswered."""

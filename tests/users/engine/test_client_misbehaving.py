@@ -73,7 +73,7 @@ def test_a_user_stopped_while_its_write_is_blocked_gives_the_connection_up_as_wr
         loader = gevent.spawn(load)
         core = client.core
         assert core is not None
-        wait_until(lambda: core.write_in_progress, timeout_s=10)  # the server stopped reading: a write blocks
+        wait_until(lambda: core.writing_since > 0, timeout_s=10)  # the server stopped reading: a write blocks
         started = time.monotonic()
         loader.kill()  # as Locust stops a user at the end of a run, long before the write timeout
         assert not client.connected and time.monotonic() - started < 5

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from analysis.compute import Thresholds
+from analysis.targets import DEFAULT_TARGETS, target_limit
 from users.web.web_series import (
     MAX_POINTS,
     STRETCH_MSGS_PER_S,
@@ -23,7 +23,10 @@ def counters(**values: float) -> dict[str, float]:
 
 
 def test_targets_match_the_analysis_defaults() -> None:
-    assert (TARGET_MSGS_PER_S, STRETCH_MSGS_PER_S) == (Thresholds().target_msgs_per_s, Thresholds().stretch_msgs_per_s)
+    assert (TARGET_MSGS_PER_S, STRETCH_MSGS_PER_S) == (
+        target_limit(DEFAULT_TARGETS, "floor"),
+        target_limit(DEFAULT_TARGETS, "stretch"),
+    )
 
 
 def test_window_percentiles_count_only_calls_between_the_two_histograms() -> None:

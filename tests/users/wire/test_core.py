@@ -412,7 +412,7 @@ def test_a_write_blocked_past_the_call_timeout_settles_calls_then_gives_up_the_c
     events = core.events_received()
     assert codes(events) == ["timeout", "timeout", "connection_lost: write_timeout"]
     assert events[-1] == ConnectionClosed(None, "", "write_timeout")
-    assert core.counters.write_timeouts == 1 and core.counters.resets == 1 and not core.write_in_progress
+    assert core.counters.write_timeouts == 1 and core.counters.resets == 1 and core.writing_since == 0.0
     assert_counted_once(core)
 
 
