@@ -33,15 +33,19 @@ class ScenarioShape(LoadTestShape):
 
     def __init__(self) -> None:
         super().__init__()
+        self.ticker: object | None = None
+        """The greenlet that ran the last tick (Locust's shape worker), until a fresh start."""
         self.reset_time()
 
     def reset_time(self) -> None:
+        """A fresh start (Locust's start_shape, from outside the shape worker), or, called from the greenlet that
+        ticks, Locust's restart of shape time when the first users start (MasterRunner.start): the plan restarts
+        with it."""
         super().reset_time()
-        runner = self.runner
-        if getattr(self, "started", False) and runner is not None and gevent.getcurrent() is runner.shape_greenlet:
-            # Locust restarts shape time when the first users start (runner.start): the plan restarts with it.
+        if getattr(self, "started", False) and self.ticker is not None and gevent.getcurrent() is self.ticker:
             self._broadcast(plan_message(self.plan, time.time()))
             return
+        self.ticker = None
         self.plan: Plan | None = None
         self.started = False
         self.stopping_reason: str | None = None
@@ -51,6 +55,7 @@ class ScenarioShape(LoadTestShape):
         self._storm_key: tuple[int, int] | None = None
 
     def tick(self) -> tuple[int, float] | None:
+        self.ticker = gevent.getcurrent()
         options = self.runner.environment.parsed_options
         if not self.started:
             try:

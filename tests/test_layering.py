@@ -30,14 +30,7 @@ only there, they count wherever they are read."""
 HOLDERS = frozenset({"runner", "environment", "env", "web_ui", "app"})
 """Names Locust's objects go by in this project: a private `_name` read through one of them is a touch of Locust."""
 
-KNOWN_EXCEPTIONS = {
-    ("scenarios/shape.py", "shape_greenlet"): (
-        "ScenarioShape is the scenario's Locust integration (a LoadTestShape): Locust restarts shape time from its "
-        "shape greenlet when the first users start, which the plan must follow; scenarios/ may not import "
-        "users/integration/, and handing the check in from the locustfile would leave a shape built without it "
-        "(tests, other locustfiles) silently wrong"
-    ),
-}
+KNOWN_EXCEPTIONS: dict[tuple[str, str], str] = {}
 """(file, attribute) -> why this touch of Locust stays outside users/integration/."""
 
 

@@ -80,6 +80,26 @@ PATCHES = (
 )
 
 
+@dataclass(frozen=True)
+class Mirror:
+    """Code of ours that copies a private behaviour of Locust's (it exposes no API for it): run only on
+    TESTED_LOCUST versions (`tested()`), whose behaviour the tests prove it matches."""
+
+    name: str
+    mirrors: str
+    why: str
+
+
+MIRRORS = (
+    Mirror(
+        "start form values",
+        "WebUI's POST /swarm turning form values into parsed options (web_ui.swarm_options)",
+        "the form's values are checked like the command line before /swarm: a bad value is one message in the "
+        "form, not a stopped run",
+    ),
+)
+
+
 ORIGINAL_DEFAULT_ARGS = locust.argument_parser.default_args_dict
 _DEFAULT_ARGS: list[dict[str, Any]] = []
 
@@ -107,6 +127,12 @@ def supported(version: str) -> bool:
     return (major, minor) in TESTED_LOCUST
 
 
+def tested() -> bool:
+    """Whether the Locust version install() was given (before it, the installed one) is one the tests prove:
+    MIRRORS run only then."""
+    return supported(_State.version or locust.__version__)
+
+
 def install(version: str = locust.__version__) -> bool:
     """Apply PATCHES for Locust `version`; True when the internal ones went in, False (and one warning) when
     this version is untested and Locust's own code paths stay. Idempotent."""
@@ -119,7 +145,8 @@ def install(version: str = locust.__version__) -> bool:
             tested = ", ".join(f"{major}.{minor}.x" for major, minor in TESTED_LOCUST)
             logger.warning(
                 "Locust %s is not a version this toolkit is tested with (%s): using Locust's own statistics "
-                "path (slower, 2-significant-digit CSV percentiles, no final CSV rows)",
+                "path (slower, 2-significant-digit CSV percentiles, no final CSV rows); web UI form values are "
+                "checked when the users start, not before",
                 version,
                 tested,
             )

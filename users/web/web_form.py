@@ -14,10 +14,9 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from locust.util.timespan import parse_timespan
-
+from users.integration.web_ui import swarm_options
 from users.load.live_options import LIVE_OPTIONS
-from users.load.options import OptionError, check_options, with_local_credentials
+from users.load.options import check_options, with_local_credentials
 from users.wire.protocols import PROTOCOLS
 
 GROUPS: dict[str, tuple[str, ...]] = {
@@ -110,54 +109,20 @@ def form_options(extra_options: Mapping[str, dict[str, Any]], current: argparse.
     return shown
 
 
-def _converted(current: Any, value: str) -> Any:
-    """A form value with the type the option has now, as Locust's /swarm converts it."""
-    if isinstance(current, bool):
-        return value == "true"
-    if current is None or isinstance(current, list):
-        return value
-    return type(current)(value)
-
-
-def options_from_form(options: argparse.Namespace, form: Mapping[str, str]) -> argparse.Namespace:
-    """`options` with the form's values applied (a copy); OptionError for a value of the wrong type."""
-    values = dict(vars(options))
-    for key, value in form.items():
-        if key == "user_count":
-            values["num_users"] = _number(int, "Number of users", value)
-        elif key == "spawn_rate":
-            values["spawn_rate"] = _number(float, "Ramp up", value)
-        elif key == "run_time":
-            if value:
-                values["run_time"] = parse_timespan(value)
-        elif key in values and key not in ("host", "user_classes", "profile"):
-            try:
-                values[key] = _converted(values[key], value)
-            except ValueError:
-                kind = {int: "a whole number", float: "a number"}.get(type(values[key]), "valid")
-                raise OptionError(f"--{key.replace('_', '-')} must be {kind}, got {value!r}") from None
-    return argparse.Namespace(**values)
-
-
-def _number(kind: type, label: str, value: str) -> float:
-    try:
-        return kind(value)
-    except ValueError:
-        raise OptionError(f"{label} must be a number, got {value!r}") from None
-
-
 def form_error(options: argparse.Namespace, form: Mapping[str, str], environ: Mapping[str, str], *,
                master: bool, plan_check: PlanCheck | None = None) -> str | None:  # fmt: skip
     """The one message for the first form value that cannot work (as `error: ...` on the command line), or None;
-    with `plan_check`, the plan the values make is checked too."""
+    with `plan_check`, the plan the values make is checked too. The values are applied as Locust's /swarm applies
+    them (users.integration.web_ui.swarm_options): on a Locust version the tests do not prove, they are not
+    checked here (None), only when the users start."""
     try:
-        candidate = options_from_form(options, form)
+        candidate = swarm_options(options, form)
+        if candidate is None:
+            return None
         check_options(with_local_credentials(candidate, environ), need_credentials=not master)
         if plan_check is not None:
             plan_check(candidate)
-    except OptionError as exc:
-        return f"error: {exc}"
-    except ValueError as exc:  # run_time, a plan that cannot run
+    except ValueError as exc:  # OptionError, a value /swarm cannot convert, run_time, a plan that cannot run
         return f"error: {exc}"
     return None
 

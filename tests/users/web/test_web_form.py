@@ -18,7 +18,6 @@ from users.web.web_form import (
     error_field,
     form_error,
     form_options,
-    options_from_form,
 )
 
 
@@ -72,13 +71,6 @@ def test_every_registered_option_is_placed_and_labels_are_short() -> None:
         assert name in options, name
     assert all(len(label) <= 70 for label in LABELS.values())
     assert all(len(name) <= 28 for name in NAMES.values())
-
-
-def test_form_values_take_the_options_types() -> None:
-    options = options_from_form(parsed(), {"in_flight": "4", "rate": "2.5", "tools": "echo:2", "insecure": "true",
-                                           "user_count": "3", "spawn_rate": "1.5", "run_time": "1m"})  # fmt: skip
-    assert (options.in_flight, options.rate, options.tools, options.insecure) == (4, 2.5, "echo:2", True)
-    assert (options.num_users, options.spawn_rate, options.run_time) == (3, 1.5, 60)
 
 
 def test_a_bad_form_value_is_one_error_line() -> None:
