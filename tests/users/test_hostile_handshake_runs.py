@@ -158,7 +158,10 @@ def test_a_stop_signal_is_honoured_while_a_server_streams_an_endless_header(tmp_
             command, cwd=ROOT, env={**os.environ, **SECRET}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
         try:
-            time.sleep(6)  # Locust up, users connecting and failing
+            deadline = time.monotonic() + 60  # Locust up and its users connecting (not a fixed sleep: a loaded
+            while len(server.lines("connection")) < 4 and time.monotonic() < deadline and process.poll() is None:
+                time.sleep(0.1)  # machine can still be importing Locust when a signal would come)
+            time.sleep(1)  # the users are now in the middle of the endless header
             assert process.poll() is None
             process.send_signal(stop)
             start = time.monotonic()
