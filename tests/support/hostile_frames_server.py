@@ -201,7 +201,7 @@ class Hostile:
     def sessions(self) -> int:
         return len(self.lines("session"))
 
-    def totals(self, timeout_s: float = 10.0) -> Totals:
+    def totals(self, timeout_s: float = 30.0) -> Totals:
         """Answers and pushes over every session, once each session has ended (waits up to `timeout_s`)."""
         deadline = time.monotonic() + timeout_s
         while len(self.lines("end")) < self.sessions() and time.monotonic() < deadline:
