@@ -170,3 +170,33 @@ def test_users_has_its_packages_and_two_joining_modules_on_top() -> None:
         "engine",
         "integration",
     }
+
+
+PARSED_OPTIONS_READERS = ("users/load/config.py", "users/integration/")
+"""Issue 21, item 1: the RunConfig builder and the Locust integration are the only readers of Locust's parsed options
+in users/; everything else takes the RunConfig."""
+
+
+def parsed_options_reads(tree: ast.AST) -> int:
+    """Reads of an attribute named `parsed_options`, or getattr(..., "parsed_options"), in `tree`."""
+    attributes = sum(isinstance(n, ast.Attribute) and n.attr == "parsed_options" for n in ast.walk(tree))
+    getattrs = sum(
+        isinstance(n, ast.Call)
+        and ast.unparse(n.func) == "getattr"
+        and any(isinstance(a, ast.Constant) and a.value == "parsed_options" for a in n.args)
+        for n in ast.walk(tree)
+    )
+    return attributes + getattrs
+
+
+def test_only_the_config_builder_and_the_integration_read_parsed_options() -> None:
+    readers = {
+        path.relative_to(ROOT).as_posix()
+        for path in sorted((ROOT / "users").rglob("*.py"))
+        if parsed_options_reads(ast.parse(path.read_text()))
+    }
+    assert "users/load/config.py" in readers
+    assert {r for r in readers if not r.startswith(PARSED_OPTIONS_READERS)} == set()
+    assert (
+        parsed_options_reads(ast.parse("x = getattr(environment, 'parsed_options', None).a\nenv.parsed_options")) == 2
+    )
