@@ -73,6 +73,12 @@ OPTIONS: tuple[Option, ...] = register((
 """Every scenario option, declared once (option_table.Option); values are checked by the plan builder."""
 
 
+def run_options(environment: Any) -> argparse.Namespace | None:
+    """The options `environment` runs with now (Locust's parsed options; the web UI's form and a worker's spawn
+    messages change them in place): scenarios/'s one reader of them."""
+    return environment.parsed_options
+
+
 def add_scenario_arguments(parser: Any) -> None:
     """Register the options on Locust's parser (`events.init_command_line_parser` listener)."""
     add_options(parser, OPTIONS)

@@ -174,7 +174,7 @@ def test_users_has_its_packages_and_two_joining_modules_on_top() -> None:
 
 PARSED_OPTIONS_READERS = ("users/load/config.py", "users/integration/")
 """Issue 21, item 1: the RunConfig builder and the Locust integration are the only readers of Locust's parsed options
-in users/; everything else takes the RunConfig."""
+in users/; everything else takes the RunConfig. scenarios/ reads them through scenarios/options.py only."""
 
 
 def parsed_options_reads(tree: ast.AST) -> int:
@@ -192,11 +192,11 @@ def parsed_options_reads(tree: ast.AST) -> int:
 def test_only_the_config_builder_and_the_integration_read_parsed_options() -> None:
     readers = {
         path.relative_to(ROOT).as_posix()
-        for path in sorted((ROOT / "users").rglob("*.py"))
+        for path in sorted([*(ROOT / "users").rglob("*.py"), *(ROOT / "scenarios").rglob("*.py")])
         if parsed_options_reads(ast.parse(path.read_text()))
     }
-    assert "users/load/config.py" in readers
-    assert {r for r in readers if not r.startswith(PARSED_OPTIONS_READERS)} == set()
+    assert {"users/load/config.py", "scenarios/options.py"} <= readers
+    assert {r for r in readers if not r.startswith((*PARSED_OPTIONS_READERS, "scenarios/options.py"))} == set()
     assert (
         parsed_options_reads(ast.parse("x = getattr(environment, 'parsed_options', None).a\nenv.parsed_options")) == 2
     )
