@@ -13,6 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from locust.env import Environment
 
 from option_table import defaults
+from users.base import ToolCallUser, follow_live_options
+from users.load import config as config_module
 from users.load.config import DERIVED_FIELDS, LOCUST_FIELDS, RunConfig, build_config, config_for, options_view
 from users.load.options import OPTIONS, OptionError
 from users.load.runtime import runtime_for
@@ -67,3 +69,23 @@ def test_the_process_config_is_rebuilt_only_when_the_options_change() -> None:
     assert config_for(environment) is None
     assert str(runtime_for(environment).config_error) == "--in-flight must be at least 1, got 0"
     assert options_view(second).in_flight == 8 and options_view(second).jwt_secret == "s" * 32
+
+
+class Pipelined(ToolCallUser):
+    in_flight = 5
+
+
+def test_users_share_one_build_and_an_edit_reaches_them_at_their_next_task_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    builds: list[int] = []
+    real = config_module.build_config
+    monkeypatch.setattr(config_module, "build_config", lambda *a, **k: builds.append(1) or real(*a, **k))
+    environment = Environment(user_classes=[Pipelined], parsed_options=options(jwt_secret="s" * 32))
+    users = [Pipelined(environment) for _ in range(5)]
+    assert len(builds) == 1  # checked once, not per user
+    assert {user.in_flight for user in users} == {5}  # the option at its default: the class's own value
+    environment.parsed_options.in_flight = 8  # type: ignore[union-attr]  # as the web UI's Edit sets it
+    assert users[0].in_flight == 5  # nothing per call: the user follows at its next task run
+    config_for(environment)  # after /swarm, or when the spawn completes
+    follow_live_options(users[0])
+    assert users[0].in_flight == 8 and len(builds) == 2
+    assert Pipelined(environment).in_flight == 8 and len(builds) == 2
