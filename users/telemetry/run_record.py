@@ -24,7 +24,7 @@ from users.load.runtime import runtime_for
 logger = logging.getLogger(__name__)
 
 RECORD_FORMAT = 1
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SECRET_NAME = re.compile(r"secret|token|password|passwd|auth|credential|private_key_pass", re.I)
 """Option names whose values never go into the record (only whether they were set)."""
 EARLY_SLACK_S = 1.5
