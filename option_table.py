@@ -30,8 +30,28 @@ class Option:
     action: Any = None
     """"store_true", or an argparse.Action class."""
     check: Check | None = None
-    web_ui: bool = True
-    """Shown in Locust's web UI form (credentials never are: Locust would put their values in the page)."""
+    group: str = "Advanced"
+    """The web UI start form's section (users/web/web_form.py: Load, Protocol, Scenario, Thresholds, Advanced)."""
+    order: int = 1000
+    """Place within its section (lower first; rows left at 1000 come after, in table order)."""
+    label: str = ""
+    """The form field's short label (empty: from the flag)."""
+    hint: str = ""
+    """The short help under the form field (empty: the help)."""
+    visibility: str = "form"
+    """"form" (shown), "folded" (shown under Stage settings), "cli" (not in the form: command line, locust.conf
+    and env var only) or "never" (not even in Locust's page: credentials, whose values Locust would put there,
+    and headless-only options)."""
+
+    @property
+    def web_ui(self) -> bool:
+        """Whether Locust's web UI page gets it at all."""
+        return self.visibility != "never"
+
+    @property
+    def in_form(self) -> bool:
+        """Whether our start form shows it."""
+        return self.visibility in ("form", "folded")
 
     @property
     def dest(self) -> str:
@@ -50,6 +70,21 @@ class Option:
         if self.default in (None, ""):
             return "–"
         return f"{self.default:g}" if isinstance(self.default, float) else str(self.default)
+
+
+_ROWS: dict[str, Option] = {}
+
+
+def register(table: tuple[Option, ...]) -> tuple[Option, ...]:
+    """`table`, its rows recorded for `registered` (the web form lays itself out from them)."""
+    for option in table:
+        _ROWS[option.dest] = option
+    return table
+
+
+def registered() -> dict[str, Option]:
+    """{dest: row} of every table registered in this process (users/ and scenarios/ register theirs)."""
+    return dict(_ROWS)
 
 
 def add_options(parser: Any, table: Iterable[Option]) -> None:

@@ -25,7 +25,8 @@ defaults, the checks and this page all come from those rows.
 ## Locust users
 
 `users/load/options.py`. Every option also works as its `LOCUST_*` environment variable and in `locust.conf`; the web
-UI's start form shows the ones a person changes between runs ([the web UI](../how-to/own-server.md#the-web-ui)).
+UI's start form shows the ones a person changes between runs, in the section and with the label of the last column
+([the web UI](../how-to/own-server.md#the-web-ui)).
 A value that cannot work stops Locust with one `error: ...` line and exit code 2 before anything connects.
 Credentials: each process mints tokens (`sub`, `iat`, `exp`, `scope`, optional `aud`) from `--jwt-secret` or
 `--jwt-private-key` and reuses one until a minute before it expires.
@@ -62,11 +63,20 @@ def locust_default(option: Option) -> str:
     return "–" if shown == "–" else f"`{shown}`"
 
 
+def web_form_cell(option: Option) -> str:
+    """Where the web UI's start form shows the option (its row's section and label), or – when it does not."""
+    if not option.in_form:
+        return "–"
+    label = option.label or option.dest.replace("_", " ").capitalize()
+    return f"{option.group}: {label}" + (" (folded)" if option.visibility == "folded" else "")
+
+
 def locust_table(rows: Iterable[Option]) -> list[str]:
-    lines = ["| option | env var | default | meaning |", "| --- | --- | --- | --- |"]
+    lines = ["| option | env var | default | meaning | web UI form |", "| --- | --- | --- | --- | --- |"]
     for option in rows:
         meaning = cell(option.help.replace("%%", "%"))
-        lines.append(f"| `{option.flag}` | `{option.env_var}` | {locust_default(option)} | {meaning} |")
+        form = web_form_cell(option)
+        lines.append(f"| `{option.flag}` | `{option.env_var}` | {locust_default(option)} | {meaning} | {form} |")
     return lines
 
 

@@ -20,7 +20,7 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from option_table import exit_bad_option
 from scenarios.clock import PLAN_MESSAGE, PlanClock
-from scenarios.options import add_scenario_arguments, plan_for
+from scenarios.options import add_scenario_arguments, plan_for, run_options
 from scenarios.plan_builder import PlanError
 from scenarios.termination import end_shape_on_signals, workers_leave_ctrl_c_to_the_master
 
@@ -61,7 +61,7 @@ def register_scenarios(events: Any, clock: PlanClock) -> None:
     relays: list[PlanRelay] = []
 
     def on_init(environment: Environment, **_: Any) -> None:
-        options = environment.parsed_options
+        options = run_options(environment)
         if options is not None:
             try:
                 plan_for(options)

@@ -6,42 +6,77 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from option_table import Option, add_options
+from option_table import Option, add_options, register
 from scenarios.plan_builder import PlanError, ScenarioOptions, plan_from_options, plan_from_toml
 from scenarios.profile import Plan, Stage
 
-OPTIONS: tuple[Option, ...] = (
+OPTIONS: tuple[Option, ...] = register((
     Option("--scenario", "", "Stages run one after another, e.g. sustained,burst,reconnect (kinds: sustained, "
            "burst, reconnect, step, ramp, soak, rate, churn). Empty: plain -u/-r/-t load. Each stage lasts "
-           "--stage-duration with -u users."),
-    Option("--plan", "", "TOML plan file with [[stage]] tables (overrides --scenario)."),
-    Option("--stage-duration", "30s", "Length of each --scenario stage."),
+           "--stage-duration with -u users.",
+           group="Scenario", order=10, label="Stages",
+           hint="stages, e.g. sustained,burst,reconnect; empty = plain load"),
+    Option("--plan", "", "TOML plan file with [[stage]] tables (overrides --scenario).",
+           visibility="cli"),
+    Option("--stage-duration", "30s", "Length of each --scenario stage.",
+           group="Scenario", order=20, label="Stage duration", hint="of each stage, e.g. 30s, 2m"),
     Option("--rate", 0.0, "Open model: target calls/s for the whole run, split over the users connected now (and "
            "workers); calls are sent at their intended times and latency counts from then. 0: closed loop "
-           "(--in-flight).", type=float),
-    Option("--burst-height", 0, "Users added in each burst spike (default: -u).", type=int),
-    Option("--burst-width", "1s", "Length of each burst spike (e.g. 500ms)."),
-    Option("--burst-period", "10s", "Time from one burst spike to the next."),
-    Option("--storm-interval", "10s", "Time between reconnect storms."),
+           "(--in-flight).", type=float,
+           group="Load", order=30, label="Rate", hint="target calls/s for the run; 0 = closed loop"),
+    Option("--burst-height", 0, "Users added in each burst spike (default: -u).", type=int,
+           group="Scenario", order=30, label="Burst users",
+           hint="burst stage: users added per spike; 0 = number of users", visibility="folded"),
+    Option("--burst-width", "1s", "Length of each burst spike (e.g. 500ms).",
+           group="Scenario", order=40, label="Burst length", hint="burst stage: spike length", visibility="folded"),
+    Option("--burst-period", "10s", "Time from one burst spike to the next.",
+           group="Scenario", order=50, label="Burst period",
+           hint="burst stage: time from spike to spike", visibility="folded"),
+    Option("--storm-interval", "10s", "Time between reconnect storms.",
+           group="Scenario", order=60, label="Storm interval",
+           hint="reconnect stage: time between storms", visibility="folded"),
     Option("--storm-fraction", 1.0, "Fraction of connections dropped in each reconnect storm (1 = all).",
-           type=float),
+           type=float,
+           group="Scenario", order=70, label="Storm fraction",
+           hint="reconnect stage: fraction of connections dropped", visibility="folded"),
     Option("--storm-mode", "client", "Who drops connections in a storm: the client, or the server via "
-           "--server-control-url.", choices=("client", "server")),
+           "--server-control-url.", choices=("client", "server"),
+           group="Scenario", order=80, label="Storm mode",
+           hint="reconnect stage: who drops, client or server", visibility="folded"),
     Option("--server-control-url", "", "Reference server metrics URL (http://HOST:MPORT) whose /control/drop a "
-           "server-mode storm calls."),
-    Option("--step-users", 0, "Users added per step (default: -u).", type=int),
-    Option("--step-rate", 0.0, "Calls/s added per step (default: --rate).", type=float),
-    Option("--step-duration", "10s", "Length of each step of step/ramp."),
-    Option("--max-users", 0, "Step/ramp user ceiling (0: none).", type=int),
-    Option("--max-rate", 0.0, "Step/ramp rate ceiling (0: none).", type=float),
+           "server-mode storm calls.",
+           visibility="cli"),
+    Option("--step-users", 0, "Users added per step (default: -u).", type=int,
+           group="Scenario", order=90, label="Step users",
+           hint="step/ramp stage: users added per step; 0 = number of users", visibility="folded"),
+    Option("--step-rate", 0.0, "Calls/s added per step (default: --rate).", type=float,
+           group="Scenario", order=100, label="Step rate",
+           hint="step/ramp stage: calls/s added per step; 0 = rate", visibility="folded"),
+    Option("--step-duration", "10s", "Length of each step of step/ramp.",
+           group="Scenario", order=110, label="Step length",
+           hint="step/ramp stage: length of a step", visibility="folded"),
+    Option("--max-users", 0, "Step/ramp user ceiling (0: none).", type=int,
+           group="Scenario", order=120, label="Max users",
+           hint="step/ramp stage: user ceiling; 0 = none", visibility="folded"),
+    Option("--max-rate", 0.0, "Step/ramp rate ceiling (0: none).", type=float,
+           group="Scenario", order=130, label="Max rate",
+           hint="step/ramp stage: calls/s ceiling; 0 = none", visibility="folded"),
     Option("--session-rate", 0.0, "Churn stages: new sessions/s for the whole run (an open model for "
            "connections: each session connects, says hello, makes --session-calls calls (at least 1) and closes "
            "with 1000; one that cannot start on time, all users busy, starts late and is counted).", type=float),
-    Option("--knee-p99-ms", 100.0, "Step/ramp stops at the first step whose call p99 is above this.", type=float),
+    Option("--knee-p99-ms", 100.0, "Step/ramp stops at the first step whose call p99 is above this.", type=float,
+           visibility="cli"),
     Option("--knee-error-rate", 0.01, "Step/ramp stops at the first step whose failed-call fraction is above "
-           "this.", type=float),
-)  # fmt: skip
+           "this.", type=float,
+           visibility="cli"),
+))  # fmt: skip
 """Every scenario option, declared once (option_table.Option); values are checked by the plan builder."""
+
+
+def run_options(environment: Any) -> argparse.Namespace | None:
+    """The options `environment` runs with now (Locust's parsed options; the web UI's form and a worker's spawn
+    messages change them in place): scenarios/'s one reader of them."""
+    return environment.parsed_options
 
 
 def add_scenario_arguments(parser: Any) -> None:

@@ -17,7 +17,7 @@ from analysis.histograms import call_totals, histogram_delta
 from run_files import STEPS_CSV, STEPS_CSV_COLUMNS, run_file
 from scenarios.clock import PLAN_MESSAGE, plan_message
 from scenarios.knee import StepVerdict, StepWindow, judge_step
-from scenarios.options import plan_for
+from scenarios.options import plan_for, run_options
 from scenarios.plan_builder import PlanError
 from scenarios.profile import Plan, Point
 
@@ -56,7 +56,7 @@ class ScenarioShape(LoadTestShape):
 
     def tick(self) -> tuple[int, float] | None:
         self.ticker = gevent.getcurrent()
-        options = self.runner.environment.parsed_options
+        options = run_options(self.runner.environment)
         if not self.started:
             try:
                 self._start(options)

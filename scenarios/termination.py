@@ -26,6 +26,8 @@ import gevent
 from locust.env import Environment
 from locust.runners import STATE_INIT, STATE_RUNNING, STATE_SPAWNING, WorkerRunner
 
+from scenarios.options import run_options
+
 logger = logging.getLogger(__name__)
 
 FORCED_EXIT_CODE = 130
@@ -69,7 +71,7 @@ def end_shape_on_signals(environment: Environment) -> list[Any]:
     """On a headless master or single process running a stoppable shape, SIGTERM and SIGINT end the shape.
     Returns the signal watchers (none on workers and in web UI runs: Locust's own handling serves those)."""
     shape = environment.shape_class
-    options = environment.parsed_options
+    options = run_options(environment)
     if isinstance(environment.runner, WorkerRunner) or options is None or not getattr(options, "headless", False):
         return []
     if shape is None or not hasattr(shape, "request_stop"):

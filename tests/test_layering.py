@@ -185,3 +185,33 @@ def test_hub_timers_and_io_watchers_are_made_in_two_modules_of_users() -> None:
     }
     assert makers == {"users/engine/hub.py": {"timer"}, "users/engine/sockets.py": {"io"}}
     assert hub_watchers(ast.parse("get_hub().loop.timer(1, 1)\nhub.loop.io(3, 1)\nself.io(1)")) == {"timer", "io"}
+
+
+PARSED_OPTIONS_READERS = ("users/load/config.py", "users/integration/")
+"""Issue 21, item 1: the RunConfig builder and the Locust integration are the only readers of Locust's parsed options
+in users/; everything else takes the RunConfig. scenarios/ reads them through scenarios/options.py only."""
+
+
+def parsed_options_reads(tree: ast.AST) -> int:
+    """Reads of an attribute named `parsed_options`, or getattr(..., "parsed_options"), in `tree`."""
+    attributes = sum(isinstance(n, ast.Attribute) and n.attr == "parsed_options" for n in ast.walk(tree))
+    getattrs = sum(
+        isinstance(n, ast.Call)
+        and ast.unparse(n.func) == "getattr"
+        and any(isinstance(a, ast.Constant) and a.value == "parsed_options" for a in n.args)
+        for n in ast.walk(tree)
+    )
+    return attributes + getattrs
+
+
+def test_only_the_config_builder_and_the_integration_read_parsed_options() -> None:
+    readers = {
+        path.relative_to(ROOT).as_posix()
+        for path in sorted([*(ROOT / "users").rglob("*.py"), *(ROOT / "scenarios").rglob("*.py")])
+        if parsed_options_reads(ast.parse(path.read_text()))
+    }
+    assert {"users/load/config.py", "scenarios/options.py"} <= readers
+    assert {r for r in readers if not r.startswith((*PARSED_OPTIONS_READERS, "scenarios/options.py"))} == set()
+    assert (
+        parsed_options_reads(ast.parse("x = getattr(environment, 'parsed_options', None).a\nenv.parsed_options")) == 2
+    )

@@ -77,3 +77,10 @@ def test_a_bad_option_is_one_error_line_and_exit_code_2(capsys: pytest.CaptureFi
         exit_bad_option("--in-flight must be at least 1, got 0")
     assert exited.value.code == 2
     assert capsys.readouterr().err == "error: --in-flight must be at least 1, got 0\n"
+
+
+def test_the_web_form_column_says_where_the_form_shows_an_option() -> None:
+    text = OPTIONS_PAGE.read_text()
+    assert "| Load: In flight |" in text and "| Scenario: Burst users (folded) |" in text
+    row = next(line for line in text.splitlines() if line.startswith("| `--jwt-secret` |"))
+    assert row.endswith("| – |")

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
 import math
-import os
 import random
 import ssl
 import time
@@ -26,8 +24,9 @@ from users.engine.pacer import Member, PlanRate
 from users.engine.watchdog import start_watchdog
 from users.integration import request_fire
 from users.load.backoff import attempts_after_session, reconnect_delay, retry_after_delay
-from users.load.live_options import LIVE_OPTIONS, live_key, user_values
-from users.load.options import CREDENTIALS, DEFAULTS, OptionError, check_options, token_source, with_local_credentials
+from users.load.config import RunConfig, config_for
+from users.load.live_options import LIVE_OPTIONS, class_values
+from users.load.options import DEFAULTS, OptionError, token_source
 from users.load.runtime import RUN_ERROR_MESSAGE, Runtime, runtime_for
 from users.load.sessions import SessionChurn
 from users.load.storms import StormDropper
@@ -74,28 +73,27 @@ def subscribe_template(spec: str, protocol: Protocol | None = None) -> Template 
     return CallTemplate("subscribe", arguments) if protocol is None else protocol.template("subscribe", arguments)
 
 
-def _token_source_for(environment: Environment, options: argparse.Namespace) -> TokenSource | None:
+def _token_source_for(runtime: Runtime, config: RunConfig) -> TokenSource | None:
     """One token source per process, so tokens are minted once, not per connection; None without credentials
     (a protocol whose upgrade then carries no token)."""
-    if not any(getattr(options, name, None) for name in CREDENTIALS):
+    if not (config.jwt_secret or config.token or config.jwt_private_key):
         return None
     key = (
-        options.jwt_secret,
-        options.token,
-        options.jwt_private_key,
-        options.jwt_subject,
-        options.jwt_scope,
-        options.jwt_ttl,
-        options.jwt_audience,
+        config.jwt_secret,
+        config.token,
+        config.private_key_pem,
+        config.jwt_subject,
+        config.jwt_scope,
+        config.jwt_ttl,
+        config.jwt_audience,
     )
-    runtime = runtime_for(environment)
     cached = runtime.token_cache
     if cached is None or cached[0] != key:
-        cached = runtime.token_cache = (key, token_source(options))
+        cached = runtime.token_cache = (key, token_source(config, (config.private_key_pem, config.key_algorithm)))
     return cached[1]
 
 
-def _sslopt(options: argparse.Namespace) -> dict[str, Any]:
+def _sslopt(options: RunConfig) -> dict[str, Any]:
     if options.insecure:
         if not getattr(_sslopt, "warned", False):
             logger.warning("--insecure: TLS certificates are NOT verified for this run")
@@ -108,8 +106,8 @@ def _sslopt(options: argparse.Namespace) -> dict[str, Any]:
 
 def remaining_run_s(environment: Environment) -> float | None:
     """Seconds left of a run with -t (None without one)."""
-    options = environment.parsed_options
-    run_time = getattr(options, "run_time", None) if options is not None else None
+    config = runtime_for(environment).config
+    run_time = config.run_time if config is not None else None
     if not run_time:
         return None
     return max(0.0, float(run_time) - (time.time() - environment.stats.start_time))
@@ -157,23 +155,24 @@ def connection_token(tokens: TokenSource | None, bad: bool, counters: WsCounters
     return corrupt(token) if bad else token
 
 
-def apply_options(user: User, options: argparse.Namespace) -> None:
-    """Options that differ from the shared defaults win over the user's (sub)class attributes."""
-    for name, value in user_values(type(user), options, DEFAULTS).items():
+def apply_options(user: User, runtime: Runtime, config: RunConfig) -> None:
+    """Options that differ from the shared defaults win over the user's (sub)class attributes (computed once per
+    class per RunConfig)."""
+    for name, value in class_values(runtime, type(user), config).items():
         setattr(user, name, value)
 
 
 def follow_live_options(user: ToolCallUser) -> None:
     """The run's live options (users/load/live_options.py) as they are now: an Edit of the running test (web UI)
-    reaches every user, old and new, at its next task run."""
-    options = user.environment.parsed_options
-    key = live_key(options)
-    if key == user._live or user.option_error is not None:
+    makes a new RunConfig, which reaches every user, old and new, at its next task run (an identity check)."""
+    config = user.runtime.config
+    if config is user._config or config is None or user.option_error is not None:
         return
-    user._live = key
+    user._config = config
     tools = user.tools
-    for name, value in user_values(type(user), options, LIVE_OPTIONS).items():
-        setattr(user, name, value)
+    values = class_values(user.runtime, type(user), config)
+    for name in LIVE_OPTIONS:
+        setattr(user, name, values[name])
     if user.tools != tools:
         user.mix = ToolMix.from_spec(user.tools, user.dialect, protocol=user.wire)
     if user._member is not None:
@@ -268,22 +267,15 @@ class ToolCallUser(SessionChurn, User):
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
-        options = environment.parsed_options
-        if options is not None:
-            options = with_local_credentials(options, os.environ)
-        self._tokens: TokenSource | None = None
-        self.option_error: OptionError | None = None
-        sslopt: dict[str, Any] = {}
-        if options is not None:
-            try:
-                check_options(options)  # again here: the web UI form changes options after start-up checks
-            except OptionError as exc:
-                self.option_error = exc
-            else:
-                apply_options(self, options)
-                self._tokens = _token_source_for(environment, options)
-                sslopt = _sslopt(options)
         self.runtime: Runtime = runtime_for(environment)
+        config = self._config = config_for(environment)  # built once per options change, checked then
+        self._tokens: TokenSource | None = None
+        self.option_error: OptionError | None = self.runtime.config_error
+        sslopt: dict[str, Any] = {}
+        if config is not None:
+            apply_options(self, self.runtime, config)
+            self._tokens = _token_source_for(self.runtime, config)
+            sslopt = _sslopt(config)
         self.counters = self.runtime.counters
         self.wire = wire_protocol(self)
         self.settings = ClientSettings(
@@ -299,7 +291,7 @@ class ToolCallUser(SessionChurn, User):
             dialect=self.dialect,
             protocol=self.wire,
             compression=self.compression,
-            follow_redirects=bool(getattr(options, "follow_redirects", False)),
+            follow_redirects=config.follow_redirects if config is not None else False,
         )
         self.mix = ToolMix.from_spec(self.tools, self.dialect, protocol=self.wire)
         self.client: ToolClient | None = None
@@ -313,7 +305,6 @@ class ToolCallUser(SessionChurn, User):
         self._zero_wait = False
         self._member: Member | None = None
         self._storm_dropped = False
-        self._live = live_key(environment.parsed_options)
 
     # ------------------------------------------------------------ lifecycle
     def run(self) -> None:

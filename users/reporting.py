@@ -19,12 +19,11 @@ import psutil
 from locust.env import Environment
 from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 
-from option_table import exit_bad_option
 from run_files import STORMS_CSV, run_file
 from users import integration
 from users.engine.load_control import LoadSource
+from users.load.config import current_config, install_config, refresh_config
 from users.load.memory_bound import machine_memory, memory_warning
-from users.load.options import OptionError, check_options
 from users.load.rate_share import follow_rate_share
 from users.load.runtime import runtime_for
 from users.telemetry.aggregation import WS_REPORT_KEY, worker_payload
@@ -44,25 +43,13 @@ logger = logging.getLogger(__name__)
 ROWS_EVERY_SAMPLES = 10
 
 
-def exit_on_bad_options(environment: Environment, **_: Any) -> None:
-    """`init` listener: one clear line and exit code 2 before any load when an option cannot work, and one
-    warning line when users x --max-message-bytes exceeds this machine's memory.
-
-    Checked where the run is started (a single process, or the master): Locust
-    sends the master's options, these included, to every worker with each spawn
-    message, and they replace the worker's own, so a worker checks nothing here.
-    """
-    options = environment.parsed_options
-    if options is None or isinstance(environment.runner, WorkerRunner):
+def warn_on_memory(environment: Environment, **_: Any) -> None:
+    """`init` listener (after install_config, which ends Locust on a bad option): one warning line when users x
+    --max-message-bytes exceeds this machine's memory (a single process: a master's users run elsewhere)."""
+    config = runtime_for(environment).config
+    if config is None or isinstance(environment.runner, (WorkerRunner, MasterRunner)):
         return
-    try:
-        # A master may run without credentials: each worker then uses its own LOCUST_JWT_SECRET/TOKEN.
-        check_options(options, need_credentials=not isinstance(environment.runner, MasterRunner))
-    except OptionError as exc:
-        exit_bad_option(exc, getattr(options, "csv_prefix", None))
-    if isinstance(environment.runner, MasterRunner):
-        return  # its users run on the workers, on other machines maybe
-    warning = memory_warning(getattr(options, "num_users", None), options.max_message_bytes, machine_memory())
+    warning = memory_warning(config.num_users, config.max_message_bytes, machine_memory())
     if warning:
         logger.warning(warning)
 
@@ -130,7 +117,7 @@ class LocalReporter(ProcessReporter):
 
     def on_test_start(self, new_run: bool = True) -> None:
         super().on_test_start(new_run)
-        self._writer = ws_csv_for(self.environment.parsed_options, self._started_wall)
+        self._writer = ws_csv_for(current_config(self.environment), self._started_wall)
 
     def every_second(self, counters: WsCounters, stage: str) -> None:
         if self._writer is not None:
@@ -148,7 +135,7 @@ class LocalReporter(ProcessReporter):
         log_rate_stages(self.sampler.rate_hold.results())
         storms = self.sampler.storms()
         log_storms(storms)
-        prefix = getattr(self.environment.parsed_options, "csv_prefix", None)
+        prefix = current_config(self.environment).csv_prefix
         if prefix and storms:
             write_storms(run_file(prefix, STORMS_CSV), storms, self._started_wall)
 
@@ -266,7 +253,9 @@ def register_reporting(
     """Attach option checking, run reporting and the web UI tab to Locust's events; `plan_check` (the scenarios'
     plan_for, from the locustfile) checks the plan a web UI start form makes."""
     reporting = Reporting(load_source)
-    events.init.add_listener(exit_on_bad_options)
+    events.init.add_listener(install_config)  # first: every other part reads the RunConfig it builds
+    events.test_start.add_listener(refresh_config)  # first: the options of the run that starts
+    events.init.add_listener(warn_on_memory)
     events.init.add_listener(reporting.on_init)
     events.init.add_listener(lambda environment, **_: install_web_tab(environment, load_source, reporting, plan_check))
     events.test_start.add_listener(reporting.on_test_start)

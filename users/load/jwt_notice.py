@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
-import os
 import warnings
 from typing import Any
 
 from jwt.warnings import InsecureKeyLengthWarning
 
-from users.load.options import with_local_credentials
+from users.load.config import RunConfig
+from users.load.runtime import runtime_for
 
 logger = logging.getLogger(__name__)
 
@@ -18,11 +17,11 @@ HS256_MIN_BYTES = 32
 """RFC 7518 3.2: an HS256 key must be at least as long as the hash output (256 bits)."""
 
 
-def short_secret_notice(options: argparse.Namespace, environ: dict[str, str] | None = None) -> str | None:
-    """The line to log when the HS256 secret this process would use is short; None otherwise (never the secret)."""
-    local = with_local_credentials(options, dict(os.environ) if environ is None else environ)
-    secret = getattr(local, "jwt_secret", None)
-    if not secret or getattr(local, "jwt_private_key", None) or getattr(local, "token", None):
+def short_secret_notice(config: RunConfig) -> str | None:
+    """The line to log when the HS256 secret this process uses (its RunConfig holds this process's credential env
+    vars already) is short; None otherwise (never the secret)."""
+    secret = config.jwt_secret
+    if not secret or config.jwt_private_key or config.token:
         return None
     length = len(secret.encode())
     if length >= HS256_MIN_BYTES:
@@ -34,9 +33,10 @@ def short_secret_notice(options: argparse.Namespace, environ: dict[str, str] | N
 
 
 def quiet_key_length_warnings(environment: Any, **_: Any) -> None:
-    """`init` listener: silence InsecureKeyLengthWarning and log our own line once instead."""
+    """`init` listener (after the RunConfig is built): silence InsecureKeyLengthWarning and log our own line once
+    instead."""
     warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)
-    options = getattr(environment, "parsed_options", None)
-    notice = short_secret_notice(options) if options is not None else None
+    config = runtime_for(environment).config
+    notice = short_secret_notice(config) if config is not None else None
     if notice:
         logger.warning(notice)

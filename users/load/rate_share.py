@@ -14,6 +14,7 @@ from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRu
 
 from users.engine.load_control import rate_shares
 from users.integration.workers import worker_users
+from users.load.config import config_for
 from users.load.runtime import runtime_for
 
 RATE_SHARE_MESSAGE = "ws_rate_share"
@@ -47,7 +48,8 @@ def follow_rate_share(environment: Environment) -> None:
     share = runtime_for(environment).share
 
     def on_test_start(environment: Environment, **_: Any) -> None:
-        expected = getattr(environment.parsed_options, "expect_workers", None) or 1
+        config = config_for(environment)  # the master's options have just replaced this worker's
+        expected = (config.expect_workers if config is not None else None) or 1
         share.share, share.known = 1.0 / max(1, int(expected)), False
 
     def on_share(environment: Environment, msg: Any, **_: Any) -> None:

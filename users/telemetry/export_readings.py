@@ -8,6 +8,7 @@ from typing import Any
 from locust.env import Environment
 
 from analysis.thresholds import ThresholdError, judge_all, parse_thresholds
+from users.load.config import current_config
 from users.telemetry.prometheus_export import RunSources
 from users.telemetry.thresholds import run_figures
 
@@ -32,7 +33,7 @@ class RunReadings:
     def thresholds(self, environment: Environment) -> dict[str, bool]:
         """Each --threshold's text -> failing now (judged on the run so far)."""
         try:
-            thresholds = parse_thresholds(getattr(environment.parsed_options, "threshold", ""))
+            thresholds = parse_thresholds(current_config(environment).threshold)
         except ThresholdError:
             return {}
         if not thresholds:

@@ -22,7 +22,7 @@ from locust.runners import STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, MasterR
 from run_files import STORMS_CSV, WORKERS_CSV, run_file
 from users.engine.load_control import LoadSource
 from users.integration.workers import worker_states
-from users.load.options import DEFAULTS
+from users.load.config import current_config
 from users.load.rate_hold import RateHold
 from users.load.rate_share import relay_rate_shares
 from users.telemetry.aggregation import WS_REPORT_KEY, WorkerTotals, merge_storms
@@ -70,7 +70,7 @@ class MasterReporter:
         self._last_row_time = 0.0
         self._started_wall = time.time()
         self._collecting = True
-        self._writer = ws_csv_for(self.environment.parsed_options, self._started_wall)
+        self._writer = ws_csv_for(current_config(self.environment), self._started_wall)
         self._greenlet = gevent.spawn(self._rows)
 
     def on_worker_report(self, client_id: str, data: dict[str, Any], **_: Any) -> None:
@@ -158,7 +158,7 @@ class MasterReporter:
         environment = self.environment
         candidates, missing = self.final_candidates()
         pending = self.totals.pending(candidates)
-        call_timeout = float(getattr(environment.parsed_options, "call_timeout", None) or DEFAULTS["call_timeout"])
+        call_timeout = current_config(environment).call_timeout
         limit = call_timeout + float(environment.stop_timeout or 0) + FINAL_WAIT_SLACK_S
         started = time.monotonic()
         asked_at = -STOP_RESEND_S
@@ -204,7 +204,7 @@ class MasterReporter:
         log_rate_stages(self.rate_hold.results())
         storms = merge_storms(s.storms for s in self.totals.workers.values())
         log_storms(storms)
-        prefix = getattr(self.environment.parsed_options, "csv_prefix", None)
+        prefix = current_config(self.environment).csv_prefix
         if prefix:
             write_workers(run_file(prefix, WORKERS_CSV), self.totals.workers, gone, time.monotonic())
             if storms:

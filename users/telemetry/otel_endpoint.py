@@ -8,6 +8,7 @@ from typing import Any
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
+from users.load.config import current_config
 from users.telemetry.export_readings import RunReadings
 from users.telemetry.otel_export import instruments
 from users.telemetry.prometheus_export import MAX_TOOL_LABELS, OTHER_TOOL, TOOL_PREFIX, call_outcome, tool_label
@@ -73,8 +74,8 @@ class OtelExport:
         self.enabled = False
 
     def on_init(self, environment: Environment, **_: Any) -> None:
-        options = environment.parsed_options
-        if options is None or not getattr(options, "otel", False):
+        config = current_config(environment)
+        if not config.otel:
             return
         meter = otel_meter()
         if meter is None:
@@ -83,7 +84,7 @@ class OtelExport:
         if not isinstance(environment.runner, WorkerRunner):
             self.observe(meter, environment)
         if not isinstance(environment.runner, MasterRunner):
-            durations = CallDurations(meter, getattr(options, "protocol", "") == "mcp")
+            durations = CallDurations(meter, config.protocol == "mcp")
             environment.events.request.add_listener(durations.on_request)
 
     def observe(self, meter: Any, environment: Environment) -> None:

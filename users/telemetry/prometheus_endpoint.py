@@ -12,15 +12,16 @@ from locust.runners import WorkerRunner
 from prometheus_client import CollectorRegistry, start_http_server
 
 from option_table import exit_bad_option
+from users.load.config import RunConfig, current_config
 from users.telemetry.export_readings import RunReadings
 from users.telemetry.prometheus_export import WsCollector
 
 logger = logging.getLogger(__name__)
 
 
-def metrics_port(options: Any) -> int | None:
+def metrics_port(config: RunConfig) -> int | None:
     """The port to serve /metrics on, or None (off)."""
-    text = str(getattr(options, "prometheus_port", "") or "").strip()
+    text = str(config.prometheus_port or "").strip()
     return int(text) if text else None
 
 
@@ -34,11 +35,11 @@ class PrometheusEndpoint:
 
     def on_init(self, environment: Environment, **_: Any) -> None:
         """Bind the port (a bad or busy one: one error line, exit code 2) unless this is a worker or it is off."""
-        options = environment.parsed_options
-        port = metrics_port(options) if options is not None else None
+        config = current_config(environment)
+        port = metrics_port(config)
         if port is None or isinstance(environment.runner, WorkerRunner):
             return
-        host = str(getattr(options, "prometheus_host", "") or "127.0.0.1")
+        host = config.prometheus_host or "127.0.0.1"
         registry = CollectorRegistry(auto_describe=False)
         registry.register(WsCollector(self.readings.sources(environment)))
         try:
@@ -53,9 +54,9 @@ class PrometheusEndpoint:
         if self._linger is not None:
             self._linger.set()
             return
-        options = environment.parsed_options
-        linger = float(getattr(options, "prometheus_linger", 0) or 0)
-        if self.server is None or linger <= 0 or not getattr(options, "headless", False):
+        config = current_config(environment)
+        linger = config.prometheus_linger
+        if self.server is None or linger <= 0 or not config.headless:
             return
         logger.info("serving the final metrics for %.0f s more (--prometheus-linger)", linger)
         self._linger = gevent.event.Event()

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import locust
@@ -18,6 +19,7 @@ from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
 from run_files import RUN_JSON, run_file
+from users.load.runtime import runtime_for
 
 logger = logging.getLogger(__name__)
 
@@ -125,13 +127,13 @@ class RunRecorder:
         self._path: Path | None = None
 
     def on_test_start(self, environment: Environment, **_: Any) -> None:
-        options = environment.parsed_options
-        prefix = getattr(options, "csv_prefix", None)
-        if options is None or not prefix or isinstance(environment.runner, WorkerRunner):
+        config = runtime_for(environment).config
+        prefix = config.csv_prefix if config is not None else None
+        if config is None or not prefix or isinstance(environment.runner, WorkerRunner):
             return
         role = "master" if isinstance(environment.runner, MasterRunner) else "local"
         self._path = run_file(prefix, RUN_JSON)
-        self._record = start_record(options, role, time.time())
+        self._record = start_record(SimpleNamespace(**dict(config.every_option)), role, time.time())
         try:
             write_record(self._path, self._record)
         except OSError as exc:

@@ -18,11 +18,13 @@ from locust.env import Environment
 from locust.runners import WorkerRunner
 
 from analysis.histograms import call_totals
-from analysis.thresholds import ThresholdError, final_verdict, judge_all, parse_thresholds
+from analysis.thresholds import final_verdict, judge_all, parse_thresholds
 from users import integration
 from users.engine.load_control import LoadSource
+from users.load.config import RunConfig
 from users.load.jwt_notice import quiet_key_length_warnings
 from users.load.options import DEFAULT_PROGRESS_S
+from users.load.runtime import runtime_for
 from users.telemetry.progress import Sample, progress_line
 from users.telemetry.summary import ServerCheck, server_delta, summary_lines
 from users.telemetry.thresholds import ThresholdWatch, name_figures, run_figures
@@ -37,19 +39,18 @@ EXIT_THRESHOLD_FAILED = 1
 EXIT_UNKNOWN_TOOL = 2
 
 
-def prints_progress(options: Any) -> bool:
+def prints_progress(config: RunConfig) -> bool:
     """Whether this run prints progress lines: headless, an interval, and no --only-summary."""
-    interval = float(getattr(options, "progress_interval", DEFAULT_PROGRESS_S) or 0)
-    return interval > 0 and bool(getattr(options, "headless", False)) and not getattr(options, "only_summary", False)
+    return config.progress_interval > 0 and config.headless and not config.only_summary
 
 
 def quiet_locust_table(environment: Environment, **_: Any) -> None:
     """`init` listener: with progress lines, Locust's periodic request table is left out (unless --stats-table):
     it would print every 2 s between them; its final tables still print at the end."""
-    options = environment.parsed_options
-    if options is None or isinstance(environment.runner, WorkerRunner) or getattr(options, "stats_table", False):
+    config = runtime_for(environment).config
+    if config is None or isinstance(environment.runner, WorkerRunner) or config.stats_table:
         return
-    if prints_progress(options):
+    if prints_progress(config):
         integration.quiet_console_table()
 
 
@@ -62,7 +63,8 @@ def request_run_stop(environment: Environment, reason: str) -> None:
         shape.request_stop(reason)
     elif runner is not None:
         logger.warning("stopping the run: %s", reason)
-        headless = bool(getattr(environment.parsed_options, "headless", False))
+        config = runtime_for(environment).config
+        headless = config is not None and config.headless
         gevent.spawn(runner.quit if headless else runner.stop)
 
 
@@ -111,30 +113,29 @@ class RunTerminal:
         """Why the run stopped itself (a failed threshold with --abort-on-threshold, an unknown tool); "" if not."""
 
     def _active(self, environment: Environment) -> bool:
-        return environment.parsed_options is not None and not isinstance(environment.runner, WorkerRunner)
+        runtime = runtime_for(environment)
+        has_options = runtime.config is not None or runtime.config_error is not None
+        return has_options and not isinstance(environment.runner, WorkerRunner)
 
     def on_test_start(self, environment: Environment, **_: Any) -> None:
         if not self._active(environment):
             return
-        options = environment.parsed_options
+        runtime = runtime_for(environment)
+        config = runtime.config
         self._started = time.monotonic()
         self._unknown_reported = False
         self._aborted = False
         self.stop_reason = ""
-        try:  # checked at init (users.load.options.check_options); the web UI's form may have changed it since
-            thresholds = parse_thresholds(getattr(options, "threshold", ""))
-        except ThresholdError as exc:
-            logger.error("error: --threshold %s; stopping the run", exc)
-            thresholds = []
-            self.stop_reason = "bad --threshold"
-            request_run_stop(environment, "bad --threshold")
+        if config is None:  # checked at init and by the web UI's form: only options changed some other way get here
+            logger.error("error: %s; stopping the run", runtime.config_error)
+            self.stop_reason = "bad option"
+            request_run_stop(environment, "bad option")
+            config = RunConfig()
         self.watch = ThresholdWatch(
-            thresholds,
-            abort=bool(getattr(options, "abort_on_threshold", False)),
-            grace_s=float(getattr(options, "abort_grace", 0.0) or 0.0),
+            parse_thresholds(config.threshold), abort=config.abort_on_threshold, grace_s=config.abort_grace
         )
         self._server_before = None
-        control_url = getattr(options, "server_control_url", "")
+        control_url = config.server_control_url
         if control_url:
             self._server_before = fetch_server_stats(control_url)
         self._greenlet = gevent.spawn(self._run, environment)
@@ -148,9 +149,9 @@ class RunTerminal:
         return Sample(elapsed, self.reporter.snapshot(), call_totals(environment.stats)[0], error_counts(environment))
 
     def _run(self, environment: Environment) -> None:
-        options = environment.parsed_options
-        interval = float(getattr(options, "progress_interval", DEFAULT_PROGRESS_S) or 0)
-        printing = prints_progress(options)
+        config = runtime_for(environment).config or RunConfig()
+        interval = config.progress_interval
+        printing = prints_progress(config)
         every = interval if interval > 0 else DEFAULT_PROGRESS_S
         previous = self._sample(environment)
         next_line = self._started + every
@@ -217,7 +218,8 @@ class RunTerminal:
             environment.process_exit_code = 0 if passed else EXIT_THRESHOLD_FAILED
 
     def _server_check(self, environment: Environment) -> ServerCheck | None:
-        control_url = getattr(environment.parsed_options, "server_control_url", "")
+        config = runtime_for(environment).config
+        control_url = config.server_control_url if config is not None else ""
         if not control_url:
             return None
         after = fetch_server_stats(control_url)

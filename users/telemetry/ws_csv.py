@@ -9,6 +9,7 @@ from typing import Any, TextIO
 
 from run_files import STORMS_CSV_COLUMNS, WORKERS_CSV_COLUMNS, WS_CSV, WS_CSV_COLUMNS, run_file
 from run_files import WS_COUNTER_KEYS as COUNTER_KEYS
+from users.load.config import RunConfig
 from users.telemetry.aggregation import WorkerState
 
 __all__ = ["COUNTER_KEYS", "WORKERS_CSV_COLUMNS", "WS_CSV_COLUMNS", "WsCsvWriter", "write_storms", "write_workers"]
@@ -40,9 +41,9 @@ class WsCsvWriter:
         self._stream.close()
 
 
-def ws_csv_for(options: Any, started_wall: float) -> WsCsvWriter | None:
+def ws_csv_for(config: RunConfig, started_wall: float) -> WsCsvWriter | None:
     """PREFIX_ws.csv for `--csv PREFIX`, or None without it."""
-    prefix = getattr(options, "csv_prefix", None)
+    prefix = config.csv_prefix
     return WsCsvWriter(open_csv(run_file(prefix, WS_CSV)), started_wall) if prefix else None
 
 

@@ -25,6 +25,7 @@ from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner
 
 from users.engine.load_control import LoadSource
 from users.integration.web_ui import rewrite_extra_options, serve_build
+from users.load.config import config_for, current_config, options_view
 from users.load.runtime import RUN_ERROR_MESSAGE, runtime_for
 from users.web.web_form import PlanCheck, error_field, form_error, form_options
 from users.web.web_series import RunSeries, merged_histogram
@@ -158,7 +159,7 @@ def install_web_tab(
     environment.events.test_stop.add_listener(view.on_test_stop)
     serve_build(web_ui, BUILD_PATH)  # the form keeps our order
     environment.events.reset_stats.add_listener(view.on_reset)
-    base = (getattr(environment.parsed_options, "web_base_path", None) or "").rstrip("/")  # Locust's prefix
+    base = current_config(environment).web_base_path.rstrip("/")  # Locust's prefix
     _install_form(environment, base, plan_check)
 
     @web_ui.app.route(f"{base}/websocket/series")
@@ -181,7 +182,9 @@ def _install_form(environment: Environment, base: str, plan_check: PlanCheck | N
     locust_options: dict[str, Any] = {}
 
     def current_form() -> dict[str, Any]:
-        return form_options(locust_options, environment.parsed_options, running=_running(environment))
+        config = config_for(environment)  # rebuilt if the options changed (a /swarm since)
+        current = options_view(config) if config is not None else None
+        return form_options(locust_options, current, running=_running(environment))
 
     def with_form_options(extra_options: dict[str, Any]) -> dict[str, Any]:
         locust_options.clear()
@@ -205,19 +208,26 @@ def _install_form(environment: Environment, base: str, plan_check: PlanCheck | N
 
     @web_ui.app.before_request
     def check_form() -> Response | None:
-        if request.path != f"{base}/swarm" or request.method != "POST" or environment.parsed_options is None:
+        if request.path != f"{base}/swarm" or request.method != "POST":
             return None
         error = _form_problem(environment, request.form, plan_check)
         if error is None:
             return None
         return jsonify({"success": False, "message": error, "host": environment.host})
 
+    @web_ui.app.after_request
+    def follow_swarm(response: Response) -> Response:
+        if request.path == f"{base}/swarm" and request.method == "POST":
+            config_for(environment)  # New and Edit: the run's RunConfig now (the users follow it)
+        return response
+
 
 def _form_problem(environment: Environment, form: Mapping[str, str], plan_check: PlanCheck | None) -> str | None:
-    if environment.parsed_options is None:
+    config = config_for(environment)
+    if config is None:
         return None
     master = isinstance(environment.runner, MasterRunner)
-    return form_error(environment.parsed_options, form, os.environ, master=master, plan_check=plan_check)
+    return form_error(options_view(config), form, os.environ, master=master, plan_check=plan_check)
 
 
 def _snake(name: str) -> str:

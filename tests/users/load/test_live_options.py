@@ -1,11 +1,13 @@
-"""users.load.live_options: the run's parsed options are the one source of the options an Edit changes mid-run."""
+"""users.load.live_options: a user class's values of the run's RunConfig, computed once per class per config."""
 
 from __future__ import annotations
 
-import argparse
+from dataclasses import replace
 
 from users.base import ToolCallUser
-from users.load.live_options import LIVE_OPTIONS, live_key, user_values
+from users.load.config import RunConfig
+from users.load.live_options import LIVE_OPTIONS, class_values, user_values
+from users.load.runtime import Runtime
 
 
 class Pipelined(ToolCallUser):
@@ -14,17 +16,17 @@ class Pipelined(ToolCallUser):
 
 
 def test_an_option_off_its_default_wins_and_the_default_gives_the_class_its_own_value() -> None:
-    edited = argparse.Namespace(tools="echo:2", in_flight=10, max_in_flight=1000)
+    edited = RunConfig(tools="echo:2", in_flight=10)
     assert user_values(Pipelined, edited, LIVE_OPTIONS) == {"tools": "echo:2", "in_flight": 10, "max_in_flight": 1000}
-    back = argparse.Namespace(tools="echo", in_flight=1, max_in_flight=1000)
-    assert user_values(Pipelined, back, LIVE_OPTIONS)["in_flight"] == 5
+    assert user_values(Pipelined, RunConfig(), LIVE_OPTIONS)["in_flight"] == 5
     assert user_values(ToolCallUser, None, LIVE_OPTIONS)["in_flight"] == 1
 
 
-def test_the_key_changes_when_a_live_option_changes() -> None:
-    options = argparse.Namespace(tools="echo", in_flight=4, max_in_flight=1000, protocol="toolcall")
-    before = live_key(options)
-    options.protocol = "mcp"  # not live: a connection's, taken at the next start
-    assert live_key(options) == before
-    options.in_flight = 8
-    assert live_key(options) != before and live_key(None) == ()
+def test_class_values_are_computed_once_per_class_per_config() -> None:
+    runtime = Runtime()
+    config = RunConfig(in_flight=8)
+    first = class_values(runtime, Pipelined, config)
+    assert first["in_flight"] == 8 and class_values(runtime, Pipelined, config) is first
+    assert class_values(runtime, ToolCallUser, config) is not first
+    edited = replace(config, in_flight=1)  # back to the default: the class's own 5 again
+    assert class_values(runtime, Pipelined, edited)["in_flight"] == 5

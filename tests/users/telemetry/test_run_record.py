@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from argparse import Namespace
+from pathlib import Path
 
-from users.telemetry.run_record import end_reason, end_record, public_options, start_record
+from users.telemetry.run_record import end_reason, end_record, project_version, public_options, start_record
 
 
 def test_secret_values_never_enter_the_record_but_numbers_named_like_them_do() -> None:
@@ -25,3 +26,8 @@ def test_how_a_run_ended() -> None:
     assert (
         ended["elapsed_s"] == 3.5 and ended["reason"] == "completed" and ended["workers_without_final"] == ["w1", "w2"]
     )
+
+
+def test_the_project_version_is_read_from_pyproject() -> None:
+    root = Path(__file__).resolve().parents[3]
+    assert project_version() and f'version = "{project_version()}"' in (root / "pyproject.toml").read_text()

@@ -6,19 +6,14 @@ import argparse
 
 from locust.argument_parser import parse_options
 
+from option_table import registered
 from scenarios.options import add_scenario_arguments, plan_for
 from users.load.live_options import LIVE_OPTIONS
 from users.load.options import add_user_arguments
-from users.web.web_form import (
-    CLI_ONLY,
-    FIRST,
-    GROUPS,
-    LABELS,
-    NAMES,
-    error_field,
-    form_error,
-    form_options,
-)
+from users.web.web_form import SECTIONS, error_field, form_error, form_options, form_rows
+
+FIRST = ("tools", "in_flight", "rate", "subscribe")
+"""The Load section, in order: what a person changes from one run to the next."""
 
 
 def parsed(*argv: str) -> argparse.Namespace:
@@ -44,12 +39,13 @@ def test_options_come_in_groups_and_cli_only_ones_are_left_out() -> None:
                            "call_timeout", "new_one"]  # fmt: skip
     assert [shown[name]["group"] for name in ("tools", "protocol", "burst_width", "threshold", "new_one")] == [
         "Load", "Protocol", "Scenario", "Thresholds", "Advanced"]  # fmt: skip
-    assert (shown["tools"]["help_text"], shown["in_flight"]["label"]) == (LABELS["tools"], "In flight")
+    assert (shown["tools"]["help_text"], shown["in_flight"]["label"]) == (registered()["tools"].hint, "In flight")
     assert shown["new_one"]["help_text"] == "a long help text " * 5  # an option we do not know keeps its help
     assert shown["new_one"]["label"] == "New one"
     assert shown["protocol"]["choices"] == ["toolcall", "jsonrpc", "mcp"]
     assert (shown["scenario"]["folded"], shown["burst_width"]["folded"]) == (False, True)
-    assert not CLI_ONLY & set(FIRST)
+    assert [row.dest for row in form_rows() if row.group == "Load"] == list(FIRST)
+    assert "session_prefix" not in [row.dest for row in form_rows()]  # visibility="cli"
 
 
 def test_the_form_holds_the_running_values_and_edit_only_the_live_options() -> None:
@@ -65,12 +61,15 @@ def test_an_error_names_its_field() -> None:
     assert error_field("set --jwt-secret or --token", ["tools"]) is None
 
 
-def test_every_registered_option_is_placed_and_labels_are_short() -> None:
+def test_every_form_row_has_a_section_a_place_and_short_labels() -> None:
     options = vars(parsed())
-    for name in [*(n for names in GROUPS.values() for n in names), *CLI_ONLY, *LABELS, *NAMES]:
-        assert name in options, name
-    assert all(len(label) <= 70 for label in LABELS.values())
-    assert all(len(name) <= 28 for name in NAMES.values())
+    rows = form_rows()
+    assert {row.dest for row in rows} <= set(options)
+    assert all(row.group in SECTIONS for row in registered().values())
+    placed = [row for row in rows if row.group != "Advanced" or row.order < 1000]
+    assert len({(row.group, row.order) for row in placed}) == len(placed)  # no two share a place
+    assert all(len(row.hint) <= 70 and len(row.label) <= 28 for row in registered().values())
+    assert all(row.label for row in placed)
 
 
 def test_a_bad_form_value_is_one_error_line() -> None:

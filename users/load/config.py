@@ -1,0 +1,171 @@
+"""RunConfig: the run's options as one frozen, typed object, built and checked once per options change per process.
+
+Built from Locust's parsed options by `build_config` (every check of users/load/options.py runs there, once), it
+lives on the process's Runtime (`config_for`); `install_config` builds it at init (a bad option: one `error:` line,
+exit code 2), and again when the run's options change: at test_start (the web UI's New, a worker's first spawn
+message) and when a spawn completes (the web UI's Edit; on a worker, the master's options of each spawn message).
+This module and users/integration/ are the only readers of `environment.parsed_options` in users/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from locust.env import Environment
+from locust.runners import MasterRunner, WorkerRunner
+
+from option_table import exit_bad_option
+from users.load.options import DEFAULT_PROGRESS_S, OptionError, check_options, with_local_credentials
+from users.load.runtime import runtime_for
+from users.wire.protocols.mcp import DEFAULT_PROTOCOL_VERSION
+
+
+@dataclass(frozen=True, slots=True)
+class RunConfig:
+    """One field per option row of users/load/options.py (in row order, same defaults), then the Locust (and
+    scenario) options users/ reads, then what the builder derives. Secrets are left out of its repr."""
+
+    jwt_secret: str | None = field(default=None, repr=False)
+    token: str | None = field(default=None, repr=False)
+    jwt_private_key: str = ""
+    bad_token_fraction: float = 0.0
+    jwt_subject: str = "locust"
+    jwt_scope: str = "tools:*"
+    jwt_ttl: float = 3600.0
+    jwt_audience: str = ""
+    session_prefix: str = "locust"
+    tools: str = "echo"
+    in_flight: int = 1
+    max_in_flight: int = 1000
+    subscribe: str = ""
+    session_calls: int = 0
+    call_timeout: float = 10.0
+    connect_timeout: float = 10.0
+    follow_redirects: bool = False
+    hello_timeout: float = 10.0
+    ping_interval: float = 20.0
+    ping_timeout: float = 10.0
+    max_message_bytes: int = 16 * 1024 * 1024
+    max_server_names: int = 100
+    protocol: str = "toolcall"
+    compression: str = ""
+    mcp_protocol_version: str = DEFAULT_PROTOCOL_VERSION
+    rpc_hello: str = ""
+    ca_file: str = ""
+    insecure: bool = False
+    progress_interval: float = DEFAULT_PROGRESS_S
+    stats_table: bool = False
+    threshold: str = ""
+    abort_on_threshold: bool = False
+    abort_grace: float = 5.0
+    prometheus_port: str = ""
+    prometheus_host: str = "127.0.0.1"
+    prometheus_linger: float = 15.0
+    # Locust's own options (and one of the scenarios') that users/ reads.
+    host: str | None = None
+    run_time: float | None = None
+    csv_prefix: str | None = None
+    headless: bool = False
+    only_summary: bool = False
+    num_users: int | None = None
+    expect_workers: int = 1
+    web_base_path: str = ""
+    otel: bool = False
+    server_control_url: str = ""
+    # Derived by the builder.
+    private_key_pem: str = field(default="", repr=False)
+    """The --jwt-private-key file's PEM text, read once (never shown)."""
+    key_algorithm: str = ""
+    """The private key's JWS algorithm (RS256, ES256...); empty without one."""
+    every_option: tuple[tuple[str, Any], ...] = field(default=(), repr=False, compare=False)
+    """Every parsed option (Locust's and the scenarios' too) as (name, value), for the run record, which hides
+    secrets' values (users/telemetry/run_record.py)."""
+
+
+LOCUST_FIELDS = ("host", "run_time", "csv_prefix", "headless", "only_summary", "num_users", "expect_workers",
+                 "web_base_path", "otel", "server_control_url")  # fmt: skip
+"""RunConfig's fields that are not rows of users/load/options.py."""
+DERIVED_FIELDS = ("private_key_pem", "key_algorithm", "every_option")
+"""RunConfig's fields the builder computes."""
+_READ = tuple((f.name, f.default) for f in fields(RunConfig) if f.name not in DERIVED_FIELDS)
+
+
+def build_config(
+    options: argparse.Namespace, environ: Mapping[str, str], *, need_credentials: bool = True
+) -> RunConfig:
+    """The RunConfig of `options` (with this process's credential env vars when they carry none); every check runs
+    here, once: OptionError names the first option whose value cannot work."""
+    local = with_local_credentials(options, environ)
+    key = check_options(local, need_credentials=need_credentials)
+    values = {name: _value(local, name, default) for name, default in _READ}
+    pem, algorithm = key if key is not None else ("", "")
+    every = tuple(sorted(vars(options).items()))
+    return RunConfig(**values, private_key_pem=pem, key_algorithm=algorithm, every_option=every)
+
+
+def _value(options: argparse.Namespace, name: str, default: Any) -> Any:
+    value = getattr(options, name, default)
+    return default if value is None and name in ("expect_workers", "web_base_path", "server_control_url") else value
+
+
+def config_for(environment: Environment) -> RunConfig | None:
+    """The process's RunConfig for the options `environment` runs with now: rebuilt when they changed since the last
+    build (a dict comparison; at a user's start, test_start and spawns, never per call); None without parsed options
+    or when they cannot work (then `runtime.config_error` says why)."""
+    options = environment.parsed_options
+    runtime = runtime_for(environment)
+    if options is None:
+        return runtime.config
+    seen = dict(vars(options))
+    if seen != runtime.config_seen:
+        runtime.config_seen = seen
+        try:
+            config = build_config(
+                options, os.environ, need_credentials=not isinstance(environment.runner, MasterRunner)
+            )
+        except OptionError as exc:
+            runtime.config, runtime.config_error = None, exc
+        else:
+            runtime.config, runtime.config_error = config, None
+    return runtime.config
+
+
+def install_config(environment: Environment, **_: Any) -> None:
+    """`init` listener: build the RunConfig, and rebuild it whenever a run's options may have changed.
+
+    Where the run is started (a single process, or the master) a bad option ends Locust with one `error:` line and
+    exit code 2 before any load (a master may run without credentials: each worker then uses its own). A worker's
+    options are replaced by the master's at each spawn message; it checks them then (an error stops the run)."""
+    config_for(environment)
+    error = runtime_for(environment).config_error
+    if (
+        error is not None
+        and environment.parsed_options is not None
+        and not isinstance(environment.runner, WorkerRunner)
+    ):
+        exit_bad_option(error, getattr(environment.parsed_options, "csv_prefix", None))
+    environment.events.spawning_complete.add_listener(lambda **_: config_for(environment))
+
+
+def refresh_config(environment: Environment, **_: Any) -> None:
+    """`test_start` listener (registered before the others): the options of the run that starts."""
+    config_for(environment)
+
+
+def options_view(config: RunConfig) -> argparse.Namespace:
+    """A copy of the parsed options `config` was built from (the web form checks its values on top of them)."""
+    return argparse.Namespace(**dict(config.every_option))
+
+
+DEFAULT_CONFIG = RunConfig()
+"""Every option at its default (a process without parsed options, or whose options cannot work)."""
+
+
+def current_config(environment: Environment) -> RunConfig:
+    """The RunConfig the process runs with now (as last built; DEFAULT_CONFIG when there is none): what reporters,
+    the terminal and the exports read."""
+    return runtime_for(environment).config or DEFAULT_CONFIG
