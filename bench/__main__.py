@@ -14,7 +14,7 @@ Benchmarks (one module each; each can also be run alone with ``python -m bench.<
 - bench_connections:         idle authenticated connections one worker holds, memory each, connect rate
 - bench_native:              the Locust user vs a native client (picows + uvloop + orjson) and k6 when installed
 - bench_churn:               connection churn, --session-calls 1 over 50 users: sessions/s vs the native client
-- bench_open_model:          --scenario rate --rate 10000 over 1,000 / 4,000 connections: CPU per call, late sends
+- bench_open_model:          --rate 10000 over 1,000 / 4,000 connections: CPU per call vs the native open model, late
 - protocol_cost:             client CPU per call of each --protocol and of --compression deflate (no sockets)
 - recv_size:                 what one recv of a small message costs by buffer size (the client's RECV_BYTES)
 
