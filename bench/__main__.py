@@ -14,10 +14,13 @@ Benchmarks (one module each; each can also be run alone with ``python -m bench.<
 - bench_connections:         idle authenticated connections one worker holds, memory each, connect rate
 - bench_native:              the Locust user vs a native client (picows + uvloop + orjson) and k6 when installed
 - bench_churn:               connection churn, --session-calls 1 over 50 users: sessions/s vs the native client
-- bench_open_model:          --scenario rate --rate 10000 over 1,000 / 4,000 connections: CPU per call, late sends
+- bench_open_model:          --rate 10000 over 1,000 / 4,000 connections: CPU per call vs the native open model, late
 - protocol_cost:             client CPU per call of each --protocol and of --compression deflate (no sockets)
 - recv_size:                 what one recv of a small message costs by buffer size (the client's RECV_BYTES)
 
+At the end: every target (PASS/MISS), then the issue-22 summary table (``bench.issue22``: Locust / native churn,
+closed loop and pipelined, Locust / k6, open-model CPU per call against the native client's open model and late
+sends, idle connections held and their memory), also written to bench/results.json under "issue22".
 The exit code is 0 when every benchmark ran (targets missed are reported, not failures).
 """
 
@@ -38,6 +41,7 @@ from bench import (
     bench_open_model,
     bench_server,
     bench_throughput,
+    issue22,
     protocol_cost,
     recv_size,
 )
@@ -89,16 +93,25 @@ def main(argv: list[str]) -> int:
     )
     started = time.monotonic()
     entries: dict[str, Any] = {}
-    targets: list[Target] = []
+    done: dict[str, list[Target]] = {}
     for name in args.names:
         print(f"\n== {name}", flush=True)
-        entry, got = BENCHMARKS[name](args)
+        entry, done[name] = BENCHMARKS[name](args)
         entry["measured_at"] = now_iso()
         entries[name] = entry
-        targets += got
+    targets = [t for got in done.values() for t in got]
     print("\nTargets")
     for target in targets:
         print("  " + target.line())
+    print()
+    for line in issue22.summary_lines(done):
+        print(line)
+    entries["issue22"] = {
+        "command": command,
+        "measured_at": now_iso(),
+        "quick": args.quick,
+        "rows": issue22.summary_json(done),
+    }
     entries["run"] = {
         "command": command,
         "machine": machine,

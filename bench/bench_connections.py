@@ -5,7 +5,8 @@
 A real ``locust -f bench/locustfile_idle.py IdleUser --headless`` process
 (one process, the local runner) starts N users; each connects, says hello
 (JWT verified by the server) and then holds its connection without calls.
-The descriptor limit is raised first (children inherit it; the server needs
+By default N is the descriptor limit (at most 20,000) less FD_RESERVE for the
+process's own descriptors. The descriptor limit is raised first (children inherit it; the server needs
 one descriptor per connection too). Once the server counts N hellos and the
 client's RSS has settled, the run is stopped with SIGTERM.
 
@@ -52,8 +53,24 @@ from run_files import WS_CSV, run_file
 IDLE_LOCUSTFILE = BENCH_DIR / "locustfile_idle.py"
 SETTLE_S = 3.0
 TARGET_CONNECTIONS = 20_000
+"""Issue 22: a worker holds as many idle connections as its descriptor limit allows (20,000 on these machines;
+a higher limit is not asked for: 20,000 is also most of one source address's 28,232 ephemeral ports)."""
 FD_RESERVE = 60
 """Descriptors a Locust process needs besides its connections (stdio, epoll, pipes, CSV files, modules)."""
+KB_PER_CONNECTION_TARGET = 16
+"""Issue 22: client memory per idle connection, at most (KB)."""
+
+
+def connections_to_hold(fd_limit: int, wanted: int | None, quick: bool) -> tuple[int, str]:
+    """How many connections to hold and how that number was set: `wanted` when given (capped by the limit), 500
+    when quick, else the descriptor limit (at most TARGET_CONNECTIONS) less FD_RESERVE for the process's own."""
+    cap = fd_limit - FD_RESERVE
+    if wanted is not None:
+        return min(wanted, cap), f"--connections {wanted:,}" + (f", capped at {cap:,}" if wanted > cap else "")
+    if quick:
+        return min(500, cap), "--quick"
+    limit = min(fd_limit, TARGET_CONNECTIONS)
+    return limit - FD_RESERVE, f"descriptor limit {limit:,} less {FD_RESERVE} for the process's own"
 
 
 def _hellos(sample: Sample) -> int:
@@ -103,16 +120,11 @@ def run(
     quick: bool = False, connections: int | None = None, spawn_rate: float | None = None, tree: Path = REPO_ROOT
 ) -> tuple[dict[str, Any], list[Target]]:
     """One run holding `connections` idle connections (Locust from source tree `tree`); the entry and its targets."""
-    wanted = connections or (500 if quick else TARGET_CONNECTIONS)
     spawn_rate = spawn_rate or (500 if quick else 2_000)
     fd_limit = raise_fd_limit()
-    connections = min(wanted, fd_limit - FD_RESERVE)
-    if connections < wanted:
-        print(
-            f"  RLIMIT_NOFILE is {fd_limit} and cannot be raised here (no CAP_SYS_RESOURCE): "
-            f"asking for {connections:,} connections instead of {wanted:,}",
-            flush=True,
-        )
+    wanted = connections
+    connections, why = connections_to_hold(fd_limit, connections, quick)
+    print(f"  RLIMIT_NOFILE {fd_limit:,}: holding {connections:,} connections ({why})", flush=True)
     timeout_s = 60 + 3 * connections / spawn_rate + 60
     with tempfile.TemporaryDirectory(prefix="bench-connections-") as tmp, reference_server("--workers", "2") as server:
         prefix = Path(tmp) / "idle"
@@ -164,8 +176,9 @@ def run(
     client_rows = load.rows
     max_open = max((int(r.get("connections_open", 0)) for r in client_rows), default=0)
     entry = {
-        "connections_target": wanted,
-        "connections_asked": connections,
+        "connections_target": connections,
+        "connections_target_why": why,
+        "connections_requested": wanted,
         "connections_held": held,
         "client_connections_open_max": max_open,
         "connect_failures": int(client_rows[-1].get("connect_failures", 0)) if client_rows else None,
@@ -193,9 +206,15 @@ def run(
           str(entry["connect_failures"])]],
     )  # fmt: skip
     targets = [
-        Target("idle connections held by one worker", held, wanted, "connections"),
-        Target("client memory per connection", per_conn / 1024, 30, "KB", at_most=True),
-    ]
+        Target(
+            f"idle connections held by one worker ({why})", held, connections, "connections",
+            issue22=f"idle connections held by one worker ({why})",
+        ),
+        Target(
+            "client memory per connection", per_conn / 1024, KB_PER_CONNECTION_TARGET, "KB", at_most=True,
+            issue22="idle connections: client memory per connection",
+        ),
+    ]  # fmt: skip
     entry["targets"] = [t.as_dict() for t in targets]
     return entry, targets
 
@@ -211,7 +230,12 @@ def _slope(xs: list[float], ys: list[float]) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="500 connections (smoke test)")
-    parser.add_argument("--connections", type=int, default=None, help="connections to hold (default 20000)")
+    parser.add_argument(
+        "--connections",
+        type=int,
+        default=None,
+        help="connections to hold (default: the descriptor limit, at most 20,000, less 60)",
+    )
     parser.add_argument("--spawn-rate", type=float, default=None, help="Locust users started per second (default 2000)")
     parser.add_argument("--no-write", action="store_true", help="do not update bench/results.json")
     args = parser.parse_args(argv)

@@ -488,13 +488,15 @@ def fmt_spread(s: dict[str, float], digits: int = 0, scale: float = 1.0, pct: bo
 
 @dataclass
 class Target:
-    """One checked target: `value` must be >= `limit` (or <= when `at_most`)."""
+    """One checked target: `value` must be >= `limit` (or <= when `at_most`); `issue22` names it in the
+    issue-22 summary table (bench/issue22.py) when it is one of those ratios."""
 
     name: str
     value: float
     limit: float
     unit: str
     at_most: bool = False
+    issue22: str = ""
 
     @property
     def met(self) -> bool:
@@ -502,12 +504,15 @@ class Target:
             return False
         return self.value <= self.limit if self.at_most else self.value >= self.limit
 
+    @property
+    def measured(self) -> bool:
+        """False when the benchmark could not measure it (value NaN: e.g. no k6 binary); it is then a MISS."""
+        return self.value == self.value
+
     def line(self) -> str:
         op = "<=" if self.at_most else ">="
-        return (
-            f"{'PASS' if self.met else 'MISS'}  {self.name}: {_num(self.value)} {self.unit} "
-            f"(target {op} {_num(self.limit)})"
-        )
+        value = f"{_num(self.value)} {self.unit}" if self.measured else "not measured"
+        return f"{'PASS' if self.met else 'MISS'}  {self.name}: {value} (target {op} {_num(self.limit)})"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -517,6 +522,7 @@ class Target:
             "unit": self.unit,
             "at_most": self.at_most,
             "met": self.met,
+            "issue22": self.issue22,
         }
 
 
@@ -524,14 +530,22 @@ def _num(x: float) -> str:
     return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
 
 
-def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    """A plain aligned text table."""
+def table_lines(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """A plain aligned text table: header, rule, rows (trailing blanks stripped)."""
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
+    lines = [
+        "  ".join(str(h).ljust(w) for h, w in zip(header, widths, strict=False)),
+        "  ".join("-" * w for w in widths),
+    ]
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False)) for row in rows]
+    return [line.rstrip() for line in lines]
+
+
+def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """A plain aligned text table under `title`."""
     print(f"\n{title}")
-    print("  ".join(str(h).ljust(w) for h, w in zip(header, widths, strict=False)))
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False)))
+    for line in table_lines(header, rows):
+        print(line)
 
 
 def merge_results(entries: dict[str, Any], path: Path = RESULTS) -> None:

@@ -12,8 +12,11 @@ then keeps ``--in-flight`` echo calls outstanding: every answer is matched to
 its call by ``request_id`` (an unknown or repeated id is counted, never
 taken for another call) and replaced at once by a new call. With ``--rate``
 (the open model's yardstick for ``bench.bench_open_model``) no answer is
-replaced: one pacer task sends every call due, round robin over the
-connections, at that many calls/s in all. It keeps no
+replaced: one pacer task sends every call due at its intended time
+(``OpenSchedule``), round robin over the connections, at that many calls/s
+in all, and counts a call sent more than 10 ms after its intended time as
+late, as the Locust user does (``calls_sent_late``, ``schedule_lag_ms``,
+``rate_target`` columns, as in ``PREFIX_ws.csv``). It keeps no
 per-call statistics: a sum of latencies and counters only. Counters go to a
 CSV once a second with the column names of Locust's ``PREFIX_ws.csv``, so it
 is measured by the same code as Locust (``bench.common.throughput``).
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import math
 import os
 import sys
 import time
@@ -36,6 +40,11 @@ from picows import WSError, WSFrame, WSListener, WSMsgType, WSTransport, ws_conn
 
 from bench.common import COUNTER_COLUMNS, load_client_parser
 
+OPEN_MODEL_COLUMNS = ("calls_sent_late", "calls_skipped", "schedule_lag_ms", "rate_target")
+"""The open model's columns of PREFIX_ws.csv, written after COUNTER_COLUMNS."""
+COLUMNS = (*COUNTER_COLUMNS, *OPEN_MODEL_COLUMNS)
+LATE_AFTER_S = 0.010
+"""A paced call sent more than this after its intended time counts as late (users/engine/paced_sender.py's)."""
 DRAIN_TIMEOUT_S = 10.0
 CONNECT_BATCH = 200
 PACE_TICK_S = 0.001
@@ -68,17 +77,24 @@ class Counters:
         self.messages_sent = self.messages_received = 0
         self.connects = self.connections_open = self.hellos_ok = 0
         self.unknown_request_ids = self.connection_errors = 0
+        self.calls_sent_late = self.calls_skipped = 0
+        self.schedule_lag_ms = 0.0
+        """The worst lag since the last row (a gauge, reset by `row` as Locust's sampler does)."""
+        self.rate_target = 0.0
         self.latency_s = 0.0
 
     def row(self, now: float, started: float) -> list[object]:
+        lag, self.schedule_lag_ms = self.schedule_lag_ms, 0.0
         values: dict[str, Any] = {
             "timestamp": f"{now:.3f}", "elapsed_s": f"{now - started:.3f}", "calls_sent": self.calls_sent,
             "calls_ok": self.calls_ok, "calls_failed": self.calls_failed,
             "calls_in_flight": self.calls_sent - self.calls_ok - self.calls_failed,
             "messages_sent": self.messages_sent, "messages_received": self.messages_received,
             "connects": self.connects, "connections_open": self.connections_open, "hellos_ok": self.hellos_ok,
+            "calls_sent_late": self.calls_sent_late, "calls_skipped": self.calls_skipped,
+            "schedule_lag_ms": f"{lag:.3f}", "rate_target": f"{self.rate_target:g}",
         }  # fmt: skip
-        return [values[c] for c in COUNTER_COLUMNS]
+        return [values[c] for c in COLUMNS]
 
 
 class CallListener(WSListener):  # type: ignore[misc]
@@ -191,20 +207,58 @@ async def write_rows(path: str, header: list[str], row: Callable[[float], list[A
             f.flush()
 
 
-async def pace(listeners: list[CallListener], rate: float, until: float) -> None:
-    """The open model: every call due at `rate` calls/s sent, round robin over the connections, until `until`."""
-    interval = 1.0 / rate
-    due = perf_counter()
+class OpenSchedule:
+    """Pure: the open model's intended send times, start + k / rate for k = 0, 1, ...; `take(now)` gives how many
+    are due and how many of those are more than LATE_AFTER_S behind (time passed in, no clock read here)."""
+
+    def __init__(self, rate: float, start: float) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be > 0")
+        self.interval = 1.0 / rate
+        self.start = start
+        self.taken = 0
+        """Calls handed out so far (the next one's index)."""
+
+    def next_due(self) -> float:
+        """The intended time of the next call."""
+        return self.start + self.taken * self.interval
+
+    def take(self, now: float) -> tuple[int, int, float]:
+        """(calls due at `now`, how many of them are late, the oldest one's lag in ms); all of them count as sent."""
+        if now < self.next_due():
+            return 0, 0, 0.0
+        due_total = math.floor((now - self.start) / self.interval) + 1  # k with start + k * interval <= now
+        late_total = max(0, math.ceil((now - LATE_AFTER_S - self.start) / self.interval))  # ... < now - 10 ms
+        count = due_total - self.taken
+        late = min(count, max(0, late_total - self.taken))
+        lag_ms = 1000.0 * (now - self.next_due())
+        self.taken = due_total
+        return count, late, lag_ms
+
+
+async def pace(listeners: list[CallListener], counters: Counters, rate: float, until: float) -> None:
+    """The open model: every call due at `rate` calls/s sent, round robin over the connections, until `until`; late
+    calls and the worst lag counted. A call due on a connection that is gone or stopping is skipped (counted)."""
+    schedule = OpenSchedule(rate, perf_counter())
+    counters.rate_target = rate
     turn = 0
-    while perf_counter() < until:
+    while True:
         now = perf_counter()
-        while due <= now:
+        if now >= until:
+            break
+        count, late, lag_ms = schedule.take(now)
+        for _ in range(count):
             listener = listeners[turn % len(listeners)]
             turn += 1
             if listener.transport is not None and not listener.stopping:
                 listener.send_calls(listener.transport, 1)
-            due += interval
-        await asyncio.sleep(max(PACE_TICK_S, due - perf_counter()))  # libuv's timers are whole milliseconds
+            else:
+                counters.calls_skipped += 1
+        counters.calls_sent_late += late
+        if lag_ms > counters.schedule_lag_ms:
+            counters.schedule_lag_ms = lag_ms
+        await asyncio.sleep(max(PACE_TICK_S, schedule.next_due() - perf_counter()))  # libuv's timers: whole ms
+    counters.rate_target = 0.0
 
 
 async def run(
@@ -215,7 +269,7 @@ async def run(
     counters = Counters()
     done = asyncio.Event()
     started = time.time()
-    writer = asyncio.create_task(write_rows(path, COUNTER_COLUMNS, lambda now: counters.row(now, started), done))
+    writer = asyncio.create_task(write_rows(path, list(COLUMNS), lambda now: counters.row(now, started), done))
     pid = os.getpid()
 
     def make_listener(i: int) -> CallListener:
@@ -232,7 +286,7 @@ async def run(
     listeners = [listener for _, listener in opened]
     if rate > 0:
         await asyncio.sleep(0.5)  # every hello answered before pacing
-        await pace(listeners, rate, perf_counter() + duration_s)
+        await pace(listeners, counters, rate, perf_counter() + duration_s)
     else:
         await asyncio.sleep(duration_s)
     for listener in listeners:

@@ -25,9 +25,16 @@ def test_native_and_locust_are_paired_per_shape_with_ratio_targets(capsys: pytes
                 assert 0.5 < pair[side]["server_calls_per_s"] / pair[side]["calls_per_s"] < 1.5
             assert pair["k6"] is None
         assert got["summary"]["locust_over_native"]["n"] == 2 and got["summary"]["locust_over_k6"]["n"] == 0
-    assert [(t.name, t.limit, t.at_most) for t in targets] == [
-        ("Locust / native, pipelined 2x10", 0.60, False),
-        ("Locust / native, closed 3x1", 0.50, False),
+    assert [(t.name, t.limit, t.unit, t.measured) for t in targets] == [
+        ("Locust / native, pipelined 2x10", 60.0, "%", True),
+        ("Locust / native, closed 3x1", 75.0, "%", True),
+        ("Locust / k6, closed 3x1 (no k6 binary)", 2.5, "x", False),  # not measured: a MISS, not left out
+    ]
+    assert targets[1].value == 100 * entry["shapes"]["closed 3x1"]["summary"]["locust_over_native"]["median"]
+    assert [t.issue22 for t in targets] == [
+        "pipelined 2x10: Locust / native calls/s (issue 14's target)",
+        "closed loop 3x1: Locust / native calls/s",
+        "closed loop 3x1: Locust / k6 calls/s",
     ]
     out = capsys.readouterr().out
     assert "k6 comparison is skipped" in out and "locust/native" in out
@@ -39,4 +46,4 @@ def test_k6_joins_the_closed_loop_round() -> None:
     for round_ in entry["shapes"]["closed 3x1"]["runs"]:  # k6 last, then first
         assert round_["k6"]["calls"] > 0 and round_["k6_summary"]["unknown_request_ids"] == 0
     assert [t.name for t in targets] == ["Locust / native, closed 3x1", "Locust / k6, closed 3x1"]
-    assert targets[1].limit == 2.0
+    assert targets[1].limit == 2.5 and targets[1].measured

@@ -55,11 +55,23 @@ def test_connection_counts_over_the_descriptor_limit_are_skipped_with_a_note(mon
     assert notes == ["4,000 connections skipped: RLIMIT_NOFILE is 3,000, 5,000 needed"]
 
 
-def test_tiny_rate_run_against_its_pipelined_reference() -> None:
-    entry, targets = bench_open_model.run(quick=True, run_time_s=2.0, connections=(20,), rate=200)
+def test_tiny_rate_run_against_the_native_open_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bench_open_model, "raise_fd_limit", lambda: 1_025)  # 30 connections + 1,000 headroom: over it
+    entry, targets = bench_open_model.run(quick=True, run_time_s=2.0, connections=(20, 30), rate=200)
     (round_,) = entry["runs"]
     assert round_["pipelined"]["calls"] > 0 and round_["pipelined_cpu_us_per_call"] > 0
     figures = round_["20"]
     assert figures["calls_sent"] > 0 and figures["failed"] == 0 and figures["window_s"] >= 2.0
     assert 0.0 <= figures["late_share"] <= 1.0 and figures["cpu_ratio"] > 0
-    assert [(t.limit, t.at_most) for t in targets] == [(3.0, True), (0.01, True)]
+    native = figures["native"]  # the native client's --rate, measured by the same code over its own window
+    assert native["calls_sent"] > 0 and native["failed"] == 0 and native["window_s"] >= 1.0
+    assert 0.0 <= native["late_share"] <= 1.0 and 0.5 < native["calls_per_s"] / 200 < 1.5
+    assert figures["over_native"] == figures["cpu_us_per_call"] / native["cpu_us_per_call"]
+    assert [(t.limit, t.unit, t.at_most, t.measured) for t in targets] == [
+        (1.3, "x", True, True),
+        (1.0, "%", True, True),
+        (1.3, "x", True, False),  # 30 connections skipped: not measured, a MISS
+        (1.0, "%", True, False),
+    ]
+    assert targets[0].value == entry["summary"]["20"]["over_native"]["median"]
+    assert "30 connections" in targets[2].issue22 and entry["skipped"]

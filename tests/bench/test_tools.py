@@ -17,11 +17,13 @@ pytestmark = pytest.mark.timeout(180)
 
 def test_copy_tree_and_apply_patch(tmp_path: Path) -> None:
     tree = copy_tree(tmp_path / "tree")
-    assert (tree / "locustfile.py").is_file() and (tree / "users" / "client.py").is_file()
+    assert (tree / "locustfile.py").is_file() and (tree / "users" / "engine" / "client.py").is_file()
     assert not (tree / ".venv").exists()
     patch = tmp_path / "change.diff"
-    original = (tree / "users" / "__init__.py").read_text().splitlines()[0]
-    patch.write_text(f"--- a/users/__init__.py\n+++ b/users/__init__.py\n@@ -1 +1 @@\n-{original}\n+# patched\n")
+    first, second = (tree / "users" / "__init__.py").read_text().splitlines()[:2]  # a trailing context line
+    patch.write_text(
+        f"--- a/users/__init__.py\n+++ b/users/__init__.py\n@@ -1,2 +1,2 @@\n-{first}\n+# patched\n {second}\n"
+    )
     apply_patches(tree, [patch])
     assert (tree / "users" / "__init__.py").read_text().startswith("# patched")
 
