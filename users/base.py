@@ -24,8 +24,7 @@ from users.engine.pacer import Member, PlanRate
 from users.engine.watchdog import start_watchdog
 from users.integration import request_fire
 from users.load.backoff import attempts_after_session, reconnect_delay, retry_after_delay
-from users.load.config import RunConfig, config_for
-from users.load.live_options import LIVE_OPTIONS, class_values
+from users.load.config import LIVE_OPTIONS, RunConfig, class_values, config_for
 from users.load.options import DEFAULTS, OptionError, token_source
 from users.load.runtime import RUN_ERROR_MESSAGE, Runtime, runtime_for
 from users.load.sessions import SessionChurn
@@ -163,7 +162,7 @@ def apply_options(user: User, runtime: Runtime, config: RunConfig) -> None:
 
 
 def follow_live_options(user: ToolCallUser) -> None:
-    """The run's live options (users/load/live_options.py) as they are now: an Edit of the running test (web UI)
+    """The run's live options (users/load/config.py) as they are now: an Edit of the running test (web UI)
     makes a new RunConfig, which reaches every user, old and new, at its next task run (an identity check)."""
     config = user.runtime.config
     if config is user._config or config is None or user.option_error is not None:

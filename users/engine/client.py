@@ -20,7 +20,6 @@ from gevent.event import AsyncResult
 from users.engine.connection import ClosedLoop, ConnectionIO, Quiet, SendPolicy
 from users.engine.dial import Upgraded, dial
 from users.engine.reporter import CallOutcome, EventReporter, RequestHook
-from users.engine.sockets import how_it_ended
 from users.wire.core import CLOSED, ClientCore
 from users.wire.deflate import DeflateParams, ExtensionError, negotiate, offer_header
 from users.wire.errors import ConnectFailed, ConnectionLost, HelloRefused, connect_hint, describe_os_error
@@ -171,17 +170,10 @@ class ToolClient:
         latency count from when each call should have been sent, not from when
         it was: a generator that falls behind cannot hide server stalls.
         """
-        core, io = self.core, self._io
-        if core is None or io is None or not core.live:
+        io = self._io
+        if io is None:
             raise ConnectionLost("not connected")
-        now = perf_counter()
-        core.send_calls(templates, now, intended, waiter)
-        try:
-            io.writer.write(core.data_to_send(), now)
-        except OSError as exc:
-            core.fail(f"write failed: {how_it_ended(exc)}", perf_counter())
-            io.process()
-            raise ConnectionLost("write failed") from None
+        io.send(templates, waiter, intended)
 
     def call(self, template: CallTemplate) -> CallOutcome:
         """Send one call and block until it settles (result, timeout or lost connection)."""
@@ -240,13 +232,10 @@ class ToolClient:
         if core is None or io is None:
             raise ConnectionLost("not connected")
         timeout = self.settings.call_timeout_s
-        limit, pick = policy.limit, policy.pick
         io.policy = policy
         try:
             while core.live:
-                need = limit - len(core.pending)
-                if need > 0 and pick is not None:
-                    self.send_calls(pick(need))
+                policy.top_up(io)
                 if perf_counter() >= until:
                     break
                 oldest = core.pending.oldest_sent_at()

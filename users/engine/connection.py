@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import _socket
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from time import perf_counter
 from typing import Any, Protocol
 
 import gevent
 from gevent import ssl as gssl
-from gevent.event import Event
+from gevent.event import AsyncResult, Event
 
 from users.engine.hub import PING_CLOCK, Ping, Progress
 from users.engine.reporter import EventReporter
@@ -38,13 +38,13 @@ UNLIMITED = 1 << 30
 
 
 class SendPolicy(Protocol):
-    """How the hub sends on a connection while its user stays on it: `limit` calls kept in flight (0: none by
-    this policy), topped up after each read; `after_read` False wakes the user."""
-
-    limit: int
-    pick: Pick | None
+    """How a connection sends while its user stays on it: `after_read` runs in the hub after each read (False
+    wakes the user); `top_up` in the user's greenlet sends what the hub could not (a write in progress
+    elsewhere)."""
 
     def after_read(self, io: ConnectionIO) -> bool: ...
+
+    def top_up(self, io: ConnectionIO) -> None: ...
 
 
 @dataclass(slots=True)
@@ -60,16 +60,22 @@ class ClosedLoop:
         need = self.limit - len(io.core.pending)
         return need <= 0 or (perf_counter() < self.until and io.send_from_hub(self.pick(need), None, UNLIMITED))
 
+    def top_up(self, io: ConnectionIO) -> None:
+        need = self.limit - len(io.core.pending)
+        if need > 0:
+            io.send(self.pick(need))
 
-@dataclass(slots=True)
+
 class Quiet:
     """Nothing sent by this policy (the process's pacer sends from its tick): reads settle, the user sleeps on."""
 
-    limit: int = 0
-    pick: Pick | None = None
+    __slots__ = ()
 
     def after_read(self, io: ConnectionIO) -> bool:
         return io.core.live
+
+    def top_up(self, io: ConnectionIO) -> None:
+        """Nothing to send."""
 
 
 def is_tls(sock: Any) -> bool:
@@ -120,6 +126,26 @@ class ConnectionIO:
     def early_data(self, data: bytes) -> None:
         """Bytes the handshake read past the server's 101 header: the first frames, fed before any read."""
         self._on_data(data, False)
+
+    def send(
+        self,
+        templates: Sequence[CallTemplate],
+        waiter: AsyncResult | None = None,
+        intended: Sequence[float] | None = None,
+    ) -> None:
+        """Send one call per template in a single write from a greenlet (it may wait while the socket is full);
+        ConnectionLost when the connection is not open or the write fails (its calls are settled as lost)."""
+        core = self.core
+        if not core.live:
+            raise ConnectionLost("not connected")
+        now = perf_counter()
+        core.send_calls(templates, now, intended, waiter)
+        try:
+            self.writer.write(core.data_to_send(), now)
+        except OSError as exc:
+            core.fail(f"write failed: {how_it_ended(exc)}", perf_counter())
+            self.process()
+            raise ConnectionLost("write failed") from None
 
     def send_from_hub(self, templates: list[CallTemplate], intended: list[float] | None, room_below: int) -> bool:
         """Send calls from a hub callback, without blocking; False (nothing sent) when the connection is not

@@ -1,4 +1,5 @@
-"""RunConfig: the run's options as one frozen, typed object, built and checked once per options change per process.
+"""RunConfig: the run's options as one frozen, typed object, built and checked once per options change per process;
+each user class's values of it, and the options an Edit changes mid-run.
 
 Built from Locust's parsed options by `build_config` (every check of users/load/options.py runs there, once), it
 lives on the process's Runtime (`config_for`); `install_config` builds it at init (a bad option: one `error:` line,
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -19,8 +20,8 @@ from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
 from option_table import exit_bad_option
-from users.load.options import DEFAULT_PROGRESS_S, OptionError, check_options, with_local_credentials
-from users.load.runtime import runtime_for
+from users.load.options import DEFAULT_PROGRESS_S, DEFAULTS, OptionError, check_options, with_local_credentials
+from users.load.runtime import Runtime, runtime_for
 from users.wire.protocols.mcp import DEFAULT_PROTOCOL_VERSION
 
 
@@ -169,3 +170,28 @@ def current_config(environment: Environment) -> RunConfig:
     """The RunConfig the process runs with now (as last built; DEFAULT_CONFIG when there is none): what reporters,
     the terminal and the exports read."""
     return runtime_for(environment).config or DEFAULT_CONFIG
+
+
+LIVE_OPTIONS = ("tools", "in_flight", "max_in_flight")
+"""Taken again by every user at its next task run after the run's RunConfig changed, so an Edit of the running test
+applies to every user, old and new. The others shape a connection or the run's plan and take effect at the next
+start."""
+
+
+def user_values(user_class: type, config: RunConfig | None, names: Iterable[str]) -> dict[str, Any]:
+    """Each option's value for a user of `user_class`: the option where it differs from the shared default,
+    otherwise the class attribute (a subclass's own setting, such as `in_flight = 4`)."""
+    values: dict[str, Any] = {}
+    for name in names:
+        value = getattr(config, name) if config is not None else None
+        values[name] = value if value is not None and value != DEFAULTS[name] else getattr(user_class, name)
+    return values
+
+
+def class_values(runtime: Runtime, user_class: type, config: RunConfig) -> dict[str, Any]:
+    """`user_values` of every user option for `user_class` under `config`, computed once per class per RunConfig
+    (the process's users share it)."""
+    cached = runtime.class_values.get(user_class)
+    if cached is None or cached[0] is not config:
+        cached = runtime.class_values[user_class] = (config, user_values(user_class, config, DEFAULTS))
+    return cached[1]

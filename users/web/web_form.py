@@ -16,8 +16,7 @@ from typing import Any
 
 from option_table import Option, registered
 from users.integration.web_ui import swarm_options
-from users.load.config import build_config
-from users.load.live_options import LIVE_OPTIONS
+from users.load.config import LIVE_OPTIONS, build_config
 from users.wire.protocols import PROTOCOLS
 
 SECTIONS = ("Load", "Protocol", "Scenario", "Thresholds", "Advanced")
@@ -44,7 +43,7 @@ def form_options(extra_options: Mapping[str, dict[str, Any]], current: argparse.
                  running: bool = False) -> dict[str, dict[str, Any]]:  # fmt: skip
     """Locust's `extra_options` template argument in form order (`form_rows`), each with its label, help, group,
     choices, and the value the process runs with now (`current`), without the command-line-only options; while a
-    test runs (the Edit dialog), only the options a running test takes (users/load/live_options.py)."""
+    test runs (the Edit dialog), only the options a running test takes (users/load/config.py)."""
     rows = registered()
     order = [row.dest for row in form_rows() if row.dest in extra_options]
     order += [name for name in extra_options if name not in order and (name not in rows or rows[name].in_form)]

@@ -8,7 +8,7 @@ from locust.argument_parser import parse_options
 
 from option_table import registered
 from scenarios.options import add_scenario_arguments, plan_for
-from users.load.live_options import LIVE_OPTIONS
+from users.load.config import LIVE_OPTIONS
 from users.load.options import add_user_arguments
 from users.web.web_form import SECTIONS, error_field, form_error, form_options, form_rows
 

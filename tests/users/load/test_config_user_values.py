@@ -1,12 +1,11 @@
-"""users.load.live_options: a user class's values of the run's RunConfig, computed once per class per config."""
+"""users.load.config: a user class's values of the run's RunConfig, computed once per class per config."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
 from users.base import ToolCallUser
-from users.load.config import RunConfig
-from users.load.live_options import LIVE_OPTIONS, class_values, user_values
+from users.load.config import LIVE_OPTIONS, RunConfig, class_values, user_values
 from users.load.runtime import Runtime
 
 
