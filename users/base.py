@@ -24,7 +24,7 @@ from users.engine.pacer import Member, PlanRate
 from users.engine.watchdog import start_watchdog
 from users.integration import request_fire
 from users.load.backoff import attempts_after_session, reconnect_delay, retry_after_delay
-from users.load.config import LIVE_OPTIONS, RunConfig, class_values, config_for
+from users.load.config import LIVE_OPTIONS, ConfigState, RunConfig, class_values, config_for, config_state
 from users.load.options import DEFAULTS, OptionError, token_source
 from users.load.runtime import RUN_ERROR_MESSAGE, Runtime, runtime_for
 from users.load.sessions import SessionChurn
@@ -105,7 +105,7 @@ def _sslopt(options: RunConfig) -> dict[str, Any]:
 
 def remaining_run_s(environment: Environment) -> float | None:
     """Seconds left of a run with -t (None without one)."""
-    config = runtime_for(environment).config
+    config = config_state(environment).config
     run_time = config.run_time if config is not None else None
     if not run_time:
         return None
@@ -154,22 +154,22 @@ def connection_token(tokens: TokenSource | None, bad: bool, counters: WsCounters
     return corrupt(token) if bad else token
 
 
-def apply_options(user: User, runtime: Runtime, config: RunConfig) -> None:
+def apply_options(user: User, state: ConfigState, config: RunConfig) -> None:
     """Options that differ from the shared defaults win over the user's (sub)class attributes (computed once per
     class per RunConfig)."""
-    for name, value in class_values(runtime, type(user), config).items():
+    for name, value in class_values(state, type(user), config).items():
         setattr(user, name, value)
 
 
 def follow_live_options(user: ToolCallUser) -> None:
     """The run's live options (users/load/config.py) as they are now: an Edit of the running test (web UI)
     makes a new RunConfig, which reaches every user, old and new, at its next task run (an identity check)."""
-    config = user.runtime.config
+    config = config_state(user.environment).config
     if config is user._config or config is None or user.option_error is not None:
         return
     user._config = config
     tools = user.tools
-    values = class_values(user.runtime, type(user), config)
+    values = class_values(config_state(user.environment), type(user), config)
     for name in LIVE_OPTIONS:
         setattr(user, name, values[name])
     if user.tools != tools:
@@ -269,10 +269,10 @@ class ToolCallUser(SessionChurn, User):
         self.runtime: Runtime = runtime_for(environment)
         config = self._config = config_for(environment)  # built once per options change, checked then
         self._tokens: TokenSource | None = None
-        self.option_error: OptionError | None = self.runtime.config_error
+        self.option_error: OptionError | None = config_state(environment).error
         sslopt: dict[str, Any] = {}
         if config is not None:
-            apply_options(self, self.runtime, config)
+            apply_options(self, config_state(environment), config)
             self._tokens = _token_source_for(self.runtime, config)
             sslopt = _sslopt(config)
         self.counters = self.runtime.counters

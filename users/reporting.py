@@ -22,7 +22,7 @@ from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRu
 from run_files import STORMS_CSV, run_file
 from users import integration
 from users.engine.load_control import LoadSource
-from users.load.config import current_config, install_config, refresh_config
+from users.load.config import config_state, current_config, install_config, refresh_config
 from users.load.memory_bound import machine_memory, memory_warning
 from users.load.rate_share import follow_rate_share
 from users.load.runtime import runtime_for
@@ -46,7 +46,7 @@ ROWS_EVERY_SAMPLES = 10
 def warn_on_memory(environment: Environment, **_: Any) -> None:
     """`init` listener (after install_config, which ends Locust on a bad option): one warning line when users x
     --max-message-bytes exceeds this machine's memory (a single process: a master's users run elsewhere)."""
-    config = runtime_for(environment).config
+    config = config_state(environment).config
     if config is None or isinstance(environment.runner, (WorkerRunner, MasterRunner)):
         return
     warning = memory_warning(config.num_users, config.max_message_bytes, machine_memory())

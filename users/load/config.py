@@ -2,7 +2,7 @@
 each user class's values of it, and the options an Edit changes mid-run.
 
 Built from Locust's parsed options by `build_config` (every check of users/load/options.py runs there, once), it
-lives on the process's Runtime (`config_for`); `install_config` builds it at init (a bad option: one `error:` line,
+is kept per environment (`config_for`, `config_state`); `install_config` builds it at init (a bad option: one `error:` line,
 exit code 2), and again when the run's options change: at test_start (the web UI's New, a worker's first spawn
 message) and when a spawn completes (the web UI's Edit; on a worker, the master's options of each spawn message).
 This module and users/integration/ are the only readers of `environment.parsed_options` in users/.
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -21,7 +22,6 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from option_table import exit_bad_option
 from users.load.options import DEFAULT_PROGRESS_S, DEFAULTS, OptionError, check_options, with_local_credentials
-from users.load.runtime import Runtime, runtime_for
 from users.wire.protocols.mcp import DEFAULT_PROTOCOL_VERSION
 
 
@@ -113,26 +113,48 @@ def _value(options: argparse.Namespace, name: str, default: Any) -> Any:
     return default if value is None and name in ("expect_workers", "web_base_path", "server_control_url") else value
 
 
+@dataclass
+class ConfigState:
+    """One environment's RunConfig as last built, why the options cannot work (then `config` is None), the parsed
+    options it was built from (to see a change), and each user class's values of it."""
+
+    config: RunConfig | None = None
+    error: OptionError | None = None
+    seen: dict[str, Any] | None = None
+    class_values: dict[type, tuple[RunConfig, dict[str, Any]]] = field(default_factory=dict)
+
+
+_STATES: weakref.WeakKeyDictionary[Environment, ConfigState] = weakref.WeakKeyDictionary()
+
+
+def config_state(environment: Environment) -> ConfigState:
+    """The ConfigState of `environment`, created on first use."""
+    state = _STATES.get(environment)
+    if state is None:
+        state = _STATES[environment] = ConfigState()
+    return state
+
+
 def config_for(environment: Environment) -> RunConfig | None:
     """The process's RunConfig for the options `environment` runs with now: rebuilt when they changed since the last
     build (a dict comparison; at a user's start, test_start and spawns, never per call); None without parsed options
-    or when they cannot work (then `runtime.config_error` says why)."""
+    or when they cannot work (then `config_state(environment).error` says why)."""
     options = environment.parsed_options
-    runtime = runtime_for(environment)
+    state = config_state(environment)
     if options is None:
-        return runtime.config
+        return state.config
     seen = dict(vars(options))
-    if seen != runtime.config_seen:
-        runtime.config_seen = seen
+    if seen != state.seen:
+        state.seen = seen
         try:
             config = build_config(
                 options, os.environ, need_credentials=not isinstance(environment.runner, MasterRunner)
             )
         except OptionError as exc:
-            runtime.config, runtime.config_error = None, exc
+            state.config, state.error = None, exc
         else:
-            runtime.config, runtime.config_error = config, None
-    return runtime.config
+            state.config, state.error = config, None
+    return state.config
 
 
 def install_config(environment: Environment, **_: Any) -> None:
@@ -142,7 +164,7 @@ def install_config(environment: Environment, **_: Any) -> None:
     exit code 2 before any load (a master may run without credentials: each worker then uses its own). A worker's
     options are replaced by the master's at each spawn message; it checks them then (an error stops the run)."""
     config_for(environment)
-    error = runtime_for(environment).config_error
+    error = config_state(environment).error
     if (
         error is not None
         and environment.parsed_options is not None
@@ -169,7 +191,7 @@ DEFAULT_CONFIG = RunConfig()
 def current_config(environment: Environment) -> RunConfig:
     """The RunConfig the process runs with now (as last built; DEFAULT_CONFIG when there is none): what reporters,
     the terminal and the exports read."""
-    return runtime_for(environment).config or DEFAULT_CONFIG
+    return config_state(environment).config or DEFAULT_CONFIG
 
 
 LIVE_OPTIONS = ("tools", "in_flight", "max_in_flight")
@@ -188,10 +210,10 @@ def user_values(user_class: type, config: RunConfig | None, names: Iterable[str]
     return values
 
 
-def class_values(runtime: Runtime, user_class: type, config: RunConfig) -> dict[str, Any]:
+def class_values(state: ConfigState, user_class: type, config: RunConfig) -> dict[str, Any]:
     """`user_values` of every user option for `user_class` under `config`, computed once per class per RunConfig
     (the process's users share it)."""
-    cached = runtime.class_values.get(user_class)
+    cached = state.class_values.get(user_class)
     if cached is None or cached[0] is not config:
-        cached = runtime.class_values[user_class] = (config, user_values(user_class, config, DEFAULTS))
+        cached = state.class_values[user_class] = (config, user_values(user_class, config, DEFAULTS))
     return cached[1]

@@ -8,8 +8,7 @@ from typing import Any
 
 from jwt.warnings import InsecureKeyLengthWarning
 
-from users.load.config import RunConfig
-from users.load.runtime import runtime_for
+from users.load.config import RunConfig, config_state
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +35,7 @@ def quiet_key_length_warnings(environment: Any, **_: Any) -> None:
     """`init` listener (after the RunConfig is built): silence InsecureKeyLengthWarning and log our own line once
     instead."""
     warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)
-    config = runtime_for(environment).config
+    config = config_state(environment).config
     notice = short_secret_notice(config) if config is not None else None
     if notice:
         logger.warning(notice)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from locust.env import Environment
 
@@ -13,10 +13,6 @@ from users.engine.pacer import Pacer
 from users.load.session_clock import SessionClock
 from users.load.storms import StormDropper
 from users.wire.metrics import WsCounters
-
-if TYPE_CHECKING:
-    from users.load.config import RunConfig
-    from users.load.options import OptionError
 
 RUN_ERROR_MESSAGE = "ws_run_error"
 """Worker -> master: an option cannot work here, this worker stopped (the master's web UI shows the line)."""
@@ -31,14 +27,6 @@ class Runtime:
     pacer: Pacer = field(default_factory=Pacer)
     """The process's open-model pacer."""
     share: RateShare = field(default_factory=RateShare)
-    config: RunConfig | None = None
-    """The run's options, built once per change (users/load/config.py); None before init or when they cannot work."""
-    config_error: OptionError | None = None
-    """Why the options the process runs with now cannot work (then `config` is None)."""
-    config_seen: dict[str, Any] | None = None
-    """The parsed options `config` was built from, to see when they change."""
-    class_values: dict[type, tuple[Any, dict[str, Any]]] = field(default_factory=dict)
-    """User class -> (the RunConfig, its users' effective option values): computed once per class per config."""
     token_cache: tuple[Any, Any] | None = None
     """(credential values, TokenSource): tokens are minted once per process, not per connection."""
     option_error_run: float | None = None

@@ -19,7 +19,7 @@ from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
 from run_files import RUN_JSON, run_file
-from users.load.runtime import runtime_for
+from users.load.config import config_state
 
 logger = logging.getLogger(__name__)
 
@@ -127,7 +127,7 @@ class RunRecorder:
         self._path: Path | None = None
 
     def on_test_start(self, environment: Environment, **_: Any) -> None:
-        config = runtime_for(environment).config
+        config = config_state(environment).config
         prefix = config.csv_prefix if config is not None else None
         if config is None or not prefix or isinstance(environment.runner, WorkerRunner):
             return

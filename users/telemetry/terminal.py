@@ -21,10 +21,9 @@ from analysis.histograms import call_totals
 from analysis.thresholds import final_verdict, judge_all, parse_thresholds
 from users import integration
 from users.engine.load_control import LoadSource
-from users.load.config import RunConfig
+from users.load.config import RunConfig, config_state, current_config
 from users.load.jwt_notice import quiet_key_length_warnings
 from users.load.options import DEFAULT_PROGRESS_S
-from users.load.runtime import runtime_for
 from users.telemetry.progress import Sample, progress_line
 from users.telemetry.summary import ServerCheck, server_delta, summary_lines
 from users.telemetry.thresholds import ThresholdWatch, name_figures, run_figures
@@ -47,7 +46,7 @@ def prints_progress(config: RunConfig) -> bool:
 def quiet_locust_table(environment: Environment, **_: Any) -> None:
     """`init` listener: with progress lines, Locust's periodic request table is left out (unless --stats-table):
     it would print every 2 s between them; its final tables still print at the end."""
-    config = runtime_for(environment).config
+    config = config_state(environment).config
     if config is None or isinstance(environment.runner, WorkerRunner) or config.stats_table:
         return
     if prints_progress(config):
@@ -63,7 +62,7 @@ def request_run_stop(environment: Environment, reason: str) -> None:
         shape.request_stop(reason)
     elif runner is not None:
         logger.warning("stopping the run: %s", reason)
-        config = runtime_for(environment).config
+        config = config_state(environment).config
         headless = config is not None and config.headless
         gevent.spawn(runner.quit if headless else runner.stop)
 
@@ -113,21 +112,21 @@ class RunTerminal:
         """Why the run stopped itself (a failed threshold with --abort-on-threshold, an unknown tool); "" if not."""
 
     def _active(self, environment: Environment) -> bool:
-        runtime = runtime_for(environment)
-        has_options = runtime.config is not None or runtime.config_error is not None
+        state = config_state(environment)
+        has_options = state.config is not None or state.error is not None
         return has_options and not isinstance(environment.runner, WorkerRunner)
 
     def on_test_start(self, environment: Environment, **_: Any) -> None:
         if not self._active(environment):
             return
-        runtime = runtime_for(environment)
-        config = runtime.config
+        state = config_state(environment)
+        config = state.config
         self._started = time.monotonic()
         self._unknown_reported = False
         self._aborted = False
         self.stop_reason = ""
         if config is None:  # checked at init and by the web UI's form: only options changed some other way get here
-            logger.error("error: %s; stopping the run", runtime.config_error)
+            logger.error("error: %s; stopping the run", state.error)
             self.stop_reason = "bad option"
             request_run_stop(environment, "bad option")
             config = RunConfig()
@@ -149,7 +148,7 @@ class RunTerminal:
         return Sample(elapsed, self.reporter.snapshot(), call_totals(environment.stats)[0], error_counts(environment))
 
     def _run(self, environment: Environment) -> None:
-        config = runtime_for(environment).config or RunConfig()
+        config = current_config(environment)
         interval = config.progress_interval
         printing = prints_progress(config)
         every = interval if interval > 0 else DEFAULT_PROGRESS_S
@@ -218,7 +217,7 @@ class RunTerminal:
             environment.process_exit_code = 0 if passed else EXIT_THRESHOLD_FAILED
 
     def _server_check(self, environment: Environment) -> ServerCheck | None:
-        config = runtime_for(environment).config
+        config = config_state(environment).config
         control_url = config.server_control_url if config is not None else ""
         if not control_url:
             return None

@@ -15,9 +15,16 @@ from locust.env import Environment
 from option_table import defaults
 from users.base import ToolCallUser, follow_live_options
 from users.load import config as config_module
-from users.load.config import DERIVED_FIELDS, LOCUST_FIELDS, RunConfig, build_config, config_for, options_view
+from users.load.config import (
+    DERIVED_FIELDS,
+    LOCUST_FIELDS,
+    RunConfig,
+    build_config,
+    config_for,
+    config_state,
+    options_view,
+)
 from users.load.options import OPTIONS, OptionError
-from users.load.runtime import runtime_for
 
 
 def options(**values: object) -> argparse.Namespace:
@@ -67,7 +74,7 @@ def test_the_process_config_is_rebuilt_only_when_the_options_change() -> None:
     assert second is not first and second is not None and second.in_flight == 8
     environment.parsed_options.in_flight = 0  # type: ignore[union-attr]
     assert config_for(environment) is None
-    assert str(runtime_for(environment).config_error) == "--in-flight must be at least 1, got 0"
+    assert str(config_state(environment).error) == "--in-flight must be at least 1, got 0"
     assert options_view(second).in_flight == 8 and options_view(second).jwt_secret == "s" * 32
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from users.base import ToolCallUser
-from users.load.config import LIVE_OPTIONS, RunConfig, class_values, user_values
-from users.load.runtime import Runtime
+from users.load.config import LIVE_OPTIONS, ConfigState, RunConfig, class_values, user_values
 
 
 class Pipelined(ToolCallUser):
@@ -22,10 +21,10 @@ def test_an_option_off_its_default_wins_and_the_default_gives_the_class_its_own_
 
 
 def test_class_values_are_computed_once_per_class_per_config() -> None:
-    runtime = Runtime()
+    state = ConfigState()
     config = RunConfig(in_flight=8)
-    first = class_values(runtime, Pipelined, config)
-    assert first["in_flight"] == 8 and class_values(runtime, Pipelined, config) is first
-    assert class_values(runtime, ToolCallUser, config) is not first
+    first = class_values(state, Pipelined, config)
+    assert first["in_flight"] == 8 and class_values(state, Pipelined, config) is first
+    assert class_values(state, ToolCallUser, config) is not first
     edited = replace(config, in_flight=1)  # back to the default: the class's own 5 again
-    assert class_values(runtime, Pipelined, edited)["in_flight"] == 5
+    assert class_values(state, Pipelined, edited)["in_flight"] == 5

@@ -11,10 +11,9 @@ import pytest
 from locust.env import Environment
 
 from option_table import defaults
-from users.load.config import build_config
+from users.load.config import build_config, config_state
 from users.load.jwt_notice import quiet_key_length_warnings, short_secret_notice
 from users.load.options import OPTIONS
-from users.load.runtime import runtime_for
 
 
 def options(**values: object) -> argparse.Namespace:
@@ -32,7 +31,7 @@ def test_notice_names_the_length_never_the_secret() -> None:
 
 def test_one_line_instead_of_pyjwt_warnings(caplog: pytest.LogCaptureFixture) -> None:
     environment = Environment()
-    runtime_for(environment).config = build_config(options(jwt_secret="hunter2"), {})
+    config_state(environment).config = build_config(options(jwt_secret="hunter2"), {})
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with caplog.at_level(logging.WARNING):
