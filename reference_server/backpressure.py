@@ -5,12 +5,12 @@ from __future__ import annotations
 import collections
 import enum
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from picows import WSCloseCode
 
 if TYPE_CHECKING:
-    from .connection import Connection
     from .context import ServerContext
 
 log = logging.getLogger("reference_server")
@@ -30,6 +30,33 @@ class Flow(enum.Enum):
 FLOWING, PAUSED, RELEASING = Flow.FLOWING, Flow.PAUSED, Flow.RELEASING
 
 
+class HeldMessages(Protocol):
+    """Where held messages go once writes flow again (the connection's session)."""
+
+    def on_text(self, data: Any) -> None: ...
+
+    def on_binary(self) -> None: ...
+
+
+class FlowHost(Protocol):
+    """What the flow control needs of the connection holding it (connection.Connection)."""
+
+    @property
+    def closed(self) -> bool: ...
+
+    @property
+    def raw(self) -> Any: ...
+
+    @property
+    def session(self) -> HeldMessages: ...
+
+    def later(self, delay_s: float, callback: Callable[..., Any], *args: Any) -> Any: ...
+
+    def soon(self, callback: Callable[..., Any]) -> Any: ...
+
+    def close(self, code: WSCloseCode, reason: str) -> None: ...
+
+
 class Backpressure:
     """The flow control of one connection (``connection.Connection`` holds one and calls it).
 
@@ -43,7 +70,7 @@ class Backpressure:
 
     __slots__ = ("_conn", "_ctx", "_counters", "state", "paused", "_held", "_send_timer")
 
-    def __init__(self, conn: Connection, ctx: ServerContext) -> None:
+    def __init__(self, conn: FlowHost, ctx: ServerContext) -> None:
         self._conn = conn
         self._ctx = ctx
         self._counters = ctx.counters

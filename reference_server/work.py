@@ -6,16 +6,21 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from .context import ServerContext
 from .push import Stream, Subscriber
 from .tools import MAX_STREAMS_PER_CONNECTION, ToolError
 
-if TYPE_CHECKING:
-    from .session import Session
-
 log = logging.getLogger("reference_server")
+
+
+class Answers(Protocol):
+    """Where later answers go: the session machine (session.Session)."""
+
+    def result_ok(self, request_id: Any, result: Any) -> None: ...
+
+    def result_error(self, request_id: Any, code: str, message: str) -> None: ...
 
 
 class Cancellable(Protocol):
@@ -63,7 +68,7 @@ class ToolWork:
 
     __slots__ = ("_ctx", "_counters", "_port", "_session", "inflight", "_streams", "_seqs")
 
-    def __init__(self, ctx: ServerContext, port: Port, session: Session) -> None:
+    def __init__(self, ctx: ServerContext, port: Port, session: Answers) -> None:
         self._ctx = ctx
         self._counters = ctx.counters
         self._port = port
