@@ -6,11 +6,11 @@ deadline of its oldest call in flight. gevent's `Event.wait(timeout)` builds a
 `Timeout` (an exception object and a loop timer) for every wait, and its
 `set()` wakes the waiter through a hub callback. Here a wait is a bare gevent
 `Waiter` on the connection's `Progress`: the connection's read callback (in
-the hub) switches straight into it, and one sweeper ticker per process, running
-only while there are waits with deadlines, wakes those whose deadline has
-passed every `resolution_s`. A deadline is therefore noticed up to
-`resolution_s` late (a call timing out at 10 s is reported at 10.00-10.05 s).
-Keepalive pings share one ticker per process too (`PING_CLOCK`), not a timer per connection.
+the hub) switches straight into it, and one clock per process (`CLOCK`: a hub
+ticker running only while something is due) wakes those whose deadline has
+passed every RESOLUTION_S. A deadline is therefore noticed up to 50 ms late (a
+call timing out at 10 s is reported at 10.00-10.05 s). Blocked writes and every
+connection's keepalive pings are parts of the same clock, not a timer each.
 """
 
 from __future__ import annotations
@@ -69,13 +69,52 @@ def wake(waiter: Waiter) -> None:
         hub.loop.run_callback(waiter.switch, None)
 
 
-class DeadlineSweeper:
-    """Deadlines of waits in progress; a hub timer (running only while there are any) wakes those that passed."""
+class HubClock:
+    """One hub ticker every `resolution_s` for the engine's coarse deadlines: call and wait deadlines, blocked
+    writes and keepalive pings are parts of it, each looked at on every tick; it runs only while a part has work
+    (a part's `tick(now)` says whether it still has)."""
 
     def __init__(self, resolution_s: float = RESOLUTION_S) -> None:
         self.resolution_s = resolution_s
+        self._parts: list[Callable[[float], bool]] = []
+        self._ticker = Ticker(resolution_s, self._tick)
+
+    @property
+    def running(self) -> bool:
+        return self._ticker.running
+
+    def attach(self, part: Callable[[float], bool]) -> None:
+        """Look at `part` on every tick from now on."""
+        self._parts.append(part)
+
+    def start(self) -> None:
+        """A part has work: tick (already ticking: nothing changes)."""
+        self._ticker.start()
+
+    def stop(self) -> None:
+        """No ticks until the next `start`."""
+        self._ticker.stop()
+
+    def _tick(self) -> None:
+        now = perf_counter()
+        busy = False
+        for part in self._parts:
+            busy = part(now) or busy
+        if not busy:
+            self._ticker.stop()
+
+
+CLOCK = HubClock()
+"""The process's clock for coarse deadlines (the sweeper, the write watch and the ping clock share it)."""
+
+
+class DeadlineSweeper:
+    """Deadlines of waits in progress; the clock (ticking only while there are any) wakes those that passed."""
+
+    def __init__(self, clock: HubClock | None = None) -> None:
+        self.clock = clock if clock is not None else HubClock()
         self._waiting: dict[Waiter, float] = {}
-        self._ticker = Ticker(resolution_s, self._check)
+        self.clock.attach(self._check)
 
     @property
     def waiting(self) -> int:
@@ -85,7 +124,7 @@ class DeadlineSweeper:
     def add(self, deadline: float, waiter: Waiter) -> None:
         """Wake `waiter` once perf_counter() passes `deadline` (until `discard`)."""
         self._waiting[waiter] = deadline
-        self._ticker.start()
+        self.clock.start()
 
     def discard(self, waiter: Waiter) -> None:
         """Forget a wait (it ended)."""
@@ -100,15 +139,14 @@ class DeadlineSweeper:
             wake(waiter)
         return len(due)
 
-    def _check(self) -> None:
-        """Ticker callback (in the hub): wake the due waits; stop once nobody waits."""
-        if not self._waiting:
-            self._ticker.stop()
-            return
-        self.wake_due(perf_counter())
+    def _check(self, now: float) -> bool:
+        """Clock part (in the hub): wake the due waits; whether any wait is left."""
+        if self._waiting:
+            self.wake_due(now)
+        return bool(self._waiting)
 
 
-SWEEPER = DeadlineSweeper()
+SWEEPER = DeadlineSweeper(CLOCK)
 """The process's sweeper (connections share it)."""
 
 
@@ -174,13 +212,13 @@ class Stalled(Protocol):
 
 
 class WriteWatch:
-    """Connections with a write in progress that could not finish at once, looked at every `resolution_s` by
-    one hub timer (running only while there are any): a blocked write must not hold back call deadlines."""
+    """Connections with a write in progress that could not finish at once, looked at on every tick of the clock
+    (ticking only while there are any): a blocked write must not hold back call deadlines."""
 
-    def __init__(self, resolution_s: float = RESOLUTION_S) -> None:
-        self.resolution_s = resolution_s
+    def __init__(self, clock: HubClock | None = None) -> None:
+        self.clock = clock if clock is not None else HubClock()
         self._writers: set[Stalled] = set()
-        self._ticker = Ticker(resolution_s, self._check)
+        self.clock.attach(self._check)
 
     def __len__(self) -> int:
         return len(self._writers)
@@ -188,7 +226,7 @@ class WriteWatch:
     def add(self, writer: Stalled) -> None:
         """Watch `writer` until `discard`."""
         self._writers.add(writer)
-        self._ticker.start()
+        self.clock.start()
 
     def discard(self, writer: Stalled) -> None:
         """Stop watching `writer`."""
@@ -198,17 +236,16 @@ class WriteWatch:
         """The watched writers whose deadline has come."""
         return [writer for writer in self._writers if writer.write_deadline() <= now]
 
-    def _check(self) -> None:
-        """Ticker callback (in the hub, must not block): hand each due writer to a short greenlet."""
-        if not self._writers:
-            self._ticker.stop()
-            return
-        for writer in self.due(perf_counter()):
-            self._writers.discard(writer)  # it adds itself back if it is still blocked
+    def _check(self, now: float) -> bool:
+        """Clock part (in the hub, must not block): hand each due writer to a short greenlet; whether any writer
+        is still watched (one handed over adds itself back if it is still blocked)."""
+        for writer in self.due(now):
+            self._writers.discard(writer)
             gevent.spawn(writer.on_write_stalled)
+        return bool(self._writers)
 
 
-WRITE_WATCH = WriteWatch()
+WRITE_WATCH = WriteWatch(CLOCK)
 """The process's watch over blocked writes."""
 
 
@@ -228,14 +265,15 @@ class Ping:
 
 
 class PingClock:
-    """Every connection's keepalive on one ticker per process (running only while some are due): a heap of
-    (due, order, Ping), each callback run within `resolution_s` of its time, then due again one interval on (a
-    clock that fell behind runs each callback once, not once per interval missed)."""
+    """Every connection's keepalive on the process's clock (not a timer per connection): a heap of (due, order,
+    Ping), each callback run within the clock's resolution of its time, then due again one interval on (a clock
+    that fell behind runs each callback once, not once per interval missed)."""
 
-    def __init__(self, resolution_s: float = RESOLUTION_S) -> None:
+    def __init__(self, clock: HubClock | None = None) -> None:
+        self.clock = clock if clock is not None else HubClock()
         self._heap: list[tuple[float, int, Ping]] = []
         self._order = itertools.count()
-        self._ticker = Ticker(resolution_s, self._check)
+        self.clock.attach(self._check)
 
     def __len__(self) -> int:
         return len(self._heap)
@@ -244,7 +282,7 @@ class PingClock:
         """Run `callback` (in the hub: it must not block) every `interval_s` from `now` on, until cancelled."""
         ping = Ping(interval_s, callback)
         heapq.heappush(self._heap, (now + interval_s, next(self._order), ping))
-        self._ticker.start()
+        self.clock.start()
         return ping
 
     def run_due(self, now: float) -> int:
@@ -261,13 +299,11 @@ class PingClock:
             ran += 1
         return ran
 
-    def _check(self) -> None:
-        """Ticker callback: run what is due; stop once nothing is left."""
-        if not self._heap:
-            self._ticker.stop()
-            return
-        self.run_due(perf_counter())
+    def _check(self, now: float) -> bool:
+        """Clock part: run what is due; whether any ping is left."""
+        self.run_due(now)
+        return bool(self._heap)
 
 
-PING_CLOCK = PingClock()
+PING_CLOCK = PingClock(CLOCK)
 """The process's keepalive clock (connections share it)."""

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from time import perf_counter
 
 import gevent
 
-from users.engine.hub import DeadlineSweeper, PingClock, Progress, WriteWatch
+from users.engine import hub
+from users.engine.hub import DeadlineSweeper, HubClock, PingClock, Progress, WriteWatch
 
 
 def test_wake_due_wakes_exactly_the_waits_whose_deadline_has_passed() -> None:
-    sweeper = DeadlineSweeper(resolution_s=3600.0)  # never sweeps by itself here: time is passed in
+    sweeper = DeadlineSweeper(HubClock(3600.0))  # never sweeps by itself here: time is passed in
     progress = [Progress(sweeper) for _ in range(4)]
     waits = [gevent.spawn(p.wait, deadline) for p, deadline in zip(progress, [10, 20, 20, 30], strict=True)]
     gevent.sleep(0)  # let every wait register
@@ -27,21 +29,21 @@ def test_wake_due_wakes_exactly_the_waits_whose_deadline_has_passed() -> None:
 
 def stop(sweeper: DeadlineSweeper) -> None:
     """Stop a sweeper's timer left running at its long resolution."""
-    sweeper._ticker.stop()
+    sweeper.clock.stop()
 
 
 def test_a_deadline_wakes_its_waiter_within_the_resolution_and_the_timer_then_stops() -> None:
-    sweeper = DeadlineSweeper(resolution_s=0.01)
+    sweeper = DeadlineSweeper(HubClock(0.01))
     start = perf_counter()
     Progress(sweeper).wait(start + 0.05)
     waited = perf_counter() - start
     assert 0.05 <= waited < 1.0, waited
     gevent.sleep(0.05)
-    assert not sweeper._ticker.running and sweeper.waiting == 0
+    assert not sweeper.clock.running and sweeper.waiting == 0
 
 
 def test_notify_wakes_every_waiter_and_a_wait_without_deadline_registers_none() -> None:
-    sweeper = DeadlineSweeper(resolution_s=3600.0)
+    sweeper = DeadlineSweeper(HubClock(3600.0))
     progress = Progress(sweeper)
     waits = [gevent.spawn(progress.wait), gevent.spawn(progress.wait, 100.0)]
     gevent.sleep(0)
@@ -53,7 +55,7 @@ def test_notify_wakes_every_waiter_and_a_wait_without_deadline_registers_none() 
 
 
 def test_waking_twice_is_harmless_and_a_killed_waiter_is_forgotten() -> None:
-    sweeper = DeadlineSweeper(resolution_s=3600.0)
+    sweeper = DeadlineSweeper(HubClock(3600.0))
     progress = Progress(sweeper)
     first = gevent.spawn(progress.wait, 10.0)
     gevent.sleep(0)
@@ -83,7 +85,7 @@ class FakeWriter:
 
 
 def test_write_watch_hands_over_exactly_the_writers_whose_deadline_has_come() -> None:
-    watch = WriteWatch(resolution_s=3600.0)  # the timer never fires here: time is passed in
+    watch = WriteWatch(HubClock(3600.0))  # the timer never fires here: time is passed in
     early, late = FakeWriter(10.0), FakeWriter(20.0)
     watch.add(early)
     watch.add(late)
@@ -94,25 +96,25 @@ def test_write_watch_hands_over_exactly_the_writers_whose_deadline_has_come() ->
 
 
 def test_write_watch_timer_runs_while_writers_are_watched_and_stops_after() -> None:
-    watch = WriteWatch(resolution_s=0.01)
+    watch = WriteWatch(HubClock(0.01))
     writer = FakeWriter(0.0)  # due at once
     watch.add(writer)
     deadline = perf_counter() + 5.0
     while writer.stalls == 0 and perf_counter() < deadline:
         gevent.sleep(0.01)
     assert writer.stalls == 1 and len(watch) == 0  # handed over once, and no longer watched
-    while watch._ticker.running and perf_counter() < deadline:
+    while watch.clock.running and perf_counter() < deadline:
         gevent.sleep(0.01)
-    assert not watch._ticker.running
+    assert not watch.clock.running
 
 
 def test_an_exact_wait_has_a_timer_of_its_own_and_leaves_the_sweeper_alone() -> None:
-    sweeper = DeadlineSweeper(resolution_s=3600.0)  # would never wake anyone in this test
+    sweeper = DeadlineSweeper(HubClock(3600.0))  # would never wake anyone in this test
     start = perf_counter()
     Progress(sweeper).wait(start + 0.02, exact=True)
     waited = perf_counter() - start
     assert 0.02 <= waited < 1.0, waited
-    assert sweeper.waiting == 0 and not sweeper._ticker.running
+    assert sweeper.waiting == 0 and not sweeper.clock.running
 
 
 def test_the_ping_clock_runs_each_connection_every_interval_and_forgets_a_cancelled_one() -> None:
@@ -120,7 +122,7 @@ def test_the_ping_clock_runs_each_connection_every_interval_and_forgets_a_cancel
     ran: list[str] = []
     a = clock.every(20.0, lambda: ran.append("a"), now=100.0)
     clock.every(5.0, lambda: ran.append("b"), now=100.0)
-    clock._ticker.stop()  # time is passed in below
+    clock.clock.stop()  # time is passed in below
     assert clock.run_due(104.9) == 0
     assert clock.run_due(105.0) == 1 and clock.run_due(110.0) == 1 and ran == ["b", "b"]
     assert clock.run_due(120.0) == 2 and sorted(ran[2:]) == ["a", "b"]  # a at 120, b at 115
@@ -133,6 +135,29 @@ def test_a_ping_clock_that_falls_behind_runs_each_callback_once_not_once_per_mis
     clock = PingClock()
     ran: list[int] = []
     clock.every(1.0, lambda: ran.append(1), now=0.0)
-    clock._ticker.stop()
+    clock.clock.stop()
     assert clock.run_due(100.0) == 1  # 100 intervals missed: one ping now, the next one interval on
     assert clock.run_due(100.5) == 0 and clock.run_due(101.0) == 1
+
+
+def test_one_clock_serves_the_sweeper_the_write_watch_and_the_ping_clock_and_stops_when_none_has_work() -> None:
+    assert hub.SWEEPER.clock is hub.WRITE_WATCH.clock is hub.PING_CLOCK.clock is hub.CLOCK
+    clock = HubClock(3600.0)
+    work = {"a": 2, "b": 1}
+    seen: list[str] = []
+
+    def part(name: str) -> Callable[[float], bool]:
+        def tick(now: float) -> bool:
+            seen.append(name)
+            work[name] -= 1
+            return work[name] > 0
+
+        return tick
+
+    clock.attach(part("a"))
+    clock.attach(part("b"))
+    clock.start()
+    clock._tick()  # both looked at; a still has work
+    assert seen == ["a", "b"] and clock.running
+    clock._tick()
+    assert not clock.running  # nothing left: the ticker stops until a part starts it again
