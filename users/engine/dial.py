@@ -72,6 +72,8 @@ def dial(url: str, settings: ClientSettings, headers: Sequence[str] = ()) -> Upg
                     if following is None:
                         chosen = check_response(response, key, subprotocols)
                         sock.settimeout(None)
+                        if target.secure:
+                            remember_session(target, settings.sslopt, sock)
                         return Upgraded(sock, response.headers, response.rest, chosen)
                 except BaseException:
                     sock.close()
@@ -116,7 +118,9 @@ def open_socket(target: Target, sslopt: dict[str, Any], deadline: float) -> Any:
             sock.setsockopt(*option)
         if target.secure:
             sock.settimeout(max(deadline - perf_counter(), 0.001))
-            sock = tls_context(sslopt).wrap_socket(sock, server_hostname=target.host)
+            context = tls_context(sslopt)
+            session = _SESSIONS.get((target.host, target.port, id(context)))
+            sock = context.wrap_socket(sock, server_hostname=target.host, session=session)
     except BaseException:
         sock.close()
         raise
@@ -141,6 +145,17 @@ def read_response(sock: Any, deadline: float, label: str) -> Response:
 
 
 _CONTEXTS: dict[tuple[Any, ...], ssl.SSLContext] = {}
+_SESSIONS: dict[tuple[str, int, int], ssl.SSLSession] = {}
+"""(host, port, context) -> the last TLS session its server gave: the next connection offers it (resumption, when
+the server allows it, skips the certificate exchange and its signature check). One per origin and context."""
+
+
+def remember_session(target: Target, sslopt: dict[str, Any], sock: Any) -> None:
+    """Keep the TLS session of an upgraded `sock` for the next connection to its origin (TLS 1.3 sends its session
+    tickets after the handshake: by the time the upgrade's answer is read they have come)."""
+    session = getattr(sock, "session", None)
+    if session is not None:
+        _SESSIONS[(target.host, target.port, id(tls_context(sslopt)))] = session
 
 
 def tls_context(sslopt: dict[str, Any]) -> ssl.SSLContext:
