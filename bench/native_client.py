@@ -44,7 +44,7 @@ OPEN_MODEL_COLUMNS = ("calls_sent_late", "calls_skipped", "schedule_lag_ms", "ra
 """The open model's columns of PREFIX_ws.csv, written after COUNTER_COLUMNS."""
 COLUMNS = (*COUNTER_COLUMNS, *OPEN_MODEL_COLUMNS)
 LATE_AFTER_S = 0.010
-"""A paced call sent more than this after its intended time counts as late (users/engine/paced_sender.py's)."""
+"""A paced call sent more than this after its intended time counts as late (users/engine/pacer.py's)."""
 DRAIN_TIMEOUT_S = 10.0
 CONNECT_BATCH = 200
 PACE_TICK_S = 0.001
