@@ -157,9 +157,13 @@ def connection_token(tokens: TokenSource | None, bad: bool, counters: WsCounters
 
 
 def apply_options(user: User, options: argparse.Namespace) -> None:
-    """Options that differ from the shared defaults win over the user's (sub)class attributes."""
-    for name, value in user_values(type(user), options, DEFAULTS).items():
-        setattr(user, name, value)
+    """Options that differ from the shared defaults win over the user's (sub)class attributes. Called once, from
+    __init__: a value that is the class attribute itself is left there (past 30 instance attributes, each user's
+    would need a 1.6 KB dict of its own)."""
+    cls = type(user)
+    for name, value in user_values(cls, options, DEFAULTS).items():
+        if value is not getattr(cls, name):
+            setattr(user, name, value)
 
 
 def follow_live_options(user: ToolCallUser) -> None:
