@@ -44,6 +44,7 @@ from users.wire.protocol import (
     ServerError,
     Several,
     ToolResult,
+    shared_hello,
 )
 from users.wire.push_tracking import PushStreams
 from users.wire.settings import ClientSettings
@@ -319,6 +320,7 @@ class ClientCore:
         seconds = now - (self._hello_sent_at or now)
         self._hello_sent_at = None
         self.counters.hellos_ok += 1
+        msg = shared_hello(msg)
         self.hello_info = msg
         if self.state is CONNECTING:
             self.state = OPEN

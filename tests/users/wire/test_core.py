@@ -97,6 +97,32 @@ def test_hello_ok_opens_the_connection() -> None:
     assert_counted_once(core)
 
 
+def test_connections_of_one_server_keep_one_copy_of_its_hello_ok_server_and_tools() -> None:
+    infos = []
+    for session, tools in (("s1", ["echo", "sleep"]), ("s2", ["echo", "sleep"]), ("s3", ["echo"])):
+        core = new_core()
+        core.send_hello(session, "tok", 100.0)
+        hello_ok = {"op": "hello_ok", "session_id": session, "server": {"name": "ref"}, "tools": tools}
+        core.receive_data(text(hello_ok), 100.1)
+        infos.append(core.hello_info)
+    first, second, other = infos
+    assert [i.session_id for i in infos] == ["s1", "s2", "s3"]
+    assert second.tools is first.tools and second.server is first.server  # kept once, not per connection
+    assert other.tools == ["echo"] and other.server == {"name": "ref"}
+
+
+def test_a_hello_ok_nested_past_the_recursion_limit_is_kept_as_it_came() -> None:
+    deep = b"[" * 1000 + b"]" * 1000  # equal lists that == cannot compare within Python's recursion limit
+    infos = []
+    for session in ("s1", "s2"):
+        core = new_core()
+        core.send_hello(session, "tok", 100.0)
+        core.receive_data(server_frame(b'{"op":"hello_ok","session_id":"%s","tools":%s}' % (session.encode(), deep)), 1)
+        infos.append(core.hello_info)
+    assert all(i is not None and i.session_id == s for i, s in zip(infos, ("s1", "s2"), strict=True))
+    assert core.state is State.OPEN
+
+
 def test_hello_refused_keeps_it_connecting_with_the_servers_code() -> None:
     core = new_core()
     core.send_hello("s1", "tok", 100.0)
