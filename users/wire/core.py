@@ -83,6 +83,13 @@ class ClientCore:
     finish within the call timeout ends the connection (`write_timeout`).
     """
 
+    __slots__ = (
+        "protocol", "state", "live", "counters", "settings", "opened_at", "close_code", "close_reason", "hello_info",
+        "closed", "closed_at", "hello_answer", "writing_since", "pending", "_text_frame", "_text_frames", "decoder",
+        "_parse", "_call_timeout_s", "_ids", "outgoing", "_events", "_hello_sent_at", "_ping_sent_at", "_close_sent",
+        "_streams",
+    )  # fmt: skip  # one per connection: no __dict__
+
     def __init__(
         self, counters: WsCounters, settings: ClientSettings, now: float, deflate: DeflateParams | None = None
     ) -> None:
@@ -112,7 +119,7 @@ class ClientCore:
         self._hello_sent_at: float | None = None
         self._ping_sent_at: float | None = None
         self._close_sent: int | None = None
-        self._streams = PushStreams()
+        self._streams: PushStreams | None = None  # made by the first push: most connections get none
         counters.connects += 1
         counters.connections_open += 1
 
@@ -337,7 +344,10 @@ class ClientCore:
         self._events.append(self.hello_answer)
 
     def _on_push(self, event: PushEvent, length: int) -> None:
-        self._streams.observe(event.topic, event.seq, self.counters)
+        streams = self._streams
+        if streams is None:
+            streams = self._streams = PushStreams()
+        streams.observe(event.topic, event.seq, self.counters)
         if event.sent_at_ns is not None or event.seq is None:  # a notification (no seq) is reported untimed
             self._events.append(PushReceived(event, length))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import struct
+import tracemalloc
 from typing import Any
 
 import pytest
@@ -481,3 +482,15 @@ def test_connecting_can_close_without_ever_opening() -> None:
     core.receive_eof("eof", 100.5)
     assert core.state is State.CLOSED and core.counters.resets == 1
     assert_counted_once(core)
+
+
+def test_an_idle_connections_core_is_under_a_kilobyte() -> None:
+    counters, settings = WsCounters(), ClientSettings()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        cores = [ClientCore(counters, settings, now=100.0) for _ in range(200)]
+        per_core = (tracemalloc.get_traced_memory()[0] - before) / len(cores)
+    finally:
+        tracemalloc.stop()
+    assert per_core < 1000, f"{per_core:.0f} B per core (slots; id sets and push trackers made when first needed)"
