@@ -75,6 +75,15 @@ class State(enum.Enum):
 CONNECTING, OPEN, CLOSING, CLOSED = State.CONNECTING, State.OPEN, State.CLOSING, State.CLOSED
 
 
+CORE_SLOTS = (
+    "protocol", "state", "live", "counters", "settings", "opened_at", "close_code", "close_reason", "hello_info",
+    "closed", "closed_at", "hello_answer", "writing_since", "pending", "_text_frame", "_text_frames", "decoder",
+    "_parse", "_call_timeout_s", "_ids", "outgoing", "_events", "_hello_sent_at", "_ping_sent_at", "_close_sent",
+    "_streams",
+)  # fmt: skip
+"""ClientCore's attributes: one core per connection, no __dict__."""
+
+
 class ClientCore:
     """One connection's protocol state. Inputs: `send_hello`, `send_calls`, `send_ping`, `close`, `receive_data`,
     `receive_eof`, `fail`, `tick`; outputs: `data_to_send()` and `events_received()`.
@@ -83,12 +92,7 @@ class ClientCore:
     finish within the call timeout ends the connection (`write_timeout`).
     """
 
-    __slots__ = (
-        "protocol", "state", "live", "counters", "settings", "opened_at", "close_code", "close_reason", "hello_info",
-        "closed", "closed_at", "hello_answer", "writing_since", "pending", "_text_frame", "_text_frames", "decoder",
-        "_parse", "_call_timeout_s", "_ids", "outgoing", "_events", "_hello_sent_at", "_ping_sent_at", "_close_sent",
-        "_streams",
-    )  # fmt: skip  # one per connection: no __dict__
+    __slots__ = CORE_SLOTS
 
     def __init__(
         self, counters: WsCounters, settings: ClientSettings, now: float, deflate: DeflateParams | None = None
@@ -344,10 +348,9 @@ class ClientCore:
         self._events.append(self.hello_answer)
 
     def _on_push(self, event: PushEvent, length: int) -> None:
-        streams = self._streams
-        if streams is None:
-            streams = self._streams = PushStreams()
-        streams.observe(event.topic, event.seq, self.counters)
+        if self._streams is None:
+            self._streams = PushStreams()
+        self._streams.observe(event.topic, event.seq, self.counters)
         if event.sent_at_ns is not None or event.seq is None:  # a notification (no seq) is reported untimed
             self._events.append(PushReceived(event, length))
 
