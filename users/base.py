@@ -156,9 +156,12 @@ def connection_token(tokens: TokenSource | None, bad: bool, counters: WsCounters
 
 def apply_options(user: User, state: ConfigState, config: RunConfig) -> None:
     """Options that differ from the shared defaults win over the user's (sub)class attributes (computed once per
-    class per RunConfig)."""
-    for name, value in class_values(state, type(user), config).items():
-        setattr(user, name, value)
+    class per RunConfig). Called once, from __init__: a value that is the class attribute itself is left there
+    (past 30 instance attributes, each user would need a 1.6 KB dict of its own)."""
+    cls = type(user)
+    for name, value in class_values(state, cls, config).items():
+        if value is not getattr(cls, name):
+            setattr(user, name, value)
 
 
 def follow_live_options(user: ToolCallUser) -> None:

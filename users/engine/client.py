@@ -63,6 +63,8 @@ class ToolClient:
     caller's greenlet, one `send` per batch of calls (users/engine/sockets.py); reads feed the core as they come
     (users/engine/sockets.py) and wake whoever waits on the connection."""
 
+    __slots__ = ("url", "settings", "counters", "core", "_reporter", "_io")  # one per connection: no __dict__
+
     def __init__(self, url: str, *, fire: RequestHook, counters: WsCounters, settings: ClientSettings) -> None:
         self.url = url
         self.settings = settings

@@ -94,6 +94,9 @@ def detached(sock: Any) -> Any:
 class ConnectionIO:
     """Moves one open connection's bytes between its socket and its core, reports what settles, wakes waiters."""
 
+    __slots__ = ("core", "progress", "policy", "_reporter", "_deferred", "_torn_down", "writer", "_keepalive",
+                 "_mark", "_reader")  # fmt: skip  # one per connection: no __dict__
+
     def __init__(
         self, sock: Any, core: ClientCore, reporter: EventReporter, ping_interval_s: float, label: str = ""
     ) -> None:

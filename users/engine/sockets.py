@@ -253,7 +253,7 @@ class SocketWriter:
 
     def _write_watched(self, view: memoryview, now: float) -> None:
         core = self._core
-        core.write_blocked(now)
+        core.writing(now)
         WRITE_WATCH.add(self)
         try:
             if self._plain:
@@ -261,7 +261,7 @@ class SocketWriter:
             else:
                 self.sock.sendall(view)
         finally:
-            core.write_done()
+            core.writing(0.0)
             WRITE_WATCH.discard(self)
 
     def _send_waiting(self, view: memoryview) -> None:

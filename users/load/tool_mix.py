@@ -73,6 +73,9 @@ def parse_tool_spec(spec: str) -> list[ToolEntry]:
 _FILLER = re.compile(r"^\$bytes:(\d+)-(\d+)$")
 FILLER_VARIANTS = 32
 """Pre-built calls per tool whose arguments ask for random sizes (`"$bytes:MIN-MAX"`)."""
+_SHARED_RNG = random.Random()
+"""Draws of every mix made without an `rng`: a Random per mix (one per user) would cost about 3 KB per
+connection (its Mersenne Twister state)."""
 
 
 def _fill(value: object, rng: random.Random) -> object:
@@ -115,7 +118,7 @@ class ToolMix:
         rng: random.Random | None = None,
         protocol: Protocol | None = None,
     ):
-        self._rng = rng or random.Random()
+        self._rng = rng or _SHARED_RNG
         make = protocol.template if protocol is not None else partial(CallTemplate, dialect=dialect)
         live = [e for e in entries if e.weight > 0]
         self.entries = live

@@ -44,6 +44,7 @@ from users.wire.protocol import (
     ServerError,
     Several,
     ToolResult,
+    shared_hello,
 )
 from users.wire.push_tracking import PushStreams
 from users.wire.settings import ClientSettings
@@ -74,18 +75,28 @@ class State(enum.Enum):
 CONNECTING, OPEN, CLOSING, CLOSED = State.CONNECTING, State.OPEN, State.CLOSING, State.CLOSED
 
 
+CORE_SLOTS = (
+    "protocol", "state", "live", "counters", "settings", "opened_at", "close_code", "close_reason", "hello_info",
+    "closed", "closed_at", "hello_answer", "writing_since", "pending", "_text_frame", "_text_frames", "decoder",
+    "_parse", "_call_timeout_s", "_ids", "outgoing", "_events", "_hello_sent_at", "_ping_sent_at", "_close_sent",
+    "_streams",
+)  # fmt: skip
+"""ClientCore's attributes: one core per connection, no __dict__."""
+
+
 class ClientCore:
     """One connection's protocol state. Inputs: `send_hello`, `send_calls`, `send_ping`, `close`, `receive_data`,
-    `receive_eof`, `fail`, `tick`, `write_blocked`/`write_done` (a write that cannot finish within the call
+    `receive_eof`, `fail`, `tick`, `writing` (a write that cannot finish within the call
     timeout ends the connection: `write_timeout`); outputs: `data_to_send()` and `events_received()`."""
+
+    __slots__ = CORE_SLOTS
 
     def __init__(
         self, counters: WsCounters, settings: ClientSettings, now: float, deflate: DeflateParams | None = None
     ) -> None:
         self.protocol = settings.wire_protocol()
         self.state = CONNECTING if self.protocol.has_hello else OPEN  # no handshake: OPEN from the start
-        self.live = True
-        """CONNECTING or OPEN: calls may be sent (a plain attribute: read once per call)."""
+        self.live = True  # CONNECTING or OPEN: calls may be sent (a plain attribute: read once per call)
         self.counters = counters
         self.settings = settings
         self.opened_at = now
@@ -108,7 +119,7 @@ class ClientCore:
         self._hello_sent_at: float | None = None
         self._ping_sent_at: float | None = None
         self._close_sent: int | None = None
-        self._streams = PushStreams()
+        self._streams: PushStreams | None = None  # made by the first push: most connections get none
         counters.connects += 1
         counters.connections_open += 1
 
@@ -152,11 +163,9 @@ class ClientCore:
         return deadline
 
     # ------------------------------------------------------------------- input
-    def write_blocked(self, now: float) -> None:
-        self.writing_since = now
-
-    def write_done(self) -> None:
-        self.writing_since = 0.0
+    def writing(self, since: float) -> None:
+        """A write blocked `since` then (0.0: it ended): a deadline until it ends."""
+        self.writing_since = since
 
     def send_hello(self, session_id: str, token: str, now: float) -> None:
         """Queue the hello; its answer (or its timeout, or the connection's end) becomes a HelloAnswered."""
@@ -322,6 +331,7 @@ class ClientCore:
         seconds = now - (self._hello_sent_at or now)
         self._hello_sent_at = None
         self.counters.hellos_ok += 1
+        msg = shared_hello(msg)
         self.hello_info = msg
         if self.state is CONNECTING:
             self.state = OPEN
@@ -338,6 +348,8 @@ class ClientCore:
         self._events.append(self.hello_answer)
 
     def _on_push(self, event: PushEvent, length: int) -> None:
+        if self._streams is None:
+            self._streams = PushStreams()
         self._streams.observe(event.topic, event.seq, self.counters)
         if event.sent_at_ns is not None or event.seq is None:  # a notification (no seq) is reported untimed
             self._events.append(PushReceived(event, length))

@@ -47,6 +47,24 @@ class HelloOk:
     tools: list[Any]
 
 
+_LAST_HELLO: list[HelloOk] = []
+"""The process's last distinct hello_ok (one at most): see `shared_hello`."""
+
+
+def shared_hello(hello: HelloOk) -> HelloOk:
+    """`hello` with the previous connection's `server` and `tools` objects when they are equal: every connection
+    of a run keeps its hello_ok, and one server's are all alike (about 750 B each, kept once instead)."""
+    last = _LAST_HELLO[0] if _LAST_HELLO else None
+    try:
+        alike = last is not None and last.server == hello.server and last.tools == hello.tools
+    except RecursionError:  # a server's lists nested a thousand deep: kept as they are
+        alike = False
+    if alike:
+        return HelloOk(hello.session_id, last.server, last.tools)  # type: ignore[union-attr]
+    _LAST_HELLO[:] = [hello]
+    return hello
+
+
 @dataclass(slots=True)  # not frozen: a frozen __init__ costs twice as much, once per message
 class ToolResult:
     """The answer to one call_tool; `error_code` is set when `ok` is false."""

@@ -11,9 +11,9 @@ from users.wire.protocols.base import Protocol
 from users.wire.protocols.toolcall import ToolCall
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ClientSettings:
-    """How one connection behaves; the User fills it from its options."""
+    """How one connection behaves; the User fills it from its options (one per user: slots, no __dict__)."""
 
     connect_timeout_s: float = 10.0
     hello_timeout_s: float = 10.0

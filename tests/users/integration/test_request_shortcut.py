@@ -6,6 +6,7 @@ import random
 from typing import Any
 
 from locust.env import Environment
+from locust.stats import RequestStats
 
 from tests.support.stats_state import Clock, entry_state
 from users.engine.reporter import EventReporter
@@ -108,3 +109,14 @@ def test_the_reporters_direct_logging_leaves_the_stats_the_event_leaves_and_list
     fast.events.request.add_listener(lambda **kwargs: seen.append(kwargs))
     EventReporter(request_fire(fast), "WS").report(settled_calls(200))
     assert len(seen) == 200 and fast.stats.total.num_requests == 700
+
+
+def test_connections_share_one_shortcut_per_environment_until_what_it_was_made_from_changes() -> None:
+    env, other = environment(), environment()
+    first = request_fire(env)
+    assert request_fire(env) is first  # not three closures per connection
+    assert request_fire(other) is not first
+    env.stats = RequestStats()  # new stats: the shortcut must log into them
+    renewed = request_fire(env)
+    assert renewed is not first
+    assert request_fire(env) is renewed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import tracemalloc
 from collections import Counter
 
 import pytest
@@ -60,3 +61,16 @@ def test_random_payload_sizes_are_prebuilt_variants_in_range() -> None:
     assert all(t.arguments["keep"] == "$other" for t in mix.templates if t.tool == "echo")
     counts = Counter(t.tool for t in mix.pick(20_000))
     assert counts["echo"] / counts["sleep"] == pytest.approx(1.0, rel=0.06)  # variants share their entry's weight
+
+
+def test_mixes_made_without_an_rng_share_one_instead_of_3_kb_of_twister_state_each():
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        mixes = [ToolMix.from_spec("echo:1,sleep:1") for _ in range(200)]
+        per_mix = (tracemalloc.get_traced_memory()[0] - before) / len(mixes)
+    finally:
+        tracemalloc.stop()
+    assert per_mix < 2500, f"{per_mix:.0f} B per mix (one per user)"
+    picked = {t.tool for t in mixes[0].pick(200)}
+    assert picked == {"echo", "sleep"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import struct
+import tracemalloc
 from typing import Any
 
 import pytest
@@ -95,6 +96,32 @@ def test_hello_ok_opens_the_connection() -> None:
     assert core.state is State.OPEN and core.hello_info is not None and core.hello_info.tools == ["echo"]
     assert (core.counters.hellos_sent, core.counters.hellos_ok) == (1, 1)
     assert_counted_once(core)
+
+
+def test_connections_of_one_server_keep_one_copy_of_its_hello_ok_server_and_tools() -> None:
+    infos = []
+    for session, tools in (("s1", ["echo", "sleep"]), ("s2", ["echo", "sleep"]), ("s3", ["echo"])):
+        core = new_core()
+        core.send_hello(session, "tok", 100.0)
+        hello_ok = {"op": "hello_ok", "session_id": session, "server": {"name": "ref"}, "tools": tools}
+        core.receive_data(text(hello_ok), 100.1)
+        infos.append(core.hello_info)
+    first, second, other = infos
+    assert [i.session_id for i in infos] == ["s1", "s2", "s3"]
+    assert second.tools is first.tools and second.server is first.server  # kept once, not per connection
+    assert other.tools == ["echo"] and other.server == {"name": "ref"}
+
+
+def test_a_hello_ok_nested_past_the_recursion_limit_is_kept_as_it_came() -> None:
+    deep = b"[" * 1000 + b"]" * 1000  # equal lists that == cannot compare within Python's recursion limit
+    infos = []
+    for session in ("s1", "s2"):
+        core = new_core()
+        core.send_hello(session, "tok", 100.0)
+        core.receive_data(server_frame(b'{"op":"hello_ok","session_id":"%s","tools":%s}' % (session.encode(), deep)), 1)
+        infos.append(core.hello_info)
+    assert all(i is not None and i.session_id == s for i, s in zip(infos, ("s1", "s2"), strict=True))
+    assert core.state is State.OPEN
 
 
 def test_hello_refused_keeps_it_connecting_with_the_servers_code() -> None:
@@ -403,7 +430,7 @@ def test_a_write_blocked_past_the_call_timeout_settles_calls_then_gives_up_the_c
     core = open_core(call_timeout_s=3.0)
     core.send_calls([ECHO], 199.0)  # written; never answered
     core.send_calls([ECHO, ECHO], 200.0)
-    core.write_blocked(200.0)  # the I/O layer could not write these yet
+    core.writing(200.0)  # the I/O layer could not write these yet
     assert core.next_deadline() == 202.0
     assert core.tick(202.0) and codes(core.events_received()) == ["timeout"] and core.state is State.OPEN
     core.send_calls([ECHO], 202.5)  # queued behind the blocked write
@@ -419,8 +446,8 @@ def test_a_write_blocked_past_the_call_timeout_settles_calls_then_gives_up_the_c
 def test_a_write_that_finishes_in_time_changes_nothing() -> None:
     core = open_core(call_timeout_s=3.0)
     core.send_calls([ECHO], 200.0)
-    core.write_blocked(200.0)
-    core.write_done()  # written after all
+    core.writing(200.0)
+    core.writing(0.0)  # written after all
     core.receive_data(result("1"), 202.9)
     assert codes(core.events_received()) == [None]
     assert not core.tick(203.0) and core.state is State.OPEN and core.counters.write_timeouts == 0
@@ -455,3 +482,15 @@ def test_connecting_can_close_without_ever_opening() -> None:
     core.receive_eof("eof", 100.5)
     assert core.state is State.CLOSED and core.counters.resets == 1
     assert_counted_once(core)
+
+
+def test_an_idle_connections_core_is_under_a_kilobyte() -> None:
+    counters, settings = WsCounters(), ClientSettings()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        cores = [ClientCore(counters, settings, now=100.0) for _ in range(200)]
+        per_core = (tracemalloc.get_traced_memory()[0] - before) / len(cores)
+    finally:
+        tracemalloc.stop()
+    assert per_core < 1000, f"{per_core:.0f} B per core (slots; id sets and push trackers made when first needed)"

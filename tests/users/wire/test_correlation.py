@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 from users.wire.correlation import (
     DUPLICATE_RESULT,
     LATE_RESULT,
@@ -102,3 +104,18 @@ def test_duplicate_answers_are_told_from_unknown_ones() -> None:
     assert pending.resolve("8", ok=True) == UNKNOWN_REQUEST_ID
     assert (ledger.ok, ledger.duplicate_results, ledger.unknown_results) == (1, 2, 1)
     assert_identity(ledger, pending)
+
+
+def test_an_idle_connection_s_calls_in_flight_make_no_id_sets_until_an_id_is_remembered() -> None:
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        idle = [PendingCalls(CallLedger()) for _ in range(200)]
+        per_connection = (tracemalloc.get_traced_memory()[0] - before) / len(idle)
+    finally:
+        tracemalloc.stop()
+    assert per_connection < 500, f"{per_connection:.0f} B per idle connection (four empty sets are 864 B)"
+    pending = idle[0]
+    pending.add("1", "echo", 0.0)
+    assert pending.expire(20.0, 10.0)[0].request_id == "1"
+    assert pending.resolve("1", True) == LATE_RESULT
