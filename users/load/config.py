@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -22,6 +21,7 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from option_table import exit_bad_option
 from users.load.options import DEFAULT_PROGRESS_S, DEFAULTS, OptionError, check_options, with_local_credentials
+from users.load.per_environment import PerEnvironment
 from users.wire.protocols.mcp import DEFAULT_PROTOCOL_VERSION
 
 
@@ -124,15 +124,8 @@ class ConfigState:
     class_values: dict[type, tuple[RunConfig, dict[str, Any]]] = field(default_factory=dict)
 
 
-_STATES: weakref.WeakKeyDictionary[Environment, ConfigState] = weakref.WeakKeyDictionary()
-
-
-def config_state(environment: Environment) -> ConfigState:
-    """The ConfigState of `environment`, created on first use."""
-    state = _STATES.get(environment)
-    if state is None:
-        state = _STATES[environment] = ConfigState()
-    return state
+config_state = PerEnvironment(ConfigState)
+"""The ConfigState of an environment, created on first use."""
 
 
 def config_for(environment: Environment) -> RunConfig | None:

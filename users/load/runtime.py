@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
-from locust.env import Environment
-
 from users.engine.load_control import RateShare, SlotRegistry
 from users.engine.pacer import Pacer
+from users.load.per_environment import PerEnvironment
 from users.load.session_clock import SessionClock
 from users.load.storms import StormDropper
 from users.wire.metrics import WsCounters
@@ -43,12 +41,5 @@ class Runtime:
         self.counters = WsCounters()
 
 
-_RUNTIMES: weakref.WeakKeyDictionary[Environment, Runtime] = weakref.WeakKeyDictionary()
-
-
-def runtime_for(environment: Environment) -> Runtime:
-    """The Runtime of `environment`, created on first use."""
-    runtime = _RUNTIMES.get(environment)
-    if runtime is None:
-        runtime = _RUNTIMES[environment] = Runtime()
-    return runtime
+runtime_for = PerEnvironment(Runtime)
+"""The Runtime of an environment, created on first use."""

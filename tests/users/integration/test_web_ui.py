@@ -8,26 +8,13 @@ import copy
 from collections.abc import Iterator
 
 import pytest
-from locust import events
-from locust.argument_parser import parse_options
 from locust.env import Environment
 from werkzeug.datastructures import MultiDict
 
-from scenarios.options import add_scenario_arguments
+from tests.users.web.test_web_form import parsed
 from users import integration
 from users.integration.web_ui import FormValueError, swarm_options
-from users.load.options import add_user_arguments
 from users.web.web_form import form_error
-
-
-def parsed(*argv: str) -> argparse.Namespace:
-    events.init_command_line_parser.add_listener(add_user_arguments)
-    events.init_command_line_parser.add_listener(add_scenario_arguments)
-    try:
-        return parse_options(["-f", "locustfile.py", *argv])
-    finally:
-        events.init_command_line_parser.remove_listener(add_user_arguments)
-        events.init_command_line_parser.remove_listener(add_scenario_arguments)
 
 
 @pytest.fixture(autouse=True)
