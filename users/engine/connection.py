@@ -3,10 +3,10 @@
 Made by `ToolClient.connect` (users/engine/client.py) around the pure `ClientCore`. While a user stays on its
 connection, a send policy runs in the hub after each read: `ClosedLoop` keeps n calls in flight (each answer read
 sends the next, no greenlet switch per call), `Quiet` lets the process's pacer (users/engine/pacer.py) send.
-Reads of a plain socket run in the hub (users/engine/sockets.py), where nothing may block: what they settle is reported there while only
-Locust's own listener listens, and the waiting user is switched to directly; anything that might block (other
-listeners, writes the core wants) goes to a short greenlet, and reading pauses until it is done: order kept,
-and a server that floods a client busy writing meets TCP's flow control.
+Reads of a plain socket run in the hub (users/engine/sockets.py), where nothing may block: what they settle is
+reported there while only Locust's own listener listens, and the waiting user is switched to directly; anything
+that might block (other listeners, writes the core wants) goes to a short greenlet, and reading pauses until it is
+done: order kept, and a server that floods a client busy writing meets TCP's flow control.
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ class ConnectionIO:
         self.progress = Progress()
         """Where users of this connection wait; woken by reads, the end, and deadlines."""
         self.policy: SendPolicy | None = None
-        """Set while the hub drives the connection (ToolClient.keep_calling, hold): no wake per answer."""
+        """Set while the user stays on the connection (ToolClient.stay): the hub runs it after each read."""
         self._reporter = reporter
         self._deferred: list[CoreEvent] | None = None
         """Events of reads in the hub waiting for a greenlet to settle them (None: none pending)."""
