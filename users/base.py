@@ -400,7 +400,9 @@ class ToolCallUser(SessionChurn, User):
         runtime = self.runtime
         member = self._member
         if member is None or member.client is not client:
-            member = self._member = Member(client, self.mix.pick, self.max_in_flight, self.slot)
+            io = client.io
+            assert io is not None  # connected: call_tools checked
+            member = self._member = Member(client, io.send_from_hub, self.mix.pick, self.max_in_flight, self.slot)
         runtime.pacer.join(self.slot, member)
         client.hold(perf_counter() + min(point.until_change_s, MAX_IDLE_WAIT_S))
 

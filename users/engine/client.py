@@ -76,6 +76,11 @@ class ToolClient:
 
     # ----------------------------------------------------------------- state
     @property
+    def io(self) -> ConnectionIO | None:
+        """The open connection's I/O (None before a successful handshake): the pacer sends through it."""
+        return self._io
+
+    @property
     def connected(self) -> bool:
         """True from a successful handshake until the connection starts closing or ends."""
         core = self.core
@@ -247,14 +252,6 @@ class ToolClient:
                     self.expire_overdue()
         finally:
             io.policy = None
-
-    def send_from_hub(
-        self, templates: list[CallTemplate], intended: list[float] | None = None, room_below: int = 1 << 30
-    ) -> bool:
-        """Send calls from a hub callback, without blocking; False (nothing sent) when the connection is not
-        open, a write is in progress elsewhere, or `room_below` calls are in flight already."""
-        io = self._io
-        return io is not None and io.send_from_hub(templates, intended, room_below)
 
     def drain(self, timeout_s: float | None = None) -> None:
         """Wait for every call in flight to settle, for at most `timeout_s` (default: the call timeout)."""

@@ -25,18 +25,20 @@ LATE_AFTER_S = 0.010
 """A paced call sent more than this after its intended time counts as sent late."""
 
 
-class PacedConnection(Protocol):
-    """What the pacer needs of a connection (users/engine/client.py ToolClient)."""
+class HubSend(Protocol):
+    """How the pacer sends on a connection: users/engine/connection.py `ConnectionIO.send_from_hub` (False:
+    nothing sent, the connection is not open, a write is in progress or `room_below` calls are in flight)."""
 
-    def send_from_hub(self, templates: list[Any], intended: list[float] | None, room_below: int) -> bool: ...
+    def __call__(self, templates: list[Any], intended: list[float] | None, room_below: int) -> bool: ...
 
 
 @dataclass(slots=True)
 class Member:
-    """One pacing user: its connection, its tool mix, how many calls its connection may hold, and its slot
-    (counted among the users sending when a call goes out on it)."""
+    """One pacing user: its connection (`client`, for identity) and how to send on it, its tool mix, how many
+    calls its connection may hold, and its slot (counted among the users sending when a call goes out on it)."""
 
-    client: PacedConnection
+    client: object
+    send: HubSend
     pick: Callable[[int], list[Any]]
     max_in_flight: int
     slot: int = -1
@@ -136,7 +138,7 @@ class Pacer:
             for _ in range(members):
                 member = order[turn % members]
                 turn += 1
-                if member.client.send_from_hub(member.pick(1), [intended], member.max_in_flight):
+                if member.send(member.pick(1), [intended], member.max_in_flight):
                     break
             else:
                 break  # no connection has room now: the rest stays due

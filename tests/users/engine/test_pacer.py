@@ -33,7 +33,8 @@ class FakeConnection:
 
 
 def member(max_in_flight: int = 100) -> Member:
-    return Member(FakeConnection(), lambda n: ["echo"] * n, max_in_flight)
+    connection = FakeConnection()
+    return Member(connection, connection.send_from_hub, lambda n: ["echo"] * n, max_in_flight)
 
 
 def run(driver: Pacer, start: float, end: float, step: float = 0.001, settle: bool = True) -> None:
