@@ -17,6 +17,8 @@ USERS = 4
 RUN_S = 3
 CAP = 3
 OUR_NAMES = {"connect", "hello", "call_tool:echo", "protocol_error", "Aggregated"}
+OUR_ENDS = ("connection_lost: write failed", "connection_lost: reset", "connection_lost: eof")
+"""Failures of our own fixed wording, not made of a server's string: a write racing the server's close ends so."""
 ENDS_WITHIN_S = 45.0
 """A 3 s run, its drain and Locust's start and stop on a machine shared with other test runs: generous."""
 
@@ -55,7 +57,7 @@ def test_server_chosen_strings_make_at_most_cap_names_per_kind_plus_one_bucket(
     result, sessions, took_s = run_against(tmp_path, mode, "--protocol", protocol, "--in-flight", "4", burst=5)
     ws = assert_ended_cleanly(result, took_s)
     server_names = sorted(set(result.stats) - OUR_NAMES)
-    server_errors = sorted({error for _, error in result.failures})
+    server_errors = sorted({error for _, error in result.failures if not error.startswith(OUR_ENDS)})
     assert len(server_names) <= CAP + 1 and len(server_errors) <= CAP + 1, (server_names, server_errors)
     made = server_names if kind == "push" else server_errors
     assert len(made) == CAP + 1 and sum(OTHER in text for text in made) == 1, made  # the cap was reached
