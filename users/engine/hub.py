@@ -26,7 +26,7 @@ import gevent
 from gevent.hub import Waiter, get_hub
 
 RESOLUTION_S = 0.05
-"""How often the sweeper looks at the deadlines."""
+"""How often the process's clock (HubClock) looks at call deadlines, blocked writes and pings."""
 
 
 class Ticker:
