@@ -6,9 +6,9 @@ from users import integration
 
 integration.install()  # every touch of Locust's internals, after a version check
 
-from scenarios.clock import PlanClock  # noqa: E402
 from scenarios.hooks import register_scenarios  # noqa: E402
 from scenarios.options import plan_for  # noqa: E402
+from scenarios.profile import PlanClock  # noqa: E402
 from scenarios.shape import ScenarioShape  # noqa: E402
 from users.base import ToolCallUser  # noqa: E402
 from users.load.options import add_user_arguments  # noqa: E402

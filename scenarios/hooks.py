@@ -19,9 +19,8 @@ from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
 from option_table import exit_bad_option
-from scenarios.clock import PLAN_MESSAGE, PlanClock
 from scenarios.options import add_scenario_arguments, plan_for, run_options
-from scenarios.plan_builder import PlanError
+from scenarios.profile import PLAN_MESSAGE, PlanClock, PlanError
 from scenarios.termination import end_shape_on_signals, workers_leave_ctrl_c_to_the_master
 
 logger = logging.getLogger(__name__)

@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from option_table import Option, add_options, register
-from scenarios.plan_builder import PlanError, ScenarioOptions, plan_from_options, plan_from_toml
-from scenarios.profile import Plan, Stage
+from scenarios.durations import parse_duration
+from scenarios.plan_file import plan_from_toml
+from scenarios.profile import STAGE_KINDS, Plan, PlanError, Stage, named_plan, stage_problems
 
 OPTIONS: tuple[Option, ...] = register((
     Option("--scenario", "", "Stages run one after another, e.g. sustained,burst,reconnect (kinds: sustained, "
@@ -70,7 +71,7 @@ OPTIONS: tuple[Option, ...] = register((
            "this.", type=float,
            visibility="cli"),
 ))  # fmt: skip
-"""Every scenario option, declared once (option_table.Option); values are checked by the plan builder."""
+"""Every scenario option, declared once (option_table.Option); values are checked by the plan they describe."""
 
 
 def run_options(environment: Any) -> argparse.Namespace | None:
@@ -84,29 +85,77 @@ def add_scenario_arguments(parser: Any) -> None:
     add_options(parser, OPTIONS)
 
 
-def scenario_options(options: argparse.Namespace) -> ScenarioOptions:
-    """The scenario values out of Locust's parsed options."""
-    return ScenarioOptions(  # without -u / -r: Locust's headless defaults (1, 1/s), which it sets before the shape
-        scenario=options.scenario,  # runs: the plan checked here at init is the plan that runs
-        stage_duration=options.stage_duration,
-        users=options.num_users or 1,
-        spawn_rate=options.spawn_rate or 1.0,
-        rate=options.rate,
-        burst_height=options.burst_height,
-        burst_width=options.burst_width,
-        burst_period=options.burst_period,
-        storm_interval=options.storm_interval,
-        storm_fraction=options.storm_fraction,
-        storm_mode=options.storm_mode,
-        step_users=options.step_users,
-        step_rate=options.step_rate,
-        step_duration=options.step_duration,
-        max_users=options.max_users,
-        max_rate=options.max_rate,
-        knee_p99_ms=options.knee_p99_ms,
-        knee_error_rate=options.knee_error_rate,
-        session_rate=options.session_rate,
-    )
+# Stage field -> the option that sets it in --scenario mode (for error messages).
+_OPTION_OF_FIELD = {
+    "kind": "--scenario",
+    "duration_s": "--stage-duration",
+    "users": "--users",
+    "spawn_rate": "--spawn-rate",
+    "rate": "--rate",
+    "height": "--burst-height",
+    "width_s": "--burst-width",
+    "period_s": "--burst-period",
+    "interval_s": "--storm-interval",
+    "fraction": "--storm-fraction",
+    "mode": "--storm-mode",
+    "step_users": "--step-users",
+    "step_rate": "--step-rate",
+    "step_s": "--step-duration",
+    "max_users": "--max-users",
+    "max_rate": "--max-rate",
+    "knee_p99_ms": "--knee-p99-ms",
+    "knee_error_rate": "--knee-error-rate",
+    "session_rate": "--session-rate",
+}
+
+
+def plan_from_options(opts: argparse.Namespace) -> Plan:
+    """The plan `--scenario a,b,c` describes, read from parsed options `opts` (no Locust needed); PlanError names
+    the first option at fault."""
+    users = opts.num_users if opts.num_users is not None else 1  # without -u / -r: Locust's headless defaults
+    spawn_rate = opts.spawn_rate if opts.spawn_rate is not None else 1.0  # (1, 1/s), which it sets before the
+    # shape runs: the plan checked here at init is the plan that runs
+    kinds = [k.strip() for k in opts.scenario.split(",") if k.strip()]
+    if not kinds:
+        raise PlanError("--scenario: name at least one stage kind, e.g. sustained,burst,reconnect")
+
+    def seconds(option: str, value: str) -> float:
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            raise PlanError(f"{option}: {exc}") from None
+
+    common = {
+        "duration_s": seconds("--stage-duration", opts.stage_duration),
+        "users": users,
+        "spawn_rate": spawn_rate,
+        "rate": opts.rate or None,
+        "height": opts.burst_height or users,
+        "width_s": seconds("--burst-width", opts.burst_width),
+        "period_s": seconds("--burst-period", opts.burst_period),
+        "interval_s": seconds("--storm-interval", opts.storm_interval),
+        "fraction": opts.storm_fraction,
+        "mode": opts.storm_mode,
+        "step_users": opts.step_users or (users if not opts.rate else 0),
+        "step_rate": opts.step_rate or (opts.rate or 0.0),
+        "step_s": seconds("--step-duration", opts.step_duration),
+        "max_users": opts.max_users,
+        "max_rate": opts.max_rate,
+        "knee_p99_ms": opts.knee_p99_ms,
+        "knee_error_rate": opts.knee_error_rate,
+        "session_rate": opts.session_rate or None,
+    }
+    if opts.rate < 0:
+        raise PlanError(f"--rate must be positive calls/s (or 0 for closed loop), got {opts.rate:g}")
+    stages = []
+    for kind in kinds:
+        if kind not in STAGE_KINDS:
+            raise PlanError(f"--scenario: unknown stage {kind!r} (one of {', '.join(STAGE_KINDS)})")
+        stage = Stage(kind=kind, **common)
+        for name, message in stage_problems(stage):
+            raise PlanError(f"{_OPTION_OF_FIELD.get(name, name)}: {kind}: {message}")
+        stages.append(stage)
+    return named_plan(stages)
 
 
 def plan_for(options: argparse.Namespace) -> Plan | None:
@@ -121,7 +170,7 @@ def plan_for(options: argparse.Namespace) -> Plan | None:
             defaults["spawn_rate"] = float(options.spawn_rate)
         plan = plan_from_toml(Path(options.plan), defaults)
     elif options.scenario:
-        plan = plan_from_options(scenario_options(options))
+        plan = plan_from_options(options)
     elif options.rate:
         users = options.num_users or 10
         duration = float(options.run_time) if options.run_time else float("inf")

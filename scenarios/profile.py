@@ -1,9 +1,11 @@
-"""Pure load plans: stages as data, and what the load should be at any elapsed time (no clock, no locust)."""
+"""Load plans: stages as data and their checks, the load at any elapsed time, and the clock a process follows it by."""
 
 from __future__ import annotations
 
 import bisect
 import math
+import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
@@ -148,6 +150,68 @@ class Stage:
         return asdict(self)
 
 
+class PlanError(ValueError):
+    """A plan that cannot run; the message names the option or file and stage at fault."""
+
+
+def stage_problems(stage: Stage) -> list[tuple[str, str]]:
+    """(field, message) for every value of `stage` that cannot work."""
+    problems: list[tuple[str, str]] = []
+
+    def need(ok: bool, name: str, message: str) -> None:
+        if not ok:
+            problems.append((name, message))
+
+    need(stage.kind in STAGE_KINDS, "kind", f"unknown stage kind {stage.kind!r} (one of {', '.join(STAGE_KINDS)})")
+    need(stage.duration_s > 0, "duration_s", f"duration must be positive, got {stage.duration_s:g} s")
+    need(stage.users >= 1, "users", f"needs at least 1 user, got {stage.users}")
+    need(stage.spawn_rate > 0, "spawn_rate", f"spawn rate must be positive, got {stage.spawn_rate:g}")
+    need(stage.rate is None or stage.rate > 0, "rate", f"rate must be positive calls/s, got {stage.rate}")
+    if stage.kind == "rate":
+        need(stage.rate is not None, "rate", "a rate stage needs a target: --rate CALLS_PER_S")
+    if stage.kind == "churn":
+        need(
+            stage.session_rate is not None and stage.session_rate > 0,
+            "session_rate",
+            f"a churn stage needs new sessions/s: --session-rate SESSIONS_PER_S, got {stage.session_rate}",
+        )
+        need(stage.rate is None, "rate", "a churn stage paces sessions, not calls: no --rate in it")
+    if stage.kind == "burst":
+        need(stage.height >= 1, "height", f"burst height must be at least 1 user, got {stage.height}")
+        need(stage.period_s > 0, "period_s", f"burst period must be positive, got {stage.period_s:g} s")
+        need(
+            0 < stage.width_s < stage.period_s,
+            "width_s",
+            f"burst width must be positive and shorter than the period ({stage.period_s:g} s), got {stage.width_s:g} s",
+        )
+        lead = stage.period_s - stage.width_s
+        spawn_time = (stage.users + stage.height) / stage.spawn_rate if stage.spawn_rate > 0 else float("inf")
+        need(
+            spawn_time < lead,
+            "spawn_rate",
+            f"{stage.users + stage.height} users at {stage.spawn_rate:g}/s take {spawn_time:.1f} s to connect, "
+            f"longer than the {lead:g} s before the first spike: raise the spawn rate",
+        )
+    if stage.kind == "reconnect":
+        need(stage.interval_s > 0, "interval_s", f"storm interval must be positive, got {stage.interval_s:g} s")
+        need(0 < stage.fraction <= 1, "fraction", f"storm fraction must be in (0, 1], got {stage.fraction:g}")
+        need(stage.mode in STORM_MODES, "mode", f"storm mode must be client or server, got {stage.mode!r}")
+    if stage.kind in ("step", "ramp"):
+        need(stage.step_s > 0, "step_s", f"step duration must be positive, got {stage.step_s:g} s")
+        need(
+            stage.step_users > 0 or (stage.rate is not None and stage.step_rate > 0),
+            "step_users",
+            "a step stage must add users (--step-users) or rate (--step-rate with --rate) at each step",
+        )
+        need(stage.knee_p99_ms > 0, "knee_p99_ms", f"knee p99 limit must be positive, got {stage.knee_p99_ms:g}")
+        need(
+            0 < stage.knee_error_rate <= 1,
+            "knee_error_rate",
+            f"knee error rate must be in (0, 1], got {stage.knee_error_rate:g}",
+        )
+    return problems
+
+
 @dataclass(frozen=True)
 class Plan:
     """Stages run one after another; `at(t)` is the load at `t` seconds, None once the plan is over."""
@@ -197,3 +261,66 @@ class Plan:
         """Rebuild a plan sent by `to_data`."""
         known = {f.name for f in fields(Stage)}
         return cls(tuple(Stage(**{k: v for k, v in item.items() if k in known}) for item in data))
+
+
+def named_plan(stages: list[Stage]) -> Plan:
+    """The plan of `stages`, repeated kinds given distinct names (burst, burst-2, ...) unless named already."""
+    seen: dict[str, int] = {}
+    named = []
+    for stage in stages:
+        label = stage.label
+        seen[label] = seen.get(label, 0) + 1
+        if seen[label] > 1 and not stage.name:
+            stage = replace(stage, name=f"{label}-{seen[label]}")
+        named.append(stage)
+    return Plan(tuple(named))
+
+
+PLAN_MESSAGE = "ws_plan"
+"""Runner message carrying {"plan": Plan.to_data(), "t0": wall-clock start} from the shape to every user process."""
+
+
+class PlanClock:
+    """Answers "what should the load be now" in user processes; None when no plan steers the users."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._plan: Plan | None = None
+        self._t0 = 0.0
+        self._clock = clock
+
+    @property
+    def plan(self) -> Plan | None:
+        """The plan in force, if any."""
+        return self._plan
+
+    def start(self, plan: Plan | None, t0: float) -> None:
+        """Run `plan` as from wall-clock time `t0`; None stops steering."""
+        self._plan = plan
+        self._t0 = t0
+
+    def stop(self) -> None:
+        """No plan steers the users any more."""
+        self._plan = None
+
+    def elapsed(self) -> float:
+        """Seconds since the plan started."""
+        return self._clock() - self._t0
+
+    def point(self) -> Point | None:
+        """The load the plan asks for now; None without a plan. After its end, users stay connected and idle
+        (never an unpaced closed loop around a rate stage) until Locust stops them."""
+        plan = self._plan
+        if plan is None:
+            return None
+        point = plan.at(self._clock() - self._t0)
+        return point if point is not None else plan.ended()
+
+    def on_message(self, environment: Any, msg: Any, **_: Any) -> None:
+        """Runner message handler for PLAN_MESSAGE."""
+        data = msg.data
+        self.start(Plan.from_data(data["plan"]) if data.get("plan") else None, float(data["t0"]))
+
+
+def plan_message(plan: Plan | None, t0: float) -> dict[str, Any]:
+    """The payload of PLAN_MESSAGE."""
+    return {"plan": plan.to_data() if plan is not None else None, "t0": t0}

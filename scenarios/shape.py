@@ -15,11 +15,9 @@ from locust import LoadTestShape
 
 from analysis.histograms import call_totals, histogram_delta
 from run_files import STEPS_CSV, STEPS_CSV_COLUMNS, run_file
-from scenarios.clock import PLAN_MESSAGE, plan_message
 from scenarios.knee import StepVerdict, StepWindow, judge_step
 from scenarios.options import plan_for, run_options
-from scenarios.plan_builder import PlanError
-from scenarios.profile import Plan, Point
+from scenarios.profile import PLAN_MESSAGE, Plan, PlanError, Point, plan_message
 
 logger = logging.getLogger(__name__)
 

@@ -1,10 +1,13 @@
-"""Every stage boundary of every kind, as a pure function of elapsed time (no sleeping)."""
+"""Every stage boundary of every kind, as a pure function of elapsed time, and the plan clock that follows a plan from
+the start time it is given (time passed in, no sleeping)."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
-from scenarios.profile import Plan, Point, Stage
+from scenarios.profile import Plan, PlanClock, Point, Stage, plan_message
 
 
 def stage(kind: str, **kw: object) -> Stage:
@@ -103,3 +106,22 @@ def test_a_churn_stage_asks_for_its_sessions_per_second_and_other_stages_for_non
     assert churn is not None and churn.session_rate == 40.0 and churn.users == churn.active_users == 10
     assert churn.until_change_s == 8.0 and churn.rate is None
     assert Plan.from_data(plan.to_data()) == plan
+
+
+def test_clock_follows_the_plan_from_t0_and_survives_the_message_round_trip() -> None:
+    now = [1000.0]
+    clock = PlanClock(lambda: now[0])
+    assert clock.point() is None
+    plan = Plan((Stage("sustained", 5.0, 3, 3.0), Stage("reconnect", 5.0, 3, 3.0, interval_s=1.0)))
+    clock.on_message(None, SimpleNamespace(data=plan_message(plan, t0=998.0)))
+    assert clock.plan == plan
+    first = clock.point()
+    assert first is not None and first.stage == "sustained" and clock.elapsed() == 2.0
+    now[0] = 1005.5  # 7.5 s in
+    second = clock.point()
+    assert second is not None and (second.stage, second.storm_epoch) == ("reconnect", 2)
+    now[0] = 1010.0
+    ended = clock.point()  # after the plan: users stay connected and idle until Locust stops them
+    assert ended is not None and (ended.stage, ended.active_users, ended.rate, ended.users) == ("", 0, None, 3)
+    clock.on_message(None, SimpleNamespace(data=plan_message(None, t0=0.0)))
+    assert clock.plan is None

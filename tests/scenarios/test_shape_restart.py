@@ -19,9 +19,8 @@ from locust.argument_parser import parse_options
 from locust.env import Environment
 from locust.runners import STATE_STOPPED, MasterRunner
 
-from scenarios.clock import PLAN_MESSAGE
 from scenarios.options import add_scenario_arguments
-from scenarios.profile import Plan
+from scenarios.profile import PLAN_MESSAGE, Plan
 from scenarios.shape import ScenarioShape
 from tests.support.locust_run import free_port
 
