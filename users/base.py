@@ -49,6 +49,9 @@ MAX_IDLE_WAIT_S = 1.0
 """Longest a waiting user goes without looking at the plan again."""
 _SHARED_RNG = random.Random()
 """Jitter and phases for every user of the process: a Random per user would cost about 3 KB per connection."""
+PACE_HOLD_S = 5.0
+"""Longest a pacing user holds its connection before its task runs again: the pacer sends meanwhile, and wakes it
+when the rate ends; each task run costs Locust's task loop and a plan look, once per user per hold."""
 TASK_SLICE_S = 0.05
 """A closed-loop task run keeps calling this long before it hands back to Locust's task loop."""
 
@@ -402,9 +405,11 @@ class ToolCallUser(SessionChurn, User):
         if member is None or member.client is not client:
             io = client.io
             assert io is not None  # connected: call_tools checked
-            member = self._member = Member(client, io.send_from_hub, self.mix.pick, self.max_in_flight, self.slot)
+            member = self._member = Member(
+                client, io.send_from_hub, self.mix.pick, self.max_in_flight, self.slot, io.progress.notify
+            )
         runtime.pacer.join(self.slot, member)
-        client.hold(perf_counter() + min(point.until_change_s, MAX_IDLE_WAIT_S))
+        client.hold(perf_counter() + min(point.until_change_s, PACE_HOLD_S))
 
     def _storm_drop(self) -> None:
         """Called by the process's StormDropper at a storm: drop the connection at once, wherever this user is

@@ -35,13 +35,15 @@ class HubSend(Protocol):
 @dataclass(slots=True)
 class Member:
     """One pacing user: its connection (`client`, for identity) and how to send on it, its tool mix, how many
-    calls its connection may hold, and its slot (counted among the users sending when a call goes out on it)."""
+    calls its connection may hold, its slot (counted among the users sending when a call goes out on it), and
+    how to wake it (its user holds the connection while the pacer sends: woken when the rate ends)."""
 
     client: object
     send: HubSend
     pick: Callable[[int], list[Any]]
     max_in_flight: int
     slot: int = -1
+    wake: Callable[[], None] = lambda: None
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +158,11 @@ class Pacer:
         """Intended times of the calls due at `now` (at most `limit`), the rate looked at every RATE_LOOK_S;
         calls skipped as hopelessly late go into the counters."""
         if now >= self._rate_looked_at + RATE_LOOK_S:
-            self._rate_now = self._rate()
+            rate = self._rate()
+            if not rate and self._rate_now:  # the plan left its rate stage (or was replaced): users look again now
+                for member in self._order:
+                    member.wake()
+            self._rate_now = rate
             self._rate_looked_at = now
         schedule = self.schedule
         schedule.set_rate(self._rate_now, now)

@@ -169,3 +169,25 @@ def test_the_pacer_reads_the_plans_rate_times_the_share_itself() -> None:
     driver.join(0, m, start=False)
     run(driver, 0.0, 1.0)
     assert len(m.client.sent) == pytest.approx(250, abs=2)  # type: ignore[attr-defined]
+
+
+def test_members_are_woken_when_the_rate_ends_not_before() -> None:
+    """Pacing users hold their connections for seconds; the tick that finds the plan's rate gone (the stage ended
+    or the plan was replaced) wakes each of them once, so they look at the plan again at once."""
+    rate = [1000.0]
+    woken: list[int] = []
+    driver, counters = Pacer(), WsCounters()
+    for slot in range(3):
+        m = member()
+        m.slot = slot
+        m.wake = lambda slot=slot: woken.append(slot)
+        driver.join(slot, m, start=False)
+    driver.follow(lambda: rate[0], counters, 10.0)
+    run(driver, 0.0, 1.0)
+    assert woken == []
+    rate[0] = 0.0
+    run(driver, 1.0, 1.5)
+    assert sorted(woken) == [0, 1, 2]  # once each, not once per tick
+    rate[0] = 500.0
+    run(driver, 1.5, 2.0)
+    assert sorted(woken) == [0, 1, 2]
