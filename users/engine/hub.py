@@ -252,16 +252,19 @@ WRITE_WATCH = WriteWatch(CLOCK)
 class Ping:
     """One connection's place on the ping clock: `callback` runs every `interval_s` until `cancel`."""
 
-    __slots__ = ("interval_s", "callback", "cancelled")
+    __slots__ = ("interval_s", "callback", "cancelled", "_on_cancel")
 
-    def __init__(self, interval_s: float, callback: Callable[[], None]) -> None:
+    def __init__(self, interval_s: float, callback: Callable[[], None], on_cancel: Callable[[], None]) -> None:
         self.interval_s = interval_s
         self.callback = callback
         self.cancelled = False
+        self._on_cancel = on_cancel
 
     def cancel(self) -> None:
-        """No more calls (the clock forgets it when its turn comes)."""
-        self.cancelled = True
+        """No more calls: the clock drops it at its turn, or sooner when cancelled places fill half its heap."""
+        if not self.cancelled:
+            self.cancelled = True
+            self._on_cancel()
 
 
 class PingClock:
@@ -273,6 +276,9 @@ class PingClock:
         self.clock = clock if clock is not None else HubClock()
         self._heap: list[tuple[float, int, Ping]] = []
         self._order = itertools.count()
+        self._cancelled = 0
+        """Cancelled places still in the heap: more than half of it, and the heap is rebuilt without them (a
+        churning run would otherwise hold up to churn rate x interval stale places, and keep the clock ticking)."""
         self.clock.attach(self._check)
 
     def __len__(self) -> int:
@@ -280,7 +286,7 @@ class PingClock:
 
     def every(self, interval_s: float, callback: Callable[[], None], now: float) -> Ping:
         """Run `callback` (in the hub: it must not block) every `interval_s` from `now` on, until cancelled."""
-        ping = Ping(interval_s, callback)
+        ping = Ping(interval_s, callback, self._forget)
         heapq.heappush(self._heap, (now + interval_s, next(self._order), ping))
         self.clock.start()
         return ping
@@ -292,12 +298,22 @@ class PingClock:
         while heap and heap[0][0] <= now:
             due, _, ping = heapq.heappop(heap)
             if ping.cancelled:
+                self._cancelled -= 1
                 continue
             following = due + ping.interval_s
             heapq.heappush(heap, (following if following > now else now + ping.interval_s, next(self._order), ping))
             ping.callback()
             ran += 1
         return ran
+
+    def _forget(self) -> None:
+        """A place was cancelled: once cancelled places are more than half the heap, rebuild it without them."""
+        self._cancelled += 1
+        heap = self._heap
+        if self._cancelled * 2 > len(heap):
+            heap[:] = [entry for entry in heap if not entry[2].cancelled]
+            heapq.heapify(heap)
+            self._cancelled = 0
 
     def _check(self, now: float) -> bool:
         """Clock part: run what is due; whether any ping is left."""

@@ -131,6 +131,24 @@ def test_the_ping_clock_runs_each_connection_every_interval_and_forgets_a_cancel
     assert len(clock) == 1  # the cancelled one is gone, the other due again
 
 
+def test_cancelled_places_leave_the_ping_clock_once_they_fill_half_of_it_not_one_interval_later() -> None:
+    """Connection churn: closed connections' places do not linger until their due time."""
+    clock = PingClock()
+    ran: list[int] = []
+    pings = [clock.every(20.0, lambda i=i: ran.append(i), now=0.0) for i in range(100)]
+    clock.clock.stop()
+    for ping in pings[:50]:
+        ping.cancel()
+    assert len(clock) == 100  # half: kept until their turn
+    pings[50].cancel()
+    pings[50].cancel()  # twice is once
+    assert len(clock) == 49  # more than half cancelled: rebuilt without them, before any was due
+    for ping in pings[51:]:
+        ping.cancel()
+    assert len(clock) == 0 and not clock._check(1.0)  # nothing left: the clock may stop
+    assert clock.run_due(20.0) == 0 and ran == []
+
+
 def test_a_ping_clock_that_falls_behind_runs_each_callback_once_not_once_per_missed_interval() -> None:
     clock = PingClock()
     ran: list[int] = []
