@@ -1,8 +1,9 @@
 """An Edit of a distributed run's live options reaches every worker's users, old and new: each worker rebuilds its
 RunConfig from the master's options of the spawn message (users/load/config.py).
 
-An Edit that keeps the number of users sends the workers nothing here: the scenario shape only starts Locust's
-runner again, which sends the master's options in spawn messages, when its users or rate change."""
+An Edit that keeps the number of users reaches them too: Locust sends its options only with spawn messages (which
+the scenario shape sends only when its users or rate change), so the master also sends the live options in a
+message of their own."""
 
 from __future__ import annotations
 
@@ -48,6 +49,11 @@ def test_an_edit_of_in_flight_reaches_the_workers_old_and_new_users(tmp_path: Pa
         assert swarm(base, {"user_count": "6", "spawn_rate": "6", "in_flight": "3"})["success"]  # the Edit
         try:
             wait_for(lambda: in_flight(18), 30, "18 calls in flight (6 users x 3, the 4 old ones too)", 0.3)
+        except AssertionError:
+            raise AssertionError(f"in flight seen last: {seen[-10:]}") from None
+        assert swarm(base, {"user_count": "6", "spawn_rate": "6", "in_flight": "1"})["success"]  # same users
+        try:
+            wait_for(lambda: in_flight(6), 30, "6 calls in flight (the same 6 users x 1)", 0.3)
         except AssertionError:
             raise AssertionError(f"in flight seen last: {seen[-10:]}") from None
     finally:

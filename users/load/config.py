@@ -165,6 +165,33 @@ def install_config(environment: Environment, **_: Any) -> None:
     ):
         exit_bad_option(error, getattr(environment.parsed_options, "csv_prefix", None))
     environment.events.spawning_complete.add_listener(lambda **_: config_for(environment))
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner):
+        runner.register_message(LIVE_OPTIONS_MESSAGE, lambda msg, **_: take_live_options(environment, msg.data))
+
+
+LIVE_OPTIONS_MESSAGE = "ws_live_options"
+"""Master to workers after an Edit: the live options' values (Locust sends its options only with spawn messages,
+which a shape sends only when the number of users changes)."""
+
+
+def send_live_options(environment: Environment) -> None:
+    """On a master, after the web UI's Edit (or New): the live options' values to every worker, so an Edit that
+    keeps the number of users reaches their users too."""
+    runner = environment.runner
+    options = environment.parsed_options
+    if isinstance(runner, MasterRunner) and options is not None:
+        runner.send_message(LIVE_OPTIONS_MESSAGE, {name: getattr(options, name) for name in LIVE_OPTIONS})
+
+
+def take_live_options(environment: Environment, values: Mapping[str, Any]) -> None:
+    """On a worker: the master's live options replace this process's, and the RunConfig is rebuilt (its users
+    follow it at their next task run); names other than the live options are ignored."""
+    options = environment.parsed_options
+    if options is None or not isinstance(values, Mapping):
+        return
+    vars(options).update({name: values[name] for name in LIVE_OPTIONS if name in values})
+    config_for(environment)
 
 
 def refresh_config(environment: Environment, **_: Any) -> None:

@@ -25,7 +25,7 @@ from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner
 
 from users.engine.load_control import LoadSource
 from users.integration.web_ui import rewrite_extra_options, serve_build
-from users.load.config import config_for, current_config, options_view
+from users.load.config import config_for, current_config, options_view, send_live_options
 from users.load.runtime import RUN_ERROR_MESSAGE, runtime_for
 from users.web.web_form import PlanCheck, error_field, form_error, form_options
 from users.web.web_series import RunSeries, merged_histogram
@@ -219,6 +219,7 @@ def _install_form(environment: Environment, base: str, plan_check: PlanCheck | N
     def follow_swarm(response: Response) -> Response:
         if request.path == f"{base}/swarm" and request.method == "POST":
             config_for(environment)  # New and Edit: the run's RunConfig now (the users follow it)
+            send_live_options(environment)  # a master's workers too, even when the number of users is the same
         return response
 
 

@@ -23,6 +23,7 @@ from users.load.config import (
     config_for,
     config_state,
     options_view,
+    take_live_options,
 )
 from users.load.options import OPTIONS, OptionError
 
@@ -76,6 +77,19 @@ def test_the_process_config_is_rebuilt_only_when_the_options_change() -> None:
     assert config_for(environment) is None
     assert str(config_state(environment).error) == "--in-flight must be at least 1, got 0"
     assert options_view(second).in_flight == 8 and options_view(second).jwt_secret == "s" * 32
+
+
+def test_a_worker_takes_the_masters_live_options_and_nothing_else() -> None:
+    """An Edit that keeps the number of users reaches a worker only by this message: its RunConfig is rebuilt."""
+    environment = Environment(parsed_options=options(jwt_secret="s" * 32, in_flight=10))
+    first = config_for(environment)
+    take_live_options(environment, {"in_flight": 3, "tools": "sleep", "jwt_secret": "x" * 32, "host": "ws://a/"})
+    config = config_for(environment)
+    assert config is not first and config is not None
+    assert (config.in_flight, config.tools, config.max_in_flight) == (3, "sleep", 1000)
+    assert config.jwt_secret == "s" * 32 and config.host == "ws://127.0.0.1:1/"  # not live: the worker's own
+    take_live_options(environment, None)  # type: ignore[arg-type]  # a malformed message changes nothing
+    assert config_for(environment) is config
 
 
 class Pipelined(ToolCallUser):
