@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-import ssl
 from collections.abc import Sequence
 from time import perf_counter
 from typing import Any, ClassVar
@@ -14,24 +13,23 @@ from locust import User, constant, task
 from locust.env import Environment
 from locust.runners import WorkerRunner
 
-from users.engine.client import ClientSettings, ToolClient
+from users.engine.client import ToolClient
 from users.engine.connection import ClosedLoop
 from users.engine.load_control import LoadPoint, LoadSource, SlotRegistry, is_active, selected_share
 from users.engine.pacer import Member, PlanRate
 from users.engine.watchdog import start_watchdog
 from users.load.config import LIVE_OPTIONS, ConfigState, RunConfig, class_values, config_for, config_state
-from users.load.options import DEFAULTS, OptionError, token_source
+from users.load.options import DEFAULTS, OptionError
 from users.load.runtime import RUN_ERROR_MESSAGE, Runtime, runtime_for
 from users.load.seat import Seat
+from users.load.seat_setup import client_settings, subscribe_template, token_source_for, wire_protocol
 from users.load.sessions import run_session, session_rate, wait_for_start
 from users.load.storms import StormDropper
 from users.load.tool_mix import ToolMix
-from users.wire.auth import TokenSource
 from users.wire.errors import ConnectionLost
 from users.wire.metrics import WsCounters
-from users.wire.protocol import DEFAULT_DIALECT, CallTemplate, Dialect
-from users.wire.protocols.base import Protocol, Template
-from users.wire.protocols.options import build_protocol
+from users.wire.protocol import DEFAULT_DIALECT, Dialect
+from users.wire.protocols.base import Protocol
 
 logger = logging.getLogger(__name__)
 
@@ -50,51 +48,6 @@ TASK_SLICE_S = 0.05
 def slots_for(environment: Environment) -> SlotRegistry:
     """The process-wide user slots of `environment` (burst gating, storm selection)."""
     return runtime_for(environment).slots
-
-
-def subscribe_template(spec: str, protocol: Protocol | None = None) -> Template | None:
-    """`TOPIC[:RATE[:COUNT]]` as the subscribe call it stands for (in `protocol`, default toolcall); None when
-    empty."""
-    if not spec:
-        return None
-    parts = spec.split(":")
-    arguments: dict[str, Any] = {"topic": parts[0]}
-    if len(parts) > 1:
-        arguments["rate"] = float(parts[1])
-    if len(parts) > 2:
-        arguments["count"] = int(parts[2])
-    return CallTemplate("subscribe", arguments) if protocol is None else protocol.template("subscribe", arguments)
-
-
-def _token_source_for(runtime: Runtime, config: RunConfig) -> TokenSource | None:
-    """One token source per process, so tokens are minted once, not per connection; None without credentials
-    (a protocol whose upgrade then carries no token)."""
-    if not (config.jwt_secret or config.token or config.jwt_private_key):
-        return None
-    key = (
-        config.jwt_secret,
-        config.token,
-        config.private_key_pem,
-        config.jwt_subject,
-        config.jwt_scope,
-        config.jwt_ttl,
-        config.jwt_audience,
-    )
-    cached = runtime.token_cache
-    if cached is None or cached[0] != key:
-        cached = runtime.token_cache = (key, token_source(config, (config.private_key_pem, config.key_algorithm)))
-    return cached[1]
-
-
-def _sslopt(options: RunConfig) -> dict[str, Any]:
-    if options.insecure:
-        if not getattr(_sslopt, "warned", False):
-            logger.warning("--insecure: TLS certificates are NOT verified for this run")
-            _sslopt.warned = True  # type: ignore[attr-defined]
-        return {"cert_reqs": ssl.CERT_NONE, "check_hostname": False}
-    if options.ca_file:
-        return {"ca_certs": options.ca_file}
-    return {}
 
 
 def _stop_run_once(environment: Environment, error: OptionError) -> None:
@@ -119,15 +72,6 @@ def idle_until_change(client: ToolClient, point: LoadPoint) -> None:
         client.wait_for_progress(wait)
     else:
         gevent.sleep(wait + 0.0001)  # just past the change, so the next look sees it
-
-
-def wire_protocol(user: ToolCallUser) -> Protocol:
-    """The Protocol instance a user's `protocol` attribute (or option) names."""
-    if isinstance(user.protocol, Protocol):
-        return user.protocol
-    return build_protocol(
-        user.protocol, dialect=user.dialect, mcp_protocol_version=user.mcp_protocol_version, rpc_hello=user.rpc_hello
-    )
 
 
 def apply_options(user: User, state: ConfigState, config: RunConfig) -> None:
@@ -250,36 +194,18 @@ class ToolCallUser(User):
         super().__init__(environment)
         self.runtime: Runtime = runtime_for(environment)
         config = self._config = config_for(environment)  # built once per options change, checked then
-        tokens: TokenSource | None = None
         self.option_error: OptionError | None = config_state(environment).error
-        sslopt: dict[str, Any] = {}
         if config is not None:
             apply_options(self, config_state(environment), config)
-            tokens = _token_source_for(self.runtime, config)
-            sslopt = _sslopt(config)
         self.wire = wire_protocol(self)
-        self.settings = ClientSettings(
-            connect_timeout_s=self.connect_timeout,
-            hello_timeout_s=self.hello_timeout,
-            call_timeout_s=self.call_timeout,
-            max_message_bytes=self.max_message_bytes,
-            ping_interval_s=self.ping_interval,
-            ping_timeout_s=self.ping_timeout,
-            headers=tuple(self.headers),
-            subprotocols=tuple(self.subprotocols),
-            sslopt=sslopt,
-            dialect=self.dialect,
-            protocol=self.wire,
-            compression=self.compression,
-            follow_redirects=config.follow_redirects if config is not None else False,
-        )
+        self.settings = client_settings(self, config, self.wire)
         self.mix = ToolMix.from_spec(self.tools, self.dialect, protocol=self.wire)
         self.seat = Seat(
             environment,
             self.host,
             self.settings,
             self.runtime.counters,
-            tokens=tokens,
+            tokens=token_source_for(self.runtime, config) if config is not None else None,
             session_prefix=self.session_prefix,
             subscription=subscribe_template(self.subscribe, self.wire),
             base_s=self.reconnect_base_s,
