@@ -50,9 +50,9 @@ class Seat:
     """One user's connection from its first open to its leave, and the counts that go with it.
 
     `open` connects, sends hello (session `PREFIX-<random>`) and the subscription; a failure is reported by the
-    client and leaves the seat empty. `reopen` opens again: at once after a storm drop or a finished session
-    (`end_session`), otherwise after capped, jittered exponential backoff (users/load/backoff.py), or the wait a
-    refused upgrade's Retry-After asked for. `leave` drains the calls in flight and closes. Counted here:
+    client and leaves the seat empty. `reopen` opens again: at once after a storm drop, otherwise after capped,
+    jittered exponential backoff (users/load/backoff.py) or the wait a refused upgrade's Retry-After asked for. A
+    finished session (`end_session`, a 1000 close) is followed at once by the next (`open_next_session`). `leave` drains the calls in flight and closes. Counted here:
     reconnect_attempts and reconnects (opens after one that succeeded), storm_drops, sessions. Randomness (`rng`)
     and waiting (`sleep`) are injectable.
     """
