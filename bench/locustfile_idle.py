@@ -20,9 +20,7 @@ class IdleUser(_entry.ToolCallUser):
 
     def hold(self) -> None:
         """Reopen a dropped connection; otherwise sleep."""
-        client = self.client
-        if client is None or not client.connected:
-            self._reopen_with_backoff()
+        if self.connected_client() is None:  # reopened (after backoff) when it dropped; None while that fails
             return
         gevent.sleep(self.idle_s)
 

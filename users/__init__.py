@@ -2,6 +2,6 @@
 
 Packages, lowest first (each imports only those before it; tests/test_layering.py holds it):
 `integration` (every touch of Locust's internals), `wire` (the pure WebSocket client), `engine` (sockets and the hub),
-`load` (options, sessions, storms, rate shares), `telemetry` (counters, files, exports), `web` (the web UI);
-then `base` (the User classes) and `reporting` (the run's hooks), which join them.
+`load` (options, the seat: a connection's lifecycle, sessions, storms, rate shares), `telemetry` (counters, files,
+exports), `web` (the web UI); then `base` (the User classes) and `reporting` (the run's hooks), which join them.
 """

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-import random
-import ssl
-import time
-import uuid
 from collections.abc import Sequence
 from time import perf_counter
 from typing import Any, ClassVar
@@ -17,25 +13,23 @@ from locust import User, constant, task
 from locust.env import Environment
 from locust.runners import WorkerRunner
 
-from users.engine.client import ClientSettings, ToolClient
+from users.engine.client import ToolClient
 from users.engine.connection import ClosedLoop
 from users.engine.load_control import LoadPoint, LoadSource, SlotRegistry, is_active, selected_share
 from users.engine.pacer import Member, PlanRate
 from users.engine.watchdog import start_watchdog
-from users.integration import request_fire
-from users.load.backoff import attempts_after_session, reconnect_delay, retry_after_delay
 from users.load.config import LIVE_OPTIONS, ConfigState, RunConfig, class_values, config_for, config_state
-from users.load.options import DEFAULTS, OptionError, token_source
+from users.load.options import DEFAULTS, OptionError
 from users.load.runtime import RUN_ERROR_MESSAGE, Runtime, runtime_for
-from users.load.sessions import SessionChurn
+from users.load.seat import Seat
+from users.load.seat_setup import client_settings, subscribe_template, token_source_for, wire_protocol
+from users.load.sessions import run_session, session_rate, wait_for_start
 from users.load.storms import StormDropper
 from users.load.tool_mix import ToolMix
-from users.wire.auth import TokenSource, corrupt
-from users.wire.errors import ConnectionLost, WsFailure
+from users.wire.errors import ConnectionLost
 from users.wire.metrics import WsCounters
-from users.wire.protocol import DEFAULT_DIALECT, CallTemplate, Dialect
-from users.wire.protocols.base import Protocol, Template
-from users.wire.protocols.options import build_protocol
+from users.wire.protocol import DEFAULT_DIALECT, Dialect
+from users.wire.protocols.base import Protocol
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +41,6 @@ def counters_for(environment: Environment) -> WsCounters:
 
 MAX_IDLE_WAIT_S = 1.0
 """Longest a waiting user goes without looking at the plan again."""
-_SHARED_RNG = random.Random()
-"""Jitter and phases for every user of the process: a Random per user would cost about 3 KB per connection."""
 PACE_HOLD_S = 5.0
 """Longest a pacing user holds its connection before its task runs again: the pacer sends meanwhile, and wakes it
 when the rate ends; each task run costs Locust's task loop and a plan look, once per user per hold."""
@@ -59,60 +51,6 @@ TASK_SLICE_S = 0.05
 def slots_for(environment: Environment) -> SlotRegistry:
     """The process-wide user slots of `environment` (burst gating, storm selection)."""
     return runtime_for(environment).slots
-
-
-def subscribe_template(spec: str, protocol: Protocol | None = None) -> Template | None:
-    """`TOPIC[:RATE[:COUNT]]` as the subscribe call it stands for (in `protocol`, default toolcall); None when
-    empty."""
-    if not spec:
-        return None
-    parts = spec.split(":")
-    arguments: dict[str, Any] = {"topic": parts[0]}
-    if len(parts) > 1:
-        arguments["rate"] = float(parts[1])
-    if len(parts) > 2:
-        arguments["count"] = int(parts[2])
-    return CallTemplate("subscribe", arguments) if protocol is None else protocol.template("subscribe", arguments)
-
-
-def _token_source_for(runtime: Runtime, config: RunConfig) -> TokenSource | None:
-    """One token source per process, so tokens are minted once, not per connection; None without credentials
-    (a protocol whose upgrade then carries no token)."""
-    if not (config.jwt_secret or config.token or config.jwt_private_key):
-        return None
-    key = (
-        config.jwt_secret,
-        config.token,
-        config.private_key_pem,
-        config.jwt_subject,
-        config.jwt_scope,
-        config.jwt_ttl,
-        config.jwt_audience,
-    )
-    cached = runtime.token_cache
-    if cached is None or cached[0] != key:
-        cached = runtime.token_cache = (key, token_source(config, (config.private_key_pem, config.key_algorithm)))
-    return cached[1]
-
-
-def _sslopt(options: RunConfig) -> dict[str, Any]:
-    if options.insecure:
-        if not getattr(_sslopt, "warned", False):
-            logger.warning("--insecure: TLS certificates are NOT verified for this run")
-            _sslopt.warned = True  # type: ignore[attr-defined]
-        return {"cert_reqs": ssl.CERT_NONE, "check_hostname": False}
-    if options.ca_file:
-        return {"ca_certs": options.ca_file}
-    return {}
-
-
-def remaining_run_s(environment: Environment) -> float | None:
-    """Seconds left of a run with -t (None without one)."""
-    config = config_state(environment).config
-    run_time = config.run_time if config is not None else None
-    if not run_time:
-        return None
-    return max(0.0, float(run_time) - (time.time() - environment.stats.start_time))
 
 
 def _stop_run_once(environment: Environment, error: OptionError) -> None:
@@ -137,24 +75,6 @@ def idle_until_change(client: ToolClient, point: LoadPoint) -> None:
         client.wait_for_progress(wait)
     else:
         gevent.sleep(wait + 0.0001)  # just past the change, so the next look sees it
-
-
-def wire_protocol(user: ToolCallUser) -> Protocol:
-    """The Protocol instance a user's `protocol` attribute (or option) names."""
-    if isinstance(user.protocol, Protocol):
-        return user.protocol
-    return build_protocol(
-        user.protocol, dialect=user.dialect, mcp_protocol_version=user.mcp_protocol_version, rpc_hello=user.rpc_hello
-    )
-
-
-def connection_token(tokens: TokenSource | None, bad: bool, counters: WsCounters) -> str | None:
-    """A connection's token (broken for a bad-token user); None without credentials."""
-    if tokens is None:
-        return None
-    token = tokens.token_for(time.time())
-    counters.tokens_minted = getattr(tokens, "minted", 0)
-    return corrupt(token) if bad else token
 
 
 def apply_options(user: User, state: ConfigState, config: RunConfig) -> None:
@@ -198,13 +118,14 @@ def wanted_active(user: ToolCallUser, point: LoadPoint) -> bool:
     return is_active(slots.rank(user.slot), len(slots), point, wanted)
 
 
-class ToolCallUser(SessionChurn, User):
+class ToolCallUser(User):
     """A user holding one WebSocket connection that keeps `in_flight` `call_tool` requests outstanding.
 
     `on_start` connects and sends hello (events `connect` and `hello`); the task then keeps `in_flight` calls
     outstanding, drawn from the `tools` mix, each reported as `call_tool:<tool>` when its result, timeout or loss
     settles it. A dropped connection is reopened with capped, jittered exponential backoff; with `session_calls`
-    a connection closes after that many calls and the next opens at once (users/load/sessions.py). On stop, calls in
+    a connection closes after that many calls and the next opens at once (users/load/sessions.py). The
+    connection's lifecycle is its `seat` (users/load/seat.py); this class picks how the seat's connection sends. On stop, calls in
     flight are drained (up to the call timeout) before the connection closes, so no call goes uncounted.
 
     Subclass it to change the attributes below, or write your own tasks with `self.client.call(...)` (a
@@ -265,6 +186,8 @@ class ToolCallUser(SessionChurn, User):
     """Seconds without a pong before the connection counts as half-open (option --ping-timeout)."""
     bad_token_fraction: float = DEFAULTS["bad_token_fraction"]
     """Fraction of users that send a token with a broken signature (option --bad-token-fraction)."""
+    session_calls: int = DEFAULTS["session_calls"]
+    """Calls per connection before it closes with 1000 and the user connects again; 0 keeps it (--session-calls)."""
     subscribe: str = DEFAULTS["subscribe"]
     """Push stream to subscribe to after hello, `TOPIC[:RATE[:COUNT]]` (option --subscribe)."""
     load_plan: ClassVar[LoadSource | None] = None
@@ -274,42 +197,41 @@ class ToolCallUser(SessionChurn, User):
         super().__init__(environment)
         self.runtime: Runtime = runtime_for(environment)
         config = self._config = config_for(environment)  # built once per options change, checked then
-        self._tokens: TokenSource | None = None
         self.option_error: OptionError | None = config_state(environment).error
-        sslopt: dict[str, Any] = {}
         if config is not None:
             apply_options(self, config_state(environment), config)
-            self._tokens = _token_source_for(self.runtime, config)
-            sslopt = _sslopt(config)
-        self.counters = self.runtime.counters
         self.wire = wire_protocol(self)
-        self.settings = ClientSettings(
-            connect_timeout_s=self.connect_timeout,
-            hello_timeout_s=self.hello_timeout,
-            call_timeout_s=self.call_timeout,
-            max_message_bytes=self.max_message_bytes,
-            ping_interval_s=self.ping_interval,
-            ping_timeout_s=self.ping_timeout,
-            headers=tuple(self.headers),
-            subprotocols=tuple(self.subprotocols),
-            sslopt=sslopt,
-            dialect=self.dialect,
-            protocol=self.wire,
-            compression=self.compression,
-            follow_redirects=config.follow_redirects if config is not None else False,
-        )
+        self.settings = client_settings(self, config, self.wire)
         self.mix = ToolMix.from_spec(self.tools, self.dialect, protocol=self.wire)
-        self.client: ToolClient | None = None
+        self.seat = Seat(
+            environment,
+            self.host,
+            self.settings,
+            self.runtime.counters,
+            tokens=token_source_for(self.runtime, config) if config is not None else None,
+            session_prefix=self.session_prefix,
+            subscription=subscribe_template(self.subscribe, self.wire),
+            base_s=self.reconnect_base_s,
+            cap_s=self.reconnect_cap_s,
+        )
+        """This user's connection lifecycle (users/load/seat.py)."""
         self.slot = -1
-        self._subscription = subscribe_template(self.subscribe, self.wire)
-        self._failed_attempts = 0
-        self._retry_after: float | None = None  # the wait a refused upgrade asked for (Retry-After), used once
-        self._was_connected = False
-        self._rng = _SHARED_RNG
-        self._bad_token = False
         self._zero_wait = False
         self._member: Member | None = None
-        self._storm_dropped = False
+
+    @property
+    def client(self) -> ToolClient | None:
+        """The connection (its seat's): open, ended, or None before the first open and after a failed one."""
+        return self.seat.client
+
+    @client.setter
+    def client(self, client: ToolClient | None) -> None:
+        self.seat.client = client
+
+    @property
+    def counters(self) -> WsCounters:
+        """The run's WebSocket counters this user's connections count in."""
+        return self.seat.counters
 
     # ------------------------------------------------------------ lifecycle
     def run(self) -> None:
@@ -322,45 +244,43 @@ class ToolCallUser(SessionChurn, User):
         super().run()
 
     def on_start(self) -> None:
-        """Connect and hello; a failure is reported and retried by the task with backoff."""
-        self.counters = self.runtime.counters  # a new run may have started since this user was made
+        """Take a slot, then connect and hello; a failure is reported and retried by the task with backoff."""
+        seat = self.seat
+        seat.counters = counters = self.runtime.counters  # a new run may have started since this user was made
         start_watchdog()  # once per process: a server that starves the hub is named and its connection shut down
-        self.counters.names.limit = self.max_server_names
+        counters.names.limit = self.max_server_names
         self.slot = self.runtime.slots.take()
-        self._bad_token = self.bad_token_fraction > 0 and selected_share(self.slot, 0, self.bad_token_fraction)
+        seat.bad_token = self.bad_token_fraction > 0 and selected_share(self.slot, 0, self.bad_token_fraction)
         self._zero_wait = self.wait_time() == 0
         if self.load_plan is not None:
             if self.runtime.storms is None:
                 self.runtime.storms = StormDropper(self.load_plan)
-            self.runtime.storms.add(self.slot, self._storm_drop)
+            self.runtime.storms.add(self.slot, seat.drop_for_storm)
             # the pacer reads the plan's rate and this process's share itself; a call later than its timeout is
             # skipped (it would time out anyway)
-            self.runtime.pacer.follow(PlanRate(self.load_plan, self.runtime.share), self.counters, self.call_timeout)
-        self.open_connection()
+            self.runtime.pacer.follow(PlanRate(self.load_plan, self.runtime.share), counters, self.call_timeout)
+        seat.open()
 
     def on_stop(self) -> None:
-        """Drain calls in flight (bounded by the call timeout), then close the connection."""
+        """Give the slot back, then leave the seat: drain calls in flight (bounded by the call timeout), close."""
         if self.slot >= 0:
             self.runtime.pacer.leave(self.slot)
             if self.runtime.storms is not None:
                 self.runtime.storms.remove(self.slot)
             self.runtime.slots.release(self.slot)
             self.slot = -1
-        client = self.client
-        if client is not None:
-            client.drain()
-            client.close()
+        self.seat.leave()
 
     @task
     def call_tools(self) -> None:
         """Send calls as the plan says (closed loop, paced, idle for a burst, storm); reopen lost connections."""
         follow_live_options(self)
         point = self.load_plan.point() if self.load_plan is not None else None
-        client = self.client
+        client = self.seat.client
         pacer = self.runtime.pacer
         if client is None or not client.connected:
             pacer.leave(self.slot)  # the connected users carry the rate meanwhile
-            self._reconnect()
+            self.seat.reopen()  # at once after a storm drop, otherwise after backoff
             return  # a fresh task run looks at the plan again before sending
         try:
             if point is None:
@@ -378,24 +298,35 @@ class ToolCallUser(SessionChurn, User):
         except ConnectionLost:
             pass  # its calls were reported as connection_lost; the next run of this task reconnects
 
+    # ------------------------------------------------------------ send policies
     def _keep_calling(self, client: ToolClient, slice_s: float, point_free: bool = False) -> None:
         """Closed loop: keep `in_flight` calls outstanding for up to `slice_s` (the plan's point holds that long).
 
         Without a think time the connection itself keeps the loop going (the `ClosedLoop` send policy of
         users/engine/connection.py: each answer read sends the next call), so Locust's task loop and its zero wait
-        are paid once per slice, not once per call. A user with a think time (wait_time) does one round per task run: it waits for an answer (without
-        a plan) or until the slice's end. Locust's graceful stop is honoured at the slice's end (within
-        TASK_SLICE_S).
+        are paid once per slice, not once per call. A user with a think time (wait_time) does one round per task
+        run: it waits for an answer (without a plan) or until the slice's end. Locust's graceful stop is honoured
+        at the slice's end (within TASK_SLICE_S).
         """
-        if self._churning():
-            self._churn(client, slice_s)
+        if self.session_calls or session_rate(self.load_plan)[0] > 0:
+            self._churn(slice_s)
         elif self._zero_wait:
             until = perf_counter() + slice_s
             client.stay(ClosedLoop(self.in_flight, self.mix.pick, until), until)
         else:
             client.keep_in_flight(self.in_flight, self.mix.pick, math.inf if point_free else slice_s)
 
-    # ------------------------------------------------------------ plan work
+    def _churn(self, slice_s: float) -> None:
+        """Connection churn (--session-calls, churn stages): this slice's calls of the connection's session; a
+        finished session closes with 1000 and the next one opens at once (in a churn stage, at its scheduled
+        start): a new session, not a reconnect, no backoff."""
+        seat = self.seat
+        budget = seat.session_budget(self.session_calls or 1, self.mix.pick)
+        if run_session(budget, self.in_flight, perf_counter() + slice_s, None if self._zero_wait else 1):
+            seat.end_session()
+            wait_for_start(self.load_plan, self.runtime, seat.counters)
+            seat.open_next_session()
+
     def _pace(self, client: ToolClient, point: LoadPoint) -> None:
         """Open model: this connection joins the process's pacer (users/engine/pacer.py), which follows the plan's
         rate and sends each call at its intended time (latency counted from then) over every pacing connection,
@@ -411,77 +342,12 @@ class ToolCallUser(SessionChurn, User):
         runtime.pacer.join(self.slot, member)
         client.hold(perf_counter() + min(point.until_change_s, PACE_HOLD_S))
 
-    def _storm_drop(self) -> None:
-        """Called by the process's StormDropper at a storm: drop the connection at once, wherever this user is
-        (its calls in flight become connection_lost); the user reconnects at once, without backoff."""
-        client = self.client
-        if client is not None and client.connected:
-            self.counters.storm_drops += 1
-            self._storm_dropped = True
-            client.drop("storm")
-
-    def _reconnect(self) -> None:
-        """Reopen the connection: at once after a storm drop, otherwise after backoff."""
-        if self._storm_dropped:
-            self._storm_dropped = False
-            self._failed_attempts = 0
-            self.open_connection()
-        else:
-            self._reopen_with_backoff()
-
-    # -------------------------------------------------------------- helpers
+    # ------------------------------------------------- for your own tasks
     def connected_client(self) -> ToolClient | None:
-        """The open connection, reopened (after backoff) when it is gone; None while that fails."""
-        client = self.client
-        if client is None or not client.connected:
-            self._reopen_with_backoff()
-            client = self.client
-        return client if client is not None and client.connected else None
+        """The open connection, reopened (after backoff; at once after a storm drop) when it is gone; None while
+        that fails."""
+        return self.seat.connected()
 
     def open_connection(self) -> bool:
         """Open a connection and send hello; True on success. Failures are already reported as events."""
-        if self._tokens is None and not self.wire.bearer_token:
-            raise RuntimeError("ToolCallUser needs Locust's parsed options (--jwt-secret or --token)")
-        client = ToolClient(
-            self.host,
-            fire=request_fire(self.environment),
-            counters=self.counters,
-            settings=self.settings,
-        )
-        if self._was_connected:
-            self.counters.reconnect_attempts += 1
-        try:
-            token = connection_token(self._tokens, self._bad_token, self.counters)
-            client.connect(token)
-            client.hello(f"{self.session_prefix}-{uuid.uuid4().hex[:16]}", token or "")
-        except WsFailure as exc:
-            self.client = None
-            self._retry_after = getattr(exc, "retry_after_s", None)
-            self._failed_attempts += 1
-            return False
-        except BaseException:
-            client.close()  # stopped mid-connect or mid-hello: the connection is closed and counted, not left open
-            raise
-        if self._was_connected:
-            self.counters.reconnects += 1
-        self._was_connected = True
-        self.client = client
-        if self._subscription is not None:
-            client.call(self._subscription)
-        return True
-
-    def _reopen_with_backoff(self) -> None:
-        """Reconnect, after a delay unless the last connection lived long and closed cleanly (users/load/backoff.py)."""
-        ended = self.client
-        if ended is not None and not ended.connected:
-            self._failed_attempts = attempts_after_session(self._failed_attempts, ended.lived_s, ended.ended_cleanly)
-            self.client = None
-        delay = reconnect_delay(self._failed_attempts, self.reconnect_base_s, self.reconnect_cap_s, self._rng)
-        if self._retry_after is not None:  # the server said when: that instead (capped at 60 s and the run's end)
-            delay, self._retry_after = (
-                retry_after_delay(self._retry_after, 60.0, remaining_run_s(self.environment)),
-                None,
-            )
-        if delay:
-            gevent.sleep(delay)
-        self.open_connection()
+        return self.seat.open()

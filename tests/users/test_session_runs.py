@@ -30,7 +30,7 @@ def test_sessions_of_n_calls_close_normally_and_reconnect_at_once_with_every_cou
     sessions = int(ws["sessions"])
     # no backoff: short sessions meet doubling delays from 0.05 s up to 5 s there, at most ~8 per user in 3 s
     assert sessions > 20 * USERS, sessions
-    # exact even for the sessions the stop cut mid-connect or mid-hello (users/load/sessions.py finishes and closes them)
+    # exact even for the sessions the stop cut mid-connect or mid-hello (Seat.open_next_session, users/load/seat.py, finishes and closes them)
     assert stats["connections_opened"] == ws["connects"] == result.stats["connect"].requests
     assert stats["hello_ok"] == ws["hellos_ok"] == result.stats["hello"].requests
     assert result.stats["session"].requests == sessions and result.stats["session"].failures == 0

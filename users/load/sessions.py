@@ -1,21 +1,16 @@
-"""Connection churn (--session-calls N): a session makes N calls on its connection, then closes it with 1000."""
+"""Connection churn (--session-calls N, churn stages): a session's calls, and when the next session may start."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from time import perf_counter
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING
 
 import gevent
-from gevent import GreenletExit
-from locust.env import Environment
 
-from users.engine.client import ClientSettings, ToolClient
-from users.engine.load_control import LoadSource
+from users.engine.client import ToolClient
+from users.engine.load_control import LoadPoint, LoadSource
 from users.engine.pacer import LATE_AFTER_S
-from users.integration import request_fire
-from users.load.options import DEFAULTS
-from users.load.tool_mix import ToolMix
 from users.wire.metrics import WsCounters
 from users.wire.protocol import CallTemplate
 
@@ -68,91 +63,27 @@ def run_session(budget: SessionBudget, in_flight: int, until: float, rounds: int
     return True
 
 
-def end_session(client: ToolClient, counters: WsCounters, fire: Callable[..., Any], request_type: str) -> None:
-    """Close a finished session with 1000 (not a failure: its user connects again at once, without backoff),
-    count it and report its duration, from the handshake to the close, as the request `session`."""
-    client.close()
-    counters.sessions += 1
-    fire(
-        request_type=request_type,
-        name=SESSION_NAME,
-        response_time=client.lived_s * 1000.0,
-        response_length=0,
-        exception=None,
-        context={},
-    )
+def session_rate(plan: LoadSource | None) -> tuple[float, LoadPoint | None]:
+    """The plan's sessions/s now (0 outside churn stages) and the point it comes from."""
+    point = plan.point() if plan is not None else None
+    return (getattr(point, "session_rate", None) or 0.0) if point is not None else 0.0, point
 
 
-class SessionChurn:
-    """ToolCallUser's part in connection churn: the `session_calls` attribute and one slice of a session."""
-
-    session_calls: int = DEFAULTS["session_calls"]
-    """Calls per connection before it closes with 1000 and the user connects again; 0 keeps it (--session-calls)."""
-    _session: SessionBudget | None = None
-    # ToolCallUser's, used here
-    load_plan: ClassVar[LoadSource | None]
-    runtime: Runtime
-    client: ToolClient | None
-    in_flight: int
-    mix: ToolMix
-    counters: WsCounters
-    environment: Environment
-    settings: ClientSettings
-    _zero_wait: bool
-    _was_connected: bool
-    open_connection: Callable[[], bool]
-
-    def _session_rate(self) -> tuple[float, Any]:
-        """The plan's sessions/s now (0 outside churn stages) and the point it comes from."""
-        point = self.load_plan.point() if self.load_plan is not None else None
-        return (getattr(point, "session_rate", None) or 0.0) if point is not None else 0.0, point
-
-    def _churning(self) -> bool:
-        """Connections are sessions that end after their calls: with --session-calls, or in a churn stage."""
-        return bool(self.session_calls) or self._session_rate()[0] > 0
-
-    def _churn(self, client: ToolClient, slice_s: float) -> None:
-        """This slice's calls of the connection's session; a finished session closes with 1000 and the next one
-        opens at once (in a churn stage, at its scheduled start): a new session, not a reconnect, no backoff."""
-        budget = self._session
-        if budget is None or budget.client is not client:
-            budget = self._session = SessionBudget(client, self.session_calls or 1, self.mix.pick)
-        if run_session(budget, self.in_flight, perf_counter() + slice_s, None if self._zero_wait else 1):
-            end_session(client, self.counters, request_fire(self.environment), self.settings.request_type)
-            self.client = self._session = None
-            self._was_connected = False
-            self._wait_for_start()
-            self._open_next_session()
-
-    def _wait_for_start(self) -> None:
-        """In a churn stage, wait for the start this user claims of the process's schedule (users/load/session_clock.py);
-        one more than 10 ms past it is counted late. Outside churn stages (also once the plan leaves one while
-        this user waits for a start to claim), return at once."""
-        while True:
-            rate, point = self._session_rate()
-            if rate <= 0:
-                return
-            now = perf_counter()
-            process_rate = self.runtime.share.process_rate(rate)
-            due = self.runtime.session_clock.claim(point.stage_index, process_rate, now, now + point.until_change_s)
-            if due is not None:
-                break
-            gevent.sleep(min(point.until_change_s, WAIT_FOR_START_S) + 0.0001)  # just past the stage's end
-        if due > now:
-            gevent.sleep(due - now)
-        if perf_counter() - due > LATE_AFTER_S:
-            self.counters.sessions_late += 1
-
-    def _open_next_session(self) -> None:
-        """Open the next session in a greenlet of its own: a stop that lands meanwhile waits for it (bounded by the
-        connect and hello timeouts) and closes it with 1000, so the server never counts a connection or a hello
-        the client did not."""
-        opener = gevent.spawn(self.open_connection)
-        try:
-            opener.get()
-        except GreenletExit:
-            opener.join(self.settings.connect_timeout_s + self.settings.hello_timeout_s)
-            client, self.client = self.client, None
-            if client is not None:
-                client.close()
-            raise
+def wait_for_start(plan: LoadSource | None, runtime: Runtime, counters: WsCounters) -> None:
+    """In a churn stage, wait for the start this user claims of the process's schedule (users/load/session_clock.py);
+    one more than 10 ms past it is counted late. Outside churn stages (also once the plan leaves one while this
+    user waits for a start to claim), return at once."""
+    while True:
+        rate, point = session_rate(plan)
+        if rate <= 0 or point is None:
+            return
+        now = perf_counter()
+        process_rate = runtime.share.process_rate(rate)
+        due = runtime.session_clock.claim(point.stage_index, process_rate, now, now + point.until_change_s)
+        if due is not None:
+            break
+        gevent.sleep(min(point.until_change_s, WAIT_FOR_START_S) + 0.0001)  # just past the stage's end
+    if due > now:
+        gevent.sleep(due - now)
+    if perf_counter() - due > LATE_AFTER_S:
+        counters.sessions_late += 1
