@@ -22,6 +22,7 @@ another might, so then it fires from a greenlet. While it is alone, a success is
 
 from __future__ import annotations
 
+import bisect
 import logging
 import time
 import weakref
@@ -98,10 +99,27 @@ def _percentile_fields(self: Any, stats_entry: Any, use_current: bool = False) -
         return self.percentiles_na
     if use_current and stats_entry.use_response_times_cache:
         values = [stats_entry.get_current_response_time_percentile(p) for p in self.percentiles_to_report]
-    else:
-        values = [stats_entry.get_response_time_percentile(p) for p in self.percentiles_to_report]
+    else:  # StatsEntry.get_response_time_percentile for each, with one sort of the buckets for them all
+        counted = stats_entry.num_requests - stats_entry.num_none_requests
+        values = response_time_percentiles(stats_entry.response_times, counted, self.percentiles_to_report)
     top = stats_entry.max_response_time  # exact; a percentile is its rounded bucket and may be above it
     return [_csv_number(min(v or 0, top)) for v in values]
+
+
+def response_time_percentiles(response_times: dict[Any, int], num_requests: int, percents: list[float]) -> list[Any]:
+    """Locust's `calculate_response_time_percentile` of each of `percents`, from one sort of the buckets (Locust
+    sorts them once per percentile: with 0.01 ms buckets, thousands of keys, eleven times per row per second)."""
+    remaining: list[int] = []  # negated: requests left after each bucket, slowest first (non-decreasing)
+    keys = sorted(response_times, reverse=True)
+    processed = 0
+    for key in keys:
+        processed += response_times[key]
+        remaining.append(processed - num_requests)
+    values: list[Any] = []
+    for percent in percents:
+        at = bisect.bisect_left(remaining, -int(num_requests * percent))
+        values.append(keys[at] if at < len(keys) else 0)
+    return values
 
 
 def _csv_number(value: float) -> float | int:

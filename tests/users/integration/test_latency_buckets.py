@@ -5,9 +5,16 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from locust import stats as locust_stats
 
-from users.integration.stats_path import ORIGINAL_BUCKET, _csv_number, fine_bucket_response_time
+from users.integration.stats_path import (
+    ORIGINAL_BUCKET,
+    _csv_number,
+    fine_bucket_response_time,
+    response_time_percentiles,
+)
 
 
 def near_a_tie(x: float, step: float) -> bool:
@@ -36,3 +43,21 @@ def test_ties_round_up_and_the_grid_meets_locusts_buckets_at_100_ms() -> None:
 
 def test_csv_percentiles_keep_two_decimals_below_100_ms() -> None:
     assert _csv_number(0.5734) == 0.57 and _csv_number(99.994) == 99.99 and _csv_number(150.7) == 150
+
+
+PERCENTS = [0.5, 0.66, 0.75, 0.8, 0.9, 0.95, 0.98, 0.99, 0.999, 0.9999, 1.0]
+
+
+@given(
+    st.dictionaries(st.sampled_from([i / 100 for i in range(2000)] + [150.0, 3000.0]), st.integers(1, 50)),
+    st.integers(0, 30),
+    st.lists(st.floats(0.0, 1.0), max_size=5),
+)
+def test_all_percentiles_from_one_sort_are_locusts_one_by_one(
+    times: dict[float, int], none: int, extra: list[float]
+) -> None:
+    """Against Locust's own function, also with fewer requests counted than bucketed and none at all."""
+    for total in {sum(times.values()), max(0, sum(times.values()) - none)}:
+        percents = PERCENTS + extra
+        expected = [locust_stats.calculate_response_time_percentile(times, total, p) for p in percents]
+        assert response_time_percentiles(times, total, percents) == expected
