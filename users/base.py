@@ -15,6 +15,7 @@ from locust.runners import WorkerRunner
 
 from users.engine.client import ToolClient
 from users.engine.connection import ClosedLoop
+from users.engine.heap_freeze import start_heap_freezer
 from users.engine.load_control import LoadPoint, LoadSource, SlotRegistry, is_active, selected_share
 from users.engine.pacer import Member, PlanRate
 from users.engine.watchdog import start_watchdog
@@ -42,8 +43,9 @@ def counters_for(environment: Environment) -> WsCounters:
 MAX_IDLE_WAIT_S = 1.0
 """Longest a waiting user goes without looking at the plan again."""
 PACE_HOLD_S = 5.0
-"""Longest a pacing user holds its connection before its task runs again: the pacer sends meanwhile, and wakes it
-when the rate ends; each task run costs Locust's task loop and a plan look, once per user per hold."""
+"""Longest a pacing user holds its connection before its task runs again (each hold is drawn between half of it and
+all of it, so users that joined together do not wake together): the pacer sends meanwhile, and wakes it when the
+rate ends; each task run costs Locust's task loop and a plan look."""
 TASK_SLICE_S = 0.05
 """A closed-loop task run keeps calling this long before it hands back to Locust's task loop."""
 
@@ -248,6 +250,8 @@ class ToolCallUser(User):
         seat = self.seat
         seat.counters = counters = self.runtime.counters  # a new run may have started since this user was made
         start_watchdog()  # once per process: a server that starves the hub is named and its connection shut down
+        runtime = self.runtime
+        start_heap_freezer(lambda: runtime.counters.disconnects)  # once per process: no full collections when steady
         counters.names.limit = self.max_server_names
         self.slot = self.runtime.slots.take()
         seat.bad_token = self.bad_token_fraction > 0 and selected_share(self.slot, 0, self.bad_token_fraction)
@@ -340,7 +344,8 @@ class ToolCallUser(User):
                 client, io.send_from_hub, self.mix.pick, self.max_in_flight, self.slot, io.progress.notify
             )
         runtime.pacer.join(self.slot, member)
-        client.hold(perf_counter() + min(point.until_change_s, PACE_HOLD_S))
+        hold_s = PACE_HOLD_S * (0.5 + 0.5 * self.seat.rng.random())  # spread: users that joined together wake apart
+        client.hold(perf_counter() + min(point.until_change_s, hold_s))
 
     # ------------------------------------------------- for your own tasks
     def connected_client(self) -> ToolClient | None:
