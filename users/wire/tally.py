@@ -58,24 +58,32 @@ class Tally:
     def fold(self, traffic: Traffic) -> None:
         """Add what `traffic` holds to the counters and zero it (a delta: folding twice counts nothing twice)."""
         counters = self.counters
-        n = traffic.messages_received
-        if n:
-            counters.messages_received += n
-            counters.bytes_received += traffic.bytes_received
-            traffic.messages_received = traffic.bytes_received = 0
         n = traffic.messages_sent
         if n:
             counters.messages_sent += n
             counters.bytes_sent += traffic.bytes_sent
             self.ledger.sent += traffic.calls_sent
             traffic.messages_sent = traffic.bytes_sent = traffic.calls_sent = 0
+        n = traffic.messages_received
+        if n:
+            counters.messages_received += n
+            counters.bytes_received += traffic.bytes_received
+            traffic.messages_received = traffic.bytes_received = 0
         more = traffic.more
         if more is not None:
             self._fold_more(traffic, more)
 
     def count(self, events: list[CoreEvent], traffic: Traffic) -> None:
-        """Fold `traffic`, then count `events` (a core's `events_received()`, in order): one call per read."""
-        self.fold(traffic)
+        """Fold `traffic`, then count `events` (a core's `events_received()`, in order): one call per read (the
+        fold inlined, received first: a read's usual traffic)."""
+        counters = self.counters
+        n = traffic.messages_received
+        if n:
+            counters.messages_received += n
+            counters.bytes_received += traffic.bytes_received
+            traffic.messages_received = traffic.bytes_received = 0
+        if traffic.messages_sent or traffic.more is not None:  # a reply, a hello, compressed bytes
+            self.fold(traffic)
         ok = 0
         for event in events:
             if event.__class__ is PendingCall and event.failure is None:  # type: ignore[union-attr]
