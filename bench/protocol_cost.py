@@ -74,10 +74,10 @@ def cost_us(protocol: Protocol, deflate: bool, calls: int, batch: int) -> float:
     start = time.process_time()
     for data in reads:
         core.send_calls(templates, 1.0)
-        tally.fold(core.traffic)
+        tally.fold(core)
         core.data_to_send()
         core.receive_data(data, 1.0)
-        tally.count(core.events_received(), core.traffic)
+        tally.count(core.events_received(), core)
     spent = time.process_time() - start
     assert tally.counters.calls.ok == calls and tally.counters.protocol_errors == 0
     return 1e6 * spent / calls

@@ -37,5 +37,5 @@ class CountedCore(ClientCore):
 
     def _take(self) -> None:
         events = ClientCore.events_received(self)
-        self.tally.count(events, self.traffic)
+        self.tally.count(events, self)
         self._seen.extend(events)

@@ -153,7 +153,7 @@ class ConnectionIO:
             raise ConnectionLost("not connected")
         now = perf_counter()
         core.send_calls(templates, now, intended, waiter)
-        self._tally.fold(core.traffic)  # counted sent before the write (it may switch greenlets)
+        self._tally.fold(core)  # the core's traffic: counted sent before the write (it may switch greenlets)
         try:
             self.writer.write(core.data_to_send(), now)
         except OSError as exc:
@@ -170,7 +170,7 @@ class ConnectionIO:
             return False
         now = perf_counter()
         core.send_calls(templates, now, intended)
-        self._tally.fold(core.traffic)
+        self._tally.fold(core)
         try:
             writer.write_from_hub(core.data_to_send(), now)
         except OSError as exc:
@@ -184,7 +184,7 @@ class ConnectionIO:
         tally = self._tally
         while True:
             events = core.events_received()
-            tally.count(events, core.traffic)
+            tally.count(events, core)
             if events:
                 self._reporter.report(events)
             data = core.data_to_send()
@@ -236,7 +236,7 @@ class ConnectionIO:
         reply) goes to a short greenlet, and reading pauses until it is done: order is kept."""
         core = self.core
         events = core.events_received()
-        self._tally.count(events, core.traffic)
+        self._tally.count(events, core)
         inline_safe = self._reporter.inline_safe() if events else True
         if in_hub and (self._deferred is not None or core.outgoing or core.state is CLOSED or not inline_safe):
             if self._deferred is None:
@@ -283,7 +283,7 @@ class ConnectionIO:
         core = self.core
         core.tick(perf_counter())
         events = core.events_received()
-        self._tally.count(events, core.traffic)
+        self._tally.count(events, core)
         if events:
             self._reporter.report(events)
         self.progress.notify()

@@ -4,7 +4,8 @@ Like python-websockets' `Protocol` and wsproto's `Connection`: no socket, no clo
 counter. It owns the frame decoder, the calls in flight, the push trackers, the hello and ping state and the close
 handshake, and knows every deadline (`next_deadline()`); `tick(now)` settles whatever is overdue. Its outputs are
 bytes to write, events (a settled call, hello answered, every push with what tracking found, a protocol fault, the
-close) and its `traffic` record (messages, bytes and calls sent and received since it was last folded).
+close) and its traffic counts (it is a `Traffic` record: messages, bytes and calls sent and received since they
+were last folded; fields of the core itself, no object of their own).
 users/engine/connection.py moves the bytes; users/wire/tally.py counts the events and folds the traffic into the
 process counters; users/engine/reporter.py turns the events into Locust request events.
 """
@@ -87,7 +88,7 @@ CONNECTING, OPEN, CLOSING, CLOSED = State.CONNECTING, State.OPEN, State.CLOSING,
 
 
 CORE_SLOTS = (
-    "protocol", "state", "live", "traffic", "settings", "opened_at", "close_code", "close_reason", "hello_info",
+    "protocol", "state", "live", "settings", "opened_at", "close_code", "close_reason", "hello_info",
     "closed", "closed_at", "hello_answer", "writing_since", "pending", "_text_frame", "_text_frames", "decoder",
     "_parse", "_call_timeout_s", "_ids", "outgoing", "_events", "_hello_sent_at", "_ping_sent_at", "_close_sent",
     "_streams",
@@ -95,7 +96,7 @@ CORE_SLOTS = (
 """ClientCore's attributes: one core per connection, no __dict__."""
 
 
-class ClientCore:
+class ClientCore(Traffic):
     """One connection's protocol state. Inputs: `send_hello`, `send_calls`, `send_ping`, `close`, `receive_data`,
     `receive_eof`, `fail`, `tick`, `writing` (a write that cannot finish within the call
     timeout ends the connection: `write_timeout`); outputs: `data_to_send()` and `events_received()`."""
@@ -106,8 +107,7 @@ class ClientCore:
         self.protocol = settings.wire_protocol()
         self.state = CONNECTING if self.protocol.has_hello else OPEN  # no handshake: OPEN from the start
         self.live = True  # CONNECTING or OPEN: calls may be sent (a plain attribute: read once per call)
-        self.traffic = traffic = Traffic(None if deflate is None else MoreTraffic(kept=True))
-        """Messages, bytes, calls and hellos sent and received since users/wire/tally.py last folded them."""
+        Traffic.__init__(self, None if deflate is None else MoreTraffic(kept=True))  # counts not yet folded
         self.settings = settings
         self.opened_at = now
         self.close_code: int | None = None
@@ -118,7 +118,7 @@ class ClientCore:
         self.hello_answer: HelloAnswered | None = None
         self.writing_since = 0.0
         self.pending = PendingCalls()
-        self._text_frame, self._text_frames, inflate = framers(deflate, traffic.more, settings.max_message_bytes)
+        self._text_frame, self._text_frames, inflate = framers(deflate, self.more, settings.max_message_bytes)
         self.decoder = FrameDecoder(settings.max_message_bytes, inflate)  # holds at most max_message_bytes
         self._parse = self.protocol.parser()
         self._call_timeout_s = settings.call_timeout_s
@@ -178,7 +178,7 @@ class ClientCore:
     def send_hello(self, session_id: str, token: str, now: float) -> None:
         """Queue the hello; its answer (or its timeout, or the connection's end) becomes a HelloAnswered."""
         self._send_text(self.protocol.hello(session_id, token))
-        self.traffic.hello_sent()
+        self.count_hello()
         self._hello_sent_at = now
 
     def send_calls(
@@ -197,10 +197,9 @@ class ClientCore:
             add(request_id, template.tool, now if intended is None else intended[i], waiter)
             size += len(payload)
             payloads.append(payload)
-        traffic = self.traffic
-        traffic.bytes_sent += size
-        traffic.messages_sent += len(payloads)
-        traffic.calls_sent += len(payloads)
+        self.bytes_sent += size
+        self.messages_sent += len(payloads)
+        self.calls_sent += len(payloads)
         # one call (a closed loop's and the open model's every write): its frame directly
         self.outgoing.append(self._text_frame(payloads[0]) if len(payloads) == 1 else self._text_frames(payloads))
 
@@ -255,7 +254,7 @@ class ClientCore:
                     self._on_close_frame(frame.payload, now)
                     return
                 elif opcode == OP_BINARY:
-                    self.traffic.messages_received += 1
+                    self.messages_received += 1
                     self._fault("binary_frame")
             if error is not None:
                 raise error
@@ -290,15 +289,13 @@ class ClientCore:
 
     # --------------------------------------------------------------- internals
     def _send_text(self, payload: bytes) -> None:  # a text message that is not a call (hello, a reply)
-        traffic = self.traffic
-        traffic.messages_sent += 1
-        traffic.bytes_sent += len(payload)
+        self.messages_sent += 1
+        self.bytes_sent += len(payload)
         self.outgoing.append(self._text_frame(payload))
 
     def _on_text(self, payload: bytes, now: float) -> None:
-        traffic = self.traffic
-        traffic.messages_received += 1
-        traffic.bytes_received += len(payload)
+        self.messages_received += 1
+        self.bytes_received += len(payload)
         try:
             msg = self._parse(payload)
         except ProtocolViolation as exc:

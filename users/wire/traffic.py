@@ -4,9 +4,10 @@ from __future__ import annotations
 
 
 class Traffic:
-    """What the core sent and received since users/wire/tally.py last folded it into the process counters (it
-    zeroes what it folds): plain slots, a few additions per message, no object per call or per read. The rarer
-    counts (hellos, compressed bytes) are in `more`, made only when there are some: the fold looks at them then."""
+    """What a connection sent and received since users/wire/tally.py last folded it into the process counters (it
+    zeroes what it folds): plain slots, a few additions per message, no object per call or per read. ClientCore is
+    one (its base class): the counts sit in the object every read and send touches anyway. The rarer counts
+    (hellos, compressed bytes) are in `more`, made only when there are some: the fold looks at them then."""
 
     __slots__ = ("messages_sent", "bytes_sent", "calls_sent", "messages_received", "bytes_received", "more")
 
@@ -19,7 +20,7 @@ class Traffic:
         self.bytes_received = 0
         self.more = more
 
-    def hello_sent(self) -> None:
+    def count_hello(self) -> None:
         """A hello was queued."""
         more = self.more
         if more is None:

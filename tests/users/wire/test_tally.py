@@ -102,7 +102,7 @@ def test_hellos_and_compressed_bytes_are_folded_from_more() -> None:
     counters = WsCounters()
     tally = Tally(counters)
     plain = Traffic()
-    plain.hello_sent()
+    plain.count_hello()
     tally.count([], plain)
     assert counters.hellos_sent == 1 and plain.more is None  # dropped once counted: later folds skip it
     deflated = Traffic(MoreTraffic(kept=True))
@@ -157,7 +157,7 @@ def test_the_ledger_is_exact_after_every_step_of_a_random_run() -> None:
             n = rng.randint(1, 4)
             first = len(sent_ids[i]) + 1
             core.send_calls([ECHO] * n, now)
-            tally.fold(core.traffic)
+            tally.fold(core)
             assert counters.calls.sent >= sum(len(c.pending) for c in cores)  # counted before the write
             core.data_to_send()
             sent_ids[i].extend(str(k) for k in range(first, first + n))
@@ -169,7 +169,7 @@ def test_the_ledger_is_exact_after_every_step_of_a_random_run() -> None:
             core.tick(now)
         elif action == "close":
             core.receive_data(close_frame(1000), now)
-        tally.count(core.events_received(), core.traffic)
+        tally.count(core.events_received(), core)
         assert_ledger_exact(counters, cores)
     ledger = counters.calls
     assert ledger.in_flight == 0 and counters.connections_open == 0 and counters.disconnects == 2
@@ -185,5 +185,5 @@ def test_a_read_that_answers_calls_not_yet_folded_never_shows_a_negative_in_flig
     core = ClientCore(ClientSettings(), now=0.0)
     core.send_calls([ECHO, ECHO], 0.0)
     core.receive_data(result("1") + text({"op": "hello_ok", "session_id": "s"}), 0.1)
-    tally.count(core.events_received(), core.traffic)
+    tally.count(core.events_received(), core)
     assert (counters.calls.sent, counters.calls.ok, counters.calls.in_flight) == (2, 1, 1)
