@@ -99,7 +99,8 @@ CORE_SLOTS = (
 class ClientCore(Traffic):
     """One connection's protocol state. Inputs: `send_hello`, `send_calls`, `send_ping`, `close`, `receive_data`,
     `receive_eof`, `fail`, `tick`, `writing` (a write that cannot finish within the call
-    timeout ends the connection: `write_timeout`); outputs: `data_to_send()` and `events_received()`."""
+    timeout ends the connection: `write_timeout`); outputs: `data_to_send()`, `events_received()` and the
+    Traffic counts it inherits (users/wire/tally.py folds them into the process counters and zeroes them)."""
 
     __slots__ = CORE_SLOTS
 
