@@ -5,7 +5,7 @@
 In-process and deterministic, no sockets: the server's answers are built
 beforehand (compressed by zlib with context takeover for the deflate rows),
 then each protocol's calls go through `ClientCore` as a connection's would:
-encode and frame the calls, decode and classify the answers, settle the calls.
+encode and frame the calls, decode and classify the answers, settle and count the calls (users/wire/tally.py).
 Closed loop (one call, its answer) and pipelined (100 calls, 100 answers in one
 read). Best of the rounds, in process CPU microseconds per call: the codec's
 share of a Locust user's CPU per call (Locust's request event comes on top).
@@ -26,6 +26,7 @@ from users.wire.deflate import DeflateParams
 from users.wire.metrics import WsCounters
 from users.wire.protocols import JsonRpc, Mcp, Protocol, ToolCall
 from users.wire.settings import ClientSettings
+from users.wire.tally import Tally
 
 CASES: dict[str, tuple[Protocol, bool]] = {
     "toolcall": (ToolCall(), False),
@@ -64,7 +65,8 @@ def server_frames(payloads: list[bytes], deflate: bool) -> list[bytes]:
 
 def cost_us(protocol: Protocol, deflate: bool, calls: int, batch: int) -> float:
     """Process CPU microseconds per call for `calls` calls sent `batch` at a time."""
-    core = ClientCore(WsCounters(), ClientSettings(protocol=protocol), 0.0, DeflateParams() if deflate else None)
+    core = ClientCore(ClientSettings(protocol=protocol), 0.0, DeflateParams() if deflate else None)
+    tally = Tally(WsCounters())
     # no handshake: calls may go out before it (CONNECTING), and only calls are measured
     frames = server_frames([answer(protocol, i) for i in range(1, calls + 1)], deflate)
     reads = [b"".join(frames[i : i + batch]) for i in range(0, calls, batch)]
@@ -72,11 +74,12 @@ def cost_us(protocol: Protocol, deflate: bool, calls: int, batch: int) -> float:
     start = time.process_time()
     for data in reads:
         core.send_calls(templates, 1.0)
+        tally.fold(core)
         core.data_to_send()
         core.receive_data(data, 1.0)
-        core.events_received()
+        tally.count(core.events_received(), core)
     spent = time.process_time() - start
-    assert core.counters.calls.ok == calls and core.counters.protocol_errors == 0
+    assert tally.counters.calls.ok == calls and tally.counters.protocol_errors == 0
     return 1e6 * spent / calls
 
 

@@ -25,7 +25,6 @@ from users.engine.client import upgrade
 from users.wire.core import CLOSED, ClientCore
 from users.wire.deflate import DeflateFrames
 from users.wire.frames import COMPRESSED, OP_BINARY, Frame, FrameDecoder, encode_frame
-from users.wire.metrics import WsCounters
 from users.wire.protocol import ProtocolViolation, Reply, ServerMessage
 from users.wire.protocols.base import Protocol
 from users.wire.settings import ClientSettings
@@ -77,7 +76,7 @@ def core_case(url: str) -> None:
     settings = ClientSettings(protocol=Echo(), compression="deflate", max_message_bytes=MAX_MESSAGE_BYTES)
     upgraded, params = upgrade(url, settings, None)
     sock = upgraded.sock
-    core = ClientCore(WsCounters(), settings, time.monotonic(), params)
+    core = ClientCore(settings, time.monotonic(), params)
     text_frame = core._text_frame
     deflate = text_frame.__self__ if isinstance(getattr(text_frame, "__self__", None), DeflateFrames) else None
     core.decoder = BinaryEcho(core, deflate)

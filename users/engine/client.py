@@ -28,6 +28,7 @@ from users.wire.metrics import WsCounters
 from users.wire.protocol import CallTemplate, HelloOk
 from users.wire.redirects import retry_after_s
 from users.wire.settings import ClientSettings
+from users.wire.tally import Tally
 from users.wire.upgrade import HandshakeError, target_of
 
 __all__ = ["CallOutcome", "ClientSettings", "RequestHook", "ToolClient"]
@@ -63,7 +64,7 @@ class ToolClient:
     caller's greenlet, one `send` per batch of calls (users/engine/sockets.py); reads feed the core as they come
     (users/engine/sockets.py) and wake whoever waits on the connection."""
 
-    __slots__ = ("url", "settings", "counters", "core", "_reporter", "_io")  # one per connection: no __dict__
+    __slots__ = ("url", "settings", "counters", "core", "_reporter", "_tally", "_io")  # one per connection: no __dict__
 
     def __init__(self, url: str, *, fire: RequestHook, counters: WsCounters, settings: ClientSettings) -> None:
         self.url = url
@@ -71,6 +72,8 @@ class ToolClient:
         self.counters = counters
         self.core: ClientCore | None = None
         self._reporter = EventReporter(fire, settings.request_type, counters.names)
+        self._tally = Tally(counters)
+        """Counts what the connection does into `counters` (users/wire/tally.py)."""
         self._io: ConnectionIO | None = None
         """The open connection's I/O, from a successful handshake on."""
 
@@ -124,14 +127,15 @@ class ToolClient:
             upgraded, deflate = upgrade(self.url, self.settings, token)
         except (OSError, ssl.SSLError, HandshakeError, ExtensionError) as exc:
             failure = self._hinted(connect_failure(exc))
-            self.counters.connect_failures += 1
+            self._tally.connect_failed()
             self._reporter.timed("connect", perf_counter() - start, failure, start_wall)
             raise failure from None
         now = perf_counter()
-        core = self.core = ClientCore(self.counters, self.settings, now, deflate)
+        core = self.core = ClientCore(self.settings, now, deflate)
+        self._tally.opened()
         self._reporter.timed("connect", now - start, None, start_wall)
         label = target_of(self.url).origin
-        self._io = ConnectionIO(upgraded.sock, core, self._reporter, self.settings.ping_interval_s, label)
+        self._io = ConnectionIO(upgraded.sock, core, self._reporter, self._tally, self.settings.ping_interval_s, label)
         if upgraded.rest:
             self._io.early_data(upgraded.rest)  # frames that came with the 101: not lost
 

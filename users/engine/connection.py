@@ -30,6 +30,7 @@ from users.wire.core import CLOSED, ClientCore
 from users.wire.errors import ConnectionLost
 from users.wire.events import CoreEvent
 from users.wire.protocol import CallTemplate
+from users.wire.tally import Tally
 
 Pick = Callable[[int], list[CallTemplate]]
 """The next n calls to send (a tool mix's pick)."""
@@ -92,13 +93,21 @@ def detached(sock: Any) -> Any:
 
 
 class ConnectionIO:
-    """Moves one open connection's bytes between its socket and its core, reports what settles, wakes waiters."""
+    """Moves one open connection's bytes between its socket and its core, counts (`tally`) and reports what
+    settles, wakes waiters. The core's events are counted where they are taken, before anything can switch
+    greenlets, even when their reporting is deferred: a sample sees the counters as the core is."""
 
-    __slots__ = ("core", "progress", "policy", "_reporter", "_deferred", "_torn_down", "writer", "_keepalive",
+    __slots__ = ("core", "progress", "policy", "_reporter", "_tally", "_deferred", "_torn_down", "writer", "_keepalive",
                  "_mark", "_reader")  # fmt: skip  # one per connection: no __dict__
 
     def __init__(
-        self, sock: Any, core: ClientCore, reporter: EventReporter, ping_interval_s: float, label: str = ""
+        self,
+        sock: Any,
+        core: ClientCore,
+        reporter: EventReporter,
+        tally: Tally,
+        ping_interval_s: float,
+        label: str = "",
     ) -> None:
         self.core = core
         self.progress = Progress()
@@ -106,6 +115,7 @@ class ConnectionIO:
         self.policy: SendPolicy | None = None
         """Set while the user stays on the connection (ToolClient.stay): the hub runs it after each read."""
         self._reporter = reporter
+        self._tally = tally
         self._deferred: list[CoreEvent] | None = None
         """Events of reads in the hub waiting for a greenlet to settle them (None: none pending)."""
         self._torn_down = False
@@ -143,6 +153,7 @@ class ConnectionIO:
             raise ConnectionLost("not connected")
         now = perf_counter()
         core.send_calls(templates, now, intended, waiter)
+        self._tally.fold(core)  # the core's traffic: counted sent before the write (it may switch greenlets)
         try:
             self.writer.write(core.data_to_send(), now)
         except OSError as exc:
@@ -159,6 +170,7 @@ class ConnectionIO:
             return False
         now = perf_counter()
         core.send_calls(templates, now, intended)
+        self._tally.fold(core)
         try:
             writer.write_from_hub(core.data_to_send(), now)
         except OSError as exc:
@@ -169,8 +181,10 @@ class ConnectionIO:
     def process(self) -> None:
         """Report the core's events and write what it wants written; tear down once it is closed."""
         core = self.core
+        tally = self._tally
         while True:
             events = core.events_received()
+            tally.count(events, core)
             if events:
                 self._reporter.report(events)
             data = core.data_to_send()
@@ -222,6 +236,7 @@ class ConnectionIO:
         reply) goes to a short greenlet, and reading pauses until it is done: order is kept."""
         core = self.core
         events = core.events_received()
+        self._tally.count(events, core)
         inline_safe = self._reporter.inline_safe() if events else True
         if in_hub and (self._deferred is not None or core.outgoing or core.state is CLOSED or not inline_safe):
             if self._deferred is None:
@@ -268,6 +283,7 @@ class ConnectionIO:
         core = self.core
         core.tick(perf_counter())
         events = core.events_received()
+        self._tally.count(events, core)
         if events:
             self._reporter.report(events)
         self.progress.notify()
@@ -281,7 +297,7 @@ class ConnectionIO:
         core = self.core
         if core.state is CLOSED:
             return
-        core.counters.write_stalls += 1
+        self._tally.write_stalled()
         core.fail(WRITE_STALLED, perf_counter())
         self.process()
 

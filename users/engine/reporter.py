@@ -114,6 +114,8 @@ class EventReporter:
                 context={},
             )
         elif isinstance(event, PushReceived):
+            if not event.timed:  # a sequenced push without the server's send time: counted, not reported
+                return
             topic = event.event.topic
             name = self._push_names.get(topic)
             if name is None:

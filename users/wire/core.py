@@ -1,9 +1,13 @@
 """Pure client connection core (sans-I/O): fed bytes and time, it returns bytes to send and typed events.
 
-Like python-websockets' `Protocol` and wsproto's `Connection`: no socket, no clock, no greenlet. It owns the
-frame decoder, the calls in flight, the push trackers, the hello and ping state and the close handshake, and
-knows every deadline (`next_deadline()`); `tick(now)` settles whatever is overdue. users/engine/client.py moves the
-bytes and users/engine/reporter.py turns the events into Locust request events.
+Like python-websockets' `Protocol` and wsproto's `Connection`: no socket, no clock, no greenlet, no process-wide
+counter. It owns the frame decoder, the calls in flight, the push trackers, the hello and ping state and the close
+handshake, and knows every deadline (`next_deadline()`); `tick(now)` settles whatever is overdue. Its outputs are
+bytes to write, events (a settled call, hello answered, every push with what tracking found, a protocol fault, the
+close) and its traffic counts (it is a `Traffic` record: messages, bytes and calls sent and received since they
+were last folded; fields of the core itself, no object of their own).
+users/engine/connection.py moves the bytes; users/wire/tally.py counts the events and folds the traffic into the
+process counters; users/engine/reporter.py turns the events into Locust request events.
 """
 
 from __future__ import annotations
@@ -17,7 +21,15 @@ from typing import Any
 from users.wire.correlation import BAD_ID_LIMIT, PendingCall, PendingCalls
 from users.wire.deflate import DeflateParams, framers
 from users.wire.errors import CallFailed, CallTimeout, ConnectionLost, HelloRefused, WsFailure
-from users.wire.events import ConnectionClosed, CoreEvent, HelloAnswered, ProtocolFault, PushReceived
+from users.wire.events import (
+    PING_TIMEOUT,
+    WRITE_TIMEOUT,
+    ConnectionClosed,
+    CoreEvent,
+    HelloAnswered,
+    ProtocolFault,
+    PushReceived,
+)
 from users.wire.frames import (
     CLOSE_INVALID_PAYLOAD,
     CLOSE_NO_STATUS,
@@ -35,7 +47,6 @@ from users.wire.frames import (
     encode_frame,
     parse_close_payload,
 )
-from users.wire.metrics import WsCounters
 from users.wire.protocol import (
     HelloOk,
     ProtocolViolation,
@@ -48,6 +59,7 @@ from users.wire.protocol import (
 )
 from users.wire.push_tracking import PushStreams
 from users.wire.settings import ClientSettings
+from users.wire.traffic import MoreTraffic, Traffic
 
 REASON_CHARS = 60
 """A close reason is cut to this many characters in failure messages (Locust groups failures by message)."""
@@ -69,14 +81,14 @@ class State(enum.Enum):
     CLOSING = "closing"
     """A close frame was sent; waiting for the server's."""
     CLOSED = "closed"
-    """Ended: every call settled, the disconnect counted once."""
+    """Ended: every call settled, one ConnectionClosed event."""
 
 
 CONNECTING, OPEN, CLOSING, CLOSED = State.CONNECTING, State.OPEN, State.CLOSING, State.CLOSED
 
 
 CORE_SLOTS = (
-    "protocol", "state", "live", "counters", "settings", "opened_at", "close_code", "close_reason", "hello_info",
+    "protocol", "state", "live", "settings", "opened_at", "close_code", "close_reason", "hello_info",
     "closed", "closed_at", "hello_answer", "writing_since", "pending", "_text_frame", "_text_frames", "decoder",
     "_parse", "_call_timeout_s", "_ids", "outgoing", "_events", "_hello_sent_at", "_ping_sent_at", "_close_sent",
     "_streams",
@@ -84,20 +96,19 @@ CORE_SLOTS = (
 """ClientCore's attributes: one core per connection, no __dict__."""
 
 
-class ClientCore:
+class ClientCore(Traffic):
     """One connection's protocol state. Inputs: `send_hello`, `send_calls`, `send_ping`, `close`, `receive_data`,
     `receive_eof`, `fail`, `tick`, `writing` (a write that cannot finish within the call
-    timeout ends the connection: `write_timeout`); outputs: `data_to_send()` and `events_received()`."""
+    timeout ends the connection: `write_timeout`); outputs: `data_to_send()`, `events_received()` and the
+    Traffic counts it inherits (users/wire/tally.py folds them into the process counters and zeroes them)."""
 
     __slots__ = CORE_SLOTS
 
-    def __init__(
-        self, counters: WsCounters, settings: ClientSettings, now: float, deflate: DeflateParams | None = None
-    ) -> None:
+    def __init__(self, settings: ClientSettings, now: float, deflate: DeflateParams | None = None) -> None:
         self.protocol = settings.wire_protocol()
         self.state = CONNECTING if self.protocol.has_hello else OPEN  # no handshake: OPEN from the start
         self.live = True  # CONNECTING or OPEN: calls may be sent (a plain attribute: read once per call)
-        self.counters = counters
+        Traffic.__init__(self, None if deflate is None else MoreTraffic(kept=True))  # counts not yet folded
         self.settings = settings
         self.opened_at = now
         self.close_code: int | None = None
@@ -107,8 +118,8 @@ class ClientCore:
         self.closed_at = math.nan
         self.hello_answer: HelloAnswered | None = None
         self.writing_since = 0.0
-        self.pending = PendingCalls(counters.calls)
-        self._text_frame, self._text_frames, inflate = framers(deflate, counters, settings.max_message_bytes)
+        self.pending = PendingCalls()
+        self._text_frame, self._text_frames, inflate = framers(deflate, self.more, settings.max_message_bytes)
         self.decoder = FrameDecoder(settings.max_message_bytes, inflate)  # holds at most max_message_bytes
         self._parse = self.protocol.parser()
         self._call_timeout_s = settings.call_timeout_s
@@ -120,8 +131,6 @@ class ClientCore:
         self._ping_sent_at: float | None = None
         self._close_sent: int | None = None
         self._streams: PushStreams | None = None  # made by the first push: most connections get none
-        counters.connects += 1
-        counters.connections_open += 1
 
     # ------------------------------------------------------------------ output
     def data_to_send(self) -> bytes:
@@ -170,7 +179,7 @@ class ClientCore:
     def send_hello(self, session_id: str, token: str, now: float) -> None:
         """Queue the hello; its answer (or its timeout, or the connection's end) becomes a HelloAnswered."""
         self._send_text(self.protocol.hello(session_id, token))
-        self.counters.hellos_sent += 1
+        self.count_hello()
         self._hello_sent_at = now
 
     def send_calls(
@@ -179,17 +188,19 @@ class ClientCore:
         """Queue one call per template (CallTemplate), in one write; raise ConnectionLost once closing."""
         if not self.live:
             raise ConnectionLost("not connected")
-        counters = self.counters
         ids = self._ids
         add = self.pending.add
         payloads = []
+        size = 0
         for i, template in enumerate(templates):
             request_id = str(next(ids))
             payload = template.encode(request_id)
             add(request_id, template.tool, now if intended is None else intended[i], waiter)
-            counters.bytes_sent += len(payload)
+            size += len(payload)
             payloads.append(payload)
-        counters.messages_sent += len(payloads)
+        self.bytes_sent += size
+        self.messages_sent += len(payloads)
+        self.calls_sent += len(payloads)
         # one call (a closed loop's and the open model's every write): its frame directly
         self.outgoing.append(self._text_frame(payloads[0]) if len(payloads) == 1 else self._text_frames(payloads))
 
@@ -244,7 +255,7 @@ class ClientCore:
                     self._on_close_frame(frame.payload, now)
                     return
                 elif opcode == OP_BINARY:
-                    self.counters.messages_received += 1
+                    self.messages_received += 1
                     self._fault("binary_frame")
             if error is not None:
                 raise error
@@ -267,12 +278,10 @@ class ClientCore:
         if expired:
             self._events.extend(settled_failed(expired, CallTimeout(), now))
         if self._ping_sent_at is not None and now >= self._ping_sent_at + self.settings.ping_timeout_s:
-            self.counters.ping_timeouts += 1
-            self._fault("ping_timeout")
-            self._finish("ping_timeout", now)
+            self._fault(PING_TIMEOUT)
+            self._finish(PING_TIMEOUT, now)
         elif self.writing_since and now >= self.writing_since + self._call_timeout_s:
-            self.counters.write_timeouts += 1
-            self._finish("write_timeout", now)
+            self._finish(WRITE_TIMEOUT, now)
         return bool(self._events)
 
     def give_up_calls(self, now: float) -> None:
@@ -281,14 +290,13 @@ class ClientCore:
 
     # --------------------------------------------------------------- internals
     def _send_text(self, payload: bytes) -> None:  # a text message that is not a call (hello, a reply)
-        self.counters.messages_sent += 1
-        self.counters.bytes_sent += len(payload)
+        self.messages_sent += 1
+        self.bytes_sent += len(payload)
         self.outgoing.append(self._text_frame(payload))
 
     def _on_text(self, payload: bytes, now: float) -> None:
-        counters = self.counters
-        counters.messages_received += 1
-        counters.bytes_received += len(payload)
+        self.messages_received += 1
+        self.bytes_received += len(payload)
         try:
             msg = self._parse(payload)
         except ProtocolViolation as exc:
@@ -301,7 +309,7 @@ class ClientCore:
     def _on_message(self, msg: Any, length: int, now: float) -> None:
         kind = msg.__class__
         if kind is ToolResult:
-            call = self.pending.resolve(msg.request_id, msg.ok)
+            call = self.pending.resolve(msg.request_id)
             if call.__class__ is str:
                 self._fault(call)  # type: ignore[arg-type]
                 if self.pending.bad_ids >= BAD_ID_LIMIT:  # a server whose ids are garbage: fail the connection
@@ -330,7 +338,6 @@ class ClientCore:
             return
         seconds = now - (self._hello_sent_at or now)
         self._hello_sent_at = None
-        self.counters.hellos_ok += 1
         msg = shared_hello(msg)
         self.hello_info = msg
         if self.state is CONNECTING:
@@ -343,16 +350,14 @@ class ClientCore:
     def _hello_failed(self, failure: HelloRefused, now: float) -> None:
         seconds = now - (self._hello_sent_at or now)
         self._hello_sent_at = None
-        self.counters.hellos_refused += 1
         self.hello_answer = HelloAnswered(None, failure, seconds)
         self._events.append(self.hello_answer)
 
     def _on_push(self, event: PushEvent, length: int) -> None:
         if self._streams is None:
             self._streams = PushStreams()
-        self._streams.observe(event.topic, event.seq, self.counters)
-        if event.sent_at_ns is not None or event.seq is None:  # a notification (no seq) is reported untimed
-            self._events.append(PushReceived(event, length))
+        finding, gaps = self._streams.observe(event.topic, event.seq)
+        self._events.append(PushReceived(event, length, finding, gaps))
 
     def _on_close_frame(self, payload: bytes, now: float) -> None:
         code, reason = parse_close_payload(payload)
@@ -362,11 +367,10 @@ class ClientCore:
         self._finish(how, now)
 
     def _fault(self, code: str) -> None:
-        self.counters.protocol_errors += 1
         self._events.append(ProtocolFault(code))
 
     def _finish(self, how: str, now: float) -> None:
-        """CLOSED, once: the disconnect counted by how it ended, the hello and every call in flight settled."""
+        """CLOSED, once: the hello and every call in flight settled, then a ConnectionClosed (its code and how)."""
         if self.state is CLOSED:
             return
         self.state = CLOSED
@@ -376,7 +380,6 @@ class ClientCore:
         self._ping_sent_at = None
         self.writing_since = 0.0
         code = self.close_code if self.close_code is not None else self._close_sent
-        self.counters.count_disconnect(code)
         if self._hello_sent_at is not None:
             self._hello_failed(HelloRefused("connection_closed", how), now)
         lost = self.pending.lose_all()

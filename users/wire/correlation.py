@@ -1,4 +1,4 @@
-"""Pure request_id bookkeeping: calls in flight, timeouts, and the sent = ok + failed + timeout + lost ledger."""
+"""Pure request_id bookkeeping: calls in flight, timeouts, late and duplicate answers, the calls ledger."""
 
 from __future__ import annotations
 
@@ -31,7 +31,8 @@ class PendingCall:
 
 @dataclass
 class CallLedger:
-    """Counts of calls by outcome; `in_flight` closes the identity at every moment."""
+    """Counts of calls by outcome (counted from the core's output by users/wire/tally.py); `in_flight` closes the
+    identity at every moment."""
 
     sent: int = 0
     ok: int = 0
@@ -123,9 +124,9 @@ class RecentIds:
 
 @dataclass(slots=True)
 class PendingCalls:
-    """Calls in flight on one connection, oldest first, settled exactly once into `ledger`."""
+    """Calls in flight on one connection, oldest first, each settled exactly once (its outcome counted by whoever
+    reads the settled call: users/wire/tally.py)."""
 
-    ledger: CallLedger
     timed_out: RecentIds = field(default_factory=lambda: RecentIds(TIMED_OUT_MEMORY))
     answered: RecentIds = field(default_factory=lambda: RecentIds(ANSWERED_MEMORY))
     _calls: dict[str, PendingCall] = field(default_factory=dict)
@@ -139,31 +140,23 @@ class PendingCalls:
         """Record a call just sent."""
         call = PendingCall(request_id, tool, sent_at, waiter)
         self._calls[request_id] = call
-        self.ledger.sent += 1
         return call
 
-    def resolve(self, request_id: str, ok: bool) -> PendingCall | str:
-        """Settle the call answered with `request_id`; for an answer that settles nothing, the counted
+    def resolve(self, request_id: str) -> PendingCall | str:
+        """Settle the call answered with `request_id`; for an answer that settles nothing, the
         reason: `late_result` (its call already timed out), `duplicate_result` (already answered) or
         `unknown_request_id`."""
         call = self._calls.pop(request_id, None)
         if call is None:
             if self.timed_out.take(request_id):
-                self.ledger.late_results += 1
                 return LATE_RESULT
             if self.answered.take(request_id):
                 self.answered.add(request_id)  # a third copy is a duplicate too
-                self.ledger.duplicate_results += 1
                 self.bad_ids += 1
                 return DUPLICATE_RESULT
-            self.ledger.unknown_results += 1
             self.bad_ids += 1
             return UNKNOWN_REQUEST_ID
         self.answered.add(request_id)
-        if ok:
-            self.ledger.ok += 1
-        else:
-            self.ledger.failed += 1
         return call
 
     def oldest_sent_at(self) -> float | None:
@@ -184,12 +177,10 @@ class PendingCalls:
         for call in expired:
             del calls[call.request_id]
             self.timed_out.add(call.request_id)
-        self.ledger.timeout += len(expired)
         return expired
 
     def lose_all(self) -> list[PendingCall]:
         """Settle every call in flight as lost with its connection."""
         lost = list(self._calls.values())
         self._calls.clear()
-        self.ledger.lost += len(lost)
         return lost

@@ -15,6 +15,7 @@ from users.wire.frames import (
     encode_frame,
     encode_text_frames,
 )
+from users.wire.traffic import MoreTraffic
 
 OFFER = "permessage-deflate; client_max_window_bits"
 """What the client offers: the extension with default parameters, letting the server limit our window."""
@@ -134,19 +135,20 @@ class DeflateCodec:
 
 
 class DeflateFrames:
-    """A connection's compressed frames: text frames out (RSV1 set), messages in; counts their compressed size."""
+    """A connection's compressed frames: text frames out (RSV1 set), messages in; their compressed size goes in
+    the connection's `counts` (its MoreTraffic: users/wire/traffic.py)."""
 
-    __slots__ = ("codec", "_counters", "_max_bytes")
+    __slots__ = ("codec", "_counts", "_max_bytes")
 
-    def __init__(self, params: DeflateParams, counters: Any, max_bytes: int) -> None:
+    def __init__(self, params: DeflateParams, counts: MoreTraffic, max_bytes: int) -> None:
         self.codec = DeflateCodec(params)
-        self._counters = counters
+        self._counts = counts
         self._max_bytes = max_bytes
 
     def text_frame(self, payload: bytes) -> bytes:
         """One compressed text frame carrying `payload`."""
         data = self.codec.compress(payload)
-        self._counters.bytes_sent_compressed += len(data)
+        self._counts.bytes_sent_compressed += len(data)
         return encode_frame(data, OP_TEXT | COMPRESSED)
 
     def frames(self, payloads: list[bytes]) -> bytes:
@@ -155,7 +157,7 @@ class DeflateFrames:
 
     def inflate(self, data: bytes) -> bytes:
         """A compressed message's payload; FrameError (1009 too big, 1002 not deflate) ends the connection."""
-        self._counters.bytes_received_compressed += len(data)
+        self._counts.bytes_received_compressed += len(data)
         try:
             return self.codec.decompress(data, self._max_bytes)
         except OverflowError as exc:
@@ -164,10 +166,10 @@ class DeflateFrames:
             raise FrameError(CLOSE_PROTOCOL_ERROR, str(exc)) from None
 
 
-def framers(params: DeflateParams | None, counters: Any, max_bytes: int) -> tuple[Any, Any, Any]:
+def framers(params: DeflateParams | None, counts: MoreTraffic | None, max_bytes: int) -> tuple[Any, Any, Any]:
     """A connection's (text frame encoder, batch encoder, inflater): plain framing and no inflater without
-    permessage-deflate, compressed framing and its inflater with it."""
+    permessage-deflate, compressed framing and its inflater with it (their compressed bytes counted in `counts`)."""
     if params is None:
         return encode_frame, encode_text_frames, None
-    deflate = DeflateFrames(params, counters, max_bytes)
+    deflate = DeflateFrames(params, MoreTraffic(kept=True) if counts is None else counts, max_bytes)
     return deflate.text_frame, deflate.frames, deflate.inflate

@@ -12,6 +12,11 @@ from users.wire.correlation import PendingCall
 from users.wire.errors import HelloRefused
 from users.wire.protocol import HelloOk, PushEvent
 
+PING_TIMEOUT = "ping_timeout"
+"""A ConnectionClosed's `how` when no pong came in time (also a ProtocolFault's code)."""
+WRITE_TIMEOUT = "write_timeout"
+"""A ConnectionClosed's `how` when a write stayed blocked past the call timeout."""
+
 
 @dataclass(slots=True)
 class HelloAnswered:
@@ -24,15 +29,25 @@ class HelloAnswered:
 
 @dataclass(slots=True)
 class PushReceived:
-    """A server-push event of `length` bytes (gaps and duplicates are already counted)."""
+    """A server-push event of `length` bytes, one per push: `finding` is what sequence tracking found ("ok", "gap",
+    "duplicate", "reordered", "untracked", "unsequenced": users/wire/push_tracking.py), `gaps` what it changed the
+    missing seqs by."""
 
     event: PushEvent
     length: int
+    finding: str = "ok"
+    gaps: int = 0
+
+    @property
+    def timed(self) -> bool:
+        """Reported as a request event: it carries the server's send time, or it is a notification (no seq)."""
+        event = self.event
+        return event.sent_at_ns is not None or event.seq is None
 
 
 @dataclass(slots=True)
 class ProtocolFault:
-    """The server broke the protocol (`code`: bad_json, unknown_request_id, ping_timeout, ...); counted."""
+    """The server broke the protocol (`code`: bad_json, unknown_request_id, late_result, ping_timeout, ...)."""
 
     code: str
 
@@ -40,7 +55,8 @@ class ProtocolFault:
 @dataclass(slots=True)
 class ConnectionClosed:
     """The connection ended: `code` is the close code (the server's, else the one sent; None without any close
-    frame), `how` the detail lost calls carry (`close 1011 overloaded`, `reset`, `eof`, `write_timeout`)."""
+    frame), `how` the detail lost calls carry (`close 1011 overloaded`, `reset`, `eof`, `ping_timeout`,
+    `write_timeout`)."""
 
     code: int | None
     reason: str

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 MAX_RANGES = 64
 """Missing seqs are remembered as at most this many ranges per topic (the oldest forgotten first): whatever seq a
@@ -75,8 +74,14 @@ class SequenceTracker:
         return len(self._missing)
 
 
+UNSEQUENCED = "unsequenced"
+"""A push without a seq (a notification): only counted."""
+UNTRACKED = "untracked"
+"""A push of a topic beyond the first `max_topics` of a connection: counted, not sequence-tracked."""
+
+
 class PushStreams:
-    """A SequenceTracker per topic (at most `max_topics`), their findings added to a connection's counters."""
+    """A SequenceTracker per topic (at most `max_topics`); each push's finding is returned, not counted here."""
 
     __slots__ = ("_trackers", "_max_topics")
 
@@ -89,21 +94,17 @@ class PushStreams:
         """Topics tracked now."""
         return len(self._trackers)
 
-    def observe(self, topic: str, seq: int | None, counters: Any) -> None:
-        """Count push `seq` of `topic` into `counters` (WsCounters: pushes_received, push_gaps, ...); a push
-        without a seq (a notification) is only counted, and so is one of a topic beyond the first `max_topics`
-        (also in `pushes_untracked`)."""
-        counters.pushes_received += 1
+    def observe(self, topic: str, seq: int | None) -> tuple[str, int]:
+        """Track push `seq` of `topic`: (finding, gaps), the finding "ok", "gap", "duplicate", "reordered",
+        `UNTRACKED` (a topic beyond the first `max_topics`) or `UNSEQUENCED` (no seq: a notification), and
+        `gaps` what it changes the missing seqs by (a jump from 2 to 10: 7; a reordered arrival: -1)."""
         if seq is None:
-            return
+            return UNSEQUENCED, 0
         tracker = self._trackers.get(topic)
         if tracker is None:
             if len(self._trackers) >= self._max_topics:
-                counters.pushes_untracked += 1
-                return
+                return UNTRACKED, 0
             tracker = self._trackers[topic] = SequenceTracker()
-        gaps, duplicates, reordered = tracker.gaps, tracker.duplicates, tracker.reordered
-        tracker.observe(seq)
-        counters.push_gaps += tracker.gaps - gaps
-        counters.push_duplicates += tracker.duplicates - duplicates
-        counters.push_reordered += tracker.reordered - reordered
+        gaps = tracker.gaps
+        finding = tracker.observe(seq)
+        return finding, tracker.gaps - gaps

@@ -83,3 +83,34 @@ def test_with_another_listener_every_call_still_reaches_both_in_order(server: An
     ok = client.counters.calls.ok
     assert seen[:2] == ["connect", "hello"] and seen.count("call_tool:echo") == ok
     assert env.stats.entries[("call_tool:echo", "WS")].num_requests == ok
+
+
+def test_a_call_is_counted_before_it_is_reported_and_the_ledger_matches_the_core_whenever_a_listener_runs(
+    server: Any,
+) -> None:
+    """Another listener defers reporting to a greenlet; what a read settled is counted where it was taken, so a
+    listener (a greenlet, as any sampler) sees in_flight equal to the calls the core holds, and its own call
+    already among the settled."""
+    env = Environment()
+    env.create_local_runner()
+    counters = WsCounters()
+    seen: list[tuple[int, int, int]] = []
+    holder: list[ToolClient] = []
+
+    def listener(**event: Any) -> None:
+        if event["name"] == "call_tool:echo":
+            core = holder[0].core
+            assert core is not None
+            ledger = counters.calls
+            seen.append((ledger.ok + ledger.failed + ledger.timeout + ledger.lost, ledger.in_flight, len(core.pending)))
+
+    env.events.request.add_listener(listener)
+    client = ToolClient(server.url, fire=request_fire(env), counters=counters, settings=ClientSettings())
+    holder.append(client)
+    client.connect()
+    client.hello("io-test", token(server.jwt_secret))
+    run_closed_loop(client, 0.3)
+    assert_identity(client)
+    assert len(seen) == counters.calls.ok > 20
+    assert all(settled >= i + 1 for i, (settled, _, _) in enumerate(seen))  # counted no later than reported
+    assert all(in_flight == pending >= 0 for _, in_flight, pending in seen)

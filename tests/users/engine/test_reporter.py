@@ -40,11 +40,13 @@ def test_hello_push_and_fault_each_fire_once_and_a_close_fires_nothing() -> None
             HelloAnswered(HelloOk("s", {}, []), None, 0.5),
             HelloAnswered(None, HelloRefused("token_expired"), 0.25),
             PushReceived(PushEvent("ticks", 1, 0), 30),
+            PushReceived(PushEvent("ticks", 3, None), 30, "gap", 1),  # sequenced, untimed: counted, not reported
+            PushReceived(PushEvent("note", None, None), 8, "unsequenced"),  # a notification: reported untimed
             ProtocolFault("late_result"),
             ConnectionClosed(1011, "overloaded", "close 1011 overloaded"),
         ]
     )
-    assert [e["name"] for e in recorder.events] == ["hello", "hello", "push:ticks", "protocol_error"]
+    assert [e["name"] for e in recorder.events] == ["hello", "hello", "push:ticks", "push:note", "protocol_error"]
     assert recorder.codes("hello") == [None, "token_expired"] and recorder.named("hello")[0]["response_time"] == 500.0
     assert (
         recorder.codes("protocol_error") == ["late_result"]

@@ -13,7 +13,6 @@ from gevent.hub import get_hub
 
 from users.engine.sockets import SocketWriter
 from users.wire.core import ClientCore
-from users.wire.metrics import WsCounters
 from users.wire.settings import ClientSettings
 
 CHUNK = 64 * 1024
@@ -23,7 +22,7 @@ def writer_pair() -> tuple[SocketWriter, socket.socket]:
     ours, theirs = _socket.socketpair()
     ours.setblocking(False)
     ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
-    core = ClientCore(WsCounters(), ClientSettings(), perf_counter())
+    core = ClientCore(ClientSettings(), perf_counter())
     return SocketWriter(ours, core, lambda: None, plain=True), socket.socket(fileno=theirs.detach())
 
 

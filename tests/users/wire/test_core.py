@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.counted_core import CountedCore
 from tests.support.misbehaving_server import server_frame, take_client_frame
 from users.wire.core import ClientCore, State
 from users.wire.correlation import PendingCall
@@ -53,7 +54,7 @@ def close_frame(code: int, reason: str = "") -> bytes:
 
 
 def new_core(**settings: Any) -> ClientCore:
-    return ClientCore(WsCounters(), ClientSettings(**settings), now=100.0)
+    return CountedCore(WsCounters(), ClientSettings(**settings), now=100.0)
 
 
 def open_core(**settings: Any) -> ClientCore:
@@ -386,7 +387,7 @@ def test_answers_read_together_with_a_bad_frame_settle_ok_before_the_connection_
 
 
 def test_answers_before_a_compressed_frame_that_does_not_inflate_settle_ok() -> None:
-    core = ClientCore(WsCounters(), ClientSettings(), now=100.0, deflate=DeflateParams())
+    core = CountedCore(WsCounters(), ClientSettings(), now=100.0, deflate=DeflateParams())
     core.send_hello("s1", "tok", 100.0)
     core.receive_data(text({"op": "hello_ok", "session_id": "s1"}), 100.01)
     core.send_calls([ECHO, ECHO], 200.0)
@@ -485,11 +486,11 @@ def test_connecting_can_close_without_ever_opening() -> None:
 
 
 def test_an_idle_connections_core_is_under_a_kilobyte() -> None:
-    counters, settings = WsCounters(), ClientSettings()
+    settings = ClientSettings()
     tracemalloc.start()
     try:
         before = tracemalloc.get_traced_memory()[0]
-        cores = [ClientCore(counters, settings, now=100.0) for _ in range(200)]
+        cores = [ClientCore(settings, now=100.0) for _ in range(200)]
         per_core = (tracemalloc.get_traced_memory()[0] - before) / len(cores)
     finally:
         tracemalloc.stop()

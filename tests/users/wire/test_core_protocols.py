@@ -6,6 +6,7 @@ import json
 import zlib
 from typing import Any
 
+from tests.support.counted_core import CountedCore
 from tests.support.misbehaving_server import server_frame, take_client_frame
 from users.wire.core import ClientCore, State
 from users.wire.correlation import PendingCall
@@ -18,7 +19,7 @@ from users.wire.settings import ClientSettings
 
 
 def new_core(deflate: DeflateParams | None = None, **settings: Any) -> ClientCore:
-    return ClientCore(WsCounters(), ClientSettings(**settings), now=100.0, deflate=deflate)
+    return CountedCore(WsCounters(), ClientSettings(**settings), now=100.0, deflate=deflate)
 
 
 def sent(core: ClientCore) -> list[tuple[int, bool, bytes]]:

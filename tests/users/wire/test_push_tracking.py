@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from users.wire.metrics import WsCounters
-from users.wire.push_tracking import PushStreams, SequenceTracker
+from users.wire.push_tracking import UNSEQUENCED, UNTRACKED, PushStreams, SequenceTracker
 
 
 def test_clean_stream() -> None:
@@ -26,17 +25,10 @@ def test_true_loss_and_duplicates() -> None:
     assert (tracker.gaps, tracker.duplicates, tracker.reordered) == (1, 2, 0)
 
 
-def test_push_streams_count_into_counters_per_topic() -> None:
-    counters = WsCounters()
+def test_push_streams_find_per_topic() -> None:
     streams = PushStreams()
-    for topic, seq in [("a", 1), ("a", 3), ("b", 1), ("a", 2), ("b", 1)]:
-        streams.observe(topic, seq, counters)
-    assert (counters.pushes_received, counters.push_gaps, counters.push_reordered, counters.push_duplicates) == (
-        5,
-        0,
-        1,
-        1,
-    )
+    found = [streams.observe(topic, seq) for topic, seq in [("a", 1), ("a", 3), ("b", 1), ("a", 2), ("b", 1)]]
+    assert found == [("ok", 0), ("gap", 1), ("ok", 0), ("reordered", -1), ("duplicate", 0)]
 
 
 def test_a_huge_seq_is_one_gap_counted_exactly_in_constant_time_and_memory() -> None:
@@ -73,15 +65,11 @@ def test_splitting_a_range_when_full_forgets_the_oldest() -> None:
     assert tracker.ranges == 2 and [tracker.observe(s) for s in (1, 5, 7)] == ["duplicate", "reordered", "reordered"]
 
 
-def test_topics_beyond_the_cap_are_counted_but_not_tracked() -> None:
-    counters = WsCounters()
+def test_topics_beyond_the_cap_are_found_untracked() -> None:
     streams = PushStreams(max_topics=3)
-    for i in range(10):
-        streams.observe(f"t{i}", 5, counters)  # each tracked topic starts with a gap of 4
-    streams.observe("t0", 4, counters)  # a tracked topic stays tracked: reordered
-    streams.observe("t9", 4, counters)  # an untracked one stays untracked
-    streams.observe("note", None, counters)  # a notification is only counted
+    found = [streams.observe(f"t{i}", 5) for i in range(10)]  # each tracked topic starts with a gap of 4
+    assert found == [("gap", 4)] * 3 + [(UNTRACKED, 0)] * 7
+    assert streams.observe("t0", 4) == ("reordered", -1)  # a tracked topic stays tracked
+    assert streams.observe("t9", 4) == (UNTRACKED, 0)  # an untracked one stays untracked
+    assert streams.observe("note", None) == (UNSEQUENCED, 0)  # a notification is not tracked
     assert streams.topics == 3
-    assert (counters.pushes_received, counters.pushes_untracked, counters.push_gaps, counters.push_reordered) == (
-        13, 8, 11, 1,
-    )  # fmt: skip

@@ -16,7 +16,6 @@ from users.load.options import DEFAULTS, check_options
 from users.wire.core import ClientCore, State
 from users.wire.correlation import PendingCall
 from users.wire.events import ProtocolFault, PushReceived
-from users.wire.metrics import WsCounters
 from users.wire.protocols import PROTOCOLS
 from users.wire.settings import ClientSettings
 
@@ -45,7 +44,7 @@ def test_the_example_registers_and_passes_the_option_checks(example: dict[str, A
 
 def test_the_example_speaks_through_the_core(example: dict[str, Any]) -> None:
     acme = example["Acme"]()
-    core = ClientCore(WsCounters(), ClientSettings(protocol=acme), now=10.0)
+    core = ClientCore(ClientSettings(protocol=acme), now=10.0)
     assert core.state is State.OPEN  # no handshake: open from the start
     assert acme.upgrade_headers("tok") == ["Authorization: Bearer tok"]
     core.send_calls([acme.template("search", {"q": "x"}), acme.template("search", {"q": "y"})], 10.0)
