@@ -8,6 +8,7 @@ from pathlib import Path
 
 from users.telemetry.ws_csv import WS_CSV_COLUMNS
 from users.wire import correlation
+from users.wire.events import PING_TIMEOUT
 from users.wire.frames import FRAME_ERROR_CODES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -17,7 +18,7 @@ WS_CSV = ROOT / "docs" / "reference" / "ws-csv.md"
 
 def protocol_error_codes() -> set[str]:
     """Codes the users raise (ProtocolViolation, core faults), the correlation's and the frame decoder's."""
-    codes = {correlation.LATE_RESULT, correlation.DUPLICATE_RESULT, correlation.UNKNOWN_REQUEST_ID}
+    codes = {correlation.LATE_RESULT, correlation.DUPLICATE_RESULT, correlation.UNKNOWN_REQUEST_ID, PING_TIMEOUT}
     codes |= set(FRAME_ERROR_CODES.values()) | {"bad_json", "invalid_utf8"}
     for path in (ROOT / "users").rglob("*.py"):
         codes |= set(re.findall(r'(?:ProtocolViolation|_fault)\(\s*"([a-z_]+)"', path.read_text()))
