@@ -43,9 +43,9 @@ def counters_for(environment: Environment) -> WsCounters:
 MAX_IDLE_WAIT_S = 1.0
 """Longest a waiting user goes without looking at the plan again."""
 PACE_HOLD_S = 5.0
-"""Longest a pacing user holds its connection before its task runs again (each hold is drawn between half of it and
-all of it, so users that joined together do not wake together): the pacer sends meanwhile, and wakes it when the
-rate ends; each task run costs Locust's task loop and a plan look."""
+"""Shortest hold of a pacing user's connection before its task runs again (each is drawn between it and twice it,
+so users that joined together do not wake together): the pacer sends meanwhile, and releases it at once when the
+rate ends or an Edit changes the options; each task run costs Locust's task loop and a plan look."""
 TASK_SLICE_S = 0.05
 """A closed-loop task run keeps calling this long before it hands back to Locust's task loop."""
 
@@ -341,10 +341,10 @@ class ToolCallUser(User):
             io = client.io
             assert io is not None  # connected: call_tools checked
             member = self._member = Member(
-                client, io.send_from_hub, self.mix.pick, self.max_in_flight, self.slot, io.progress.notify
+                client, io.send_from_hub, self.mix.pick, self.max_in_flight, self.slot, client.release
             )
         runtime.pacer.join(self.slot, member)
-        hold_s = PACE_HOLD_S * (0.5 + 0.5 * self.seat.rng.random())  # spread: users that joined together wake apart
+        hold_s = PACE_HOLD_S * (1.0 + self.seat.rng.random())  # spread: users that joined together wake apart
         client.hold(perf_counter() + min(point.until_change_s, hold_s))
 
     # ------------------------------------------------- for your own tasks

@@ -64,7 +64,7 @@ class ToolClient:
     caller's greenlet, one `send` per batch of calls (users/engine/sockets.py); reads feed the core as they come
     (users/engine/sockets.py) and wake whoever waits on the connection."""
 
-    __slots__ = ("url", "settings", "counters", "core", "_reporter", "_tally", "_io")  # one per connection: no __dict__
+    __slots__ = ("url", "settings", "counters", "core", "_reporter", "_tally", "_io", "_released")  # no __dict__
 
     def __init__(self, url: str, *, fire: RequestHook, counters: WsCounters, settings: ClientSettings) -> None:
         self.url = url
@@ -76,6 +76,8 @@ class ToolClient:
         """Counts what the connection does into `counters` (users/wire/tally.py)."""
         self._io: ConnectionIO | None = None
         """The open connection's I/O, from a successful handshake on."""
+        self._released = False
+        """`release()` was called during the current `stay`."""
 
     # ----------------------------------------------------------------- state
     @property
@@ -244,10 +246,11 @@ class ToolClient:
             raise ConnectionLost("not connected")
         timeout = self.settings.call_timeout_s
         io.policy = policy
+        self._released = False
         try:
             while core.live:
                 policy.top_up(io)
-                if perf_counter() >= until:
+                if perf_counter() >= until or self._released:
                     break
                 oldest = core.pending.oldest_sent_at()
                 deadline = until if oldest is None else min(until, oldest + timeout)
@@ -256,6 +259,13 @@ class ToolClient:
                     self.expire_overdue()
         finally:
             io.policy = None
+
+    def release(self) -> None:
+        """End the current `stay` (or `hold`) now, from anywhere (a hub callback too): its user looks at the plan
+        and the run's options again (the pacer calls it when the rate ends, an Edit when the options change)."""
+        self._released = True
+        if self._io is not None:
+            self._io.progress.notify()
 
     def drain(self, timeout_s: float | None = None) -> None:
         """Wait for every call in flight to settle, for at most `timeout_s` (default: the call timeout)."""

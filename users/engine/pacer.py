@@ -113,6 +113,11 @@ class Pacer:
         if not self._members:
             self.stop()
 
+    def wake_all(self) -> None:
+        """Wake every pacing user now (each ends its hold and looks at the plan and the options again)."""
+        for member in self._order:
+            member.wake()
+
     def stop(self) -> None:
         """No members, the schedule paused, the ticker stopped."""
         self._members.clear()
@@ -160,8 +165,7 @@ class Pacer:
         if now >= self._rate_looked_at + RATE_LOOK_S:
             rate = self._rate()
             if not rate and self._rate_now:  # the plan left its rate stage (or was replaced): users look again now
-                for member in self._order:
-                    member.wake()
+                self.wake_all()
             self._rate_now = rate
             self._rate_looked_at = now
         schedule = self.schedule

@@ -22,6 +22,7 @@ from locust.runners import MasterRunner, WorkerRunner
 from option_table import exit_bad_option
 from users.load.options import DEFAULT_PROGRESS_S, DEFAULTS, OptionError, check_options, with_local_credentials
 from users.load.per_environment import PerEnvironment
+from users.load.runtime import runtime_for
 from users.wire.protocols.mcp import DEFAULT_PROTOCOL_VERSION
 
 
@@ -130,8 +131,9 @@ config_state = PerEnvironment(ConfigState)
 
 def config_for(environment: Environment) -> RunConfig | None:
     """The process's RunConfig for the options `environment` runs with now: rebuilt when they changed since the last
-    build (a dict comparison; at a user's start, test_start and spawns, never per call); None without parsed options
-    or when they cannot work (then `config_state(environment).error` says why)."""
+    build (a dict comparison; at a user's start, test_start and spawns, never per call), and then the users holding
+    a connection for the pacer are woken to follow it; None without parsed options or when they cannot work (then
+    `config_state(environment).error` says why)."""
     options = environment.parsed_options
     state = config_state(environment)
     if options is None:
@@ -146,7 +148,10 @@ def config_for(environment: Environment) -> RunConfig | None:
         except OptionError as exc:
             state.config, state.error = None, exc
         else:
+            changed = state.config is not None
             state.config, state.error = config, None
+            if changed:  # an Edit: users follow it at their next task run, pacing users' holds end now
+                runtime_for(environment).pacer.wake_all()
     return state.config
 
 

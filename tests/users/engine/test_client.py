@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from time import perf_counter
 from typing import Any
 
+import gevent
 import pytest
 
 from reference_server.launcher import start_reference_server
@@ -138,3 +140,17 @@ def test_connect_hints_name_a_plain_server_and_an_unaccepted_subprotocol() -> No
     )
     assert connect_hint("ws://h:1/", unaccepted) == ""
     assert connect_hint("ws://h:1/", "ConnectionRefusedError: Connection refused", ["mcp"]) == ""
+
+
+def test_release_ends_a_hold_at_once_and_the_next_hold_runs_its_course(server: Any) -> None:
+    """The pacer (rate ended) and an Edit end a pacing user's hold with `release()`: the user returns to its task
+    loop at once, not at the hold's end; a release before the next hold does not cut that one short."""
+    client = open_client(server, Recorder())
+    started = perf_counter()
+    gevent.spawn_later(0.2, client.release)
+    client.hold(started + 30.0)
+    assert 0.2 <= perf_counter() - started < 5.0  # released, not held to the end
+    started = perf_counter()
+    client.hold(started + 0.3)
+    assert perf_counter() - started >= 0.3  # the earlier release is spent
+    client.close()

@@ -191,3 +191,16 @@ def test_members_are_woken_when_the_rate_ends_not_before() -> None:
     rate[0] = 500.0
     run(driver, 1.5, 2.0)
     assert sorted(woken) == [0, 1, 2]
+
+
+def test_wake_all_wakes_every_member_once() -> None:
+    """An Edit of the run's options (users/load/config.py) wakes every pacing user, so each follows it now."""
+    woken: list[int] = []
+    driver = Pacer()
+    for slot in range(3):
+        m = member()
+        m.wake = lambda slot=slot: woken.append(slot)
+        driver.join(slot, m, start=False)
+    driver.leave(1)
+    driver.wake_all()
+    assert sorted(woken) == [0, 2]

@@ -14,6 +14,7 @@ from locust.env import Environment
 
 from option_table import defaults
 from users.base import ToolCallUser, follow_live_options
+from users.engine.pacer import Member
 from users.load import config as config_module
 from users.load.config import (
     DERIVED_FIELDS,
@@ -26,6 +27,7 @@ from users.load.config import (
     take_live_options,
 )
 from users.load.options import OPTIONS, OptionError
+from users.load.runtime import runtime_for
 
 
 def options(**values: object) -> argparse.Namespace:
@@ -77,6 +79,21 @@ def test_the_process_config_is_rebuilt_only_when_the_options_change() -> None:
     assert config_for(environment) is None
     assert str(config_state(environment).error) == "--in-flight must be at least 1, got 0"
     assert options_view(second).in_flight == 8 and options_view(second).jwt_secret == "s" * 32
+
+
+def test_an_edit_wakes_the_users_holding_connections_for_the_pacer_and_a_first_build_does_not() -> None:
+    """Pacing users hold their connections for seconds; a changed RunConfig (an Edit, or a worker taking the
+    master's live options) ends their holds, so the Edit reaches them at once."""
+    environment = Environment(parsed_options=options(jwt_secret="s" * 32, in_flight=4))
+    woken: list[int] = []
+    member = Member(client=object(), send=lambda *_: True, pick=lambda n: [], max_in_flight=1, slot=0)
+    member.wake = lambda: woken.append(1)
+    runtime_for(environment).pacer.join(0, member, start=False)
+    config_for(environment)
+    config_for(environment)
+    assert woken == []  # the first build and an unchanged one wake nobody
+    take_live_options(environment, {"in_flight": 2})
+    assert woken == [1]
 
 
 def test_a_worker_takes_the_masters_live_options_and_nothing_else() -> None:
