@@ -1,5 +1,5 @@
 """TLS for wss://: the second connection to an origin offers the first one's session, and a server that allows it
-resumes (a real reference server with a private CA's certificate, over loopback)."""
+resumes, and counts it (a real reference server with a private CA's certificate, over loopback)."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ def test_the_second_connection_resumes_the_first_ones_tls_session(certificate: d
             assert not first.sock.session_reused
             assert second.sock.session_reused  # the certificate exchange was skipped
             assert len(dial_module._SESSIONS) == 1  # one per origin and context
+            assert server.stats()["tls_sessions_resumed"] == 1  # the server's view: the second one only
         finally:
             first.sock.close()
             second.sock.close()
