@@ -190,14 +190,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=None, help="repeats (default 3)")
     parser.add_argument("--run-time", type=float, default=None, help="seconds per side (default 8)")
     parser.add_argument("--tls", action="store_true", help="over wss://: Locust and native, TLS resumption on and off")
+    parser.add_argument("--tree", type=Path, default=REPO_ROOT, help="source tree the Locust side runs from")
     parser.add_argument("--no-write", action="store_true", help="do not update bench/results.json")
     args = parser.parse_args(argv)
     if args.tls:
         from bench import churn_tls
 
-        entry, targets = churn_tls.run(args.quick, args.repeats, args.run_time)
+        entry, targets = churn_tls.run(args.quick, args.repeats, args.run_time, args.tree)
     else:
-        entry, targets = run(args.quick, args.repeats, args.run_time)
+        entry, targets = run(args.quick, args.repeats, args.run_time, args.tree)
     for target in targets:
         print(target.line())
     if not args.no_write:

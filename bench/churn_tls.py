@@ -103,10 +103,13 @@ def tls_specs(server: Any, run_time_s: float, workdir: Path, tree: Path, ca: Pat
             "--ca-file", str(ca), *([] if resumes(side) else ["--no-tls-resume"]),
         ]  # fmt: skip
         sides[side] = LoadSpec(side, command, token_env, counters)
-    for side, locustfile in (("locust", LOCUSTFILE), ("locust-no-resume", NO_RESUME_LOCUSTFILE)):
+    for side, locustfile in (
+        ("locust", tree / LOCUSTFILE.relative_to(REPO_ROOT)),
+        ("locust-no-resume", NO_RESUME_LOCUSTFILE),
+    ):
         prefix = workdir / side
-        command = locust_command(
-            tree / locustfile.relative_to(REPO_ROOT), server.url, USERS, USERS, run_time_s, prefix,
+        command = locust_command(  # the bench-only locustfile is this tree's; it imports the tree's (cwd) locustfile
+            locustfile, server.url, USERS, USERS, run_time_s, prefix,
             "--session-calls", str(SESSION_CALLS), "--ca-file", str(ca),
         )  # fmt: skip
         sides[side] = LoadSpec(
