@@ -1,6 +1,7 @@
 """Connection churn: the Locust user's sessions/s (--session-calls 1) against the native client's, same concurrency.
 
     python -m bench.bench_churn [--quick] [--repeats 3] [--run-time 8]
+    python -m bench.bench_churn --tls [--quick] [--repeats 3]     # over wss://, resumption on and off (bench.churn_tls)
 
 A session is connect + hello + one echo call + a 1000 close (waiting for the
 server's). In each repeat, against one reference server (1 worker), the
@@ -18,9 +19,10 @@ target or not.
 
 from __future__ import annotations
 
+import argparse
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +36,11 @@ from bench.common import (
     fmt_spread,
     interpolate,
     locust_command,
+    merge_results,
     mint_token,
     print_table,
     reference_server,
     run_load_processes,
-    run_main,
     summary,
 )
 from run_files import WS_CSV, run_file
@@ -59,6 +61,9 @@ class Churn:
     server_cpu_ms_per_session: float
     sessions: int
     server_agrees: bool
+    connects: int = 0
+    tls_resumed: int = 0
+    """Of the run's connections, those whose TLS handshake resumed a session (the server's count; wss:// only)."""
 
 
 def steady_churn(rows: list[dict[str, float]], run_time_s: float, warmup_s: float) -> tuple[float, float, float]:
@@ -109,12 +114,18 @@ def specs(server: Any, run_time_s: float, workdir: Path, tree: Path) -> dict[str
 
 
 def measure(spec: LoadSpec, server: Any, run_time_s: float, warmup_s: float) -> Churn:
-    """Run one side alone; its churn, checked against the server's counts over the run."""
+    """Run one side alone; its churn, checked against the server's counts over the run (and its count of resumed
+    TLS sessions against the client's own, when the client keeps one: the native client's `tls_resumed`)."""
     before = server.stats()
     (run,) = run_load_processes([spec], server, timeout_s=run_time_s + 60)
     after = server.stats()
-    counts = tuple(int(after[k]) - int(before[k]) for k in ("connections_opened", "hello_ok"))
-    return churn_of(run, run_time_s, warmup_s, (counts[0], counts[1]))
+    opened, hellos, resumed = (
+        int(after.get(k, 0)) - int(before.get(k, 0)) for k in ("connections_opened", "hello_ok", "tls_sessions_resumed")
+    )
+    churn = churn_of(run, run_time_s, warmup_s, (opened, hellos))
+    client_resumed = run.rows[-1].get("tls_resumed", resumed)
+    agrees = churn.server_agrees and int(client_resumed) == resumed
+    return replace(churn, server_agrees=agrees, connects=opened, tls_resumed=resumed)
 
 
 def run(
@@ -173,8 +184,26 @@ def run(
 
 
 def main(argv: list[str] | None = None) -> int:
-    helps = ("one repeat of 4 s a side", "repeats (default 3)", "seconds per side (default 8)")
-    return run_main(argv, __doc__, lambda q, r, t: run(q, r, t), "churn", helps)
+    """The shared run(quick, repeats, run_time) command line, plus --tls (bench.churn_tls, recorded as churn_tls)."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one repeat of 4 s a side")
+    parser.add_argument("--repeats", type=int, default=None, help="repeats (default 3)")
+    parser.add_argument("--run-time", type=float, default=None, help="seconds per side (default 8)")
+    parser.add_argument("--tls", action="store_true", help="over wss://: Locust and native, TLS resumption on and off")
+    parser.add_argument("--tree", type=Path, default=REPO_ROOT, help="source tree the Locust side runs from")
+    parser.add_argument("--no-write", action="store_true", help="do not update bench/results.json")
+    args = parser.parse_args(argv)
+    if args.tls:
+        from bench import churn_tls
+
+        entry, targets = churn_tls.run(args.quick, args.repeats, args.run_time, args.tree)
+    else:
+        entry, targets = run(args.quick, args.repeats, args.run_time, args.tree)
+    for target in targets:
+        print(target.line())
+    if not args.no_write:
+        merge_results({"churn_tls" if args.tls else "churn": entry})
+    return 0
 
 
 if __name__ == "__main__":

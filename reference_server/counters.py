@@ -22,6 +22,7 @@ INT_FIELDS: tuple[str, ...] = (
     "handshakes_timed_out",
     "connections_rejected_busy",
     "writes_paused",
+    "tls_sessions_resumed",
 )
 #: Counters broken down by a key (objects: protocol error code, drop mode, HTTP status
 #: or garbage kind -> count).
@@ -56,6 +57,7 @@ STATS_KEYS: tuple[str, ...] = (
     "connections_rejected_busy",
     "writes_paused",
     "slow_clients_closed",
+    "tls_sessions_resumed",
 )
 
 
@@ -111,6 +113,9 @@ class Counters:
       ``--send-timeout`` (``send_timeout``) or was over ``--max-send-buffer-bytes`` when
       another message was due (``send_buffer_limit``). Messages such a client sent that
       were still waiting to be read are dropped with it and not counted as calls.
+    - ``tls_sessions_resumed`` (wss:// only): admitted connections whose TLS handshake
+      resumed an earlier session (the client offered a ticket the server accepted, so no
+      certificate was sent); counted when the connection is accepted, before its upgrade.
     """
 
     __slots__ = INT_FIELDS + CODE_FIELDS
@@ -131,6 +136,7 @@ class Counters:
         self.handshakes_timed_out = 0
         self.connections_rejected_busy = 0
         self.writes_paused = 0
+        self.tls_sessions_resumed = 0
         self.hello_refused: dict[str, int] = {}
         self.results_error: dict[str, int] = {}
         self.connections_dropped: dict[str, int] = {}

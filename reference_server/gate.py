@@ -39,14 +39,23 @@ _READ_BUFFER_INIT_SIZE = 16 * 1024
 class HandshakeGate:
     """Counts the connections of one worker that are still in their HTTP upgrade."""
 
-    __slots__ = ("loop", "counters", "max_pending", "timeout_s", "pending")
+    __slots__ = ("loop", "counters", "max_pending", "timeout_s", "pending", "tls")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, counters: Counters, max_pending: int, timeout_s: float) -> None:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        counters: Counters,
+        max_pending: int,
+        timeout_s: float,
+        tls: bool = False,
+    ) -> None:
         self.loop = loop
         self.counters = counters
         self.max_pending = max_pending
         self.timeout_s = timeout_s
         self.pending = 0
+        self.tls = tls
+        """wss://: count the accepted connections whose TLS handshake resumed a session."""
 
 
 class GatedProtocol(WSProtocol):
@@ -93,6 +102,8 @@ class GatedProtocol(WSProtocol):
             return
         gate.pending += 1
         self._gate_state = "pending"
+        if gate.tls and transport.get_extra_info("ssl_object").session_reused:  # the TLS handshake is over by now
+            gate.counters.tls_sessions_resumed += 1
         self._gate_transport = transport
         self._gate_timer = gate.loop.call_later(gate.timeout_s, self._on_handshake_timeout)
         super().connection_made(transport)

@@ -96,7 +96,9 @@ async def serve(config: Config, index: int, control_sock: socket.socket, family:
     injector = Injector(ctx, config.workers)
     injector.apply(config.faults)
     tls = make_tls_context(config.tls_cert, config.tls_key) if config.tls_cert and config.tls_key else None
-    gate = HandshakeGate(loop, ctx.counters, config.max_pending_handshakes, config.handshake_timeout_s)
+    gate = HandshakeGate(
+        loop, ctx.counters, config.max_pending_handshakes, config.handshake_timeout_s, tls=tls is not None
+    )
     server = await create_gated_server(
         injector.accept,
         gate,

@@ -114,6 +114,7 @@ def test_counters_are_exact_after_a_known_sequence() -> None:
         "connections_rejected_busy": 0,
         "writes_paused": 0,
         "slow_clients_closed": {},
+        "tls_sessions_resumed": 0,
     }
     assert server.jwt_secret and server.jwt_secret not in output
     assert "junk" not in output

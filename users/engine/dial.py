@@ -152,7 +152,11 @@ the server allows it, skips the certificate exchange and its signature check). O
 
 def remember_session(target: Target, sslopt: dict[str, Any], sock: Any) -> None:
     """Keep the TLS session of an upgraded `sock` for the next connection to its origin (TLS 1.3 sends its session
-    tickets after the handshake: by the time the upgrade's answer is read they have come)."""
+    tickets after the handshake: by the time the upgrade's answer is read they have come). A connection that resumed
+    keeps the session it offered, which resumes again: reading a session costs about what resuming saves (CPython
+    copies it through DER, the server's certificate included), so it is read only after a full handshake."""
+    if getattr(sock, "session_reused", False):
+        return
     session = getattr(sock, "session", None)
     if session is not None:
         _SESSIONS[(target.host, target.port, id(tls_context(sslopt)))] = session
