@@ -36,7 +36,8 @@ class HubSend(Protocol):
 class Member:
     """One pacing user: its connection (`client`, for identity) and how to send on it, its tool mix, how many
     calls its connection may hold, its slot (counted among the users sending when a call goes out on it), and
-    how to wake it (its user holds the connection while the pacer sends: woken when the rate ends)."""
+    how to wake it (its user holds the connection while the pacer sends: `wake` ends that hold, when the rate ends
+    or an Edit changes the run's options)."""
 
     client: object
     send: HubSend
